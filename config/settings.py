@@ -1,0 +1,169 @@
+"""One validated settings object, read from the environment and an optional `.env`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
+JWT_SECRET_FILE = "jwt_secret"  # noqa: S105 - a file name, not a secret
+
+
+class ConfigError(Exception):
+    """A start-up configuration problem, worded for a one-line exit message."""
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    log_level: str = "INFO"
+
+    # Database. Unset MONGODB_URI: the app starts the embedded nx-27017 server in DATA_DIR.
+    mongodb_uri: SecretStr | None = None
+    mongodb_db: str = Field(default="assistant", pattern=r"^[A-Za-z0-9_-]{1,63}$")
+    mongodb_timeout: float = Field(default=5.0, gt=0, le=60)
+    data_dir: Path = Path("data")
+
+    # Tokens.
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "assistant-backend"
+    jwt_audience: str = "assistant-api"
+    access_token_ttl: int = Field(default=15 * 60, ge=1, le=24 * 3600)
+    refresh_token_ttl: int = Field(default=30 * 24 * 3600, ge=60, le=365 * 24 * 3600)
+
+    # Password hashing: argon2id. Defaults are OWASP's minimum (19 MiB, t=2, p=1);
+    # production refuses anything weaker, tests may go lower to stay fast.
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_cost: int = Field(default=19 * 1024, ge=8)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    hash_workers: int = Field(default=0, ge=0, le=64)  # 0: one per CPU core
+
+    # Bots and Telegram.
+    bot_api_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    public_url: AnyHttpUrl | None = None
+    telegram_api_base_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    init_data_max_age: int = Field(default=24 * 3600, ge=1)
+
+    # HTTP.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    shutdown_timeout: float = Field(default=10.0, ge=0)
+
+    @field_validator("bot_api_tokens", mode="before")
+    @classmethod
+    def _tokens_from_csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> Settings:
+        if self.env is not Environment.PRODUCTION:
+            return self
+        if self.jwt_secret is None:
+            raise ValueError("JWT_SECRET is required in production")
+        _require_strong("JWT_SECRET", self.jwt_secret)
+        for token in self.bot_api_tokens:
+            _require_strong("BOT_API_TOKENS (each token)", token)
+        if self.mongodb_uri is None:
+            raise ValueError("MONGODB_URI is required in production (the embedded DB is for dev)")
+        if self.public_url is not None and self.telegram_bot_token is not None:
+            if self.telegram_webhook_secret is None:
+                raise ValueError(
+                    "TELEGRAM_WEBHOOK_SECRET is required for webhook mode in production"
+                )
+            _require_strong("TELEGRAM_WEBHOOK_SECRET", self.telegram_webhook_secret)
+        if self.argon2_memory_cost < 19 * 1024 or self.argon2_time_cost < 2:
+            raise ValueError("ARGON2_* below OWASP's minimum (19 MiB, t=2) in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def jwt_key(self) -> bytes:
+        if self.jwt_secret is None:
+            raise ConfigError("JWT_SECRET is not resolved; use load_settings()")
+        return self.jwt_secret.get_secret_value().encode()
+
+    @property
+    def bot_mode(self) -> str:
+        """`webhook`, `polling` or `off`: how the Telegram bot runs in this process."""
+        if self.telegram_bot_token is None:
+            return "off"
+        return "webhook" if self.public_url is not None else "polling"
+
+
+def _require_strong(name: str, secret: SecretStr) -> None:
+    if len(secret.get_secret_value().encode()) < MIN_SECRET_BYTES:
+        raise ValueError(f"{name} must be at least {MIN_SECRET_BYTES} bytes in production")
+
+
+def _dev_jwt_secret(data_dir: Path) -> SecretStr:
+    """Generate once and keep in DATA_DIR, so a restart does not log everyone out."""
+    path = data_dir / JWT_SECRET_FILE
+    if path.exists():
+        return SecretStr(path.read_text().strip())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    # Create with 0600 from the start: the key must never be world-readable, even briefly.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+        fh.write(value)
+    return SecretStr(value)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings once at start-up; raise ConfigError with a one-line reason."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+    if settings.jwt_secret is None:
+        settings = settings.model_copy(update={"jwt_secret": _dev_jwt_secret(settings.data_dir)})
+    return settings
+
+
+def _one_line(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{field}: {message}" if field else message)
+    return "invalid configuration: " + "; ".join(parts)

@@ -1,0 +1,10 @@
+"""Beanie documents shared by the API and the bot. Nothing here knows HTTP or Telegram."""
+
+from beanie import Document
+
+from models.refresh_session import RefreshSession, SpentRefreshToken
+from models.user import User
+
+ALL_MODELS: list[type[Document]] = [User, RefreshSession, SpentRefreshToken]
+
+__all__ = ["ALL_MODELS", "RefreshSession", "SpentRefreshToken", "User"]

@@ -1,0 +1,1 @@
+"""The aiohttp service: app factory, HTTP and Telegram adapters, services, CLI."""

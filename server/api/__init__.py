@@ -1,0 +1,1 @@
+"""The HTTP adapter: thin handlers over the service layer, problem documents, OpenAPI."""

@@ -1,0 +1,67 @@
+"""/api/auth/*: each handler reads the body, calls one service function, shapes the answer."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from server.api.body import read_json, read_json_or_form
+from server.api.schemas import (
+    LoginForm,
+    LoginRequest,
+    RefreshRequest,
+    RegisterOut,
+    RegisterRequest,
+    TokenPairOut,
+    UserOut,
+)
+from server.auth.principal import principal_of, protected
+from server.keys import SERVICES
+from server.services import users
+from server.services.errors import UserNotFound
+
+# Responses with tokens must never be stored by a browser or a proxy (RFC 6749 §5.1).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _json(model: BaseModel, status: int = 200, *, no_store: bool = False) -> web.Response:
+    return web.json_response(
+        model.model_dump(mode="json"), status=status, headers=NO_STORE if no_store else None
+    )
+
+
+async def register(request: web.Request) -> web.Response:
+    body = await read_json(request, RegisterRequest)
+    user, pair = await request.app[SERVICES].auth.register(body.username, body.password)
+    out = RegisterOut(**TokenPairOut.of(pair).model_dump(), user=UserOut.of(user))
+    return _json(out, 201, no_store=True)
+
+
+async def login(request: web.Request) -> web.Response:
+    body = await read_json_or_form(request, LoginRequest, LoginForm)
+    pair = await request.app[SERVICES].auth.login(body.username, body.password)
+    return _json(TokenPairOut.of(pair), no_store=True)
+
+
+async def refresh(request: web.Request) -> web.Response:
+    body = await read_json(request, RefreshRequest)
+    pair = await request.app[SERVICES].auth.refresh(body.refresh_token)
+    return _json(TokenPairOut.of(pair), no_store=True)
+
+
+@protected
+async def logout(request: web.Request) -> web.Response:
+    body = await read_json(request, RefreshRequest)
+    principal = principal_of(request)
+    if principal.user_id is None:
+        raise UserNotFound()
+    await request.app[SERVICES].auth.logout(principal.user_id, body.refresh_token)
+    return web.Response(status=204)
+
+
+@protected
+async def me(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    if principal.user_id is None:
+        raise UserNotFound()
+    return _json(UserOut.of(await users.get_user(principal.user_id)))

@@ -1,0 +1,75 @@
+"""Reading a request body into a pydantic model, with a clear 4xx for every way it can fail."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from server.api.problems import Problem
+
+M = TypeVar("M", bound=BaseModel)
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    _require_type(request, (JSON,))
+    return _validate_json(model, await request.read())
+
+
+async def read_json_or_form(request: web.Request, model: type[M], form_model: type[M]) -> M:
+    if _require_type(request, (JSON, FORM)) == JSON:
+        return _validate_json(model, await request.read())
+    form = await request.post()
+    repeated = sorted({key for key in form if len(form.getall(key)) > 1})
+    if repeated:
+        errors = [_field_error(name, "Field repeated", "repeated") for name in repeated]
+        raise Problem(
+            422, "Each form field may appear once", slug="validation-error", errors=errors
+        )
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    if len(fields) != len(form):
+        raise Problem(422, "File uploads are not accepted here", slug="validation-error")
+    return _validate(model=form_model, data=fields)
+
+
+def _require_type(request: web.Request, accepted: tuple[str, ...]) -> str:
+    if request.content_type not in accepted:
+        raise Problem(
+            415,
+            f"Content-Type must be {' or '.join(accepted)}",
+            slug="unsupported-media-type",
+            headers={"Accept-Post": ", ".join(accepted)},
+        )
+    return request.content_type
+
+
+def _validate_json(model: type[M], raw: bytes) -> M:
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise Problem(400, "The body is not valid JSON", slug="malformed-json") from None
+        raise _validation_problem(exc) from None
+
+
+def _validate(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_problem(exc) from None
+
+
+def _validation_problem(exc: ValidationError) -> Problem:
+    errors = [
+        _field_error(".".join(str(p) for p in error["loc"]) or "body", error["msg"], error["type"])
+        for error in exc.errors(include_url=False, include_input=False)
+    ]
+    names = ", ".join(dict.fromkeys(error["field"] for error in errors))
+    return Problem(422, f"Invalid fields: {names}", slug="validation-error", errors=errors)
+
+
+def _field_error(field: str, message: str, kind: str) -> dict[str, str]:
+    return {"field": field, "message": message, "type": kind}

@@ -1,0 +1,76 @@
+"""Turns every failure into a problem document; adds the headers every response carries."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+from server.api.problems import Problem
+from server.services.errors import (
+    InvalidCredentials,
+    InvalidToken,
+    ServiceError,
+    UsernameTaken,
+    UserNotFound,
+)
+
+log = logging.getLogger(__name__)
+
+DB_RETRY_AFTER = "5"
+
+# How each refusal of the service layer reads over HTTP: (status, slug).
+SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str]] = {
+    UsernameTaken: (409, "username-taken"),
+    InvalidCredentials: (401, "invalid-credentials"),
+    InvalidToken: (401, "invalid-token"),
+    UserNotFound: (401, "user-not-found"),
+}
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return problem.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "WWW-Authenticate")}
+        # aiohttp's own texts ("404: Not Found") add nothing; its 413 text names the limit.
+        text = exc.text or ""
+        detail = exc.reason if text.startswith(f"{exc.status}:") or not text else text
+        return Problem(exc.status, detail, headers=headers).response()
+    except ServiceError as exc:
+        status, slug = SERVICE_ERRORS.get(type(exc), (400, "bad-request"))
+        return Problem(status, str(exc), slug=slug).response()
+    except PyMongoError as exc:
+        if isinstance(exc, ConnectionFailure) or exc.timeout:
+            log.warning(
+                "database unavailable: %s %s: %s", request.method, request.path, type(exc).__name__
+            )
+            return Problem(
+                503,
+                "The database is unavailable; try again shortly",
+                slug="database-unavailable",
+                headers={"Retry-After": DB_RETRY_AFTER},
+            ).response()
+        log.exception("database error on %s %s", request.method, request.path)
+        return _internal_error()
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _internal_error()
+
+
+def _internal_error() -> web.Response:
+    return Problem(500, "An unexpected error occurred", slug="internal-error").response()
+
+
+@web.middleware
+async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response

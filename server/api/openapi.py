@@ -1,0 +1,85 @@
+"""OpenAPI 3.1 built from the route table and the pydantic models the handlers use."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from server.api.endpoints import Endpoint
+from server.api.problems import PROBLEM_CONTENT_TYPE
+from server.api.schemas import ProblemOut
+
+REF = "#/components/schemas/{model}"
+
+
+def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[str, Any]:
+    models: set[tuple[type[BaseModel], str]] = {(ProblemOut, "serialization")}
+    for ep in endpoints:
+        models.update((m, "validation") for m in (ep.request, ep.form) if m)
+        models.update((m, "serialization") for m in ep.responses.values() if m)
+    keys, defs = models_json_schema(sorted(models, key=lambda m: m[0].__name__), ref_template=REF)
+    ref = {model: schema for (model, _), schema in keys.items()}
+
+    paths: dict[str, dict[str, Any]] = {}
+    for ep in endpoints:
+        operation: dict[str, Any] = {
+            "operationId": ep.handler.__name__,
+            "summary": ep.summary,
+            "tags": [ep.tag],
+            "responses": {},
+        }
+        if ep.request:
+            content = {"application/json": {"schema": ref[ep.request]}}
+            if ep.form:
+                content["application/x-www-form-urlencoded"] = {"schema": ref[ep.form]}
+            operation["requestBody"] = {"required": True, "content": content}
+        if ep.requires_auth:
+            operation["security"] = [{"bearer": []}, {"bot": []}, {"tma": []}]
+        for status, model in ep.responses.items():
+            response: dict[str, Any] = {"description": HTTPStatus(status).phrase}
+            if model:
+                response["content"] = {"application/json": {"schema": ref[model]}}
+            operation["responses"][str(status)] = response
+        for status in _errors(ep):
+            operation["responses"][str(status)] = {
+                "description": HTTPStatus(status).phrase,
+                "content": {PROBLEM_CONTENT_TYPE: {"schema": ref[ProblemOut]}},
+            }
+        paths.setdefault(ep.path, {})[ep.method.lower()] = operation
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "bot": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`Bot <service token>`; add `X-Telegram-User-Id` to act "
+                    "for a Telegram user",
+                },
+                "tma": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`tma <Telegram.WebApp.initData>`",
+                },
+            },
+        },
+    }
+
+
+def _errors(ep: Endpoint) -> list[int]:
+    statuses = set(ep.errors)
+    if ep.request:
+        statuses.update({400, 413, 415, 422})
+    if ep.requires_auth:
+        statuses.add(401)
+    return sorted(statuses)

@@ -1,0 +1,51 @@
+"""RFC 9457 problem documents: the only shape an error response has."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from aiohttp import web
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """Raise from a handler to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        slug: str | None = None,
+        title: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.slug = slug
+        self.title = title or HTTPStatus(status).phrase
+        self.errors = errors
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "type": f"urn:problem:{self.slug}" if self.slug else "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors is not None:
+            document["errors"] = self.errors
+        return document
+
+    def response(self) -> web.Response:
+        response = web.json_response(
+            self.body(), status=self.status, content_type=PROBLEM_CONTENT_TYPE
+        )
+        response.headers.update(self.headers)
+        return response

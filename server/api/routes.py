@@ -1,0 +1,61 @@
+"""Every HTTP route of the service, in one table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from swagger_ui import api_doc
+
+from server.api import auth_handlers, health
+from server.api.endpoints import Endpoint, add_endpoints
+from server.api.openapi import build_openapi
+from server.api.schemas import (
+    HealthOut,
+    LoginForm,
+    LoginRequest,
+    RefreshRequest,
+    RegisterOut,
+    RegisterRequest,
+    TokenPairOut,
+    UserOut,
+)
+
+API_TITLE = "Assistant backend"
+API_VERSION = "0.1.0"
+OPENAPI_PATH = "/api/openapi.json"
+
+ENDPOINTS: list[Endpoint] = [
+    Endpoint("GET", "/health", health.health, "Liveness", "ops", responses={200: HealthOut}),
+    Endpoint("GET", "/ready", health.ready, "Readiness: the database answers", "ops",
+             responses={200: HealthOut}, errors=(503,)),
+    Endpoint("POST", "/api/auth/register", auth_handlers.register, "Create an account", "auth",
+             request=RegisterRequest, responses={201: RegisterOut}, errors=(409, 503)),
+    Endpoint("POST", "/api/auth/login", auth_handlers.login, "Log in with a password", "auth",
+             request=LoginRequest, form=LoginForm, responses={200: TokenPairOut},
+             errors=(401, 503)),
+    Endpoint("POST", "/api/auth/refresh", auth_handlers.refresh,
+             "Exchange a refresh token for a new pair (the old one is spent)", "auth",
+             request=RefreshRequest, responses={200: TokenPairOut}, errors=(401, 503)),
+    Endpoint("POST", "/api/auth/logout", auth_handlers.logout, "End the refresh token's session",
+             "auth", request=RefreshRequest, responses={204: None}, errors=(503,)),
+    Endpoint("GET", "/api/auth/me", auth_handlers.me, "The current user", "auth",
+             responses={200: UserOut}, errors=(503,)),
+]  # fmt: skip
+
+
+def setup_routes(app: web.Application) -> None:
+    add_endpoints(app, ENDPOINTS)
+    spec = build_openapi(ENDPOINTS, API_TITLE, API_VERSION)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(spec)
+
+    app.router.add_get(OPENAPI_PATH, openapi)
+    # Swagger UI's assets come from the swagger-ui-py package and are served by this app:
+    # the docs work offline, with no CDN.
+    api_doc(app, config_rel_url=OPENAPI_PATH, url_prefix="/api/docs", title=API_TITLE)
+
+
+def openapi_document() -> dict[str, Any]:
+    return build_openapi(ENDPOINTS, API_TITLE, API_VERSION)

@@ -1,0 +1,113 @@
+"""Request and response bodies. The handlers validate with these and OpenAPI is built from
+them, so the documentation cannot drift from the behaviour."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from models import User
+from server.services.tokens import TokenPair
+
+# ASCII only: Unicode look-alikes (a Cyrillic "a" in "admin") would allow impersonation.
+Username = Annotated[
+    str, StringConstraints(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+]
+NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+# Login does not re-apply today's password policy: an older, shorter password still logs in.
+AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+RefreshTokenStr = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class RegisterRequest(Strict):
+    username: Username
+    password: NewPassword
+
+
+class LoginRequest(Strict):
+    username: Username
+    password: AnyPassword
+
+
+class LoginForm(LoginRequest):
+    """OAuth2 password grant (RFC 6749 §4.3) as sent by OAuth2 clients and Swagger UI."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+    grant_type: Literal["password"] | None = None
+    scope: str | None = Field(default=None, max_length=1024)
+    client_id: str | None = Field(default=None, max_length=256)
+    client_secret: str | None = Field(default=None, max_length=256)
+
+
+class RefreshRequest(Strict):
+    refresh_token: RefreshTokenStr
+
+
+class TokenPairOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
+    expires_in: int = Field(description="Lifetime of the access token, in seconds")
+
+    @classmethod
+    def of(cls, pair: TokenPair) -> TokenPairOut:
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            expires_in=pair.expires_in,
+        )
+
+
+class UserOut(BaseModel):
+    kind: Literal["user"] = "user"
+    id: str
+    username: str | None
+    telegram_id: int | None
+    telegram_username: str | None
+    first_name: str | None
+    last_name: str | None
+    language_code: str | None
+    has_password: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=str(user.id),
+            username=user.username,
+            telegram_id=user.telegram_id,
+            telegram_username=user.telegram_username,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            language_code=user.language_code,
+            has_password=user.password_hash is not None,
+            created_at=user.created_at,
+        )
+
+
+class RegisterOut(TokenPairOut):
+    user: UserOut
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class ProblemOut(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None

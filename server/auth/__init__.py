@@ -1,0 +1,1 @@
+"""Who is calling: one middleware, one small authenticator per Authorization scheme."""

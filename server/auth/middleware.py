@@ -1,0 +1,45 @@
+"""The one auth middleware: the scheme picks the authenticator; a refusal is a 401 problem
+with WWW-Authenticate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from server.api.problems import Problem
+from server.auth.authenticators import Authenticator
+from server.auth.principal import PRINCIPAL_KEY
+
+MAX_AUTHORIZATION_LENGTH = 8192
+
+
+def auth_middleware(authenticators: Iterable[Authenticator]) -> web.middleware:  # type: ignore[valid-type]
+    by_scheme = {a.scheme.lower(): a for a in authenticators}
+    challenge = ", ".join(f'{a.scheme} realm="api"' for a in by_scheme.values())
+
+    def refuse(detail: str) -> Problem:
+        return Problem(401, detail, slug="unauthorized", headers={"WWW-Authenticate": challenge})
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not getattr(handler, "__requires_auth__", False):
+            return await handler(request)
+        header = request.headers.get("Authorization", "")
+        if not header:
+            raise refuse("Credentials are required")
+        if len(header) > MAX_AUTHORIZATION_LENGTH:
+            raise refuse("The Authorization header is too long")
+        scheme, _, credentials = header.partition(" ")
+        authenticator = by_scheme.get(scheme.lower())
+        credentials = credentials.strip()
+        if authenticator is None or not credentials:
+            raise refuse("Unsupported or malformed Authorization header")
+        principal = await authenticator.authenticate(credentials, request)
+        if principal is None:
+            raise refuse("The credentials are invalid or expired")
+        request[PRINCIPAL_KEY] = principal
+        return await handler(request)
+
+    return middleware

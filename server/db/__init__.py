@@ -1,0 +1,1 @@
+"""MongoDB: the connection used by the app, and the embedded server for development."""

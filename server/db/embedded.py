@@ -1,0 +1,90 @@
+"""The embedded MongoDB wire server (nx-27017 on SQLite), run as a child process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedMongo:
+    """Start nx-27017 on a loopback port with its files in `data_dir`; stop it cleanly."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.data_dir = data_dir.resolve()
+        self.host = host
+        self.port = port or free_port(host)
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://{self.host}:{self.port}/"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        """Blocking: returns once the server accepts connections (call it in a thread)."""
+        db_dir = self.data_dir / "db"
+        db_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "server.db.nx_runner", str(os.getpid()),
+            "--data-dir", str(db_dir),
+            "--host", self.host,
+            "--port", str(self.port),
+            "--log-file", os.devnull,  # its warnings go to stderr, which goes to our log file
+            "--pid-file", str(self.data_dir / "nx-27017.pid"),
+        ]  # fmt: skip
+        # Remove a pid file left by a crash: nx-27017 refuses to start over a live-looking one.
+        (self.data_dir / "nx-27017.pid").unlink(missing_ok=True)
+        log_path = self.data_dir / "nx-27017.log"
+        with log_path.open("ab") as log_file:
+            self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=log_file,
+                cwd=Path(__file__).resolve().parents[2],
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
+                raise RuntimeError(f"embedded MongoDB exited at start: {' | '.join(tail)}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"embedded MongoDB did not listen on {self.uri} in {START_TIMEOUT}s")
+
+    def stop(self) -> None:
+        """Blocking: SIGTERM, wait, then SIGKILL as the last resort."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            log.warning("embedded MongoDB ignored SIGTERM for %ss; killing it", STOP_TIMEOUT)
+            process.kill()
+            process.wait()

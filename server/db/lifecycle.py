@@ -1,0 +1,44 @@
+"""The database for the app's lifetime: embedded or MONGODB_URI, client, models."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from pymongo import AsyncMongoClient
+from pymongo.uri_parser import parse_uri
+
+from config import Settings
+from server.db.connection import init_models, make_client
+from server.db.embedded import EmbeddedMongo
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[AsyncMongoClient]:
+    """Start the embedded server when MONGODB_URI is unset, connect, bind the models
+    (ensuring indexes); on exit close the client, then stop the embedded server."""
+    embedded: EmbeddedMongo | None = None
+    if settings.mongodb_uri is None:
+        embedded = EmbeddedMongo(settings.data_dir)
+        await asyncio.to_thread(embedded.start)
+        uri = embedded.uri
+        log.info(
+            "database: embedded nx-27017 on %s:%s, data in %s",
+            embedded.host, embedded.port, embedded.data_dir,
+        )  # fmt: skip
+    else:
+        uri = settings.mongodb_uri.get_secret_value()
+        hosts = ", ".join(f"{h}:{p}" for h, p in parse_uri(uri)["nodelist"]) or "SRV"
+        log.info("database: MongoDB at %s (MONGODB_URI), db %s", hosts, settings.mongodb_db)
+    client = make_client(uri, settings.mongodb_timeout)
+    try:
+        await init_models(client, settings.mongodb_db)
+        yield client
+    finally:
+        await client.close()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)

@@ -1,0 +1,11 @@
+"""Typed keys for what the app holds (aiohttp AppKey)."""
+
+from aiohttp import web
+from pymongo import AsyncMongoClient
+
+from config import Settings
+from server.services.container import Services
+
+SETTINGS = web.AppKey("settings", Settings)
+SERVICES = web.AppKey("services", Services)
+MONGO = web.AppKey("mongo", AsyncMongoClient)

@@ -1,0 +1,130 @@
+"""Register, log in, refresh and log out: the account rules, in one place."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from beanie import PydanticObjectId
+from beanie.operators import Set
+from pymongo.errors import DuplicateKeyError
+
+from models import RefreshSession, SpentRefreshToken, User
+from models._time import utcnow
+from server.services.errors import InvalidCredentials, InvalidToken, UsernameTaken, UserNotFound
+from server.services.passwords import Passwords
+from server.services.tokens import AccessTokens, TokenPair, hash_refresh_token, new_refresh_token
+from server.services.users import find_by_username, get_user, normalize_username
+
+log = logging.getLogger(__name__)
+
+
+class AuthService:
+    def __init__(self, passwords: Passwords, access: AccessTokens, refresh_ttl: int) -> None:
+        self.passwords = passwords
+        self.access = access
+        self.refresh_ttl = refresh_ttl
+
+    async def register(self, username: str, password: str) -> tuple[User, TokenPair]:
+        """Create a password account. The unique index, not a prior lookup, decides races."""
+        user = User(
+            username=username,
+            username_normalized=normalize_username(username),
+            password_hash=await self.passwords.hash(password),
+        )
+        try:
+            await user.insert()
+        except DuplicateKeyError:
+            raise UsernameTaken() from None
+        log.info("user registered: %s", user.id)
+        return user, await self.open_session(user)
+
+    async def login(self, username: str, password: str) -> TokenPair:
+        user = await find_by_username(username)
+        if user is None or user.password_hash is None:
+            await self.passwords.burn(password)
+            raise InvalidCredentials()
+        matches, needs_rehash = await self.passwords.verify(user.password_hash, password)
+        if not matches:
+            raise InvalidCredentials()
+        if needs_rehash:
+            new_hash = await self.passwords.hash(password)
+            await user.update(Set({User.password_hash: new_hash}))
+        return await self.open_session(user)
+
+    async def open_session(self, user: User) -> TokenPair:
+        """Start a new refresh-token family for the user and return its first pair."""
+        assert user.id is not None
+        token, token_hash = new_refresh_token()
+        await RefreshSession(
+            user_id=user.id,
+            family_id=uuid.uuid4().hex,
+            token_hash=token_hash,
+            expires_at=utcnow() + timedelta(seconds=self.refresh_ttl),
+        ).insert()
+        return self._pair(user.id, token)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Exchange a refresh token for a new pair. Each token works once; a second use
+        (a replay, or a thief racing the owner) revokes the whole family."""
+        token_hash = hash_refresh_token(refresh_token)
+        session = await RefreshSession.find_one(RefreshSession.token_hash == token_hash)
+        if session is None:
+            spent = await SpentRefreshToken.find_one(SpentRefreshToken.token_hash == token_hash)
+            if spent is not None:
+                await self._revoke_family(spent.family_id, reason="spent refresh token reused")
+            raise InvalidToken()
+        if session.revoked or session.expires_at <= utcnow():
+            raise InvalidToken()
+        try:
+            # The atomic spend: of two concurrent presenters only one can insert this.
+            await SpentRefreshToken(
+                token_hash=token_hash, family_id=session.family_id, expires_at=session.expires_at
+            ).insert()
+        except DuplicateKeyError:
+            await self._revoke_family(session.family_id, reason="concurrent refresh token reuse")
+            raise InvalidToken() from None
+        token, new_hash = new_refresh_token()
+        result = await RefreshSession.find_one(
+            RefreshSession.id == session.id,
+            RefreshSession.token_hash == token_hash,
+            RefreshSession.revoked == False,  # noqa: E712 - a query expression, not a test
+        ).update(Set({RefreshSession.token_hash: new_hash, RefreshSession.last_used_at: utcnow()}))
+        if getattr(result, "modified_count", 0) != 1:
+            raise InvalidToken()
+        try:
+            await get_user(session.user_id)
+        except UserNotFound:
+            raise InvalidToken() from None
+        return self._pair(session.user_id, token)
+
+    async def logout(self, user_id: PydanticObjectId, refresh_token: str) -> None:
+        """End the session the refresh token belongs to (current or already spent token).
+        Unknown tokens and other users' tokens change nothing (RFC 7009: still a success)."""
+        token_hash = hash_refresh_token(refresh_token)
+        session = await RefreshSession.find_one(RefreshSession.token_hash == token_hash)
+        if session is None:
+            spent = await SpentRefreshToken.find_one(SpentRefreshToken.token_hash == token_hash)
+            if spent is not None:
+                session = await RefreshSession.find_one(RefreshSession.family_id == spent.family_id)
+        if session is not None and session.user_id == user_id:
+            await self._revoke_family(session.family_id, reason="logout")
+
+    async def _revoke_family(self, family_id: str, reason: str) -> None:
+        await RefreshSession.find(RefreshSession.family_id == family_id).update(
+            Set({RefreshSession.revoked: True})
+        )
+        log.log(
+            logging.INFO if reason == "logout" else logging.WARNING,
+            "refresh session %s revoked: %s",
+            family_id,
+            reason,
+        )
+
+    def _pair(self, user_id: PydanticObjectId, refresh_token: str) -> TokenPair:
+        return TokenPair(
+            access_token=self.access.issue(str(user_id)),
+            refresh_token=refresh_token,
+            expires_in=self.access.ttl,
+        )

@@ -1,0 +1,37 @@
+"""Builds the services once at start-up from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config import Settings
+from server.services.auth import AuthService
+from server.services.passwords import Passwords
+from server.services.tokens import AccessTokens
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    passwords: Passwords
+    access: AccessTokens
+    auth: AuthService
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        passwords = Passwords(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_cost,
+            parallelism=settings.argon2_parallelism,
+            workers=settings.hash_workers,
+        )
+        access = AccessTokens(
+            key=settings.jwt_key,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            ttl=settings.access_token_ttl,
+        )
+        auth = AuthService(passwords, access, refresh_ttl=settings.refresh_token_ttl)
+        return cls(passwords=passwords, access=access, auth=auth)
+
+    def close(self) -> None:
+        self.passwords.close()

@@ -1,0 +1,55 @@
+"""argon2id hashing, off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar, TypeVarTuple
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+R = TypeVar("R")
+Ts = TypeVarTuple("Ts")
+
+
+class Passwords:
+    """Hash and verify in a thread pool: argon2 releases the GIL, so hashes run in parallel
+    on every core while the event loop keeps serving."""
+
+    def __init__(self, time_cost: int, memory_cost: int, parallelism: int, workers: int) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID
+        )
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers or os.cpu_count() or 1, thread_name_prefix="argon2"
+        )
+        # Verifying against this for unknown users makes them cost what a wrong password costs.
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+
+    async def hash(self, password: str) -> str:
+        return await self._run(self._hasher.hash, password)
+
+    async def verify(self, password_hash: str, password: str) -> tuple[bool, bool]:
+        """Return (matches, needs_rehash)."""
+        return await self._run(self._verify, password_hash, password)
+
+    async def burn(self, password: str) -> None:
+        """Spend one verification's time on the dummy hash, for users that do not exist."""
+        await self._run(self._verify, self._dummy_hash, password)
+
+    def _verify(self, password_hash: str, password: str) -> tuple[bool, bool]:
+        try:
+            self._hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False, False
+        return True, self._hasher.check_needs_rehash(password_hash)
+
+    async def _run(self, fn: Callable[[*Ts], R], *args: *Ts) -> R:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

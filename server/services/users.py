@@ -1,0 +1,81 @@
+"""Finding users, and the one way a Telegram user becomes a user of ours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from beanie import PydanticObjectId
+from beanie.operators import Set
+from bson.errors import InvalidId
+from pymongo.errors import DuplicateKeyError
+
+from models import User
+from models._time import utcnow
+from server.services.errors import UserNotFound
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramProfile:
+    """What Telegram tells us about a user (from an update, Mini App init data, or a bot)."""
+
+    telegram_id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+def normalize_username(username: str) -> str:
+    return username.lower()
+
+
+async def get_user(user_id: str | PydanticObjectId) -> User:
+    try:
+        oid = PydanticObjectId(user_id)
+    except (InvalidId, TypeError):
+        raise UserNotFound() from None
+    user = await User.get(oid)
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
+async def find_by_username(username: str) -> User | None:
+    return await User.find_one(User.username_normalized == normalize_username(username))
+
+
+async def ensure_telegram_user(profile: TelegramProfile) -> tuple[User, bool]:
+    """Find or create the user with this Telegram id; return (user, created).
+
+    Idempotent and race-safe: the unique index on telegram_id decides between concurrent
+    first sightings. Known users get their profile fields refreshed when Telegram's changed.
+    """
+    user = await User.find_one(User.telegram_id == profile.telegram_id)
+    if user is None:
+        user = User(
+            telegram_id=profile.telegram_id,
+            telegram_username=profile.username,
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            language_code=profile.language_code,
+        )
+        try:
+            await user.insert()
+            return user, True
+        except DuplicateKeyError:
+            user = await User.find_one(User.telegram_id == profile.telegram_id)
+            if user is None:  # deleted between the two queries: let the caller retry
+                raise
+    changes = {
+        field: value
+        for field, value in (
+            ("telegram_username", profile.username),
+            ("first_name", profile.first_name),
+            ("last_name", profile.last_name),
+            ("language_code", profile.language_code),
+        )
+        if value is not None and getattr(user, field) != value
+    }
+    if changes:
+        await user.update(Set({**changes, "updated_at": utcnow()}))
+    return user, False
