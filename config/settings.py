@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from enum import StrEnum
@@ -122,6 +124,18 @@ class Settings(BaseSettings):
         if self.jwt_secret is None:
             raise ConfigError("JWT_SECRET is not resolved; use load_settings()")
         return self.jwt_secret.get_secret_value().encode()
+
+    @property
+    def webhook_secret(self) -> str:
+        """TELEGRAM_WEBHOOK_SECRET, or in development one derived from JWT_SECRET: the webhook
+        is never open, and every process of one deployment derives the same value."""
+        if self.telegram_webhook_secret is not None:
+            return self.telegram_webhook_secret.get_secret_value()
+        return hmac.new(self.jwt_key, b"telegram-webhook-secret", hashlib.sha256).hexdigest()
+
+    @property
+    def bot_api_root(self) -> str:
+        return str(self.telegram_api_base_url).rstrip("/")
 
     @property
     def bot_mode(self) -> str:

@@ -3,8 +3,9 @@
 from beanie import Document
 
 from models.refresh_session import RefreshSession, SpentRefreshToken
+from models.telegram_update import TelegramUpdate
 from models.user import User
 
-ALL_MODELS: list[type[Document]] = [User, RefreshSession, SpentRefreshToken]
+ALL_MODELS: list[type[Document]] = [User, RefreshSession, SpentRefreshToken, TelegramUpdate]
 
-__all__ = ["ALL_MODELS", "RefreshSession", "SpentRefreshToken", "User"]
+__all__ = ["ALL_MODELS", "RefreshSession", "SpentRefreshToken", "TelegramUpdate", "User"]

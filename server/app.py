@@ -1,4 +1,4 @@
-"""The app factory: one aiohttp application serving the API (and, next, the bot)."""
+"""The app factory: one aiohttp application serving the API and the Telegram bot."""
 
 from __future__ import annotations
 
@@ -11,11 +11,16 @@ from aiohttp import web
 from config import Settings
 from server.api.middleware import problem_middleware, security_headers_middleware
 from server.api.routes import setup_routes
-from server.auth.authenticators import BearerAuthenticator
+from server.auth.authenticators import (
+    BearerAuthenticator,
+    BotAuthenticator,
+    MiniAppAuthenticator,
+)
 from server.auth.middleware import auth_middleware
 from server.db.lifecycle import open_database
 from server.keys import MONGO, SERVICES, SETTINGS
 from server.services.container import Services
+from server.telegram.bot import telegram_ctx
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +32,19 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[
             security_headers_middleware,
             problem_middleware,
-            auth_middleware([BearerAuthenticator(services.access)]),
+            auth_middleware(
+                [
+                    BearerAuthenticator(services.access),
+                    BotAuthenticator([t.get_secret_value() for t in settings.bot_api_tokens]),
+                    MiniAppAuthenticator(services.auth),
+                ]
+            ),
         ],
     )
     app[SETTINGS] = settings
     app[SERVICES] = services
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(telegram_ctx)  # after the database: stops before it
     app.on_cleanup.append(_close_services)
     setup_routes(app)
     return app

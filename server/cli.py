@@ -1,4 +1,4 @@
-"""`python -m server [serve|migrate]`."""
+"""`python -m server [serve|migrate|set-webhook|delete-webhook|webhook-info]`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from config import ConfigError, Settings, load_settings
 from server.app import create_app
 from server.db.lifecycle import open_database
 from server.logs import AccessLogger, configure_logging
+from server.telegram.bot import make_bot, set_commands, set_webhook, webhook_url
 
 log = logging.getLogger("server")
 
@@ -22,6 +23,9 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the web service (the default)")
     commands.add_parser("migrate", help="create the database indexes, then exit")
+    commands.add_parser("set-webhook", help="point Telegram at PUBLIC_URL/telegram/webhook")
+    commands.add_parser("delete-webhook", help="stop Telegram's webhook deliveries")
+    commands.add_parser("webhook-info", help="show what Telegram knows of the webhook")
     args = parser.parse_args(argv)
 
     try:
@@ -34,6 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     match args.command:
         case "migrate":
             asyncio.run(_migrate(settings))
+        case "set-webhook" | "delete-webhook" | "webhook-info":
+            raise SystemExit(asyncio.run(_webhook_command(args.command, settings)))
         case _:
             _serve(settings)
 
@@ -48,6 +54,30 @@ def _serve(settings: Settings) -> None:
         shutdown_timeout=settings.shutdown_timeout,
         print=lambda _: log.info("serving on http://%s:%s", settings.host, settings.port),
     )
+
+
+async def _webhook_command(command: str, settings: Settings) -> int:
+    if settings.telegram_bot_token is None:
+        print("error: TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
+        return 2
+    async with make_bot(settings) as bot:
+        if command == "set-webhook":
+            if settings.public_url is None:
+                print("error: PUBLIC_URL is not set", file=sys.stderr)
+                return 2
+            await set_webhook(bot, settings)
+            await set_commands(bot)
+            print(f"webhook set to {webhook_url(settings)}")
+        elif command == "delete-webhook":
+            await bot.delete_webhook()
+            print("webhook deleted")
+        else:
+            info = await bot.get_webhook_info()
+            print(f"url: {info.url or '(none)'}")
+            print(f"pending updates: {info.pending_update_count}")
+            if info.last_error_message:
+                print(f"last error: {info.last_error_message} at {info.last_error_date}")
+    return 0
 
 
 async def _migrate(settings: Settings) -> None:

@@ -17,6 +17,8 @@ from pymongo import AsyncMongoClient
 from config import Settings, load_settings
 from server.app import create_app
 from server.db.embedded import EmbeddedMongo
+from tests.bot_helpers import BOT_TOKEN, bot_settings
+from tests.fake_bot_api import FakeBotAPI
 
 TEST_JWT_SECRET = "test-jwt-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 # Cheap argon2 keeps the suite fast; the production defaults are tested in test_config.
@@ -92,3 +94,16 @@ def make_client(
 @pytest.fixture
 async def client(make_client: AppFactory) -> TestClient:
     return await make_client()
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotAPI]:
+    """The fake Telegram Bot API on localhost, recording what the bot sends."""
+    async with FakeBotAPI(BOT_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot_client(make_client: AppFactory, fake_api: FakeBotAPI) -> TestClient:
+    """The app in webhook mode, its bot pointed at the fake Bot API."""
+    return await make_client(**bot_settings(fake_api))

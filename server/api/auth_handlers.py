@@ -7,18 +7,20 @@ from pydantic import BaseModel
 
 from server.api.body import read_json, read_json_or_form
 from server.api.schemas import (
+    BotOut,
     LoginForm,
     LoginRequest,
+    MeOut,
     RefreshRequest,
     RegisterOut,
     RegisterRequest,
+    TelegramAuthRequest,
     TokenPairOut,
     UserOut,
 )
-from server.auth.principal import principal_of, protected
+from server.auth.principal import principal_of, protected, require_user
 from server.keys import SERVICES
 from server.services import users
-from server.services.errors import UserNotFound
 
 # Responses with tokens must never be stored by a browser or a proxy (RFC 6749 §5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -49,13 +51,16 @@ async def refresh(request: web.Request) -> web.Response:
     return _json(TokenPairOut.of(pair), no_store=True)
 
 
+async def telegram(request: web.Request) -> web.Response:
+    body = await read_json(request, TelegramAuthRequest)
+    _, pair = await request.app[SERVICES].auth.telegram_sign_in(body.init_data)
+    return _json(TokenPairOut.of(pair), no_store=True)
+
+
 @protected
 async def logout(request: web.Request) -> web.Response:
     body = await read_json(request, RefreshRequest)
-    principal = principal_of(request)
-    if principal.user_id is None:
-        raise UserNotFound()
-    await request.app[SERVICES].auth.logout(principal.user_id, body.refresh_token)
+    await request.app[SERVICES].auth.logout(require_user(request), body.refresh_token)
     return web.Response(status=204)
 
 
@@ -63,5 +68,6 @@ async def logout(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     principal = principal_of(request)
     if principal.user_id is None:
-        raise UserNotFound()
-    return _json(UserOut.of(await users.get_user(principal.user_id)))
+        assert principal.bot_name is not None
+        return _json(MeOut(BotOut(name=principal.bot_name)))
+    return _json(MeOut(UserOut.of(await users.get_user(principal.user_id))))

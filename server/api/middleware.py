@@ -11,7 +11,9 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from server.api.problems import Problem
 from server.services.errors import (
     InvalidCredentials,
+    InvalidInitData,
     InvalidToken,
+    NotConfigured,
     ServiceError,
     UsernameTaken,
     UserNotFound,
@@ -27,6 +29,8 @@ SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str]] = {
     InvalidCredentials: (401, "invalid-credentials"),
     InvalidToken: (401, "invalid-token"),
     UserNotFound: (401, "user-not-found"),
+    InvalidInitData: (401, "invalid-init-data"),
+    NotConfigured: (404, "not-configured"),
 }
 
 
@@ -45,8 +49,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         detail = exc.reason if text.startswith(f"{exc.status}:") or not text else text
         return Problem(exc.status, detail, headers=headers).response()
     except ServiceError as exc:
-        status, slug = SERVICE_ERRORS.get(type(exc), (400, "bad-request"))
-        return Problem(status, str(exc), slug=slug).response()
+        return _service_problem(exc).response()
     except PyMongoError as exc:
         if isinstance(exc, ConnectionFailure) or exc.timeout:
             log.warning(
@@ -63,6 +66,15 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _internal_error()
+
+
+def _service_problem(exc: ServiceError) -> Problem:
+    if isinstance(exc, InvalidInitData) and exc.field is not None:
+        # Signed by Telegram but incomplete: the client's data, not its identity, is wrong.
+        error = {"field": f"init_data.{exc.field}", "message": str(exc), "type": "init_data"}
+        return Problem(422, str(exc), slug="validation-error", errors=[error])
+    status, slug = SERVICE_ERRORS.get(type(exc), (400, "bad-request"))
+    return Problem(status, str(exc), slug=slug)
 
 
 def _internal_error() -> web.Response:

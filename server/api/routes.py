@@ -14,12 +14,15 @@ from server.api.schemas import (
     HealthOut,
     LoginForm,
     LoginRequest,
+    MeOut,
     RefreshRequest,
     RegisterOut,
     RegisterRequest,
+    TelegramAuthRequest,
     TokenPairOut,
-    UserOut,
 )
+from server.telegram.bot import WEBHOOK_PATH
+from server.telegram.webhook import telegram_webhook
 
 API_TITLE = "Assistant backend"
 API_VERSION = "0.1.0"
@@ -39,8 +42,15 @@ ENDPOINTS: list[Endpoint] = [
              request=RefreshRequest, responses={200: TokenPairOut}, errors=(401, 503)),
     Endpoint("POST", "/api/auth/logout", auth_handlers.logout, "End the refresh token's session",
              "auth", request=RefreshRequest, responses={204: None}, errors=(503,)),
-    Endpoint("GET", "/api/auth/me", auth_handlers.me, "The current user", "auth",
-             responses={200: UserOut}, errors=(503,)),
+    Endpoint("POST", "/api/auth/telegram", auth_handlers.telegram,
+             "Sign in with Telegram Mini App init data", "auth", request=TelegramAuthRequest,
+             responses={200: TokenPairOut}, errors=(401, 404, 503)),
+    Endpoint("GET", "/api/auth/me", auth_handlers.me,
+             "The current user (or the bot itself, for a bot without X-Telegram-User-Id)",
+             "auth", responses={200: MeOut}, errors=(503,)),
+    Endpoint("POST", WEBHOOK_PATH, telegram_webhook,
+             "Telegram update delivery (X-Telegram-Bot-Api-Secret-Token required)", "telegram",
+             responses={200: None}, errors=(400, 401, 404, 413, 503)),
 ]  # fmt: skip
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 from models import User
 from server.services.tokens import TokenPair
@@ -49,6 +49,12 @@ class RefreshRequest(Strict):
     refresh_token: RefreshTokenStr
 
 
+class TelegramAuthRequest(Strict):
+    init_data: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
+        description="Telegram.WebApp.initData, exactly as the Mini App received it"
+    )
+
+
 class TokenPairOut(BaseModel):
     access_token: str
     refresh_token: str
@@ -89,6 +95,17 @@ class UserOut(BaseModel):
             has_password=user.password_hash is not None,
             created_at=user.created_at,
         )
+
+
+class BotOut(BaseModel):
+    """A trusted bot client acting as itself (no X-Telegram-User-Id)."""
+
+    kind: Literal["bot"] = "bot"
+    name: str = Field(description="Fingerprint of the bot's service token, not the token")
+
+
+class MeOut(RootModel[Annotated[UserOut | BotOut, Field(discriminator="kind")]]):
+    pass
 
 
 class RegisterOut(TokenPairOut):

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Protocol
 
 from aiohttp import web
 from beanie import PydanticObjectId
 from bson.errors import InvalidId
 
+from server.api.problems import Problem
 from server.auth.principal import Principal
-from server.services.errors import InvalidToken
+from server.services.auth import AuthService
+from server.services.errors import InvalidInitData, InvalidToken, NotConfigured
 from server.services.tokens import AccessTokens
+from server.services.users import TelegramProfile, ensure_telegram_user
+
+TELEGRAM_USER_HEADER = "X-Telegram-User-Id"
 
 
 class Authenticator(Protocol):
@@ -33,3 +40,68 @@ class BearerAuthenticator:
         except (InvalidToken, InvalidId, TypeError):
             return None
         return Principal(kind="user", scheme="Bearer", user_id=user_id)
+
+
+class BotAuthenticator:
+    """A trusted bot client's service token (BOT_API_TOKENS), optionally acting for a
+    Telegram user named by X-Telegram-User-Id, who is created on first sight like /start."""
+
+    scheme = "Bot"
+
+    def __init__(self, tokens: list[str]) -> None:
+        # Compare digests: equal lengths, so compare_digest leaks nothing, not even length.
+        self._digests = [(_digest(token), f"bot-{_digest(token).hex()[:8]}") for token in tokens]
+
+    async def authenticate(self, credentials: str, request: web.Request) -> Principal | None:
+        presented = _digest(credentials)
+        name = None
+        for digest, token_name in self._digests:  # no early exit: time does not tell which
+            if hmac.compare_digest(presented, digest):
+                name = token_name
+        if name is None:
+            return None
+        header = request.headers.get(TELEGRAM_USER_HEADER)
+        if header is None:
+            return Principal(kind="bot", scheme=self.scheme, bot_name=name)
+        user, _ = await ensure_telegram_user(TelegramProfile(telegram_id=_telegram_id(header)))
+        return Principal(kind="user", scheme=self.scheme, user_id=user.id, bot_name=name)
+
+
+class MiniAppAuthenticator:
+    """`tma <initData>`: a Telegram Mini App user, checked on every request."""
+
+    scheme = "tma"
+
+    def __init__(self, auth: AuthService) -> None:
+        self._auth = auth
+
+    async def authenticate(self, credentials: str, request: web.Request) -> Principal | None:
+        try:
+            user, _ = await self._auth.telegram_user(credentials)
+        except (InvalidInitData, NotConfigured):
+            return None
+        return Principal(kind="user", scheme=self.scheme, user_id=user.id)
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode("utf-8", "surrogateescape")).digest()
+
+
+def _telegram_id(header: str) -> int:
+    # Telegram ids are positive and fit in 52 bits; anything else is a client error.
+    if not (header.isascii() and header.isdigit() and len(header) <= 16):
+        raise _bad_user_header()
+    value = int(header)
+    if not 0 < value < 2**52:
+        raise _bad_user_header()
+    return value
+
+
+def _bad_user_header() -> Problem:
+    return Problem(
+        422,
+        f"{TELEGRAM_USER_HEADER} must be a positive Telegram user id",
+        slug="validation-error",
+        errors=[{"field": TELEGRAM_USER_HEADER, "message": "Invalid Telegram user id",
+                 "type": "telegram_user_id"}],
+    )  # fmt: skip

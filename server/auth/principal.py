@@ -6,6 +6,8 @@ from typing import Literal, TypeVar
 from aiohttp import web
 from beanie import PydanticObjectId
 
+from server.api.problems import Problem
+
 H = TypeVar("H")
 
 
@@ -24,6 +26,14 @@ PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL_KEY]
+
+
+def require_user(request: web.Request) -> PydanticObjectId:
+    """The user the request acts for; a bot acting as itself gets a 403 that says what to add."""
+    principal = principal_of(request)
+    if principal.user_id is None:
+        raise Problem(403, "This needs a user: send X-Telegram-User-Id", slug="user-required")
+    return principal.user_id
 
 
 def protected(handler: H) -> H:

@@ -12,19 +12,48 @@ from pymongo.errors import DuplicateKeyError
 
 from models import RefreshSession, SpentRefreshToken, User
 from models._time import utcnow
-from server.services.errors import InvalidCredentials, InvalidToken, UsernameTaken, UserNotFound
+from server.services.errors import (
+    InvalidCredentials,
+    InvalidToken,
+    NotConfigured,
+    UsernameTaken,
+    UserNotFound,
+)
 from server.services.passwords import Passwords
+from server.services.telegram_auth import InitDataVerifier
 from server.services.tokens import AccessTokens, TokenPair, hash_refresh_token, new_refresh_token
-from server.services.users import find_by_username, get_user, normalize_username
+from server.services.users import (
+    ensure_telegram_user,
+    find_by_username,
+    get_user,
+    normalize_username,
+)
 
 log = logging.getLogger(__name__)
 
 
 class AuthService:
-    def __init__(self, passwords: Passwords, access: AccessTokens, refresh_ttl: int) -> None:
+    def __init__(
+        self,
+        passwords: Passwords,
+        access: AccessTokens,
+        refresh_ttl: int,
+        init_data: InitDataVerifier | None = None,
+    ) -> None:
         self.passwords = passwords
         self.access = access
         self.refresh_ttl = refresh_ttl
+        self.init_data = init_data  # None when no bot token is configured
+
+    async def telegram_user(self, init_data: str) -> tuple[User, bool]:
+        """The user a Mini App's signed init data speaks for, created on first sight."""
+        if self.init_data is None:
+            raise NotConfigured("Telegram sign-in needs TELEGRAM_BOT_TOKEN on the server")
+        return await ensure_telegram_user(self.init_data.verify(init_data))
+
+    async def telegram_sign_in(self, init_data: str) -> tuple[User, TokenPair]:
+        user, _ = await self.telegram_user(init_data)
+        return user, await self.open_session(user)
 
     async def register(self, username: str, password: str) -> tuple[User, TokenPair]:
         """Create a password account. The unique index, not a prior lookup, decides races."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from config import Settings
 from server.services.auth import AuthService
 from server.services.passwords import Passwords
+from server.services.telegram_auth import InitDataVerifier
 from server.services.tokens import AccessTokens
 
 
@@ -30,7 +31,16 @@ class Services:
             audience=settings.jwt_audience,
             ttl=settings.access_token_ttl,
         )
-        auth = AuthService(passwords, access, refresh_ttl=settings.refresh_token_ttl)
+        init_data = (
+            InitDataVerifier(
+                settings.telegram_bot_token.get_secret_value(), settings.init_data_max_age
+            )
+            if settings.telegram_bot_token is not None
+            else None
+        )
+        auth = AuthService(
+            passwords, access, refresh_ttl=settings.refresh_token_ttl, init_data=init_data
+        )
         return cls(passwords=passwords, access=access, auth=auth)
 
     def close(self) -> None:

@@ -24,3 +24,15 @@ class InvalidToken(ServiceError):
 class UserNotFound(ServiceError):
     def __init__(self) -> None:
         super().__init__("The user no longer exists")
+
+
+class InvalidInitData(ServiceError):
+    """Mini App init data that is unsigned, forged, stale, or (signed but) incomplete."""
+
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class NotConfigured(ServiceError):
+    """A feature whose settings are missing (e.g. Mini App sign-in without a bot token)."""

@@ -44,13 +44,17 @@ async def find_by_username(username: str) -> User | None:
     return await User.find_one(User.username_normalized == normalize_username(username))
 
 
+async def find_by_telegram_id(telegram_id: int) -> User | None:
+    return await User.find_one(User.telegram_id == telegram_id)
+
+
 async def ensure_telegram_user(profile: TelegramProfile) -> tuple[User, bool]:
     """Find or create the user with this Telegram id; return (user, created).
 
     Idempotent and race-safe: the unique index on telegram_id decides between concurrent
     first sightings. Known users get their profile fields refreshed when Telegram's changed.
     """
-    user = await User.find_one(User.telegram_id == profile.telegram_id)
+    user = await find_by_telegram_id(profile.telegram_id)
     if user is None:
         user = User(
             telegram_id=profile.telegram_id,
@@ -63,7 +67,7 @@ async def ensure_telegram_user(profile: TelegramProfile) -> tuple[User, bool]:
             await user.insert()
             return user, True
         except DuplicateKeyError:
-            user = await User.find_one(User.telegram_id == profile.telegram_id)
+            user = await find_by_telegram_id(profile.telegram_id)
             if user is None:  # deleted between the two queries: let the caller retry
                 raise
     changes = {

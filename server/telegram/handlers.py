@@ -1,0 +1,86 @@
+"""Command handlers: each turns the update into a service call and the result into a reply."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from server.services.users import TelegramProfile, ensure_telegram_user, find_by_telegram_id
+from server.telegram.texts import language, text
+
+log = logging.getLogger(__name__)
+
+
+def _profile(update: Update) -> TelegramProfile | None:
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    return TelegramProfile(
+        telegram_id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    profile = _profile(update)
+    if profile is None or update.effective_message is None:
+        return
+    user, created = await ensure_telegram_user(profile)
+    lang = language(profile.language_code)
+    name = user.first_name or user.telegram_username or str(profile.telegram_id)
+    await update.effective_message.reply_text(
+        text(lang, "welcome" if created else "welcome_back", name=name)
+    )
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_message is None:
+        return
+    lang = language(update.effective_user.language_code if update.effective_user else None)
+    await update.effective_message.reply_text(text(lang, "help"))
+
+
+async def me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    profile = _profile(update)
+    if profile is None or update.effective_message is None:
+        return
+    lang = language(profile.language_code)
+    user = await find_by_telegram_id(profile.telegram_id)
+    if user is None:
+        await update.effective_message.reply_text(text(lang, "not_registered"))
+        return
+    await update.effective_message.reply_text(
+        text(
+            lang,
+            "me",
+            id=user.id,
+            telegram_id=user.telegram_id,
+            username=user.username or text(lang, "none"),
+            password=text(lang, "yes" if user.password_hash else "no"),
+            created=user.created_at.strftime("%Y-%m-%d"),
+        )
+    )
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log with the update id and apologise; never let a handler error reach the app."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("handler failed for update %s", update_id, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        lang = language(update.effective_user.language_code if update.effective_user else None)
+        try:
+            await context.bot.send_message(update.effective_chat.id, text(lang, "error"))
+        except Exception:
+            log.warning("could not send the apology for update %s", update_id, exc_info=True)
+
+
+def add_handlers(application: Application) -> None:
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("me", me))
+    application.add_error_handler(on_error)

@@ -1,0 +1,203 @@
+"""The real python-telegram-bot Application inside the app, against the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from tests.bot_helpers import PUBLIC_URL, WEBHOOK_SECRET, bot_settings, post_update
+from tests.fake_bot_api import FakeBotAPI, text_message_update
+
+
+async def users_with(db, telegram_id: int) -> list[dict]:
+    return await db["users"].find({"telegram_id": telegram_id}).to_list()
+
+
+async def test_webhook_mode_registers_webhook_and_commands(bot_client, fake_api):
+    [call] = fake_api.calls_to("setWebhook")
+    assert call.params["url"] == f"{PUBLIC_URL}/telegram/webhook"
+    assert call.params["secret_token"] == WEBHOOK_SECRET
+    assert call.params["allowed_updates"] == ["message"]
+    languages = {c.params.get("language_code") for c in fake_api.calls_to("setMyCommands")}
+    assert languages == {None, "ru"}
+    ru = fake_api.commands[('{"type": "default"}', "ru")]
+    assert [c["command"] for c in ru] == ["start", "help", "me"]
+    assert ru[0]["description"] == "Регистрация и приветствие"
+    assert not fake_api.calls_to("getUpdates")  # no polling in webhook mode
+
+
+async def test_start_registers_user_and_greets_in_russian(bot_client, fake_api, db):
+    update = text_message_update("/start", user_id=777, first_name="Иван", update_id=10)
+    update["message"]["from"]["username"] = "ivan"
+    response = await post_update(bot_client, update)
+    assert response.status == 200
+    [reply] = await fake_api.wait_for("sendMessage")
+    assert reply.params["chat_id"] == "1"
+    assert reply.params["text"].startswith("Привет, Иван!")
+    [user] = await users_with(db, 777)
+    assert user["first_name"] == "Иван"
+    assert user["telegram_username"] == "ivan"
+    assert user["language_code"] == "ru"
+    assert user["password_hash"] is None
+
+
+async def test_start_in_english_for_other_languages(bot_client, fake_api):
+    update = text_message_update("/start", user_id=5, first_name="Ann", language_code="de")
+    assert (await post_update(bot_client, update)).status == 200
+    [reply] = await fake_api.wait_for("sendMessage")
+    assert reply.params["text"].startswith("Hello, Ann!")
+
+
+async def test_second_start_creates_nothing_and_welcomes_back(bot_client, fake_api, db):
+    for update_id in (20, 21):
+        update = text_message_update("/start", user_id=42, language_code="en", update_id=update_id)
+        assert (await post_update(bot_client, update)).status == 200
+        await fake_api.wait_for("sendMessage", count=update_id - 19)
+    replies = [c.params["text"] for c in fake_api.calls_to("sendMessage")]
+    assert replies[0].startswith("Hello, Test!")
+    assert replies[1].startswith("Welcome back, Test!")
+    assert len(await users_with(db, 42)) == 1
+
+
+async def test_same_update_delivered_twice_is_handled_once(bot_client, fake_api, db):
+    update = text_message_update("/start", user_id=43, update_id=30)
+    first, second = await asyncio.gather(
+        post_update(bot_client, update), post_update(bot_client, update)
+    )
+    assert (first.status, second.status) == (200, 200)
+    await fake_api.wait_for("sendMessage")
+    await asyncio.sleep(0.3)  # a second, wrong reply would arrive within this
+    assert len(fake_api.calls_to("sendMessage")) == 1
+    assert len(await users_with(db, 43)) == 1
+    assert await db["telegram_updates"].count_documents({"update_id": 30}) == 1
+
+
+async def test_concurrent_starts_of_one_user_create_one_account(bot_client, fake_api, db):
+    updates = [text_message_update("/start", user_id=44, update_id=40 + i) for i in range(10)]
+    responses = await asyncio.gather(*(post_update(bot_client, u) for u in updates))
+    assert [r.status for r in responses] == [200] * 10
+    await fake_api.wait_for("sendMessage", count=10)
+    assert len(await users_with(db, 44)) == 1
+
+
+async def test_help_and_me(bot_client, fake_api):
+    await post_update(bot_client, text_message_update("/me", user_id=50, language_code="en"))
+    [unknown] = await fake_api.wait_for("sendMessage")
+    assert unknown.params["text"] == "I don't know you yet. Send /start first."
+    await post_update(bot_client, text_message_update("/start", user_id=50, language_code="en"))
+    await post_update(bot_client, text_message_update("/help", user_id=50, language_code="en"))
+    await fake_api.wait_for("sendMessage", count=3)
+    await post_update(bot_client, text_message_update("/me", user_id=50, language_code="en"))
+    calls = await fake_api.wait_for("sendMessage", count=4)
+    texts = [c.params["text"] for c in calls]
+    assert any(t.startswith("I am your assistant.") for t in texts)
+    me = texts[-1]
+    assert me.startswith("Your account")
+    assert "Telegram ID: 50" in me
+    assert "Password sign-in: no" in me
+
+
+async def test_help_in_russian(bot_client, fake_api):
+    await post_update(bot_client, text_message_update("/help", language_code="ru"))
+    [reply] = await fake_api.wait_for("sendMessage")
+    assert reply.params["text"].startswith("Я ваш ассистент.")
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong-secret", WEBHOOK_SECRET + "x"])
+async def test_wrong_or_missing_secret_is_refused_and_nothing_runs(
+    bot_client, fake_api, db, secret
+):
+    headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+    update = text_message_update("/start", user_id=60, update_id=60)
+    response = await bot_client.post("/telegram/webhook", json=update, headers=headers)
+    assert response.status == 401
+    assert response.content_type == "application/problem+json"
+    await asyncio.sleep(0.2)
+    assert not fake_api.calls_to("sendMessage")
+    assert await db["telegram_updates"].count_documents({}) == 0
+    assert await users_with(db, 60) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[]",
+        b'"text"',
+        b"{}",
+        b'{"update_id": "7"}',
+        b'{"update_id": 7, "message": {"chat": 5}}',
+        b'{"update_id": 7, "message": "hello"}',
+    ],
+)
+async def test_malformed_update_is_400_and_the_bot_carries_on(bot_client, fake_api, db, body):
+    response = await bot_client.post(
+        "/telegram/webhook",
+        data=body,
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET,
+                 "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert response.status == 400
+    assert (await response.json())["status"] == 400
+    assert await db["telegram_updates"].count_documents({}) == 0
+    # The bot still works afterwards.
+    ok = await post_update(bot_client, text_message_update("/help", update_id=99))
+    assert ok.status == 200
+    await fake_api.wait_for("sendMessage")
+
+
+async def test_handler_error_is_logged_with_update_id_and_answered(
+    bot_client, fake_api, db, caplog
+):
+    # Make /start fail inside the handler: Telegram refuses its reply.
+    fake_api.stub_error("sendMessage", 400, "Bad Request: chat not found")
+    with caplog.at_level(logging.ERROR, logger="server.telegram.handlers"):
+        response = await post_update(bot_client, text_message_update("/start", update_id=70))
+        assert response.status == 200
+        await fake_api.wait_for("sendMessage", count=2)  # the reply, then the apology
+        await asyncio.sleep(0.1)
+    assert any("update 70" in r.getMessage() for r in caplog.records)
+    # The app keeps serving updates.
+    fake_api.reset()
+    await post_update(bot_client, text_message_update("/help", update_id=71))
+    [reply] = await fake_api.wait_for("sendMessage")
+    assert reply.params["text"].startswith("Я ваш ассистент.")
+
+
+async def test_webhook_is_404_when_the_bot_is_off(client):
+    response = await post_update(client, text_message_update("/start", update_id=1))
+    assert response.status == 404
+
+
+async def test_polling_mode_answers_updates_from_get_updates(make_client, fake_api, db, caplog):
+    caplog.set_level(logging.INFO, logger="server.telegram.bot")
+    await make_client(**bot_settings(fake_api, public_url=None))
+    assert "Telegram bot @test_assistant_bot: polling mode" in caplog.text
+    await fake_api.wait_for("getUpdates")
+    assert not fake_api.calls_to("setWebhook")
+    fake_api.push_update(text_message_update("/start", user_id=80, first_name="Poll"))
+    [reply] = await fake_api.wait_for("sendMessage")
+    assert reply.params["text"].startswith("Привет, Poll!")
+    assert len(await users_with(db, 80)) == 1
+    assert fake_api.calls_to("deleteWebhook")  # PTB clears any webhook before polling
+
+
+async def test_api_runs_alone_without_bot_token(make_client, fake_api, caplog):
+    caplog.set_level(logging.INFO, logger="server.telegram.bot")
+    client = await make_client()
+    assert (await client.get("/health")).status == 200
+    assert not fake_api.calls  # nothing talks to Telegram
+    assert "Telegram bot: off" in caplog.text
+
+
+async def test_unreachable_bot_api_at_start_keeps_the_api_up(make_client, fake_api):
+    url = fake_api.url
+    await fake_api.stop()
+    client = await make_client(
+        **bot_settings(FakeBotAPI("x"), telegram_api_base_url=url, mongodb_timeout=2.0)
+    )
+    assert (await client.get("/health")).status == 200
+    response = await post_update(client, text_message_update("/start", update_id=5))
+    assert response.status == 503
