@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -41,7 +42,11 @@ def _split_csv(value: object) -> object:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # `FOO=` means unset, as on most platforms
+        extra="ignore",
+        frozen=True,
     )
 
     env: Environment = Environment.DEVELOPMENT
@@ -94,10 +99,23 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
 
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_accepts_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's own rule for secret_token; anything else makes setWebhook fail later.
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
     @model_validator(mode="after")
     def _production_is_strict(self) -> Settings:
         if self.env is not Environment.PRODUCTION:
             return self
+        if "host" not in self.model_fields_set:
+            # A platform's router reaches the process from outside; loopback would be dead.
+            object.__setattr__(self, "host", "0.0.0.0")  # noqa: S104
         if self.jwt_secret is None:
             raise ValueError("JWT_SECRET is required in production")
         _require_strong("JWT_SECRET", self.jwt_secret)

@@ -8,6 +8,7 @@ import logging
 import sys
 
 from aiohttp import web
+from telegram.error import TelegramError
 
 from config import ConfigError, Settings, load_settings
 from server.app import create_app
@@ -60,11 +61,19 @@ async def _webhook_command(command: str, settings: Settings) -> int:
     if settings.telegram_bot_token is None:
         print("error: TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
         return 2
+    if command == "set-webhook" and settings.public_url is None:
+        print("error: PUBLIC_URL is not set", file=sys.stderr)
+        return 2
+    try:
+        return await _call_bot_api(command, settings)
+    except TelegramError as exc:
+        print(f"error: the Bot API refused or is unreachable: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _call_bot_api(command: str, settings: Settings) -> int:
     async with make_bot(settings) as bot:
         if command == "set-webhook":
-            if settings.public_url is None:
-                print("error: PUBLIC_URL is not set", file=sys.stderr)
-                return 2
             await set_webhook(bot, settings)
             await set_commands(bot)
             print(f"webhook set to {webhook_url(settings)}")

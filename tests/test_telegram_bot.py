@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+from pathlib import Path
 
 import pytest
 
-from tests.bot_helpers import PUBLIC_URL, WEBHOOK_SECRET, bot_settings, post_update
+from tests.bot_helpers import BOT_TOKEN, PUBLIC_URL, WEBHOOK_SECRET, bot_settings, post_update
 from tests.fake_bot_api import FakeBotAPI, text_message_update
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 async def users_with(db, telegram_id: int) -> list[dict]:
@@ -201,3 +206,45 @@ async def test_unreachable_bot_api_at_start_keeps_the_api_up(make_client, fake_a
     assert (await client.get("/health")).status == 200
     response = await post_update(client, text_message_update("/start", update_id=5))
     assert response.status == 503
+
+
+async def run_cli(*args: str, fake: FakeBotAPI, tmp_path, **env: str) -> tuple[int, str, str]:
+    """Run `python -m server ...` as operators do, against the fake Bot API."""
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "TELEGRAM_API_BASE_URL": fake.url,
+        "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "PUBLIC_URL": PUBLIC_URL,
+        "DATA_DIR": str(tmp_path / "cli-data"),
+        **env,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "server", *args,
+        cwd=ROOT, env=environment,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def test_cli_webhook_commands(fake_api, tmp_path):
+    code, out, _ = await run_cli("set-webhook", fake=fake_api, tmp_path=tmp_path)
+    assert code == 0
+    assert f"{PUBLIC_URL}/telegram/webhook" in out
+    [call] = fake_api.calls_to("setWebhook")
+    assert call.params["secret_token"] == WEBHOOK_SECRET
+    code, out, _ = await run_cli("webhook-info", fake=fake_api, tmp_path=tmp_path)
+    assert code == 0
+    assert f"url: {PUBLIC_URL}/telegram/webhook" in out
+    code, out, _ = await run_cli("delete-webhook", fake=fake_api, tmp_path=tmp_path)
+    assert code == 0
+    assert fake_api.calls_to("deleteWebhook")
+    assert BOT_TOKEN not in out
+
+
+async def test_cli_set_webhook_without_public_url_fails_clearly(fake_api, tmp_path):
+    code, _, err = await run_cli("set-webhook", fake=fake_api, tmp_path=tmp_path, PUBLIC_URL="")
+    assert code == 2
+    assert "PUBLIC_URL" in err
+    assert not fake_api.calls_to("setWebhook")
