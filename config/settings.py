@@ -82,13 +82,25 @@ class Settings(BaseSettings):
     telegram_api_base_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
     init_data_max_age: int = Field(default=24 * 3600, ge=1)
 
+    # Abuse limits: attempts per fixed window, counted in MongoDB across processes.
+    login_max_failures_per_username: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
+    login_window: int = Field(default=15 * 60, ge=1)
+    register_max_per_address: int = Field(default=20, ge=1)
+    register_window: int = Field(default=3600, ge=1)
+    telegram_sign_in_max_per_address: int = Field(default=60, ge=1)
+    telegram_sign_in_window: int = Field(default=15 * 60, ge=1)
+    # How many X-Forwarded-For hops to trust for the client address (Heroku's router: 1).
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+
     # HTTP.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     shutdown_timeout: float = Field(default=10.0, ge=0)
 
-    @field_validator("bot_api_tokens", mode="before")
+    @field_validator("bot_api_tokens", "cors_origins", mode="before")
     @classmethod
-    def _tokens_from_csv(cls, value: object) -> object:
+    def _list_from_csv(cls, value: object) -> object:
         return _split_csv(value)
 
     @field_validator("log_level")

@@ -2,10 +2,24 @@
 
 from beanie import Document
 
+from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
 from models.telegram_update import TelegramUpdate
 from models.user import User
 
-ALL_MODELS: list[type[Document]] = [User, RefreshSession, SpentRefreshToken, TelegramUpdate]
+ALL_MODELS: list[type[Document]] = [
+    User,
+    RefreshSession,
+    SpentRefreshToken,
+    TelegramUpdate,
+    RateCounter,
+]
 
-__all__ = ["ALL_MODELS", "RefreshSession", "SpentRefreshToken", "TelegramUpdate", "User"]
+__all__ = [
+    "ALL_MODELS",
+    "RateCounter",
+    "RefreshSession",
+    "SpentRefreshToken",
+    "TelegramUpdate",
+    "User",
+]

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 
+import aiohttp_cors
 from aiohttp import web
 
 from config import Settings
@@ -47,7 +48,24 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(telegram_ctx)  # after the database: stops before it
     app.on_cleanup.append(_close_services)
     setup_routes(app)
+    if settings.cors_origins:
+        _enable_cors(app, settings.cors_origins)
     return app
+
+
+def _enable_cors(app: web.Application, origins: list[str]) -> None:
+    """CORS for the listed origins only (off by default). Credentials travel in headers, not
+    cookies, so credentialed CORS is never needed."""
+    options = aiohttp_cors.ResourceOptions(
+        allow_credentials=False,
+        allow_headers=("Authorization", "Content-Type", "X-Telegram-User-Id"),
+        expose_headers=("Retry-After", "WWW-Authenticate"),
+        allow_methods=("GET", "POST"),
+        max_age=600,
+    )
+    cors = aiohttp_cors.setup(app, defaults=dict.fromkeys(origins, options))
+    for route in list(app.router.routes()):
+        cors.add(route)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

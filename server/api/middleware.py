@@ -14,7 +14,9 @@ from server.services.errors import (
     InvalidInitData,
     InvalidToken,
     NotConfigured,
+    PasswordTooCommon,
     ServiceError,
+    TooManyAttempts,
     UsernameTaken,
     UserNotFound,
 )
@@ -72,6 +74,12 @@ def _service_problem(exc: ServiceError) -> Problem:
     if isinstance(exc, InvalidInitData) and exc.field is not None:
         # Signed by Telegram but incomplete: the client's data, not its identity, is wrong.
         error = {"field": f"init_data.{exc.field}", "message": str(exc), "type": "init_data"}
+        return Problem(422, str(exc), slug="validation-error", errors=[error])
+    if isinstance(exc, TooManyAttempts):
+        return Problem(429, str(exc), slug="too-many-attempts",
+                       headers={"Retry-After": str(exc.retry_after)})  # fmt: skip
+    if isinstance(exc, PasswordTooCommon):
+        error = {"field": "password", "message": str(exc), "type": "password_too_common"}
         return Problem(422, str(exc), slug="validation-error", errors=[error])
     status, slug = SERVICE_ERRORS.get(type(exc), (400, "bad-request"))
     return Problem(status, str(exc), slug=slug)

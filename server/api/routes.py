@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from swagger_ui import api_doc
 
 from server.api import auth_handlers, health
+from server.api.docs import add_docs
 from server.api.endpoints import Endpoint, add_endpoints
 from server.api.openapi import build_openapi
 from server.api.schemas import (
@@ -62,9 +62,7 @@ def setup_routes(app: web.Application) -> None:
         return web.json_response(spec)
 
     app.router.add_get(OPENAPI_PATH, openapi)
-    # Swagger UI's assets come from the swagger-ui-py package and are served by this app:
-    # the docs work offline, with no CDN.
-    api_doc(app, config_rel_url=OPENAPI_PATH, url_prefix="/api/docs", title=API_TITLE)
+    add_docs(app, OPENAPI_PATH, API_TITLE)
 
 
 def openapi_document() -> dict[str, Any]:

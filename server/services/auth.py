@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from beanie import PydanticObjectId
@@ -12,15 +13,18 @@ from pymongo.errors import DuplicateKeyError
 
 from models import RefreshSession, SpentRefreshToken, User
 from models._time import utcnow
+from server.services.common_passwords import load_common_passwords
 from server.services.errors import (
     InvalidCredentials,
     InvalidToken,
     NotConfigured,
+    PasswordTooCommon,
     UsernameTaken,
     UserNotFound,
 )
 from server.services.passwords import Passwords
 from server.services.telegram_auth import InitDataVerifier
+from server.services.throttle import Limit, RateLimiter
 from server.services.tokens import AccessTokens, TokenPair, hash_refresh_token, new_refresh_token
 from server.services.users import (
     ensure_telegram_user,
@@ -32,18 +36,30 @@ from server.services.users import (
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class AuthLimits:
+    login_per_username: Limit
+    login_per_address: Limit
+    register_per_address: Limit
+    telegram_per_address: Limit
+
+
 class AuthService:
     def __init__(
         self,
         passwords: Passwords,
         access: AccessTokens,
         refresh_ttl: int,
+        limits: AuthLimits,
         init_data: InitDataVerifier | None = None,
     ) -> None:
         self.passwords = passwords
         self.access = access
         self.refresh_ttl = refresh_ttl
+        self.limits = limits
+        self.limiter = RateLimiter()
         self.init_data = init_data  # None when no bot token is configured
+        self.common_passwords = load_common_passwords()
 
     async def telegram_user(self, init_data: str) -> tuple[User, bool]:
         """The user a Mini App's signed init data speaks for, created on first sight."""
@@ -51,12 +67,16 @@ class AuthService:
             raise NotConfigured("Telegram sign-in needs TELEGRAM_BOT_TOKEN on the server")
         return await ensure_telegram_user(self.init_data.verify(init_data))
 
-    async def telegram_sign_in(self, init_data: str) -> tuple[User, TokenPair]:
+    async def telegram_sign_in(self, init_data: str, client: str) -> tuple[User, TokenPair]:
+        await self.limiter.hit(self.limits.telegram_per_address, client)
         user, _ = await self.telegram_user(init_data)
         return user, await self.open_session(user)
 
-    async def register(self, username: str, password: str) -> tuple[User, TokenPair]:
+    async def register(self, username: str, password: str, client: str) -> tuple[User, TokenPair]:
         """Create a password account. The unique index, not a prior lookup, decides races."""
+        await self.limiter.hit(self.limits.register_per_address, client)
+        if password.lower() in self.common_passwords:
+            raise PasswordTooCommon()
         user = User(
             username=username,
             username_normalized=normalize_username(username),
@@ -69,7 +89,15 @@ class AuthService:
         log.info("user registered: %s", user.id)
         return user, await self.open_session(user)
 
-    async def login(self, username: str, password: str) -> TokenPair:
+    async def login(self, username: str, password: str, client: str) -> TokenPair:
+        """Check a password. Attempts are counted per username (existing or not, so the limit
+        tells nothing) and per client address before the check; a success is forgiven."""
+        throttled = (
+            (self.limits.login_per_username, normalize_username(username)),
+            (self.limits.login_per_address, client),
+        )
+        for limit, subject in throttled:
+            await self.limiter.hit(limit, subject)
         user = await find_by_username(username)
         if user is None or user.password_hash is None:
             await self.passwords.burn(password)
@@ -77,6 +105,8 @@ class AuthService:
         matches, needs_rehash = await self.passwords.verify(user.password_hash, password)
         if not matches:
             raise InvalidCredentials()
+        for limit, subject in throttled:
+            await self.limiter.forgive(limit, subject)
         if needs_rehash:
             new_hash = await self.passwords.hash(password)
             await user.update(Set({User.password_hash: new_hash}))

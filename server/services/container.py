@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config import Settings
-from server.services.auth import AuthService
+from server.services.auth import AuthLimits, AuthService
 from server.services.passwords import Passwords
 from server.services.telegram_auth import InitDataVerifier
+from server.services.throttle import Limit
 from server.services.tokens import AccessTokens
 
 
@@ -38,8 +39,28 @@ class Services:
             if settings.telegram_bot_token is not None
             else None
         )
+        limits = AuthLimits(
+            login_per_username=Limit(
+                "login-user", settings.login_max_failures_per_username, settings.login_window
+            ),
+            login_per_address=Limit(
+                "login-addr", settings.login_max_failures_per_address, settings.login_window
+            ),
+            register_per_address=Limit(
+                "register-addr", settings.register_max_per_address, settings.register_window
+            ),
+            telegram_per_address=Limit(
+                "telegram-addr",
+                settings.telegram_sign_in_max_per_address,
+                settings.telegram_sign_in_window,
+            ),
+        )
         auth = AuthService(
-            passwords, access, refresh_ttl=settings.refresh_token_ttl, init_data=init_data
+            passwords,
+            access,
+            refresh_ttl=settings.refresh_token_ttl,
+            limits=limits,
+            init_data=init_data,
         )
         return cls(passwords=passwords, access=access, auth=auth)
 

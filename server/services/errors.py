@@ -36,3 +36,14 @@ class InvalidInitData(ServiceError):
 
 class NotConfigured(ServiceError):
     """A feature whose settings are missing (e.g. Mini App sign-in without a bot token)."""
+
+
+class TooManyAttempts(ServiceError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many attempts; try again in {retry_after} seconds")
+        self.retry_after = retry_after
+
+
+class PasswordTooCommon(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("This password is too common; choose another")
