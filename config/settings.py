@@ -10,6 +10,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -162,6 +163,26 @@ class Settings(BaseSettings):
         if self.telegram_webhook_secret is not None:
             return self.telegram_webhook_secret.get_secret_value()
         return hmac.new(self.jwt_key, b"telegram-webhook-secret", hashlib.sha256).hexdigest()
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, for log redaction."""
+        values = [
+            secret.get_secret_value()
+            for secret in (
+                self.jwt_secret,
+                self.telegram_bot_token,
+                self.telegram_webhook_secret,
+                *self.bot_api_tokens,
+            )
+            if secret is not None
+        ]
+        if self.jwt_secret is not None:
+            values.append(self.webhook_secret)  # the derived one, in development
+        if self.mongodb_uri is not None:
+            password = urlsplit(self.mongodb_uri.get_secret_value()).password
+            if password:
+                values.append(password)
+        return values
 
     @property
     def bot_api_root(self) -> str:

@@ -20,16 +20,23 @@ from server.auth.authenticators import (
 from server.auth.middleware import auth_middleware
 from server.db.lifecycle import open_database
 from server.keys import MONGO, SERVICES, SETTINGS
+from server.redaction import install_redaction
 from server.services.container import Services
 from server.telegram.bot import telegram_ctx
 
 log = logging.getLogger(__name__)
 
+MAX_HEADER_BYTES = 32 * 1024
+
 
 def create_app(settings: Settings) -> web.Application:
+    install_redaction(settings.secrets())
     services = Services.from_settings(settings)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
+        # Above aiohttp's 8 KiB, so an oversized Authorization header reaches the auth
+        # middleware and gets a 401 problem instead of the HTTP parser's plain-text 400.
+        handler_args={"max_field_size": MAX_HEADER_BYTES},
         middlewares=[
             security_headers_middleware,
             problem_middleware,

@@ -42,3 +42,4 @@ async def open_database(settings: Settings) -> AsyncIterator[AsyncMongoClient]:
         await client.close()
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
+            log.info("database: embedded nx-27017 stopped")

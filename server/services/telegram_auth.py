@@ -31,6 +31,8 @@ class InitDataVerifier:
         """Return the signed user, or raise InvalidInitData saying what is wrong."""
         if len(init_data) > MAX_INIT_DATA_LENGTH:
             raise InvalidInitData("init data is too long")
+        if not init_data.isascii():  # it is URL-encoded: non-ASCII means it is not init data
+            raise InvalidInitData("init data is not URL-encoded")
         try:
             pairs = parse_qsl(init_data, keep_blank_values=True, strict_parsing=True)
         except ValueError:

@@ -58,6 +58,8 @@ class AccessTokens:
 
     def verify(self, token: str) -> str:
         """Return the subject of a valid access token; raise InvalidToken otherwise."""
+        if not token.isascii():  # a JWT is base64url and dots; anything else is not one
+            raise InvalidToken()
         try:
             claims = jwt.decode(
                 token,

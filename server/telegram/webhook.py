@@ -24,7 +24,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     application = request.app.get(BOT_APP)
     if settings.bot_mode != "webhook":
         raise Problem(404, "The bot does not run in webhook mode here", slug="webhook-off")
-    secret = request.headers.get(SECRET_HEADER, "").encode()
+    secret = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
     if not hmac.compare_digest(secret, settings.webhook_secret.encode()):
         raise Problem(401, f"Missing or wrong {SECRET_HEADER}", slug="webhook-secret")
     if application is None:

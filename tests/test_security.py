@@ -1,0 +1,238 @@
+"""Hostile headers, secrets that must never leak, and login timing."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import statistics
+import time
+from urllib.parse import urlencode
+
+import jwt
+import pytest
+
+from tests.bot_helpers import BOT_TOKEN, WEBHOOK_SECRET, bot_settings, post_update
+from tests.conftest import TEST_JWT_SECRET
+from tests.fake_bot_api import text_message_update
+
+BOT_KEY = "bot-service-token-0123456789abcdefghijklmn"
+
+
+def b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def claims(sub: str = "6b08404b3b5aa78707e2d690") -> dict:
+    now = int(time.time())
+    return {
+        "sub": sub, "iat": now, "exp": now + 600, "iss": "assistant-backend",
+        "aud": "assistant-api", "jti": "x", "typ": "access",
+    }  # fmt: skip
+
+
+RSA_PUBLIC_TEXT = (
+    "-----BEGIN PUBLIC KEY-----\nMFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAL1z1t0pVZp2o7h3Q0bq3Q9d0aZy1l\n"
+    "-----END PUBLIC KEY-----\n"
+)
+
+
+def hs256_by_hand(key: bytes) -> str:
+    """An HS256 token signed with `key`, made by hand: PyJWT itself refuses PEM keys for HMAC,
+    which is the algorithm-confusion attack this guards against."""
+    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(claims())}"
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def hostile_authorization() -> dict[str, str]:
+    header_none = b64({"alg": "none", "typ": "JWT"})
+    return {
+        "oversized": "Bearer " + "a" * 20_000,
+        "empty bearer": "Bearer ",
+        "bearer only spaces": "Bearer     ",
+        "scheme only": "Bearer",
+        "non-ascii token": "Bearer токен-ключ",
+        "alg none": f"Bearer {header_none}.{b64(claims())}.",
+        "alg none uppercase": f"Bearer {b64({'alg': 'NONE'})}.{b64(claims())}.",
+        "hs256 with public key text": "Bearer " + hs256_by_hand(RSA_PUBLIC_TEXT.encode()),
+        "kid header": "Bearer "
+        + jwt.encode(claims(), "other-key-0123456789abcdefghijklmnop", algorithm="HS256",
+                     headers={"kid": "../../jwt_secret"}),
+        "jku header": "Bearer "
+        + jwt.encode(claims(), "other-key-0123456789abcdefghijklmnop", algorithm="HS256",
+                     headers={"jku": "http://127.0.0.1:1/keys.json"}),
+        "three dots": "Bearer a.b.c.d",
+        "bot empty": "Bot ",
+        "bot non-ascii": "Bot ключ",
+        "tma garbage": "tma %%%%",
+        "tma huge": "tma " + "a=b&" * 4000,
+        "basic": "Basic " + base64.b64encode(b"alice:password").decode(),
+    }  # fmt: skip
+
+
+@pytest.fixture
+async def api(make_client, fake_api):
+    return await make_client(**bot_settings(fake_api, bot_api_tokens=BOT_KEY))
+
+
+@pytest.mark.parametrize("name", list(hostile_authorization()))
+async def test_hostile_authorization_headers_are_401(api, name):
+    header = hostile_authorization()[name]
+    response = await api.get("/api/auth/me", headers={"Authorization": header})
+    assert response.status == 401, (name, response.status)
+    assert response.content_type == "application/problem+json"
+    assert "WWW-Authenticate" in response.headers
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"Bearer \x01\x02", b"Bearer \xff\xfe", b"Bot \xff", b"tma a=\xff&hash=1", b"Bot \x00"],
+)
+async def test_raw_bytes_in_authorization_never_cause_a_500(api, raw):
+    # Sent over a bare socket: HTTP clients refuse to send such headers at all.
+    reader, writer = await asyncio.open_connection(api.host, api.port)
+    writer.write(
+        b"GET /api/auth/me HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+        b"Authorization: " + raw + b"\r\n\r\n"
+    )
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    status = int(status_line.split()[1])
+    assert status in (400, 401), status_line
+
+
+async def test_raw_bytes_in_the_webhook_secret_never_cause_a_500(api):
+    reader, writer = await asyncio.open_connection(api.host, api.port)
+    body = b'{"update_id": 1}'
+    writer.write(
+        b"POST /telegram/webhook HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+        b"X-Telegram-Bot-Api-Secret-Token: \xff\xfe\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    assert int(status_line.split()[1]) == 401, status_line
+
+
+async def test_a_kid_header_cannot_pick_the_key(api):
+    # Signed with the real key but pointing kid elsewhere: the key is never looked up by kid.
+    token = jwt.encode(claims(), TEST_JWT_SECRET, algorithm="HS256", headers={"kid": "x"})
+    response = await api.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 401  # valid signature, but no such user: still refused
+
+
+@pytest.mark.parametrize(
+    "user_id", ["9" * 40, "-1", "-9007199254740993", "1e5", "0x10", "１２３", "1" * 17]
+)
+async def test_hostile_telegram_user_ids_are_422(api, db, user_id):
+    response = await api.get(
+        "/api/auth/me",
+        headers={"Authorization": f"Bot {BOT_KEY}", "X-Telegram-User-Id": user_id},
+    )
+    assert response.status == 422
+    assert await db["users"].count_documents({}) == 0
+
+
+def signed_init_data(user: dict) -> str:
+    fields = {"auth_date": str(int(time.time())), "user": json.dumps(user)}
+    check = "\n".join(f"{k}={fields[k]}" for k in sorted(fields))
+    key = hmac.new(b"WebAppData", BOT_TOKEN.encode(), hashlib.sha256).digest()
+    fields["hash"] = hmac.new(key, check.encode(), hashlib.sha256).hexdigest()
+    return urlencode(fields)
+
+
+async def test_no_secret_reaches_a_log_record_or_an_error_response(make_client, fake_api, caplog):
+    caplog.set_level(logging.DEBUG)
+    password = "Unique-Password-For-Leak-Check-42"
+    api = await make_client(**bot_settings(fake_api, bot_api_tokens=BOT_KEY))
+    secrets = [password, BOT_TOKEN, WEBHOOK_SECRET, BOT_KEY, TEST_JWT_SECRET]
+    bodies: list[str] = []
+
+    async def call(method: str, path: str, **kwargs) -> dict:
+        response = await api.request(method, path, **kwargs)
+        text = await response.text()
+        if response.status >= 400:
+            bodies.append(text)
+        return json.loads(text) if text and "json" in response.content_type else {}
+
+    creds = {"username": "leaky", "password": password}
+    pair = await call("POST", "/api/auth/register", json=creds)
+    await call("POST", "/api/auth/register", json=creds)  # 409
+    await call("POST", "/api/auth/register", json={"username": "x", "password": password})
+    await call("POST", "/api/auth/register", json={**creds, "password": password * 5})
+    await call("POST", "/api/auth/login", json={**creds, "password": password + "x"})
+    await call("POST", "/api/auth/login", data=creds)
+    login = await call("POST", "/api/auth/login", json=creds)
+    secrets += [pair["access_token"], pair["refresh_token"], login["access_token"]]
+    secrets.append(login["refresh_token"])
+    bearer = {"Authorization": f"Bearer {login['access_token']}"}
+    await call("GET", "/api/auth/me", headers=bearer)
+    refreshed = await call(
+        "POST", "/api/auth/refresh", json={"refresh_token": login["refresh_token"]}
+    )
+    secrets += [refreshed["access_token"], refreshed["refresh_token"]]
+    await call("POST", "/api/auth/refresh", json={"refresh_token": login["refresh_token"]})  # reuse
+    await call("POST", "/api/auth/logout", json={"refresh_token": pair["refresh_token"]},
+               headers=bearer)  # fmt: skip
+    await call("GET", "/api/auth/me", headers={"Authorization": f"Bearer {pair['refresh_token']}"})
+    await call("GET", "/api/auth/me", headers={"Authorization": f"Bot {BOT_KEY}",
+                                               "X-Telegram-User-Id": "77"})  # fmt: skip
+    await call("GET", "/api/auth/me", headers={"Authorization": f"Bot {BOT_KEY}x"})
+    init_data = signed_init_data({"id": 78, "first_name": "Leak"})
+    mini = await call("POST", "/api/auth/telegram", json={"init_data": init_data})
+    secrets += [mini["access_token"], mini["refresh_token"]]
+    await call("GET", "/api/auth/me", headers={"Authorization": f"tma {init_data}"})
+    await call("GET", "/api/auth/me", headers={"Authorization": f"tma {init_data}x"})
+    await post_update(api, text_message_update("/start", user_id=79, update_id=900))
+    await post_update(api, text_message_update("/me", user_id=79, update_id=901))
+    await post_update(api, text_message_update("/start", update_id=902), secret="wrong-secret")
+    await fake_api.wait_for("sendMessage", count=2)
+    await asyncio.sleep(0.1)
+
+    assert len(caplog.records) > 50  # DEBUG really was on, for every library
+    for record in caplog.records:
+        message = record.getMessage()
+        for secret in secrets:
+            assert secret not in message, f"{record.name} logged a secret: {message[:200]}"
+    assert len(bodies) >= 8
+    for body in bodies:
+        for secret in secrets:
+            assert secret not in body, f"an error response carries a secret: {body[:200]}"
+
+
+@pytest.mark.slow
+async def test_unknown_user_and_wrong_password_take_the_same_time(make_client):
+    # Production-strength argon2: the difference to hide is the hash, so it must be real.
+    client = await make_client(
+        argon2_time_cost=2, argon2_memory_cost=19 * 1024, argon2_parallelism=1,
+        login_max_failures_per_username=10_000, login_max_failures_per_address=10_000,
+    )  # fmt: skip
+    creds = {"username": "timed", "password": "timing-passphrase-xyz"}
+    assert (await client.post("/api/auth/register", json=creds)).status == 201
+
+    async def timed(username: str) -> float:
+        started = time.perf_counter()
+        response = await client.post(
+            "/api/auth/login", json={"username": username, "password": "wrong-passphrase"}
+        )
+        elapsed = time.perf_counter() - started
+        assert response.status == 401
+        return elapsed
+
+    for _ in range(5):  # warm up both paths
+        await timed("timed")
+        await timed("nobody-here")
+    wrong, unknown = [], []
+    for _ in range(40):  # interleaved, so drift on a noisy machine hits both alike
+        wrong.append(await timed("timed"))
+        unknown.append(await timed("nobody-here"))
+    a, b = statistics.median(wrong), statistics.median(unknown)
+    assert abs(a - b) / max(a, b) < 0.15, (
+        f"wrong password {a * 1000:.1f} ms, unknown {b * 1000:.1f} ms"
+    )
