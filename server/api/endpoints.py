@@ -31,4 +31,7 @@ class Endpoint:
 
 def add_endpoints(app: web.Application, endpoints: list[Endpoint]) -> None:
     for endpoint in endpoints:
-        app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
+        if endpoint.method == "GET":
+            app.router.add_get(endpoint.path, endpoint.handler)  # HEAD too, for probes
+        else:
+            app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)

@@ -13,6 +13,16 @@ from server.api.problems import PROBLEM_CONTENT_TYPE
 from server.api.schemas import ProblemOut
 
 REF = "#/components/schemas/{model}"
+ACTING_USER = {
+    "name": "X-Telegram-User-Id",
+    "in": "header",
+    "required": False,
+    # No pattern: the header is read (and checked: 422) only with the Bot scheme; the other
+    # schemes ignore it, so no value is invalid as such.
+    "description": "With `Authorization: Bot …`: the Telegram user the bot acts for, created "
+    "on first sight; a positive integer below 2^52 (else 422). Ignored by other schemes.",
+    "schema": {"type": "string"},
+}
 
 
 def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[str, Any]:
@@ -38,6 +48,7 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
             operation["requestBody"] = {"required": True, "content": content}
         if ep.requires_auth:
             operation["security"] = [{"bearer": []}, {"bot": []}, {"tma": []}]
+            operation["parameters"] = [ACTING_USER]
         for status, model in ep.responses.items():
             response: dict[str, Any] = {"description": HTTPStatus(status).phrase}
             if model:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from models import User
 from server.services.tokens import TokenPair
@@ -39,10 +40,11 @@ class LoginForm(LoginRequest):
     """OAuth2 password grant (RFC 6749 §4.3) as sent by OAuth2 clients and Swagger UI."""
 
     model_config = ConfigDict(extra="forbid", strict=False)
-    grant_type: Literal["password"] | None = None
-    scope: str | None = Field(default=None, max_length=1024)
-    client_id: str | None = Field(default=None, max_length=256)
-    client_secret: str | None = Field(default=None, max_length=256)
+    # Optional, not nullable: a form cannot carry null.
+    grant_type: Literal["password"] | SkipJsonSchema[None] = None
+    scope: str | SkipJsonSchema[None] = Field(default=None, max_length=1024)
+    client_id: str | SkipJsonSchema[None] = Field(default=None, max_length=256)
+    client_secret: str | SkipJsonSchema[None] = Field(default=None, max_length=256)
 
 
 class RefreshRequest(Strict):
