@@ -63,11 +63,15 @@ def _validate(model: type[M], data: dict[str, Any]) -> M:
 
 
 def _validation_problem(exc: ValidationError) -> Problem:
-    errors = [
-        _field_error(".".join(str(p) for p in error["loc"]) or "body", error["msg"], error["type"])
-        for error in exc.errors(include_url=False, include_input=False)
-    ]
-    names = ", ".join(dict.fromkeys(error["field"] for error in errors))
+    # The bodies are flat: the first location part is the field. Deeper parts are pydantic's
+    # union branch names ("grant_type.literal['password']"), which mean nothing to a client;
+    # one error per field is kept.
+    by_field: dict[str, dict[str, str]] = {}
+    for error in exc.errors(include_url=False, include_input=False):
+        field = str(error["loc"][0]) if error["loc"] else "body"
+        by_field.setdefault(field, _field_error(field, error["msg"], error["type"]))
+    errors = list(by_field.values())
+    names = ", ".join(by_field)
     return Problem(422, f"Invalid fields: {names}", slug="validation-error", errors=errors)
 
 

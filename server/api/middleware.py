@@ -82,7 +82,9 @@ def _service_problem(exc: ServiceError) -> Problem:
         error = {"field": "password", "message": str(exc), "type": "password_too_common"}
         return Problem(422, str(exc), slug="validation-error", errors=[error])
     status, slug = SERVICE_ERRORS.get(type(exc), (400, "bad-request"))
-    return Problem(status, str(exc), slug=slug)
+    # RFC 9110: every 401 names a scheme the client could use.
+    headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else None
+    return Problem(status, str(exc), slug=slug, headers=headers)
 
 
 def _internal_error() -> web.Response:

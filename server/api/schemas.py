@@ -42,9 +42,9 @@ class LoginForm(LoginRequest):
     model_config = ConfigDict(extra="forbid", strict=False)
     # Optional, not nullable: a form cannot carry null.
     grant_type: Literal["password"] | SkipJsonSchema[None] = None
-    scope: str | SkipJsonSchema[None] = Field(default=None, max_length=1024)
-    client_id: str | SkipJsonSchema[None] = Field(default=None, max_length=256)
-    client_secret: str | SkipJsonSchema[None] = Field(default=None, max_length=256)
+    scope: Annotated[str, StringConstraints(max_length=1024)] | SkipJsonSchema[None] = None
+    client_id: Annotated[str, StringConstraints(max_length=256)] | SkipJsonSchema[None] = None
+    client_secret: Annotated[str, StringConstraints(max_length=256)] | SkipJsonSchema[None] = None
 
 
 class RefreshRequest(Strict):
