@@ -10,16 +10,23 @@ from models._time import utcnow
 
 class TelegramUpdate(Document):
     """A Telegram update as received. The unique update_id makes a redelivered update a no-op
-    across every web process; the payload is kept until it expires."""
+    across every web process; the stored payload lets an update acknowledged by a process
+    that died before handling it be handled by another."""
 
     update_id: int
     payload: dict[str, Any]
     received_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
+    handled: bool = False
+    # Epoch seconds of the last replay claim (0: never). A number, not a datetime or null:
+    # the embedded server stores updated datetimes as strings and mishandles $or, and this
+    # field is compared in one plain range query.
+    claimed_at: float = 0.0
 
     class Settings:
         name = "telegram_updates"
         indexes = [
             IndexModel([("update_id", ASCENDING)], name="update_id_unique", unique=True),
             IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0),
+            IndexModel([("handled", ASCENDING), ("received_at", ASCENDING)], name="unhandled"),
         ]

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,38 @@ async def test_cli_set_webhook_without_public_url_fails_clearly(fake_api, tmp_pa
     assert code == 2
     assert "PUBLIC_URL" in err
     assert not fake_api.calls_to("setWebhook")
+
+
+async def test_handled_updates_are_marked_so_they_are_never_replayed(bot_client, fake_api, db):
+    await post_update(bot_client, text_message_update("/help", update_id=600))
+    await fake_api.wait_for("sendMessage")
+    for _ in range(50):
+        record = await db["telegram_updates"].find_one({"update_id": 600})
+        if record["handled"]:
+            break
+        await asyncio.sleep(0.05)
+    assert record["handled"]  # True (nx-27017 stores a $set boolean as 1)
+
+
+async def test_an_update_acknowledged_by_a_process_that_died_is_handled_by_another(
+    make_client, fake_api, db
+):
+    # What a process leaves behind when it dies between the 200 and the handler.
+    update = text_message_update("/start", user_id=610, first_name="Orphan", update_id=610)
+    received = datetime.now(UTC) - timedelta(seconds=30)
+    await db["telegram_updates"].insert_one({
+        "update_id": 610, "payload": update, "received_at": received,
+        "expires_at": received + timedelta(days=7), "handled": False, "claimed_at": 0.0,
+    })  # fmt: skip
+    handled = text_message_update("/start", user_id=611, update_id=611)
+    await db["telegram_updates"].insert_one({
+        "update_id": 611, "payload": handled, "received_at": received,
+        "expires_at": received + timedelta(days=7), "handled": True, "claimed_at": 0.0,
+    })  # fmt: skip
+    await make_client(**bot_settings(fake_api, update_retry_after=1))
+    [reply] = await fake_api.wait_for("sendMessage")
+    assert reply.params["text"].startswith("Привет, Orphan!")
+    await asyncio.sleep(1.5)  # a second sweep must not hand it over again
+    assert len(fake_api.calls_to("sendMessage")) == 1
+    assert await users_with(db, 611) == []  # the handled one was left alone
+    assert (await db["telegram_updates"].find_one({"update_id": 610}))["handled"]

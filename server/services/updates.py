@@ -1,10 +1,13 @@
-"""Recording Telegram updates: durable before the webhook answers, and once per update_id."""
+"""Recording Telegram updates: durable before the webhook answers, once per update_id, and
+handled even when the process that acknowledged one dies before handling it."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from models import TelegramUpdate
@@ -12,6 +15,7 @@ from models._time import utcnow
 
 # Telegram stops redelivering an update within a day; a week leaves a wide margin.
 KEEP_FOR = timedelta(days=7)
+MAX_CLAIMS_PER_SWEEP = 500
 
 
 async def record_update(update_id: int, payload: dict[str, Any]) -> bool:
@@ -24,3 +28,33 @@ async def record_update(update_id: int, payload: dict[str, Any]) -> bool:
     except DuplicateKeyError:
         return False
     return True
+
+
+async def mark_handled(update_id: int) -> None:
+    await TelegramUpdate.get_pymongo_collection().update_one(
+        {"update_id": update_id}, {"$set": {"handled": True}}
+    )
+
+
+async def claim_stale(older_than: float) -> list[dict[str, Any]]:
+    """Claim updates recorded more than `older_than` seconds ago and still not handled (their
+    process died), one at a time and atomically, so two processes never both take one.
+    A claim that was not finished within the same delay can be taken again."""
+    collection = TelegramUpdate.get_pymongo_collection()
+    cutoff = utcnow() - timedelta(seconds=older_than)
+    claimed = []
+    for _ in range(MAX_CLAIMS_PER_SWEEP):
+        now = time.time()
+        doc = await collection.find_one_and_update(
+            {
+                "handled": False,
+                "received_at": {"$lt": cutoff},
+                "claimed_at": {"$lt": now - older_than},
+            },
+            {"$set": {"claimed_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            break
+        claimed.append(doc["payload"])
+    return claimed

@@ -3,16 +3,20 @@ by the app's cleanup context; webhook mode, or polling for local development."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from pymongo.errors import PyMongoError
 from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder
 
 from config import Settings
 from server.keys import SETTINGS
+from server.services.updates import claim_stale
 from server.telegram.handlers import add_handlers
 from server.telegram.texts import COMMANDS
 
@@ -47,7 +51,7 @@ def build_application(settings: Settings) -> Application:
     if settings.bot_mode == "webhook":
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
-    add_handlers(application)
+    add_handlers(application, recorded_updates=settings.bot_mode == "webhook")
     return application
 
 
@@ -71,6 +75,26 @@ async def set_commands(bot: Bot) -> None:
         )
 
 
+async def _replay_stale(application: Application, retry_after: float) -> None:
+    """Hand updates that a dead process acknowledged but never handled to this one's bot."""
+    while True:
+        try:
+            payloads = await claim_stale(retry_after)
+        except PyMongoError as exc:
+            log.warning("could not look for unhandled updates: %s", type(exc).__name__)
+            payloads = []
+        for payload in payloads:
+            try:
+                update = Update.de_json(payload, application.bot)
+            except Exception:
+                log.exception("stored update %s cannot be parsed", payload.get("update_id"))
+                continue
+            await application.update_queue.put(update)
+        if payloads:
+            log.warning("handling %d update(s) acknowledged but never handled", len(payloads))
+        await asyncio.sleep(retry_after / 2)
+
+
 async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     mode = settings.bot_mode
@@ -89,8 +113,10 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     await application.start()
+    sweeper = None
     if mode == "webhook":
         await set_webhook(application.bot, settings)
+        sweeper = asyncio.create_task(_replay_stale(application, settings.update_retry_after))
     else:
         assert application.updater is not None
         await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
@@ -100,6 +126,10 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         await application.stop()

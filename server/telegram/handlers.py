@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from pymongo.errors import PyMongoError
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, CommandHandler, ContextTypes, TypeHandler
 
+from server.services.updates import mark_handled
 from server.services.users import TelegramProfile, ensure_telegram_user, find_by_telegram_id
 from server.telegram.texts import language, text
 
@@ -79,8 +81,19 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not send the apology for update %s", update_id, exc_info=True)
 
 
-def add_handlers(application: Application) -> None:
+async def done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Last of all handlers: the recorded update needs no replay (even if a handler failed:
+    an update that breaks a handler must not be retried forever)."""
+    try:
+        await mark_handled(update.update_id)
+    except PyMongoError:
+        log.warning("could not mark update %s handled; it may be handled again", update.update_id)
+
+
+def add_handlers(application: Application, recorded_updates: bool) -> None:
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("me", me))
+    if recorded_updates:
+        application.add_handler(TypeHandler(Update, done), group=1)
     application.add_error_handler(on_error)
