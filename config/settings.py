@@ -63,6 +63,8 @@ class Settings(BaseSettings):
 
     # Tokens.
     jwt_secret: SecretStr | None = None
+    # Keys being rotated out: still accepted when verifying, never used to sign.
+    jwt_previous_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     jwt_issuer: str = "assistant-backend"
     jwt_audience: str = "assistant-api"
     access_token_ttl: int = Field(default=15 * 60, ge=1, le=24 * 3600)
@@ -82,6 +84,9 @@ class Settings(BaseSettings):
     public_url: AnyHttpUrl | None = None
     telegram_api_base_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
     init_data_max_age: int = Field(default=24 * 3600, ge=1)
+    # An acknowledged update still unhandled after this many seconds (its process died) is
+    # handled by another process.
+    update_retry_after: float = Field(default=60, gt=0)
 
     # Abuse limits: attempts per fixed window, counted in MongoDB across processes.
     login_max_failures_per_username: int = Field(default=5, ge=1)
@@ -99,7 +104,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     shutdown_timeout: float = Field(default=10.0, ge=0)
 
-    @field_validator("bot_api_tokens", "cors_origins", mode="before")
+    @field_validator("bot_api_tokens", "cors_origins", "jwt_previous_secrets", mode="before")
     @classmethod
     def _list_from_csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -173,6 +178,7 @@ class Settings(BaseSettings):
                 self.telegram_bot_token,
                 self.telegram_webhook_secret,
                 *self.bot_api_tokens,
+                *self.jwt_previous_secrets,
             )
             if secret is not None
         ]

@@ -236,3 +236,24 @@ async def test_unknown_user_and_wrong_password_take_the_same_time(make_client):
     assert abs(a - b) / max(a, b) < 0.15, (
         f"wrong password {a * 1000:.1f} ms, unknown {b * 1000:.1f} ms"
     )
+
+
+async def test_jwt_secret_rotation_keeps_old_tokens_valid_until_they_expire(make_client):
+    new_key = "new-jwt-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+    old = await make_client()
+    creds = {"username": "rotator", "password": "rotation-passphrase-xyz"}
+    old_token = (await (await old.post("/api/auth/register", json=creds)).json())["access_token"]
+
+    rotating = await make_client(jwt_secret=new_key, jwt_previous_secrets=TEST_JWT_SECRET)
+    me = await rotating.get("/api/auth/me", headers={"Authorization": f"Bearer {old_token}"})
+    assert me.status == 200
+    fresh = await (await rotating.post("/api/auth/login", json=creds)).json()
+    header = jwt.get_unverified_header(fresh["access_token"])
+    assert header["alg"] == "HS256"
+    jwt.decode(fresh["access_token"], new_key, algorithms=["HS256"], audience="assistant-api")
+
+    rotated = await make_client(jwt_secret=new_key)
+    gone = await rotated.get("/api/auth/me", headers={"Authorization": f"Bearer {old_token}"})
+    assert gone.status == 401
+    bearer = {"Authorization": f"Bearer {fresh['access_token']}"}
+    assert (await rotated.get("/api/auth/me", headers=bearer)).status == 200

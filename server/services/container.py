@@ -31,6 +31,9 @@ class Services:
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             ttl=settings.access_token_ttl,
+            previous_keys=tuple(
+                s.get_secret_value().encode() for s in settings.jwt_previous_secrets
+            ),
         )
         init_data = (
             InitDataVerifier(

@@ -37,8 +37,17 @@ def new_refresh_token() -> tuple[str, str]:
 
 
 class AccessTokens:
-    def __init__(self, key: bytes, issuer: str, audience: str, ttl: int) -> None:
+    def __init__(
+        self,
+        key: bytes,
+        issuer: str,
+        audience: str,
+        ttl: int,
+        previous_keys: tuple[bytes, ...] = (),
+    ) -> None:
         self._key = key
+        # Verification only: tokens signed with a previous key stay valid until they expire.
+        self._keys = (key, *previous_keys)
         self._issuer = issuer
         self._audience = audience
         self.ttl = ttl
@@ -60,18 +69,25 @@ class AccessTokens:
         """Return the subject of a valid access token; raise InvalidToken otherwise."""
         if not token.isascii():  # a JWT is base64url and dots; anything else is not one
             raise InvalidToken()
-        try:
-            claims = jwt.decode(
-                token,
-                self._key,
-                # Pinned: the header's `alg` is never trusted (no `none`, no key confusion).
-                algorithms=[ALGORITHM],
-                audience=self._audience,
-                issuer=self._issuer,
-                options={"require": REQUIRED_CLAIMS},
-            )
-        except jwt.PyJWTError:
-            raise InvalidToken() from None
+        claims = None
+        for key in self._keys:
+            try:
+                claims = jwt.decode(
+                    token,
+                    key,
+                    # Pinned: the header's `alg` is never trusted (no `none`, no key confusion).
+                    algorithms=[ALGORITHM],
+                    audience=self._audience,
+                    issuer=self._issuer,
+                    options={"require": REQUIRED_CLAIMS},
+                )
+                break
+            except jwt.InvalidSignatureError:
+                continue  # perhaps signed before a key rotation: try the previous keys
+            except jwt.PyJWTError:
+                raise InvalidToken() from None
+        if claims is None:
+            raise InvalidToken()
         if claims.get("typ") != ACCESS_TYPE or not isinstance(claims.get("sub"), str):
             raise InvalidToken()
         return claims["sub"]
