@@ -62,6 +62,9 @@ class EmbeddedMongo:
                 stdout=log_file,
                 stderr=log_file,
                 cwd=Path(__file__).resolve().parents[2],
+                # Its own process group: a terminal's Ctrl-C reaches only the app, which stops
+                # the database after its last request, not in the middle of one.
+                start_new_session=True,
             )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
