@@ -20,7 +20,7 @@ from server.auth.authenticators import (
 from server.auth.middleware import auth_middleware
 from server.db.lifecycle import open_database
 from server.keys import MONGO, SERVICES, SETTINGS
-from server.redaction import install_redaction
+from server.redaction import harden_logging
 from server.services.container import Services
 from server.telegram.bot import telegram_ctx
 
@@ -30,7 +30,7 @@ MAX_HEADER_BYTES = 32 * 1024
 
 
 def create_app(settings: Settings) -> web.Application:
-    install_redaction(settings.secrets())
+    harden_logging(settings.secrets())
     services = Services.from_settings(settings)
     app = web.Application(
         client_max_size=settings.max_body_bytes,

@@ -14,6 +14,7 @@ from config import ConfigError, Settings, load_settings
 from server.app import create_app
 from server.db.lifecycle import open_database
 from server.logs import AccessLogger, configure_logging
+from server.redaction import harden_logging
 from server.telegram.bot import make_bot, set_commands, set_webhook, webhook_url
 
 log = logging.getLogger("server")
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.log_level)
+    harden_logging(settings.secrets())
 
     match args.command:
         case "migrate":

@@ -15,9 +15,6 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
-    # httpx logs every request URL, and Bot API URLs contain the bot token.
-    for leaky in ("httpx", "httpcore"):
-        logging.getLogger(leaky).setLevel(logging.WARNING)
 
 
 class AccessLogger(AbstractAccessLogger):

@@ -23,6 +23,19 @@ def redact(text: str) -> str:
     return text
 
 
+# Loggers that would otherwise record sensitive data as a matter of course: httpx writes request
+# URLs (Bot API URLs contain the bot token); PyMongo's DEBUG command log writes documents
+# (password and refresh-token hashes).
+QUIETED = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "pymongo.command": logging.INFO}
+
+
+def harden_logging(secrets: Iterable[str]) -> None:
+    """Mask the configured secrets in every log message and quiet the loggers above."""
+    install_redaction(secrets)
+    for name, level in QUIETED.items():
+        logging.getLogger(name).setLevel(level)
+
+
 def install_redaction(secrets: Iterable[str]) -> None:
     """Add secrets to mask in log messages (idempotent; short strings are ignored)."""
     global _installed

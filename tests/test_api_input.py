@@ -219,3 +219,17 @@ async def test_wrong_method_on_protected_route_is_a_405_problem(client):
 
     await assert_problem(resp, 405)
     assert "GET" in resp.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"username=alice&password=\xff\xfe", "application/x-www-form-urlencoded", 400),
+        ("username=alice&password=x".encode("utf-16"), "application/x-www-form-urlencoded", 400),
+        # The charset parameter is ignored: forms are UTF-8, so this is a plain wrong login.
+        (b"username=alice&password=x", "application/x-www-form-urlencoded; charset=bogus", 401),
+    ],
+)
+async def test_login_form_in_a_bad_encoding_is_a_clear_problem(client, body, content_type, status):
+    resp = await client.post(LOGIN, data=body, headers={"Content-Type": content_type})
+    await assert_problem(resp, status)

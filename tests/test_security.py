@@ -147,7 +147,9 @@ def signed_init_data(user: dict) -> str:
     return urlencode(fields)
 
 
-async def test_no_secret_reaches_a_log_record_or_an_error_response(make_client, fake_api, caplog):
+async def test_no_secret_reaches_a_log_record_or_an_error_response(
+    make_client, fake_api, caplog, db
+):
     caplog.set_level(logging.DEBUG)
     password = "Unique-Password-For-Leak-Check-42"
     api = await make_client(**bot_settings(fake_api, bot_api_tokens=BOT_KEY))
@@ -196,6 +198,9 @@ async def test_no_secret_reaches_a_log_record_or_an_error_response(make_client, 
     await asyncio.sleep(0.1)
 
     assert len(caplog.records) > 50  # DEBUG really was on, for every library
+    hashes = [u["password_hash"] async for u in db["users"].find({"password_hash": {"$ne": None}})]
+    assert hashes
+    secrets += hashes
     for record in caplog.records:
         message = record.getMessage()
         for secret in secrets:

@@ -218,6 +218,7 @@ async def run_cli(*args: str, fake: FakeBotAPI, tmp_path, **env: str) -> tuple[i
         "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "PUBLIC_URL": PUBLIC_URL,
         "DATA_DIR": str(tmp_path / "cli-data"),
+        "LOG_LEVEL": "DEBUG",  # the most a library will log; secrets must still not appear
         **env,
     }
     process = await asyncio.create_subprocess_exec(
@@ -230,9 +231,12 @@ async def run_cli(*args: str, fake: FakeBotAPI, tmp_path, **env: str) -> tuple[i
 
 
 async def test_cli_webhook_commands(fake_api, tmp_path):
-    code, out, _ = await run_cli("set-webhook", fake=fake_api, tmp_path=tmp_path)
+    code, out, err = await run_cli("set-webhook", fake=fake_api, tmp_path=tmp_path)
     assert code == 0
     assert f"{PUBLIC_URL}/telegram/webhook" in out
+    assert "setWebhook" in err  # DEBUG logging really ran
+    assert BOT_TOKEN not in out + err
+    assert WEBHOOK_SECRET not in out + err
     [call] = fake_api.calls_to("setWebhook")
     assert call.params["secret_token"] == WEBHOOK_SECRET
     code, out, _ = await run_cli("webhook-info", fake=fake_api, tmp_path=tmp_path)

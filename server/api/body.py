@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -22,16 +23,19 @@ async def read_json(request: web.Request, model: type[M]) -> M:
 async def read_json_or_form(request: web.Request, model: type[M], form_model: type[M]) -> M:
     if _require_type(request, (JSON, FORM)) == JSON:
         return _validate_json(model, await request.read())
-    form = await request.post()
-    repeated = sorted({key for key in form if len(form.getall(key)) > 1})
-    if repeated:
-        errors = [_field_error(name, "Field repeated", "repeated") for name in repeated]
+    # Parsed here as UTF-8 whatever the declared charset: an unknown or hostile charset
+    # must give a clear 400, never a decoding error.
+    try:
+        pairs = parse_qsl((await request.read()).decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        raise Problem(400, "The form is not valid UTF-8", slug="malformed-form") from None
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        repeated = sorted({key for key, _ in pairs if sum(k == key for k, _ in pairs) > 1})
+        errors = [_field_error(name[:64], "Field repeated", "repeated") for name in repeated]
         raise Problem(
             422, "Each form field may appear once", slug="validation-error", errors=errors
         )
-    fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    if len(fields) != len(form):
-        raise Problem(422, "File uploads are not accepted here", slug="validation-error")
     return _validate(model=form_model, data=fields)
 
 
@@ -68,7 +72,8 @@ def _validation_problem(exc: ValidationError) -> Problem:
     # one error per field is kept.
     by_field: dict[str, dict[str, str]] = {}
     for error in exc.errors(include_url=False, include_input=False):
-        field = str(error["loc"][0]) if error["loc"] else "body"
+        # Capped: an unknown field's name is the client's text, echoed back.
+        field = str(error["loc"][0])[:64] if error["loc"] else "body"
         by_field.setdefault(field, _field_error(field, error["msg"], error["type"]))
     errors = list(by_field.values())
     names = ", ".join(by_field)
