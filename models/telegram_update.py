@@ -18,9 +18,9 @@ class TelegramUpdate(Document):
     received_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     handled: bool = False
-    # Epoch seconds of the last replay claim (0: never). A number, not a datetime or null:
-    # the embedded server stores updated datetimes as strings and mishandles $or, and this
-    # field is compared in one plain range query.
+    # Epoch seconds when the handling process last claimed it (0: nobody). A number, not a
+    # datetime or null: the embedded server stores updated datetimes as strings and
+    # mishandles $or, and this field is compared in one plain range query.
     claimed_at: float = 0.0
 
     class Settings:
@@ -28,5 +28,5 @@ class TelegramUpdate(Document):
         indexes = [
             IndexModel([("update_id", ASCENDING)], name="update_id_unique", unique=True),
             IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0),
-            IndexModel([("handled", ASCENDING), ("received_at", ASCENDING)], name="unhandled"),
+            IndexModel([("handled", ASCENDING), ("claimed_at", ASCENDING)], name="unhandled"),
         ]

@@ -109,6 +109,7 @@ class FakeBotAPI:
         self.webhook: JSONDict = {}  # last setWebhook params, {} when none is set
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}  # (scope, lang) -> list
         self._stubs: dict[str, tuple[int, JSONDict]] = {}
+        self._delays: dict[str, float] = {}
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -199,6 +200,10 @@ class FakeBotAPI:
         """Answer ``method`` with ``{"ok": true, "result": result}`` until reset()."""
         self._stubs[method.lower()] = (200, {"ok": True, "result": result})
 
+    def delay(self, method: str, seconds: float) -> None:
+        """Answer ``method`` only after ``seconds``, like a slow network or Bot API."""
+        self._delays[method.lower()] = seconds
+
     def stub_error(self, method: str, error_code: int, description: str) -> None:
         """Make ``method`` fail like Telegram, e.g. (403, "Forbidden: bot was blocked by
         the user"). PTB maps 400/401/403/409 to BadRequest/InvalidToken/Forbidden/Conflict."""
@@ -219,6 +224,8 @@ class FakeBotAPI:
         self.calls.append(Call(method=method, params=params, token=token))
         if token != self.token:
             return _error(401, "Unauthorized")
+        if seconds := self._delays.get(method.lower()):
+            await asyncio.sleep(seconds)
         if stubbed := self._stubs.get(method.lower()):
             status, payload = stubbed
             return web.json_response(payload, status=status)

@@ -288,3 +288,40 @@ async def test_an_update_acknowledged_by_a_process_that_died_is_handled_by_anoth
     assert len(fake_api.calls_to("sendMessage")) == 1
     assert await users_with(db, 611) == []  # the handled one was left alone
     assert (await db["telegram_updates"].find_one({"update_id": 610}))["handled"]
+
+
+async def test_a_slow_handler_keeps_its_claim_and_runs_once(make_client, fake_api, db):
+    # The reply takes longer than UPDATE_RETRY_AFTER: the live process renews its claim, so
+    # no sweep (of this or another process) takes the update over and runs it again.
+    client = await make_client(**bot_settings(fake_api, update_retry_after=1))
+    fake_api.delay("sendMessage", 2.5)
+    assert (await post_update(client, text_message_update("/help", update_id=620))).status == 200
+    await fake_api.wait_for("sendMessage")
+    await asyncio.sleep(3.5)
+    assert len(fake_api.calls_to("sendMessage")) == 1
+
+
+async def test_a_refused_set_webhook_does_not_stop_the_service(make_client, fake_api, caplog):
+    caplog.set_level(logging.ERROR, logger="server.telegram.bot")
+    fake_api.stub_error("setWebhook", 429, "Too Many Requests: retry after 5")
+    client = await make_client(**bot_settings(fake_api))
+    assert (await client.get("/health")).status == 200
+    assert "could not register the webhook" in caplog.text
+    response = await post_update(client, text_message_update("/help", update_id=630))
+    assert response.status == 200  # the webhook Telegram already had keeps working
+    await fake_api.wait_for("sendMessage")
+
+
+async def test_webhook_body_over_the_limit_is_413(bot_client):
+    update = text_message_update("x" * 70_000, update_id=640)
+    response = await post_update(bot_client, update)
+    assert response.status == 413
+
+
+@pytest.mark.parametrize("update_id", [2**63, -1, 10**30])
+async def test_update_id_out_of_range_is_400(bot_client, db, update_id):
+    response = await post_update(
+        bot_client, {**text_message_update("/help"), "update_id": update_id}
+    )
+    assert response.status == 400
+    assert await db["telegram_updates"].count_documents({}) == 0

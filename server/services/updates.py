@@ -23,7 +23,11 @@ async def record_update(update_id: int, payload: dict[str, Any]) -> bool:
     now = utcnow()
     try:
         await TelegramUpdate(
-            update_id=update_id, payload=payload, received_at=now, expires_at=now + KEEP_FOR
+            update_id=update_id,
+            payload=payload,
+            received_at=now,
+            expires_at=now + KEEP_FOR,
+            claimed_at=time.time(),  # claimed by the process that received it
         ).insert()
     except DuplicateKeyError:
         return False
@@ -36,21 +40,23 @@ async def mark_handled(update_id: int) -> None:
     )
 
 
+async def renew_claims(update_ids: list[int]) -> None:
+    """Keep this process's claims on the updates it is still handling from lapsing."""
+    if update_ids:
+        await TelegramUpdate.get_pymongo_collection().update_many(
+            {"update_id": {"$in": update_ids}}, {"$set": {"claimed_at": time.time()}}
+        )
+
+
 async def claim_stale(older_than: float) -> list[dict[str, Any]]:
-    """Claim updates recorded more than `older_than` seconds ago and still not handled (their
-    process died), one at a time and atomically, so two processes never both take one.
-    A claim that was not finished within the same delay can be taken again."""
+    """Claim unhandled updates whose claim was not renewed for `older_than` seconds (their
+    process died), one at a time and atomically, so two processes never both take one."""
     collection = TelegramUpdate.get_pymongo_collection()
-    cutoff = utcnow() - timedelta(seconds=older_than)
     claimed = []
     for _ in range(MAX_CLAIMS_PER_SWEEP):
         now = time.time()
         doc = await collection.find_one_and_update(
-            {
-                "handled": False,
-                "received_at": {"$lt": cutoff},
-                "claimed_at": {"$lt": now - older_than},
-            },
+            {"handled": False, "claimed_at": {"$lt": now - older_than}},
             {"$set": {"claimed_at": now}},
             return_document=ReturnDocument.AFTER,
         )

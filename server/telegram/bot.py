@@ -4,25 +4,25 @@ by the app's cleanup context; webhook mode, or polling for local development."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from pymongo.errors import PyMongoError
 from telegram import Bot, BotCommand, Update
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from config import Settings
 from server.keys import SETTINGS
-from server.services.updates import claim_stale
-from server.telegram.handlers import add_handlers
+from server.services.updates import claim_stale, renew_claims
+from server.telegram.handlers import add_handlers, in_flight
 from server.telegram.texts import COMMANDS
 
 log = logging.getLogger(__name__)
 
 BOT_APP = web.AppKey("telegram_application", Application)
+WEBHOOK_SECRET = web.AppKey("telegram_webhook_secret", bytes)  # set in webhook mode only
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = [Update.MESSAGE]
 
@@ -76,9 +76,12 @@ async def set_commands(bot: Bot) -> None:
 
 
 async def _replay_stale(application: Application, retry_after: float) -> None:
-    """Hand updates that a dead process acknowledged but never handled to this one's bot."""
+    """Every half `retry_after`: renew this process's claims on the updates it is handling, and
+    take over updates whose claim has lapsed (their process died) into this one's queue."""
+    handling = in_flight(application.bot_data)
     while True:
         try:
+            await renew_claims(list(handling))
             payloads = await claim_stale(retry_after)
         except PyMongoError as exc:
             log.warning("could not look for unhandled updates: %s", type(exc).__name__)
@@ -89,10 +92,26 @@ async def _replay_stale(application: Application, retry_after: float) -> None:
             except Exception:
                 log.exception("stored update %s cannot be parsed", payload.get("update_id"))
                 continue
+            handling.add(update.update_id)
             await application.update_queue.put(update)
         if payloads:
             log.warning("handling %d update(s) acknowledged but never handled", len(payloads))
         await asyncio.sleep(retry_after / 2)
+
+
+async def _register_with_telegram(application: Application, settings: Settings) -> None:
+    """setWebhook and setMyCommands. A refusal (flood control, a bad PUBLIC_URL) is logged,
+    not fatal: the API keeps serving, and the webhook Telegram already has keeps working."""
+    try:
+        if settings.bot_mode == "webhook":
+            await set_webhook(application.bot, settings)
+        await set_commands(application.bot)
+    except TelegramError as exc:
+        log.error(
+            "Telegram bot: could not register the webhook or commands (%s); "
+            "retry with `python -m server set-webhook`",
+            exc,
+        )
 
 
 async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -102,6 +121,8 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("Telegram bot: off (TELEGRAM_BOT_TOKEN is not set); the API runs alone")
         yield
         return
+    if mode == "webhook":
+        app[WEBHOOK_SECRET] = settings.webhook_secret.encode()  # derived once, not per update
     application = build_application(settings)
     try:
         await application.initialize()
@@ -112,25 +133,24 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         log.error("Telegram bot: Bot API unreachable at start (%s); running without it", exc)
         yield
         return
-    await application.start()
-    sweeper = None
-    if mode == "webhook":
-        await set_webhook(application.bot, settings)
-        sweeper = asyncio.create_task(_replay_stale(application, settings.update_retry_after))
-    else:
-        assert application.updater is not None
-        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-    await set_commands(application.bot)
-    app[BOT_APP] = application
-    log.info("Telegram bot @%s: %s mode", application.bot.username, mode)
+    sweeper: asyncio.Task[None] | None = None
     try:
+        await application.start()
+        await _register_with_telegram(application, settings)
+        if mode == "webhook":
+            sweeper = asyncio.create_task(_replay_stale(application, settings.update_retry_after))
+        else:
+            assert application.updater is not None
+            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        app[BOT_APP] = application
+        log.info("Telegram bot @%s: %s mode", application.bot.username, mode)
         yield
     finally:
         if sweeper is not None:
             sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            await asyncio.gather(sweeper, return_exceptions=True)
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
-        await application.stop()
+        if application.running:
+            await application.stop()
         await application.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from pymongo.errors import PyMongoError
 from telegram import Update
@@ -81,9 +82,18 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not send the apology for update %s", update_id, exc_info=True)
 
 
+IN_FLIGHT = "in_flight_updates"
+
+
+def in_flight(bot_data: dict[str, Any]) -> set[int]:
+    """Ids of the recorded updates this process is handling: their claims are kept alive."""
+    return bot_data.setdefault(IN_FLIGHT, set())
+
+
 async def done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Last of all handlers: the recorded update needs no replay (even if a handler failed:
     an update that breaks a handler must not be retried forever)."""
+    in_flight(context.bot_data).discard(update.update_id)
     try:
         await mark_handled(update.update_id)
     except PyMongoError:

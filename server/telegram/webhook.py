@@ -10,29 +10,32 @@ from aiohttp import web
 from telegram import Update
 
 from server.api.problems import Problem
-from server.keys import SETTINGS
 from server.services.updates import record_update
-from server.telegram.bot import BOT_APP
+from server.telegram.bot import BOT_APP, WEBHOOK_SECRET
+from server.telegram.handlers import in_flight
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+MAX_UPDATE_ID = 2**63  # BSON's int64: a larger id cannot be recorded
 
 
 async def telegram_webhook(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS]
-    application = request.app.get(BOT_APP)
-    if settings.bot_mode != "webhook":
+    expected = request.app.get(WEBHOOK_SECRET)
+    if expected is None:
         raise Problem(404, "The bot does not run in webhook mode here", slug="webhook-off")
     secret = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
-    if not hmac.compare_digest(secret, settings.webhook_secret.encode()):
+    if not hmac.compare_digest(secret, expected):
         raise Problem(401, f"Missing or wrong {SECRET_HEADER}", slug="webhook-secret")
+    application = request.app.get(BOT_APP)
     if application is None:
         raise Problem(503, "The bot is not connected to Telegram yet", slug="bot-unavailable",
                       headers={"Retry-After": "10"})  # fmt: skip
+    body = await request.read()  # outside the try: a body too large is a 413, not a 400
     try:
-        payload = json.loads(await request.read())
-        if not isinstance(payload, dict) or type(payload.get("update_id")) is not int:
+        payload = json.loads(body)
+        update_id = payload.get("update_id") if isinstance(payload, dict) else None
+        if type(update_id) is not int or not 0 <= update_id < MAX_UPDATE_ID:
             raise ValueError("not an update")
         update = Update.de_json(payload, application.bot)
     except Exception:
@@ -41,6 +44,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     # Recorded before answering: a database failure becomes 503 (the problem middleware), so
     # Telegram delivers again; a redelivered update_id is acknowledged and not handled twice.
     if await record_update(update.update_id, payload):
+        in_flight(application.bot_data).add(update.update_id)
         await application.update_queue.put(update)
     else:
         log.info("update %s delivered again; already handled", update.update_id)
