@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -139,9 +140,14 @@ class Settings(BaseSettings):
         _require_strong("JWT_SECRET", self.jwt_secret)
         for token in self.bot_api_tokens:
             _require_strong("BOT_API_TOKENS (each token)", token)
+        for key in self.jwt_previous_secrets:  # still verifies tokens: as strong as the current
+            _require_strong("JWT_PREVIOUS_SECRETS (each key)", key)
         if self.mongodb_uri is None:
             raise ValueError("MONGODB_URI is required in production (the embedded DB is for dev)")
-        if self.public_url is not None and self.telegram_bot_token is not None:
+        if self.telegram_bot_token is not None:
+            if self.public_url is None:
+                # Polling from several web processes makes Telegram answer 409 Conflict.
+                raise ValueError("PUBLIC_URL is required with TELEGRAM_BOT_TOKEN in production")
             if self.telegram_webhook_secret is None:
                 raise ValueError(
                     "TELEGRAM_WEBHOOK_SECRET is required for webhook mode in production"
@@ -210,14 +216,25 @@ def _require_strong(name: str, secret: SecretStr) -> None:
 def _dev_jwt_secret(data_dir: Path) -> SecretStr:
     """Generate once and keep in DATA_DIR, so a restart does not log everyone out."""
     path = data_dir / JWT_SECRET_FILE
-    if path.exists():
-        return SecretStr(path.read_text().strip())
+    present = path.exists()
+    existing = path.read_text().strip() if present else ""
+    if len(existing.encode()) >= MIN_SECRET_BYTES:
+        return SecretStr(existing)
     data_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    # Create with 0600 from the start: the key must never be world-readable, even briefly.
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
-        fh.write(value)
-    return SecretStr(value)
+    # Written whole to a private (0600) temporary file, then put in place in one step: a
+    # reader never sees a partial key, and of two processes starting at once the first wins.
+    temporary = data_dir / f".{JWT_SECRET_FILE}.{os.getpid()}"
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+        fh.write(secrets.token_urlsafe(48))
+    try:
+        if present:  # too short to be ours (truncated or hand-edited): replace it
+            temporary.replace(path)
+        else:
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return SecretStr(path.read_text().strip())
 
 
 def load_settings(**overrides: object) -> Settings:

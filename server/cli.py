@@ -49,6 +49,11 @@ def main(argv: list[str] | None = None) -> None:
 
 def _serve(settings: Settings) -> None:
     log.info("starting in %s mode", settings.env.value)
+    if settings.is_production and settings.trusted_proxy_hops == 0:
+        log.warning(
+            "TRUSTED_PROXY_HOPS=0: per-address limits see the socket peer; behind a router "
+            "(Heroku: 1) every client shares the router's address"
+        )
     web.run_app(
         create_app(settings),
         host=settings.host,

@@ -154,3 +154,39 @@ def test_python_m_server_refuses_bad_production_config_in_one_line(env, named):
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert STRONG_SECRET not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"jwt_previous_secrets": "short"}, "JWT_PREVIOUS_SECRETS"),
+        ({"bot_api_tokens": f"{STRONG_SECRET},weak"}, "BOT_API_TOKENS"),
+        ({"telegram_bot_token": "1:abc"}, "PUBLIC_URL"),
+        (
+            {"telegram_bot_token": "1:abc", "public_url": "https://x.example"},
+            "TELEGRAM_WEBHOOK_SECRET",
+        ),
+        (
+            {
+                "telegram_bot_token": "1:abc",
+                "public_url": "https://x.example",
+                "telegram_webhook_secret": "short",
+            },
+            "TELEGRAM_WEBHOOK_SECRET",
+        ),
+    ],
+)
+def test_production_refuses_weak_or_missing_bot_settings(tmp_path, overrides, named):
+    with pytest.raises(ConfigError, match=named):
+        production(tmp_path, jwt_secret=STRONG_SECRET, **overrides)
+
+
+def test_a_truncated_dev_secret_file_is_replaced(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "jwt_secret").write_text("")  # e.g. the disk filled up while it was written
+    settings = load_settings(_env_file=None, data_dir=data)
+    assert len(settings.jwt_key) >= 32
+    assert load_settings(_env_file=None, data_dir=data).jwt_key == settings.jwt_key
+    assert stat.S_IMODE((data / "jwt_secret").stat().st_mode) == 0o600
+    assert [p.name for p in data.iterdir()] == ["jwt_secret"]  # no temporary file left
