@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from config import ConfigError, Settings, load_settings
 from server.app import create_app
 from server.db.lifecycle import open_database
+from server.errors import StartupError
 from server.logs import AccessLogger, configure_logging
 from server.redaction import harden_logging
 from server.telegram.bot import make_bot, set_commands, set_webhook, webhook_url
@@ -38,13 +39,17 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(settings.log_level)
     harden_logging(settings.secrets())
 
-    match args.command:
-        case "migrate":
-            asyncio.run(_migrate(settings))
-        case "set-webhook" | "delete-webhook" | "webhook-info":
-            raise SystemExit(asyncio.run(_webhook_command(args.command, settings)))
-        case _:
-            _serve(settings)
+    try:
+        match args.command:
+            case "migrate":
+                asyncio.run(_migrate(settings))
+            case "set-webhook" | "delete-webhook" | "webhook-info":
+                raise SystemExit(asyncio.run(_webhook_command(args.command, settings)))
+            case _:
+                _serve(settings)
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def _serve(settings: Settings) -> None:

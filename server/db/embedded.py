@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from server.errors import StartupError
+
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 15.0
@@ -36,10 +38,6 @@ class EmbeddedMongo:
     def uri(self) -> str:
         return f"mongodb://{self.host}:{self.port}/"
 
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
     def start(self) -> None:
         """Blocking: returns once the server accepts connections (call it in a thread)."""
         db_dir = self.data_dir / "db"
@@ -52,8 +50,7 @@ class EmbeddedMongo:
             "--log-file", os.devnull,  # its warnings go to stderr, which goes to our log file
             "--pid-file", str(self.data_dir / "nx-27017.pid"),
         ]  # fmt: skip
-        # Remove a pid file left by a crash: nx-27017 refuses to start over a live-looking one.
-        (self.data_dir / "nx-27017.pid").unlink(missing_ok=True)
+        self._take_pid_file(self.data_dir / "nx-27017.pid")
         log_path = self.data_dir / "nx-27017.log"
         with log_path.open("ab") as log_file:
             self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
@@ -70,14 +67,35 @@ class EmbeddedMongo:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
-                raise RuntimeError(f"embedded MongoDB exited at start: {' | '.join(tail)}")
+                raise StartupError(f"embedded MongoDB exited at start: {' | '.join(tail)}")
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"embedded MongoDB did not listen on {self.uri} in {START_TIMEOUT}s")
+        raise StartupError(f"embedded MongoDB did not listen on {self.uri} in {START_TIMEOUT}s")
+
+    @staticmethod
+    def _take_pid_file(pid_file: Path) -> None:
+        """Refuse to share DATA_DIR with a running embedded server; clear a crash's leftover
+        (nx-27017 refuses to start over a pid file, even a stale one)."""
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            pid_file.unlink(missing_ok=True)
+            return
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            pid_file.unlink(missing_ok=True)
+            return
+        except PermissionError:
+            pass  # alive, someone else's
+        raise StartupError(
+            f"another embedded database (pid {pid}) runs on {pid_file.parent}; stop it, "
+            "or use another DATA_DIR or MONGODB_URI"
+        )
 
     def stop(self) -> None:
         """Blocking: SIGTERM, wait, then SIGKILL as the last resort."""

@@ -22,24 +22,26 @@ async def open_database(settings: Settings) -> AsyncIterator[AsyncMongoClient]:
     """Start the embedded server when MONGODB_URI is unset, connect, bind the models
     (ensuring indexes); on exit close the client, then stop the embedded server."""
     embedded: EmbeddedMongo | None = None
-    if settings.mongodb_uri is None:
-        embedded = EmbeddedMongo(settings.data_dir)
-        await asyncio.to_thread(embedded.start)
-        uri = embedded.uri
-        log.info(
-            "database: embedded nx-27017 on %s:%s, data in %s",
-            embedded.host, embedded.port, embedded.data_dir,
-        )  # fmt: skip
-    else:
-        uri = settings.mongodb_uri.get_secret_value()
-        hosts = ", ".join(f"{h}:{p}" for h, p in parse_uri(uri)["nodelist"]) or "SRV"
-        log.info("database: MongoDB at %s (MONGODB_URI), db %s", hosts, settings.mongodb_db)
-    client = make_client(uri, settings.mongodb_timeout)
+    client: AsyncMongoClient | None = None
     try:
+        if settings.mongodb_uri is None:
+            embedded = EmbeddedMongo(settings.data_dir)
+            await asyncio.to_thread(embedded.start)
+            uri = embedded.uri
+            log.info(
+                "database: embedded nx-27017 on %s:%s, data in %s",
+                embedded.host, embedded.port, embedded.data_dir,
+            )  # fmt: skip
+        else:
+            uri = settings.mongodb_uri.get_secret_value()
+            hosts = ", ".join(f"{h}:{p}" for h, p in parse_uri(uri)["nodelist"]) or "SRV"
+            log.info("database: MongoDB at %s (MONGODB_URI), db %s", hosts, settings.mongodb_db)
+        client = make_client(uri, settings.mongodb_timeout)
         await init_models(client, settings.mongodb_db)
         yield client
     finally:
-        await client.close()
+        if client is not None:
+            await client.close()
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
             log.info("database: embedded nx-27017 stopped")

@@ -14,6 +14,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from config import Settings
+from server.errors import StartupError
 from server.keys import SETTINGS
 from server.services.updates import claim_stale, renew_claims
 from server.telegram.handlers import add_handlers, in_flight
@@ -127,7 +128,7 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         await application.initialize()
     except InvalidToken:
-        raise RuntimeError("TELEGRAM_BOT_TOKEN was refused by the Bot API") from None
+        raise StartupError("TELEGRAM_BOT_TOKEN was refused by the Bot API") from None
     except NetworkError as exc:
         # The API must not go down with Telegram; the webhook answers 503 meanwhile.
         log.error("Telegram bot: Bot API unreachable at start (%s); running without it", exc)

@@ -1,0 +1,54 @@
+"""The embedded database process: one per DATA_DIR, a crash's leftovers cleared."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from server.db.embedded import EmbeddedMongo
+from server.errors import StartupError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_second_server_on_the_same_data_dir_is_refused(tmp_path):
+    first = EmbeddedMongo(tmp_path)
+    first.start()
+    try:
+        with pytest.raises(StartupError, match="another embedded database"):
+            EmbeddedMongo(tmp_path).start()
+    finally:
+        first.stop()
+    second = EmbeddedMongo(tmp_path)  # once the first has stopped, the files are free
+    second.start()
+    second.stop()
+
+
+def test_a_stale_pid_file_from_a_crash_is_cleared(tmp_path):
+    (tmp_path / "nx-27017.pid").write_text("999999999")  # no such process
+    server = EmbeddedMongo(tmp_path)
+    server.start()
+    server.stop()
+
+
+def test_the_cli_reports_a_start_up_failure_in_one_line(tmp_path):
+    first = EmbeddedMongo(tmp_path)
+    first.start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "server", "migrate"],
+            cwd=ROOT,
+            env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        first.stop()
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: another embedded database")
+    assert "Traceback" not in result.stderr
