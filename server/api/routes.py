@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from server.api import auth_handlers, health
@@ -63,7 +61,3 @@ def setup_routes(app: web.Application) -> None:
 
     app.router.add_get(OPENAPI_PATH, openapi)
     add_docs(app, OPENAPI_PATH, API_TITLE)
-
-
-def openapi_document() -> dict[str, Any]:
-    return build_openapi(ENDPOINTS, API_TITLE, API_VERSION)

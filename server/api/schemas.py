@@ -10,15 +10,22 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
 from models import User
+from server.services.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from server.services.telegram_auth import MAX_INIT_DATA_LENGTH
 from server.services.tokens import TokenPair
+from server.services.users import USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH, USERNAME_PATTERN
 
-# ASCII only: Unicode look-alikes (a Cyrillic "a" in "admin") would allow impersonation.
 Username = Annotated[
-    str, StringConstraints(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    str,
+    StringConstraints(
+        min_length=USERNAME_MIN_LENGTH, max_length=USERNAME_MAX_LENGTH, pattern=USERNAME_PATTERN
+    ),
 ]
-NewPassword = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+NewPassword = Annotated[
+    str, StringConstraints(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+]
 # Login does not re-apply today's password policy: an older, shorter password still logs in.
-AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
 RefreshTokenStr = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 
@@ -52,8 +59,8 @@ class RefreshRequest(Strict):
 
 
 class TelegramAuthRequest(Strict):
-    init_data: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
-        description="Telegram.WebApp.initData, exactly as the Mini App received it"
+    init_data: Annotated[str, StringConstraints(min_length=1, max_length=MAX_INIT_DATA_LENGTH)] = (
+        Field(description="Telegram.WebApp.initData, exactly as the Mini App received it")
     )
 
 

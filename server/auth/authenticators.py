@@ -15,7 +15,7 @@ from server.auth.principal import Principal
 from server.services.auth import AuthService
 from server.services.errors import InvalidInitData, InvalidToken, NotConfigured
 from server.services.tokens import AccessTokens
-from server.services.users import TelegramProfile, ensure_telegram_user
+from server.services.users import TelegramProfile, ensure_telegram_user, is_telegram_id
 
 TELEGRAM_USER_HEADER = "X-Telegram-User-Id"
 
@@ -88,13 +88,11 @@ def _digest(value: str) -> bytes:
 
 
 def _telegram_id(header: str) -> int:
-    # Telegram ids are positive and fit in 52 bits; anything else is a client error.
-    if not (header.isascii() and header.isdigit() and len(header) <= 16):
-        raise _bad_user_header()
-    value = int(header)
-    if not 0 < value < 2**52:
-        raise _bad_user_header()
-    return value
+    if header.isascii() and header.isdigit() and len(header) <= 16:
+        value = int(header)
+        if is_telegram_id(value):
+            return value
+    raise _bad_user_header()
 
 
 def _bad_user_header() -> Problem:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import sys
+import importlib.util
+from pathlib import Path
 
 
 def load_common_passwords() -> frozenset[str]:
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
-    common = frozenset(password.lower() for password in FREQUENCY_LISTS["passwords"])
-    # Only this list is needed; dropping the module frees zxcvbn's other word lists (~15 MB).
-    del FREQUENCY_LISTS
-    sys.modules.pop("zxcvbn.frequency_lists", None)
-    return common
+    """Read only zxcvbn's password list. Importing the `zxcvbn` package would also build its
+    matchers over all its word lists (~16 MB kept for the life of the process), and the
+    password list is all that is needed here."""
+    spec = importlib.util.find_spec("zxcvbn")  # locates the package without importing it
+    assert spec is not None
+    assert spec.submodule_search_locations is not None
+    path = Path(next(iter(spec.submodule_search_locations))) / "frequency_lists.py"
+    module_spec = importlib.util.spec_from_file_location("_zxcvbn_frequency_lists", path)
+    assert module_spec is not None
+    assert module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)  # not put in sys.modules: freed
+    module_spec.loader.exec_module(module)
+    return frozenset(password.lower() for password in module.FREQUENCY_LISTS["passwords"])

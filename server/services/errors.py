@@ -17,8 +17,8 @@ class InvalidCredentials(ServiceError):
 
 
 class InvalidToken(ServiceError):
-    def __init__(self, detail: str = "The token is invalid or expired") -> None:
-        super().__init__(detail)
+    def __init__(self) -> None:
+        super().__init__("The token is invalid or expired")
 
 
 class UserNotFound(ServiceError):

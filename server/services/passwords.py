@@ -12,6 +12,8 @@ from typing import TypeVar, TypeVarTuple
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 128  # characters, any Unicode
+
 R = TypeVar("R")
 Ts = TypeVarTuple("Ts")
 

@@ -10,7 +10,7 @@ import time
 from urllib.parse import parse_qsl
 
 from server.services.errors import InvalidInitData
-from server.services.users import TelegramProfile
+from server.services.users import TelegramProfile, is_telegram_id
 
 MAX_INIT_DATA_LENGTH = 4096
 CLOCK_SKEW = 60  # seconds an auth_date may lie in the future
@@ -62,7 +62,7 @@ def _profile(raw_user: str | None) -> TelegramProfile:
     if not isinstance(user, dict):
         raise InvalidInitData("init data has no user", field="user")
     user_id = user.get("id")
-    if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id <= 0:
+    if not is_telegram_id(user_id):
         raise InvalidInitData("init data user has no valid id", field="user.id")
 
     def text(key: str) -> str | None:

@@ -25,6 +25,16 @@ class TelegramProfile:
     language_code: str | None = None
 
 
+# Account rules. The HTTP schemas are built from these, so a rule lives here once.
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]+$"  # ASCII only: no look-alike Unicode names
+USERNAME_MIN_LENGTH, USERNAME_MAX_LENGTH = 3, 64
+MAX_TELEGRAM_ID = 2**52  # Telegram user ids have at most 52 significant bits
+
+
+def is_telegram_id(value: object) -> bool:
+    return type(value) is int and 0 < value < MAX_TELEGRAM_ID
+
+
 def normalize_username(username: str) -> str:
     return username.lower()
 
