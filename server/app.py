@@ -43,7 +43,10 @@ def create_app(settings: Settings) -> web.Application:
             auth_middleware(
                 [
                     BearerAuthenticator(services.access),
-                    BotAuthenticator([t.get_secret_value() for t in settings.bot_api_tokens]),
+                    BotAuthenticator(
+                        [t.get_secret_value() for t in settings.bot_api_tokens],
+                        services.telegram_users,
+                    ),
                     MiniAppAuthenticator(services.auth),
                 ]
             ),

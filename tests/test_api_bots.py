@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -263,3 +264,18 @@ async def test_bad_telegram_sign_in_body_is_422(api, body):
     response = await api.post("/api/auth/telegram", json=body)
     assert response.status == 422
     assert (await response.json())["errors"][0]["field"] == "init_data"
+
+
+async def test_a_changed_mini_app_profile_reaches_the_account(api):
+    first = {"Authorization": f"tma {encode(init_data({**MINI_USER, 'first_name': 'Anna'}))}"}
+    assert (await (await api.get("/api/auth/me", headers=first)).json())["first_name"] == "Anna"
+    second = {"Authorization": f"tma {encode(init_data({**MINI_USER, 'first_name': 'Anya'}))}"}
+    assert (await (await api.get("/api/auth/me", headers=second)).json())["first_name"] == "Anya"
+
+
+async def test_init_data_seen_before_still_expires(make_client, fake_api):
+    client = await make_client(**bot_settings(fake_api, init_data_max_age=2))
+    header = {"Authorization": f"tma {encode(init_data(MINI_USER))}"}
+    assert (await client.get("/api/auth/me", headers=header)).status == 200
+    await asyncio.sleep(3.1)
+    assert (await client.get("/api/auth/me", headers=header)).status == 401

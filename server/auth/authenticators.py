@@ -15,7 +15,7 @@ from server.auth.principal import Principal
 from server.services.auth import AuthService
 from server.services.errors import InvalidInitData, InvalidToken, NotConfigured
 from server.services.tokens import AccessTokens
-from server.services.users import TelegramProfile, ensure_telegram_user, is_telegram_id
+from server.services.users import TelegramProfile, TelegramUsers, is_telegram_id
 
 TELEGRAM_USER_HEADER = "X-Telegram-User-Id"
 
@@ -48,7 +48,8 @@ class BotAuthenticator:
 
     scheme = "Bot"
 
-    def __init__(self, tokens: list[str]) -> None:
+    def __init__(self, tokens: list[str], users: TelegramUsers) -> None:
+        self._users = users
         # Compare digests: equal lengths, so compare_digest leaks nothing, not even length.
         self._digests = [(_digest(token), f"bot-{_digest(token).hex()[:8]}") for token in tokens]
 
@@ -63,8 +64,8 @@ class BotAuthenticator:
         header = request.headers.get(TELEGRAM_USER_HEADER)
         if header is None:
             return Principal(kind="bot", scheme=self.scheme, bot_name=name)
-        user, _ = await ensure_telegram_user(TelegramProfile(telegram_id=_telegram_id(header)))
-        return Principal(kind="user", scheme=self.scheme, user_id=user.id, bot_name=name)
+        user_id = await self._users.user_id(TelegramProfile(telegram_id=_telegram_id(header)))
+        return Principal(kind="user", scheme=self.scheme, user_id=user_id, bot_name=name)
 
 
 class MiniAppAuthenticator:
@@ -77,10 +78,10 @@ class MiniAppAuthenticator:
 
     async def authenticate(self, credentials: str, request: web.Request) -> Principal | None:
         try:
-            user, _ = await self._auth.telegram_user(credentials)
+            user_id = await self._auth.telegram_user_id(credentials)
         except (InvalidInitData, NotConfigured):
             return None
-        return Principal(kind="user", scheme=self.scheme, user_id=user.id)
+        return Principal(kind="user", scheme=self.scheme, user_id=user_id)
 
 
 def _digest(value: str) -> bytes:

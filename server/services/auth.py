@@ -27,6 +27,8 @@ from server.services.telegram_auth import InitDataVerifier
 from server.services.throttle import Limit, RateLimiter
 from server.services.tokens import AccessTokens, TokenPair, hash_refresh_token, new_refresh_token
 from server.services.users import (
+    TelegramProfile,
+    TelegramUsers,
     ensure_telegram_user,
     find_by_username,
     get_user,
@@ -51,6 +53,7 @@ class AuthService:
         access: AccessTokens,
         refresh_ttl: int,
         limits: AuthLimits,
+        telegram_users: TelegramUsers,
         init_data: InitDataVerifier | None = None,
     ) -> None:
         self.passwords = passwords
@@ -58,18 +61,23 @@ class AuthService:
         self.refresh_ttl = refresh_ttl
         self.limits = limits
         self.limiter = RateLimiter()
+        self.telegram_users = telegram_users
         self.init_data = init_data  # None when no bot token is configured
         self.common_passwords = load_common_passwords()
 
-    async def telegram_user(self, init_data: str) -> tuple[User, bool]:
-        """The user a Mini App's signed init data speaks for, created on first sight."""
+    def _mini_app_user(self, init_data: str) -> TelegramProfile:
         if self.init_data is None:
             raise NotConfigured("Telegram sign-in needs TELEGRAM_BOT_TOKEN on the server")
-        return await ensure_telegram_user(self.init_data.verify(init_data))
+        return self.init_data.verify(init_data)
+
+    async def telegram_user_id(self, init_data: str) -> PydanticObjectId:
+        """The user a Mini App's signed init data speaks for (per request: `tma`), created on
+        first sight."""
+        return await self.telegram_users.user_id(self._mini_app_user(init_data))
 
     async def telegram_sign_in(self, init_data: str, client: str) -> tuple[User, TokenPair]:
         await self.limiter.hit(self.limits.telegram_per_address, client)
-        user, _ = await self.telegram_user(init_data)
+        user, _ = await ensure_telegram_user(self._mini_app_user(init_data))
         return user, await self.open_session(user)
 
     async def register(self, username: str, password: str, client: str) -> tuple[User, TokenPair]:

@@ -10,6 +10,7 @@ from server.services.passwords import Passwords
 from server.services.telegram_auth import InitDataVerifier
 from server.services.throttle import Limit
 from server.services.tokens import AccessTokens
+from server.services.users import TelegramUsers
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,7 @@ class Services:
     passwords: Passwords
     access: AccessTokens
     auth: AuthService
+    telegram_users: TelegramUsers
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -58,14 +60,16 @@ class Services:
                 settings.telegram_sign_in_window,
             ),
         )
+        telegram_users = TelegramUsers()
         auth = AuthService(
             passwords,
             access,
             refresh_ttl=settings.refresh_token_ttl,
             limits=limits,
+            telegram_users=telegram_users,
             init_data=init_data,
         )
-        return cls(passwords=passwords, access=access, auth=auth)
+        return cls(passwords=passwords, access=access, auth=auth, telegram_users=telegram_users)
 
     def close(self) -> None:
         self.passwords.close()

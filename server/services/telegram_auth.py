@@ -9,6 +9,8 @@ import json
 import time
 from urllib.parse import parse_qsl
 
+from cachetools import TTLCache
+
 from server.services.errors import InvalidInitData
 from server.services.users import TelegramProfile, is_telegram_id
 
@@ -21,6 +23,10 @@ class InitDataVerifier:
         # The derived key depends only on the bot token: compute it once, not per request.
         self._key = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
         self._max_age = max_age
+        # Only verified init data is kept: forged strings cannot fill it.
+        self._verified: TTLCache[str, tuple[TelegramProfile, int]] = TTLCache(
+            maxsize=10_000, ttl=600
+        )
 
     def sign(self, fields: dict[str, str]) -> str:
         """The hash Telegram would send for these fields (used to verify, and by tests)."""
@@ -29,6 +35,24 @@ class InitDataVerifier:
 
     def verify(self, init_data: str, now: float | None = None) -> TelegramProfile:
         """Return the signed user, or raise InvalidInitData saying what is wrong."""
+        now = time.time() if now is None else now
+        # A Mini App sends the same init data with every request: its signature is checked
+        # once, its freshness every time.
+        if (known := self._verified.get(init_data)) is not None:
+            profile, auth_date = known
+            self._check_age(auth_date, now)
+            return profile
+        profile, auth_date = self._verify(init_data)
+        self._check_age(auth_date, now)
+        self._verified[init_data] = (profile, auth_date)
+        return profile
+
+    def _check_age(self, auth_date: int, now: float) -> None:
+        age = now - auth_date
+        if age > self._max_age or age < -CLOCK_SKEW:
+            raise InvalidInitData("init data is expired")
+
+    def _verify(self, init_data: str) -> tuple[TelegramProfile, int]:
         if len(init_data) > MAX_INIT_DATA_LENGTH:
             raise InvalidInitData("init data is too long")
         if not init_data.isascii():  # it is URL-encoded: non-ASCII means it is not init data
@@ -48,10 +72,7 @@ class InitDataVerifier:
             auth_date = int(fields["auth_date"])
         except (KeyError, ValueError):
             raise InvalidInitData("init data has no valid auth_date", field="auth_date") from None
-        age = (time.time() if now is None else now) - auth_date
-        if age > self._max_age or age < -CLOCK_SKEW:
-            raise InvalidInitData("init data is expired")
-        return _profile(fields.get("user"))
+        return _profile(fields.get("user")), auth_date
 
 
 def _profile(raw_user: str | None) -> TelegramProfile:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from beanie import PydanticObjectId
 from beanie.operators import Set
 from bson.errors import InvalidId
+from cachetools import TTLCache
 from pymongo.errors import DuplicateKeyError
 
 from models import User
@@ -56,6 +57,24 @@ async def find_by_username(username: str) -> User | None:
 
 async def find_by_telegram_id(telegram_id: int) -> User | None:
     return await User.find_one(User.telegram_id == telegram_id)
+
+
+class TelegramUsers:
+    """Telegram id → user id for the Bot and tma schemes, which name a Telegram user on
+    every request. Users are never deleted or re-keyed, so a mapping once seen stays true;
+    caching it saves a database round trip per request. Keyed by the whole profile, so a
+    changed name still reaches ensure_telegram_user (and the database) at once."""
+
+    def __init__(self, maxsize: int = 10_000, ttl: float = 300) -> None:
+        self._ids: TTLCache[TelegramProfile, PydanticObjectId] = TTLCache(maxsize, ttl)
+
+    async def user_id(self, profile: TelegramProfile) -> PydanticObjectId:
+        if (cached := self._ids.get(profile)) is not None:
+            return cached
+        user, _ = await ensure_telegram_user(profile)
+        assert user.id is not None
+        self._ids[profile] = user.id
+        return user.id
 
 
 async def ensure_telegram_user(profile: TelegramProfile) -> tuple[User, bool]:
