@@ -13,7 +13,10 @@ class TelegramUpdate(Document):
     across every web process; the stored payload lets an update acknowledged by a process
     that died before handling it be handled by another."""
 
-    update_id: int
+    # _id is Telegram's update_id: its uniqueness is the de-duplication, and every later write
+    # goes by _id (on the embedded server, writes by any other field scan the table).
+    id: int  # type: ignore[assignment]
+    update_id: int  # the same number, for people reading the collection
     payload: dict[str, Any]
     received_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
@@ -26,7 +29,6 @@ class TelegramUpdate(Document):
     class Settings:
         name = "telegram_updates"
         indexes = [
-            IndexModel([("update_id", ASCENDING)], name="update_id_unique", unique=True),
             IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0),
             IndexModel([("handled", ASCENDING), ("claimed_at", ASCENDING)], name="unhandled"),
         ]

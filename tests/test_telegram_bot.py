@@ -273,12 +273,12 @@ async def test_an_update_acknowledged_by_a_process_that_died_is_handled_by_anoth
     update = text_message_update("/start", user_id=610, first_name="Orphan", update_id=610)
     received = datetime.now(UTC) - timedelta(seconds=30)
     await db["telegram_updates"].insert_one({
-        "update_id": 610, "payload": update, "received_at": received,
+        "_id": 610, "update_id": 610, "payload": update, "received_at": received,
         "expires_at": received + timedelta(days=7), "handled": False, "claimed_at": 0.0,
     })  # fmt: skip
     handled = text_message_update("/start", user_id=611, update_id=611)
     await db["telegram_updates"].insert_one({
-        "update_id": 611, "payload": handled, "received_at": received,
+        "_id": 611, "update_id": 611, "payload": handled, "received_at": received,
         "expires_at": received + timedelta(days=7), "handled": True, "claimed_at": 0.0,
     })  # fmt: skip
     await make_client(**bot_settings(fake_api, update_retry_after=1))

@@ -51,21 +51,25 @@ class BotAuthenticator:
     def __init__(self, tokens: list[str], users: TelegramUsers) -> None:
         self._users = users
         # Compare digests: equal lengths, so compare_digest leaks nothing, not even length.
-        self._digests = [(_digest(token), f"bot-{_digest(token).hex()[:8]}") for token in tokens]
+        # The bot-as-itself principal is immutable: built once per token, not per request.
+        self._tokens = [
+            (_digest(token), Principal(kind="bot", scheme=self.scheme, bot_name=_name(token)))
+            for token in tokens
+        ]
 
     async def authenticate(self, credentials: str, request: web.Request) -> Principal | None:
         presented = _digest(credentials)
-        name = None
-        for digest, token_name in self._digests:  # no early exit: time does not tell which
+        bot = None
+        for digest, principal in self._tokens:  # no early exit: time does not tell which
             if hmac.compare_digest(presented, digest):
-                name = token_name
-        if name is None:
+                bot = principal
+        if bot is None:
             return None
         header = request.headers.get(TELEGRAM_USER_HEADER)
         if header is None:
-            return Principal(kind="bot", scheme=self.scheme, bot_name=name)
+            return bot
         user_id = await self._users.user_id(TelegramProfile(telegram_id=_telegram_id(header)))
-        return Principal(kind="user", scheme=self.scheme, user_id=user_id, bot_name=name)
+        return Principal(kind="user", scheme=self.scheme, user_id=user_id, bot_name=bot.bot_name)
 
 
 class MiniAppAuthenticator:
@@ -82,6 +86,10 @@ class MiniAppAuthenticator:
         except (InvalidInitData, NotConfigured):
             return None
         return Principal(kind="user", scheme=self.scheme, user_id=user_id)
+
+
+def _name(token: str) -> str:
+    return f"bot-{_digest(token).hex()[:8]}"  # a fingerprint: names the token, reveals nothing
 
 
 def _digest(value: str) -> bytes:

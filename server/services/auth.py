@@ -76,13 +76,13 @@ class AuthService:
         return await self.telegram_users.user_id(self._mini_app_user(init_data))
 
     async def telegram_sign_in(self, init_data: str, client: str) -> tuple[User, TokenPair]:
-        await self.limiter.hit(self.limits.telegram_per_address, client)
+        await self.limiter.hit((self.limits.telegram_per_address, client))
         user, _ = await ensure_telegram_user(self._mini_app_user(init_data))
         return user, await self.open_session(user)
 
     async def register(self, username: str, password: str, client: str) -> tuple[User, TokenPair]:
         """Create a password account. The unique index, not a prior lookup, decides races."""
-        await self.limiter.hit(self.limits.register_per_address, client)
+        await self.limiter.hit((self.limits.register_per_address, client))
         if password.lower() in self.common_passwords:
             raise PasswordTooCommon()
         user = User(
@@ -104,8 +104,7 @@ class AuthService:
             (self.limits.login_per_username, normalize_username(username)),
             (self.limits.login_per_address, client),
         )
-        for limit, subject in throttled:
-            await self.limiter.hit(limit, subject)
+        await self.limiter.hit(*throttled)
         user = await find_by_username(username)
         if user is None or user.password_hash is None:
             await self.passwords.burn(password)
@@ -113,8 +112,7 @@ class AuthService:
         matches, needs_rehash = await self.passwords.verify(user.password_hash, password)
         if not matches:
             raise InvalidCredentials()
-        for limit, subject in throttled:
-            await self.limiter.forgive(limit, subject)
+        await self.limiter.forgive(*throttled)
         if needs_rehash:
             new_hash = await self.passwords.hash(password)
             await user.update(Set({User.password_hash: new_hash}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import Callable
@@ -15,6 +16,16 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 128  # characters, any Unicode
 
 R = TypeVar("R")
+
+
+def _lower_priority() -> None:
+    """Hashing threads yield the CPU to the event loop thread (Linux: `nice` is per thread),
+    so /health and token checks stay fast while a login storm keeps every core busy. Logins
+    lose nothing: they wait for the hash anyway."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, 10)
+
+
 Ts = TypeVarTuple("Ts")
 
 
@@ -27,7 +38,9 @@ class Passwords:
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID
         )
         self._pool = ThreadPoolExecutor(
-            max_workers=workers or os.cpu_count() or 1, thread_name_prefix="argon2"
+            max_workers=workers or os.cpu_count() or 1,
+            thread_name_prefix="argon2",
+            initializer=_lower_priority,
         )
         # Verifying against this for unknown users makes them cost what a wrong password costs.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))

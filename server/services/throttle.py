@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import time
@@ -14,6 +15,9 @@ from pymongo.errors import DuplicateKeyError
 from models.rate_counter import RateCounter
 from server.services.errors import TooManyAttempts
 
+# A counter outlives its window a little, so a slow clock on one process still finds it.
+EXPIRY_GRACE = timedelta(seconds=60)
+
 
 @dataclass(frozen=True, slots=True)
 class Limit:
@@ -22,33 +26,50 @@ class Limit:
     window: int  # seconds
 
 
+Hit = tuple[Limit, str]  # a limit and the subject it counts (a username, an address)
+
+
 class RateLimiter:
-    async def hit(self, limit: Limit, subject: str) -> None:
-        """Count one attempt; raise TooManyAttempts once the window holds more than `max`."""
-        count, window_end = await self._add(limit, subject, 1)
-        if count > limit.max:
-            raise TooManyAttempts(retry_after=max(1, math.ceil(window_end - time.time())))
+    async def hit(self, *hits: Hit) -> None:
+        """Count one attempt against each limit (concurrently: one round trip each); raise
+        TooManyAttempts when any window now holds more than its `max`."""
+        counts = await asyncio.gather(*(self._count(limit, subject) for limit, subject in hits))
+        over = [
+            end for (count, end), (limit, _) in zip(counts, hits, strict=True) if count > limit.max
+        ]
+        if over:
+            raise TooManyAttempts(retry_after=max(1, math.ceil(max(over) - time.time())))
 
-    async def forgive(self, limit: Limit, subject: str) -> None:
-        """Take back one attempt (a login that succeeded was not a failure)."""
-        await self._add(limit, subject, -1)
-
-    async def _add(self, limit: Limit, subject: str, amount: int) -> tuple[int, float]:
-        window = int(time.time() // limit.window)
-        window_end = (window + 1) * limit.window
-        # Subjects are hashed: the collection holds no usernames or addresses.
-        digest = hashlib.sha256(subject.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-        key = f"{limit.name}:{digest}:{window}"
-        collection = RateCounter.get_pymongo_collection()
-        if amount > 0:
-            try:
-                # Insert first: the expiry is written with the document, never by an update.
-                expires = datetime.fromtimestamp(window_end, UTC) + timedelta(seconds=60)
-                await collection.insert_one({"_id": key, "attempts": amount, "expires_at": expires})
-                return amount, window_end
-            except DuplicateKeyError:
-                pass
-        doc = await collection.find_one_and_update(
-            {"_id": key}, {"$inc": {"attempts": amount}}, return_document=ReturnDocument.AFTER
+    async def forgive(self, *hits: Hit) -> None:
+        """Take one attempt back from each (a login that succeeded was not a failure)."""
+        keys = [_key(limit, subject)[0] for limit, subject in hits]
+        await RateCounter.get_pymongo_collection().update_many(
+            {"_id": {"$in": keys}}, {"$inc": {"attempts": -1}}
         )
-        return (doc["attempts"] if doc else 0), window_end
+
+    async def _count(self, limit: Limit, subject: str) -> tuple[int, float]:
+        key, window_end = _key(limit, subject)
+        expires = datetime.fromtimestamp(window_end, UTC) + EXPIRY_GRACE
+        collection = RateCounter.get_pymongo_collection()
+        for attempt in range(2):
+            try:
+                # One round trip: an upsert copies the filter's equalities (the expiry
+                # included) into a new counter; `$setOnInsert` is not needed.
+                doc = await collection.find_one_and_update(
+                    {"_id": key, "expires_at": expires},
+                    {"$inc": {"attempts": 1}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+                return doc["attempts"], window_end
+            except DuplicateKeyError:  # two first attempts raced to create it
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _key(limit: Limit, subject: str) -> tuple[str, float]:
+    window = int(time.time() // limit.window)
+    # Subjects are hashed: the collection holds no usernames or addresses.
+    digest = hashlib.sha256(subject.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return f"{limit.name}:{digest}:{window}", float((window + 1) * limit.window)

@@ -23,6 +23,7 @@ async def record_update(update_id: int, payload: dict[str, Any]) -> bool:
     now = utcnow()
     try:
         await TelegramUpdate(
+            id=update_id,
             update_id=update_id,
             payload=payload,
             received_at=now,
@@ -36,7 +37,7 @@ async def record_update(update_id: int, payload: dict[str, Any]) -> bool:
 
 async def mark_handled(update_id: int) -> None:
     await TelegramUpdate.get_pymongo_collection().update_one(
-        {"update_id": update_id}, {"$set": {"handled": True}}
+        {"_id": update_id}, {"$set": {"handled": True}}
     )
 
 
@@ -44,7 +45,7 @@ async def renew_claims(update_ids: list[int]) -> None:
     """Keep this process's claims on the updates it is still handling from lapsing."""
     if update_ids:
         await TelegramUpdate.get_pymongo_collection().update_many(
-            {"update_id": {"$in": update_ids}}, {"$set": {"claimed_at": time.time()}}
+            {"_id": {"$in": update_ids}}, {"$set": {"claimed_at": time.time()}}
         )
 
 
