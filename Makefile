@@ -32,5 +32,9 @@ test: lint
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
 
+# Reports figures in bench/results.md and .json; a missed target never fails it.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

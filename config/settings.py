@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     public_url: AnyHttpUrl | None = None
     telegram_api_base_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
     init_data_max_age: int = Field(default=24 * 3600, ge=1)
+    bot_concurrency: int = Field(default=8, ge=1, le=256)  # updates handled at once
     # An acknowledged update still unhandled after this many seconds (its process died) is
     # handled by another process.
     update_retry_after: float = Field(default=60, gt=0)

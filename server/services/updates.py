@@ -21,15 +21,19 @@ MAX_CLAIMS_PER_SWEEP = 500
 async def record_update(update_id: int, payload: dict[str, Any]) -> bool:
     """Store the update; return False when it was already recorded (a redelivery)."""
     now = utcnow()
+    # The document is written directly, not through a beanie model: this is the webhook's
+    # critical path, and the payload is already validated JSON.
+    record = {
+        "_id": update_id,
+        "update_id": update_id,
+        "payload": payload,
+        "received_at": now,
+        "expires_at": now + KEEP_FOR,
+        "handled": False,
+        "claimed_at": time.time(),  # claimed by the process that received it
+    }
     try:
-        await TelegramUpdate(
-            id=update_id,
-            update_id=update_id,
-            payload=payload,
-            received_at=now,
-            expires_at=now + KEEP_FOR,
-            claimed_at=time.time(),  # claimed by the process that received it
-        ).insert()
+        await TelegramUpdate.get_pymongo_collection().insert_one(record)
     except DuplicateKeyError:
         return False
     return True
