@@ -15,7 +15,7 @@ from server.auth.principal import Principal
 from server.services.auth import AuthService
 from server.services.errors import InvalidInitData, InvalidToken, NotConfigured
 from server.services.tokens import AccessTokens
-from server.services.users import TelegramProfile, TelegramUsers, is_telegram_id
+from server.services.users import TelegramUsers, is_telegram_id
 
 TELEGRAM_USER_HEADER = "X-Telegram-User-Id"
 
@@ -68,7 +68,7 @@ class BotAuthenticator:
         header = request.headers.get(TELEGRAM_USER_HEADER)
         if header is None:
             return bot
-        user_id = await self._users.user_id(TelegramProfile(telegram_id=_telegram_id(header)))
+        user_id = await self._users.user_id_by_telegram_id(_telegram_id(header))
         return Principal(kind="user", scheme=self.scheme, user_id=user_id, bot_name=bot.bot_name)
 
 

@@ -9,13 +9,12 @@ import json
 import time
 from urllib.parse import parse_qsl
 
-from cachetools import TTLCache
-
 from server.services.errors import InvalidInitData
 from server.services.users import TelegramProfile, is_telegram_id
 
 MAX_INIT_DATA_LENGTH = 4096
 CLOCK_SKEW = 60  # seconds an auth_date may lie in the future
+MAX_REMEMBERED = 10_000  # verified init data strings kept
 
 
 class InitDataVerifier:
@@ -24,9 +23,7 @@ class InitDataVerifier:
         self._key = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
         self._max_age = max_age
         # Only verified init data is kept: forged strings cannot fill it.
-        self._verified: TTLCache[str, tuple[TelegramProfile, int]] = TTLCache(
-            maxsize=10_000, ttl=600
-        )
+        self._verified: dict[str, tuple[TelegramProfile, int]] = {}
 
     def sign(self, fields: dict[str, str]) -> str:
         """The hash Telegram would send for these fields (used to verify, and by tests)."""
@@ -44,6 +41,8 @@ class InitDataVerifier:
             return profile
         profile, auth_date = self._verify(init_data)
         self._check_age(auth_date, now)
+        if len(self._verified) >= MAX_REMEMBERED:
+            self._verified.clear()  # a crude bound: re-verifying costs ~20 µs each
         self._verified[init_data] = (profile, auth_date)
         return profile
 

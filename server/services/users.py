@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from beanie import PydanticObjectId
 from beanie.operators import Set
 from bson.errors import InvalidId
-from cachetools import TTLCache
 from pymongo.errors import DuplicateKeyError
 
 from models import User
@@ -61,19 +60,31 @@ async def find_by_telegram_id(telegram_id: int) -> User | None:
 
 class TelegramUsers:
     """Telegram id → user id for the Bot and tma schemes, which name a Telegram user on
-    every request. Users are never deleted or re-keyed, so a mapping once seen stays true;
-    caching it saves a database round trip per request. Keyed by the whole profile, so a
-    changed name still reaches ensure_telegram_user (and the database) at once."""
+    every request. Users are never deleted or re-keyed, so a mapping once seen stays true and
+    needs no expiry; caching it saves a database round trip per request. Keyed by the whole
+    profile, so a changed name still reaches ensure_telegram_user (and the database) at once;
+    a bare id (the Bot scheme) is keyed by the int, the cheapest lookup there is."""
 
-    def __init__(self, maxsize: int = 10_000, ttl: float = 300) -> None:
-        self._ids: TTLCache[TelegramProfile, PydanticObjectId] = TTLCache(maxsize, ttl)
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self._ids: dict[TelegramProfile | int, PydanticObjectId] = {}
+        self._max_entries = max_entries
 
     async def user_id(self, profile: TelegramProfile) -> PydanticObjectId:
         if (cached := self._ids.get(profile)) is not None:
             return cached
+        return await self._load(profile, profile)
+
+    async def user_id_by_telegram_id(self, telegram_id: int) -> PydanticObjectId:
+        if (cached := self._ids.get(telegram_id)) is not None:
+            return cached
+        return await self._load(telegram_id, TelegramProfile(telegram_id))
+
+    async def _load(self, key: TelegramProfile | int, profile: TelegramProfile) -> PydanticObjectId:
         user, _ = await ensure_telegram_user(profile)
         assert user.id is not None
-        self._ids[profile] = user.id
+        if len(self._ids) >= self._max_entries:
+            self._ids.clear()  # a crude bound: refilling costs one lookup per user
+        self._ids[key] = user.id
         return user.id
 
 
