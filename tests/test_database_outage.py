@@ -33,6 +33,15 @@ def restart(server: EmbeddedMongo) -> EmbeddedMongo:
     return again
 
 
+async def wait_ready(client) -> None:
+    """Until /ready answers 200: the app reconnects by itself, without a restart."""
+    for _ in range(100):
+        if (await client.get("/ready")).status == 200:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the app did not see the database come back")
+
+
 @pytest.fixture
 async def outage_client(make_client, fake_api, own_mongo):
     return await make_client(
@@ -72,10 +81,7 @@ async def test_every_database_route_answers_503_fast_and_recovers(outage_client,
 
     restarted = restart(own_mongo)
     try:
-        for _ in range(50):
-            if (await client.get("/ready")).status == 200:
-                break
-            await asyncio.sleep(0.1)
+        await wait_ready(client)
         assert (await client.post("/api/auth/login", json=creds)).status == 200
         assert (await client.get("/api/auth/me", headers=bearer)).status == 200
     finally:
@@ -94,10 +100,7 @@ async def test_webhook_answers_503_while_down_and_the_redelivery_is_handled_once
 
     restarted = restart(own_mongo)
     try:
-        for _ in range(50):
-            if (await outage_client.get("/ready")).status == 200:
-                break
-            await asyncio.sleep(0.1)
+        await wait_ready(outage_client)
         assert (await post_update(outage_client, update)).status == 200
         assert (await post_update(outage_client, update)).status == 200  # a duplicate
         await fake_api.wait_for("sendMessage")
