@@ -52,3 +52,18 @@ def test_the_cli_reports_a_start_up_failure_in_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: another embedded database")
     assert "Traceback" not in result.stderr
+
+
+def test_migrate_builds_the_indexes_and_exits(tmp_path):
+    result = subprocess.run(  # the Procfile's release step
+        [sys.executable, "-m", "server", "migrate"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "indexes are in place" in result.stderr
+    assert "embedded nx-27017 stopped" in result.stderr  # it cleans up after itself
