@@ -144,13 +144,20 @@ class FakeBot:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            terminate(self.proc, 10)
         self._log.close()
+
+
+def terminate(proc: subprocess.Popen[bytes], seconds: float) -> bool:
+    """SIGTERM, then SIGKILL after `seconds`; True when it stopped on SIGTERM."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return False
+    return True
 
 
 class Service:
@@ -225,16 +232,11 @@ class Service:
         if self.proc is None or self.proc.poll() is not None:
             return None
         t0 = time.perf_counter()
-        self.proc.send_signal(signal.SIGTERM)
         try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
+            clean = terminate(self.proc, 30)
         finally:
             shutil.rmtree(self.data_dir, ignore_errors=True)
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0 if clean else None
 
 
 # ------------------------------------------------------------------ CPU meter
@@ -1111,6 +1113,7 @@ class Bench:
         self.results["quick"] = self.quick
         self.results["table"] = table_rows(self.results)
         out_dir = Path(self.args.out)
+        out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "results.json").write_text(json.dumps(self.results, indent=2) + "\n")
         (out_dir / "results.md").write_text(render_markdown(self.results))
         log(f"wrote {out_dir / 'results.md'} and results.json in {seconds:.0f}s")

@@ -14,6 +14,19 @@ from server.errors import StartupError
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def migrate(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m server migrate` with the embedded database in `data_dir`."""
+    return subprocess.run(
+        [sys.executable, "-m", "server", "migrate"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_a_second_server_on_the_same_data_dir_is_refused(tmp_path):
     first = EmbeddedMongo(tmp_path)
     first.start()
@@ -38,15 +51,7 @@ def test_the_cli_reports_a_start_up_failure_in_one_line(tmp_path):
     first = EmbeddedMongo(tmp_path)
     first.start()
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "server", "migrate"],
-            cwd=ROOT,
-            env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = migrate(tmp_path)
     finally:
         first.stop()
     assert result.returncode == 1
@@ -55,15 +60,7 @@ def test_the_cli_reports_a_start_up_failure_in_one_line(tmp_path):
 
 
 def test_migrate_builds_the_indexes_and_exits(tmp_path):
-    result = subprocess.run(  # the Procfile's release step
-        [sys.executable, "-m", "server", "migrate"],
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = migrate(tmp_path)  # the Procfile's release step
     assert result.returncode == 0, result.stderr
     assert "indexes are in place" in result.stderr
     assert "embedded nx-27017 stopped" in result.stderr  # it cleans up after itself
