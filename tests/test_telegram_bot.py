@@ -325,3 +325,11 @@ async def test_update_id_out_of_range_is_400(bot_client, db, update_id):
     )
     assert response.status == 400
     assert await db["telegram_updates"].count_documents({}) == 0
+
+
+async def test_an_update_with_an_integer_bson_cannot_hold_is_400(bot_client, db):
+    update = text_message_update("/help", update_id=650)
+    update["message"]["chat"]["id"] = 2**70  # valid JSON, not storable in BSON
+    response = await post_update(bot_client, update)
+    assert response.status == 400
+    assert await db["telegram_updates"].count_documents({}) == 0

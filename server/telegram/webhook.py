@@ -7,6 +7,7 @@ import json
 import logging
 
 from aiohttp import web
+from bson.errors import InvalidDocument
 from telegram import Update
 
 from server.api.problems import Problem
@@ -43,7 +44,11 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         raise Problem(400, "The body is not a Telegram update", slug="malformed-update") from None
     # Recorded before answering: a database failure becomes 503 (the problem middleware), so
     # Telegram delivers again; a redelivered update_id is acknowledged and not handled twice.
-    if await record_update(update.update_id, payload):
+    try:
+        new = await record_update(update.update_id, payload)
+    except (OverflowError, InvalidDocument):  # e.g. an integer beyond BSON's 64 bits
+        raise Problem(400, "The update cannot be stored", slug="malformed-update") from None
+    if new:
         in_flight(application.bot_data).add(update.update_id)
         await application.update_queue.put(update)
     else:
