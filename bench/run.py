@@ -857,6 +857,21 @@ class Bench:
             "non_200": sum(n for r in runs for s, n in r["statuses"].items() if s != "200"),
         }
 
+    def webhook_load(
+        self, count: int, concurrency: int, update_base: int, user_base: int, redeliver: int = 0
+    ) -> dict[str, Any]:
+        """Post `count` /start updates from distinct users to the service's webhook."""
+        return loadgen(
+            "webhook",
+            "--base", self.service.base,
+            "--secret", WEBHOOK_SECRET,
+            "--count", str(count),
+            "--concurrency", str(concurrency),
+            "--update-base", str(update_base),
+            "--user-base", str(user_base),
+            "--redeliver", str(redeliver),
+        )  # fmt: skip
+
     def webhook(self) -> dict[str, Any]:
         assert self.service is not None
         assert self.fake is not None
@@ -872,23 +887,7 @@ class Bench:
             user_base = 5_000_000_000 + 1_000_000 * (i + 1)
             self.fake.call("benchReset")
             with self.profiler.record(f"webhook-{i + 1}", self.service.pid), self.meter() as cpu:
-                acks = loadgen(
-                    "webhook",
-                    "--base",
-                    self.service.base,
-                    "--secret",
-                    WEBHOOK_SECRET,
-                    "--count",
-                    str(count),
-                    "--concurrency",
-                    str(concurrency),
-                    "--update-base",
-                    str(update_base),
-                    "--user-base",
-                    str(user_base),
-                    "--redeliver",
-                    str(redeliver),
-                )
+                acks = self.webhook_load(count, concurrency, update_base, user_base, redeliver)
                 chats = {"chat_min": user_base, "chat_max": user_base + count - 1}
                 deadline = time.monotonic() + 120
                 stats = self.fake.call("benchStats", **chats)
@@ -944,21 +943,7 @@ class Bench:
             )
         db.client.close()
         # The same path one update at a time: the ack's own cost, without queueing.
-        single = loadgen(
-            "webhook",
-            "--base",
-            self.service.base,
-            "--secret",
-            WEBHOOK_SECRET,
-            "--count",
-            "100",
-            "--concurrency",
-            "1",
-            "--update-base",
-            "90000000",
-            "--user-base",
-            "5900000000",
-        )
+        single = self.webhook_load(100, 1, update_base=90_000_000, user_base=5_900_000_000)
         log(
             f"  webhook at concurrency 1: ack p50 {single['ack_latency']['p50_ms']} ms, "
             f"p99 {single['ack_latency']['p99_ms']} ms"

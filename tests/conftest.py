@@ -47,21 +47,26 @@ def db_name() -> str:
     return f"test_{uuid.uuid4().hex[:12]}"
 
 
+def base_settings(mongo_uri: str, db_name: str, data_dir: Path) -> dict[str, Any]:
+    """The settings every test app starts from (as load_settings keyword arguments)."""
+    return {
+        "_env_file": None,  # a developer's .env must not change the tests
+        "mongodb_uri": mongo_uri,
+        "mongodb_db": db_name,
+        "mongodb_timeout": 2.0,
+        "data_dir": data_dir,
+        "jwt_secret": TEST_JWT_SECRET,
+        "log_level": "DEBUG",
+        **CHEAP_ARGON2,
+    }
+
+
 @pytest.fixture
 def make_settings(mongo_uri: str, db_name: str, tmp_path: Path) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "_env_file": None,  # a developer's .env must not change the tests
-            "mongodb_uri": mongo_uri,
-            "mongodb_db": db_name,
-            "mongodb_timeout": 2.0,
-            "data_dir": tmp_path / "data",
-            "jwt_secret": TEST_JWT_SECRET,
-            "log_level": "DEBUG",
-            **CHEAP_ARGON2,
-        }
-        values.update(overrides)
-        return load_settings(**values)
+        return load_settings(
+            **{**base_settings(mongo_uri, db_name, tmp_path / "data"), **overrides}
+        )
 
     return make
 

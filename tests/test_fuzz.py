@@ -57,7 +57,7 @@ from schemathesis.errors import FailureGroup
 from config import load_settings
 from server.app import create_app
 from tests.bot_helpers import BOT_TOKEN, PUBLIC_URL, SECRET_HEADER, WEBHOOK_SECRET
-from tests.conftest import CHEAP_ARGON2, TEST_JWT_SECRET
+from tests.conftest import base_settings
 from tests.fake_bot_api import FakeBotAPI, text_message_update
 
 OPENAPI_PATH = "/api/openapi.json"
@@ -153,12 +153,8 @@ def live_api(mongo_uri: str, tmp_path: Path) -> Iterator[str]:
     """The base URL of the live app; its database is dropped afterwards."""
     db_name = f"fuzz_{uuid.uuid4().hex[:12]}"
     overrides: dict[str, Any] = {
-        "_env_file": None,  # a developer's .env must not change the run
-        "mongodb_uri": mongo_uri,
-        "mongodb_db": db_name,
+        **base_settings(mongo_uri, db_name, tmp_path / "data"),
         "mongodb_timeout": 5.0,
-        "data_dir": tmp_path / "data",
-        "jwt_secret": TEST_JWT_SECRET,
         "log_level": "WARNING",
         "telegram_bot_token": BOT_TOKEN,
         "telegram_webhook_secret": WEBHOOK_SECRET,
@@ -169,7 +165,6 @@ def live_api(mongo_uri: str, tmp_path: Path) -> Iterator[str]:
         "login_max_failures_per_address": 1_000_000,
         "register_max_per_address": 1_000_000,
         "telegram_sign_in_max_per_address": 1_000_000,
-        **CHEAP_ARGON2,
     }
     server = _Server()
     server.thread.start()
