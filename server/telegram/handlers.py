@@ -11,7 +11,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes, TypeHandler
 
 from server.services.updates import mark_handled
 from server.services.users import TelegramProfile, ensure_telegram_user, find_by_telegram_id
-from server.telegram.texts import language, text
+from server.telegram.texts import Lang, language, text
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,10 @@ def _profile(update: Update) -> TelegramProfile | None:
     )
 
 
+def _lang(update: Update) -> Lang:
+    return language(update.effective_user.language_code if update.effective_user else None)
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     profile = _profile(update)
     if profile is None or update.effective_message is None:
@@ -44,7 +48,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_message is None:
         return
-    lang = language(update.effective_user.language_code if update.effective_user else None)
+    lang = _lang(update)
     await update.effective_message.reply_text(text(lang, "help"))
 
 
@@ -75,7 +79,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("handler failed for update %s", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        lang = language(update.effective_user.language_code if update.effective_user else None)
+        lang = _lang(update)
         try:
             await context.bot.send_message(update.effective_chat.id, text(lang, "error"))
         except Exception:
