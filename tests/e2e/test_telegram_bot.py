@@ -14,7 +14,7 @@ import pytest
 from tests.bot_helpers import BOT_TOKEN, PUBLIC_URL, WEBHOOK_SECRET, bot_settings, post_update
 from tests.fake_bot_api import FakeBotAPI, text_message_update
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def users_with(db, telegram_id: int) -> list[dict]:

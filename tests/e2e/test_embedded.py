@@ -11,7 +11,7 @@ import pytest
 from server.db.embedded import EmbeddedMongo
 from server.errors import StartupError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def migrate(data_dir: Path) -> subprocess.CompletedProcess[str]:

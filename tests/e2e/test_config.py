@@ -14,7 +14,7 @@ import pytest
 from config import ConfigError, Settings, load_settings
 from server.services.passwords import Passwords
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STRONG_SECRET = "s" * 32
 ENV_NAMES = {name.upper() for name in Settings.model_fields}
 
