@@ -4,7 +4,7 @@ from beanie import Document, PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
-from models._time import utcnow
+from models.clock import utcnow
 
 
 class RefreshSession(Document):

@@ -5,7 +5,7 @@ from beanie import Document
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
-from models._time import utcnow
+from models.clock import utcnow
 
 
 class TelegramUpdate(Document):

@@ -1,10 +1,11 @@
 from datetime import datetime
+from typing import Literal
 
 from beanie import Document
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
-from models._time import utcnow
+from models.clock import utcnow
 
 
 class User(Document):
@@ -19,10 +20,20 @@ class User(Document):
     telegram_username: str | None = None
     first_name: str | None = None
     last_name: str | None = None
-    language_code: str | None = None
+    language_code: str | None = None  # as Telegram last reported it
+
+    # Preferences (PATCH /api/auth/me): an IANA zone for reminders, the language the user chose.
+    timezone: str | None = None
+    language: Literal["en", "ru"] | None = None
+    role: Literal["user", "admin"] = "user"
+    active: bool = True  # an admin can deactivate an account; it then signs in by no scheme
 
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
 
     class Settings:
         name = "users"

@@ -89,6 +89,9 @@ class UserOut(BaseModel):
     last_name: str | None
     language_code: str | None
     has_password: bool
+    timezone: str | None
+    language: Literal["en", "ru"] | None
+    role: Literal["user", "admin"]
     created_at: datetime
 
     @classmethod
@@ -101,7 +104,10 @@ class UserOut(BaseModel):
             first_name=user.first_name,
             last_name=user.last_name,
             language_code=user.language_code,
-            has_password=user.password_hash is not None,
+            has_password=user.has_password,
+            timezone=user.timezone,
+            language=user.language,
+            role=user.role,
             created_at=user.created_at,
         )
 

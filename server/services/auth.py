@@ -12,7 +12,7 @@ from beanie.operators import Set
 from pymongo.errors import DuplicateKeyError
 
 from models import RefreshSession, SpentRefreshToken, User
-from models._time import utcnow
+from models.clock import utcnow
 from server.services.common_passwords import load_common_passwords
 from server.services.errors import (
     InvalidCredentials,

@@ -11,7 +11,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from models import TelegramUpdate
-from models._time import utcnow
+from models.clock import utcnow
 
 # Telegram stops redelivering an update within a day; a week leaves a wide margin.
 KEEP_FOR = timedelta(days=7)

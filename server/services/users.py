@@ -10,7 +10,7 @@ from bson.errors import InvalidId
 from pymongo.errors import DuplicateKeyError
 
 from models import User
-from models._time import utcnow
+from models.clock import utcnow
 from server.services.errors import UserNotFound
 
 

@@ -18,6 +18,7 @@ from server.errors import StartupError
 from server.keys import SETTINGS
 from server.services.updates import claim_stale, renew_claims
 from server.telegram.handlers import add_handlers, in_flight
+from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.texts import COMMANDS
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,9 @@ async def set_webhook(bot: Bot, settings: Settings) -> None:
 
 
 async def set_commands(bot: Bot) -> None:
-    for lang, commands in COMMANDS.items():
+    for lang in LANGUAGES:  # English is the default for every other language
         await bot.set_my_commands(
-            [BotCommand(name, description) for name, description in commands],
+            [BotCommand(name, tr(lang, description)) for name, description in COMMANDS],
             language_code=None if lang == "en" else lang,
         )
 

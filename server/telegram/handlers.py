@@ -11,7 +11,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes, TypeHandler
 
 from server.services.updates import mark_handled
 from server.services.users import TelegramProfile, ensure_telegram_user, find_by_telegram_id
-from server.telegram.texts import Lang, language, text
+from server.telegram.i18n import Lang, language, tr
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def _profile(update: Update) -> TelegramProfile | None:
 
 
 def _lang(update: Update) -> Lang:
-    return language(update.effective_user.language_code if update.effective_user else None)
+    return language(None, update.effective_user.language_code if update.effective_user else None)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -38,37 +38,57 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if profile is None or update.effective_message is None:
         return
     user, created = await ensure_telegram_user(profile)
-    lang = language(profile.language_code)
+    lang = language(user.language, profile.language_code)
     name = user.first_name or user.telegram_username or str(profile.telegram_id)
-    await update.effective_message.reply_text(
-        text(lang, "welcome" if created else "welcome_back", name=name)
-    )
+    if created:
+        greeting = tr(
+            lang, "Hello, {name}! You are registered. Send /help to see what I can do.", name=name
+        )
+    else:
+        greeting = tr(lang, "Welcome back, {name}! Send /help to see what I can do.", name=name)
+    await update.effective_message.reply_text(greeting)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_message is None:
         return
     lang = _lang(update)
-    await update.effective_message.reply_text(text(lang, "help"))
+    await update.effective_message.reply_text(
+        tr(
+            lang,
+            "I am your assistant.\n"
+            "/start: register and say hello\n"
+            "/me: your account as I know it\n"
+            "/help: this message",
+        )
+    )
 
 
 async def me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     profile = _profile(update)
     if profile is None or update.effective_message is None:
         return
-    lang = language(profile.language_code)
     user = await find_by_telegram_id(profile.telegram_id)
     if user is None:
-        await update.effective_message.reply_text(text(lang, "not_registered"))
+        lang = language(None, profile.language_code)
+        await update.effective_message.reply_text(
+            tr(lang, "I don't know you yet. Send /start first.")
+        )
         return
+    lang = language(user.language, profile.language_code)
     await update.effective_message.reply_text(
-        text(
+        tr(
             lang,
-            "me",
+            "Your account\n"
+            "ID: {id}\n"
+            "Telegram ID: {telegram_id}\n"
+            "Username: {username}\n"
+            "Password sign-in: {password}\n"
+            "Since: {created}",
             id=user.id,
             telegram_id=user.telegram_id,
-            username=user.username or text(lang, "none"),
-            password=text(lang, "yes" if user.password_hash else "no"),
+            username=user.username or tr(lang, "none"),
+            password=tr(lang, "yes") if user.has_password else tr(lang, "no"),
             created=user.created_at.strftime("%Y-%m-%d"),
         )
     )
@@ -81,7 +101,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         lang = _lang(update)
         try:
-            await context.bot.send_message(update.effective_chat.id, text(lang, "error"))
+            await context.bot.send_message(
+                update.effective_chat.id,
+                tr(lang, "Sorry, something went wrong. Please try again later."),
+            )
         except Exception:
             log.warning("could not send the apology for update %s", update_id, exc_info=True)
 

@@ -1,79 +1,12 @@
-"""What the bot says, in Russian and English."""
+"""Texts the bot shows outside a single handler: the command menu."""
 
 from __future__ import annotations
 
-from typing import Literal
+from server.telegram.i18n import N_
 
-Lang = Literal["en", "ru"]
-
-COMMANDS: dict[Lang, list[tuple[str, str]]] = {
-    "en": [
-        ("start", "Register and say hello"),
-        ("help", "What I can do"),
-        ("me", "Your account"),
-    ],
-    "ru": [
-        ("start", "Регистрация и приветствие"),
-        ("help", "Что я умею"),
-        ("me", "Ваш аккаунт"),
-    ],
-}
-
-TEXTS: dict[Lang, dict[str, str]] = {
-    "en": {
-        "welcome": "Hello, {name}! You are registered. Send /help to see what I can do.",
-        "welcome_back": "Welcome back, {name}! Send /help to see what I can do.",
-        "help": (
-            "I am your assistant.\n"
-            "/start: register and say hello\n"
-            "/me: your account as I know it\n"
-            "/help: this message"
-        ),
-        "me": (
-            "Your account\n"
-            "ID: {id}\n"
-            "Telegram ID: {telegram_id}\n"
-            "Username: {username}\n"
-            "Password sign-in: {password}\n"
-            "Since: {created}"
-        ),
-        "yes": "yes",
-        "no": "no",
-        "none": "none",
-        "not_registered": "I don't know you yet. Send /start first.",
-        "error": "Sorry, something went wrong. Please try again later.",
-    },
-    "ru": {
-        "welcome": (
-            "Привет, {name}! Вы зарегистрированы. Отправьте /help, чтобы узнать, что я умею."
-        ),
-        "welcome_back": "С возвращением, {name}! Отправьте /help, чтобы узнать, что я умею.",
-        "help": (
-            "Я ваш ассистент.\n"
-            "/start: регистрация и приветствие\n"
-            "/me: ваш аккаунт\n"
-            "/help: это сообщение"
-        ),
-        "me": (
-            "Ваш аккаунт\n"
-            "ID: {id}\n"
-            "Telegram ID: {telegram_id}\n"
-            "Имя пользователя: {username}\n"
-            "Вход по паролю: {password}\n"
-            "С нами с: {created}"
-        ),
-        "yes": "да",
-        "no": "нет",
-        "none": "нет",
-        "not_registered": "Я вас ещё не знаю. Сначала отправьте /start.",
-        "error": "Извините, что-то пошло не так. Попробуйте позже.",
-    },
-}
-
-
-def language(language_code: str | None) -> Lang:
-    return "ru" if (language_code or "").lower().startswith("ru") else "en"
-
-
-def text(lang: Lang, key: str, **values: object) -> str:
-    return TEXTS[lang][key].format(**values)
+# (command, description): setMyCommands sends these once per language.
+COMMANDS: list[tuple[str, str]] = [
+    ("start", N_("Register and say hello")),
+    ("help", N_("What I can do")),
+    ("me", N_("Your account")),
+]
