@@ -36,6 +36,14 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class BotMode(StrEnum):
+    """How the Telegram bot runs in this process."""
+
+    OFF = "off"  # no TELEGRAM_BOT_TOKEN: the API runs alone
+    WEBHOOK = "webhook"  # PUBLIC_URL set: Telegram posts updates to our route
+    POLLING = "polling"  # local development: this process asks Telegram for updates
+
+
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -176,7 +184,7 @@ class Settings(BaseSettings):
             return self.telegram_webhook_secret.get_secret_value()
         return hmac.new(self.jwt_key, b"telegram-webhook-secret", hashlib.sha256).hexdigest()
 
-    def secrets(self) -> list[str]:
+    def secret_values(self) -> list[str]:
         """Every configured secret value, for log redaction."""
         values = [
             secret.get_secret_value()
@@ -202,11 +210,10 @@ class Settings(BaseSettings):
         return str(self.telegram_api_base_url).rstrip("/")
 
     @property
-    def bot_mode(self) -> str:
-        """`webhook`, `polling` or `off`: how the Telegram bot runs in this process."""
+    def bot_mode(self) -> BotMode:
         if self.telegram_bot_token is None:
-            return "off"
-        return "webhook" if self.public_url is not None else "polling"
+            return BotMode.OFF
+        return BotMode.WEBHOOK if self.public_url is not None else BotMode.POLLING
 
 
 def _require_strong(name: str, secret: SecretStr) -> None:

@@ -18,10 +18,11 @@ from server.auth.authenticators import (
     MiniAppAuthenticator,
 )
 from server.auth.middleware import auth_middleware
+from server.bootstrap import build_services
 from server.db.lifecycle import open_database
 from server.keys import MONGO, SERVICES, SETTINGS
 from server.redaction import harden_logging
-from server.services.container import Services
+from server.telegram import webhook
 from server.telegram.bot import telegram_ctx
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,8 @@ MAX_HEADER_BYTES = 32 * 1024
 
 
 def create_app(settings: Settings) -> web.Application:
-    harden_logging(settings.secrets())
-    services = Services.from_settings(settings)
+    harden_logging(settings.secret_values())
+    services = build_services(settings)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         # Above aiohttp's 8 KiB, so an oversized Authorization header reaches the auth
@@ -44,8 +45,7 @@ def create_app(settings: Settings) -> web.Application:
                 [
                     BearerAuthenticator(services.access),
                     BotAuthenticator(
-                        [t.get_secret_value() for t in settings.bot_api_tokens],
-                        services.telegram_users,
+                        [t.get_secret_value() for t in settings.bot_api_tokens], services.users
                     ),
                     MiniAppAuthenticator(services.auth),
                 ]
@@ -57,7 +57,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(telegram_ctx)  # after the database: stops before it
     app.on_cleanup.append(_close_services)
-    setup_routes(app)
+    setup_routes(app, webhook.ENDPOINTS)
     if settings.cors_origins:
         _enable_cors(app, settings.cors_origins)
     return app

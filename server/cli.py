@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.log_level)
-    harden_logging(settings.secrets())
+    harden_logging(settings.secret_values())
 
     try:
         match args.command:

@@ -4,7 +4,7 @@ from aiohttp import web
 from pymongo import AsyncMongoClient
 
 from config import Settings
-from server.services.container import Services
+from server.services.registry import Services
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)

@@ -21,7 +21,6 @@ from server.api.schemas import (
 )
 from server.auth.principal import principal_of, protected, require_user
 from server.keys import SERVICES
-from server.services import users
 
 # Responses with tokens must never be stored by a browser or a proxy (RFC 6749 §5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -77,4 +76,4 @@ async def me(request: web.Request) -> web.Response:
     if principal.user_id is None:
         assert principal.bot_name is not None
         return _json(MeOut(BotOut(name=principal.bot_name)))
-    return _json(MeOut(UserOut.of(await users.get_user(principal.user_id))))
+    return _json(MeOut(UserOut.of(await request.app[SERVICES].users.get(principal.user_id))))

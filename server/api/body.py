@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from server.api.problems import Problem
+from server.http.problems import Problem
 
 M = TypeVar("M", bound=BaseModel)
 JSON = "application/json"

@@ -2,9 +2,9 @@
 
 from aiohttp import web
 
-from server.api.problems import Problem
 from server.api.schemas import HealthOut
 from server.db.connection import ping
+from server.http.problems import Problem
 from server.keys import MONGO, SETTINGS
 
 OK = HealthOut().model_dump()

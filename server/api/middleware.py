@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from server.api.problems import Problem
+from server.http.problems import Problem
 from server.services.errors import (
     InvalidCredentials,
     InvalidInitData,

@@ -8,9 +8,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from server.api.endpoints import Endpoint
-from server.api.problems import PROBLEM_CONTENT_TYPE
 from server.api.schemas import ProblemOut
+from server.http.endpoints import Endpoint
+from server.http.problems import PROBLEM_CONTENT_TYPE
 
 REF = "#/components/schemas/{model}"
 ACTING_USER = {

@@ -6,7 +6,6 @@ from aiohttp import web
 
 from server.api import auth_handlers, health
 from server.api.docs import add_docs
-from server.api.endpoints import Endpoint, add_endpoints
 from server.api.openapi import build_openapi
 from server.api.schemas import (
     HealthOut,
@@ -19,8 +18,7 @@ from server.api.schemas import (
     TelegramAuthRequest,
     TokenPairOut,
 )
-from server.telegram.bot import WEBHOOK_PATH
-from server.telegram.webhook import telegram_webhook
+from server.http.endpoints import Endpoint, add_endpoints
 
 API_TITLE = "Assistant backend"
 API_VERSION = "0.1.0"
@@ -46,15 +44,15 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/auth/me", auth_handlers.me,
              "The current user (or the bot itself, for a bot without X-Telegram-User-Id)",
              "auth", responses={200: MeOut}, errors=(422, 503)),
-    Endpoint("POST", WEBHOOK_PATH, telegram_webhook,
-             "Telegram update delivery (X-Telegram-Bot-Api-Secret-Token required)", "telegram",
-             responses={200: None}, errors=(400, 401, 404, 413, 503)),
 ]  # fmt: skip
 
 
-def setup_routes(app: web.Application) -> None:
-    add_endpoints(app, ENDPOINTS)
-    spec = build_openapi(ENDPOINTS, API_TITLE, API_VERSION)
+def setup_routes(app: web.Application, others: list[Endpoint]) -> None:
+    """The API's routes, plus the other adapters' (`others`, e.g. the Telegram webhook), in
+    one router and one OpenAPI document."""
+    endpoints = ENDPOINTS + others
+    add_endpoints(app, endpoints)
+    spec = build_openapi(endpoints, API_TITLE, API_VERSION)
 
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(spec)

@@ -10,12 +10,12 @@ from aiohttp import web
 from beanie import PydanticObjectId
 from bson.errors import InvalidId
 
-from server.api.problems import Problem
 from server.auth.principal import Principal
+from server.http.problems import Problem
 from server.services.auth import AuthService
 from server.services.errors import InvalidInitData, InvalidToken, NotConfigured
 from server.services.tokens import AccessTokens
-from server.services.users import TelegramUsers, is_telegram_id
+from server.services.users import Users, is_telegram_id
 
 TELEGRAM_USER_HEADER = "X-Telegram-User-Id"
 
@@ -48,7 +48,7 @@ class BotAuthenticator:
 
     scheme = "Bot"
 
-    def __init__(self, tokens: list[str], users: TelegramUsers) -> None:
+    def __init__(self, tokens: list[str], users: Users) -> None:
         self._users = users
         # Compare digests: equal lengths, so compare_digest leaks nothing, not even length.
         # The bot-as-itself principal is immutable: built once per token, not per request.

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from server.api.problems import Problem
 from server.auth.authenticators import Authenticator
 from server.auth.principal import PRINCIPAL_KEY
+from server.http.problems import Problem
 
 MAX_AUTHORIZATION_LENGTH = 8192
 

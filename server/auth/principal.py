@@ -5,7 +5,7 @@ from typing import Literal, NamedTuple, TypeVar
 from aiohttp import web
 from beanie import PydanticObjectId
 
-from server.api.problems import Problem
+from server.http.problems import Problem
 
 H = TypeVar("H")
 

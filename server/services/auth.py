@@ -13,7 +13,6 @@ from pymongo.errors import DuplicateKeyError
 
 from models import RefreshSession, SpentRefreshToken, User
 from models.clock import utcnow
-from server.services.common_passwords import load_common_passwords
 from server.services.errors import (
     InvalidCredentials,
     InvalidToken,
@@ -26,14 +25,7 @@ from server.services.passwords import Passwords
 from server.services.telegram_auth import InitDataVerifier
 from server.services.throttle import Limit, RateLimiter
 from server.services.tokens import AccessTokens, TokenPair, hash_refresh_token, new_refresh_token
-from server.services.users import (
-    TelegramProfile,
-    TelegramUsers,
-    ensure_telegram_user,
-    find_by_username,
-    get_user,
-    normalize_username,
-)
+from server.services.users import TelegramProfile, Users, normalize_username
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +45,19 @@ class AuthService:
         access: AccessTokens,
         refresh_ttl: int,
         limits: AuthLimits,
-        telegram_users: TelegramUsers,
+        limiter: RateLimiter,
+        users: Users,
+        common_passwords: frozenset[str],
         init_data: InitDataVerifier | None = None,
     ) -> None:
         self.passwords = passwords
         self.access = access
         self.refresh_ttl = refresh_ttl
         self.limits = limits
-        self.limiter = RateLimiter()
-        self.telegram_users = telegram_users
+        self.limiter = limiter
+        self.users = users
+        self.common_passwords = common_passwords
         self.init_data = init_data  # None when no bot token is configured
-        self.common_passwords = load_common_passwords()
 
     def _mini_app_user(self, init_data: str) -> TelegramProfile:
         if self.init_data is None:
@@ -73,11 +67,11 @@ class AuthService:
     async def telegram_user_id(self, init_data: str) -> PydanticObjectId:
         """The user a Mini App's signed init data speaks for (per request: `tma`), created on
         first sight."""
-        return await self.telegram_users.user_id(self._mini_app_user(init_data))
+        return await self.users.user_id(self._mini_app_user(init_data))
 
     async def telegram_sign_in(self, init_data: str, client: str) -> tuple[User, TokenPair]:
         await self.limiter.hit((self.limits.telegram_per_address, client))
-        user, _ = await ensure_telegram_user(self._mini_app_user(init_data))
+        user, _ = await self.users.ensure_telegram_user(self._mini_app_user(init_data))
         return user, await self.open_session(user)
 
     async def register(self, username: str, password: str, client: str) -> tuple[User, TokenPair]:
@@ -105,7 +99,7 @@ class AuthService:
             (self.limits.login_per_address, client),
         )
         await self.limiter.hit(*throttled)
-        user = await find_by_username(username)
+        user = await self.users.find_by_username(username)
         if user is None or user.password_hash is None:
             await self.passwords.burn(password)
             raise InvalidCredentials()
@@ -159,7 +153,7 @@ class AuthService:
         if getattr(result, "modified_count", 0) != 1:
             raise InvalidToken()
         try:
-            await get_user(session.user_id)
+            await self.users.get(session.user_id)
         except UserNotFound:
             raise InvalidToken() from None
         return self._pair(session.user_id, token)

@@ -39,35 +39,34 @@ def normalize_username(username: str) -> str:
     return username.lower()
 
 
-async def get_user(user_id: str | PydanticObjectId) -> User:
-    try:
-        oid = PydanticObjectId(user_id)
-    except (InvalidId, TypeError):
-        raise UserNotFound() from None
-    user = await User.get(oid)
-    if user is None:
-        raise UserNotFound()
-    return user
+class Users:
+    """Finding users, and the one way a Telegram user becomes a user of ours.
 
+    Also Telegram id → user id for the Bot and tma schemes, which name a Telegram user on
+    every request. Users are never re-keyed, so a mapping once seen stays true; caching it
+    saves a database round trip per request. Keyed by the whole profile, so a changed name
+    still reaches `ensure_telegram_user` (and the database) at once; a bare id (the Bot scheme)
+    is keyed by the int, the cheapest lookup there is."""
 
-async def find_by_username(username: str) -> User | None:
-    return await User.find_one(User.username_normalized == normalize_username(username))
-
-
-async def find_by_telegram_id(telegram_id: int) -> User | None:
-    return await User.find_one(User.telegram_id == telegram_id)
-
-
-class TelegramUsers:
-    """Telegram id → user id for the Bot and tma schemes, which name a Telegram user on
-    every request. Users are never deleted or re-keyed, so a mapping once seen stays true and
-    needs no expiry; caching it saves a database round trip per request. Keyed by the whole
-    profile, so a changed name still reaches ensure_telegram_user (and the database) at once;
-    a bare id (the Bot scheme) is keyed by the int, the cheapest lookup there is."""
-
-    def __init__(self, max_entries: int = 50_000) -> None:
+    def __init__(self, max_cached_ids: int = 50_000) -> None:
         self._ids: dict[TelegramProfile | int, PydanticObjectId] = {}
-        self._max_entries = max_entries
+        self._max_cached_ids = max_cached_ids
+
+    async def get(self, user_id: str | PydanticObjectId) -> User:
+        try:
+            oid = PydanticObjectId(user_id)
+        except (InvalidId, TypeError):
+            raise UserNotFound() from None
+        user = await User.get(oid)
+        if user is None:
+            raise UserNotFound()
+        return user
+
+    async def find_by_username(self, username: str) -> User | None:
+        return await User.find_one(User.username_normalized == normalize_username(username))
+
+    async def find_by_telegram_id(self, telegram_id: int) -> User | None:
+        return await User.find_one(User.telegram_id == telegram_id)
 
     async def user_id(self, profile: TelegramProfile) -> PydanticObjectId:
         if (cached := self._ids.get(profile)) is not None:
@@ -79,47 +78,51 @@ class TelegramUsers:
             return cached
         return await self._load(telegram_id, TelegramProfile(telegram_id))
 
+    def forget(self, user_id: PydanticObjectId) -> None:
+        """Drop cached mappings to a user (deleted or merged away)."""
+        for key in [k for k, v in self._ids.items() if v == user_id]:
+            del self._ids[key]
+
     async def _load(self, key: TelegramProfile | int, profile: TelegramProfile) -> PydanticObjectId:
-        user, _ = await ensure_telegram_user(profile)
+        user, _ = await self.ensure_telegram_user(profile)
         assert user.id is not None
-        if len(self._ids) >= self._max_entries:
+        if len(self._ids) >= self._max_cached_ids:
             self._ids.clear()  # a crude bound: refilling costs one lookup per user
         self._ids[key] = user.id
         return user.id
 
+    async def ensure_telegram_user(self, profile: TelegramProfile) -> tuple[User, bool]:
+        """Find or create the user with this Telegram id; return (user, created).
 
-async def ensure_telegram_user(profile: TelegramProfile) -> tuple[User, bool]:
-    """Find or create the user with this Telegram id; return (user, created).
-
-    Idempotent and race-safe: the unique index on telegram_id decides between concurrent
-    first sightings. Known users get their profile fields refreshed when Telegram's changed.
-    """
-    user = await find_by_telegram_id(profile.telegram_id)
-    if user is None:
-        user = User(
-            telegram_id=profile.telegram_id,
-            telegram_username=profile.username,
-            first_name=profile.first_name,
-            last_name=profile.last_name,
-            language_code=profile.language_code,
-        )
-        try:
-            await user.insert()
-            return user, True
-        except DuplicateKeyError:
-            user = await find_by_telegram_id(profile.telegram_id)
-            if user is None:  # deleted between the two queries: let the caller retry
-                raise
-    changes = {
-        field: value
-        for field, value in (
-            ("telegram_username", profile.username),
-            ("first_name", profile.first_name),
-            ("last_name", profile.last_name),
-            ("language_code", profile.language_code),
-        )
-        if value is not None and getattr(user, field) != value
-    }
-    if changes:
-        await user.update(Set({**changes, "updated_at": utcnow()}))
-    return user, False
+        Idempotent and race-safe: the unique index on telegram_id decides between concurrent
+        first sightings. Known users get their profile fields refreshed when Telegram's changed.
+        """
+        user = await self.find_by_telegram_id(profile.telegram_id)
+        if user is None:
+            user = User(
+                telegram_id=profile.telegram_id,
+                telegram_username=profile.username,
+                first_name=profile.first_name,
+                last_name=profile.last_name,
+                language_code=profile.language_code,
+            )
+            try:
+                await user.insert()
+                return user, True
+            except DuplicateKeyError:
+                user = await self.find_by_telegram_id(profile.telegram_id)
+                if user is None:  # deleted between the two queries: let the caller retry
+                    raise
+        changes = {
+            field: value
+            for field, value in (
+                ("telegram_username", profile.username),
+                ("first_name", profile.first_name),
+                ("last_name", profile.last_name),
+                ("language_code", profile.language_code),
+            )
+            if value is not None and getattr(user, field) != value
+        }
+        if changes:
+            await user.update(Set({**changes, "updated_at": utcnow()}))
+        return user, False

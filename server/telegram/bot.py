@@ -3,27 +3,27 @@ by the app's cleanup context; webhook mode, or polling for local development."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from pymongo.errors import PyMongoError
 from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
-from config import Settings
+from config import BotMode, Settings
 from server.errors import StartupError
-from server.keys import SETTINGS
-from server.services.updates import claim_stale, renew_claims
-from server.telegram.handlers import add_handlers, in_flight
+from server.keys import SERVICES, SETTINGS
+from server.services.registry import Services
+from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
+from server.telegram.intake import UpdateIntake
 from server.telegram.texts import COMMANDS
 
 log = logging.getLogger(__name__)
 
 BOT_APP = web.AppKey("telegram_application", Application)
+INTAKE = web.AppKey("telegram_intake", UpdateIntake)  # set in webhook mode only
 WEBHOOK_SECRET = web.AppKey("telegram_webhook_secret", bytes)  # set in webhook mode only
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = [Update.MESSAGE]
@@ -39,7 +39,7 @@ def make_bot(settings: Settings) -> Bot:
     return Bot(_token(settings), base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
 
 
-def build_application(settings: Settings) -> Application:
+def build_application(settings: Settings, services: Services) -> Application:
     root = settings.bot_api_root
     builder: ApplicationBuilder = (
         Application.builder()
@@ -51,10 +51,10 @@ def build_application(settings: Settings) -> Application:
         # keeps time for the webhook's acknowledgements (measured: ack p99 461 -> 127 ms).
         .concurrent_updates(settings.bot_concurrency)
     )
-    if settings.bot_mode == "webhook":
+    if settings.bot_mode is BotMode.WEBHOOK:
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
-    add_handlers(application, recorded_updates=settings.bot_mode == "webhook")
+    AccountCommands(services.users).add_to(application)
     return application
 
 
@@ -78,35 +78,11 @@ async def set_commands(bot: Bot) -> None:
         )
 
 
-async def _replay_stale(application: Application, retry_after: float) -> None:
-    """Every half `retry_after`: renew this process's claims on the updates it is handling, and
-    take over updates whose claim has lapsed (their process died) into this one's queue."""
-    handling = in_flight(application.bot_data)
-    while True:
-        try:
-            await renew_claims(list(handling))
-            payloads = await claim_stale(retry_after)
-        except PyMongoError as exc:
-            log.warning("could not look for unhandled updates: %s", type(exc).__name__)
-            payloads = []
-        for payload in payloads:
-            try:
-                update = Update.de_json(payload, application.bot)
-            except Exception:
-                log.exception("stored update %s cannot be parsed", payload.get("update_id"))
-                continue
-            handling.add(update.update_id)
-            await application.update_queue.put(update)
-        if payloads:
-            log.warning("handling %d update(s) acknowledged but never handled", len(payloads))
-        await asyncio.sleep(retry_after / 2)
-
-
 async def _register_with_telegram(application: Application, settings: Settings) -> None:
     """setWebhook and setMyCommands. A refusal (flood control, a bad PUBLIC_URL) is logged,
     not fatal: the API keeps serving, and the webhook Telegram already has keeps working."""
     try:
-        if settings.bot_mode == "webhook":
+        if settings.bot_mode is BotMode.WEBHOOK:
             await set_webhook(application.bot, settings)
         await set_commands(application.bot)
     except TelegramError as exc:
@@ -120,13 +96,13 @@ async def _register_with_telegram(application: Application, settings: Settings) 
 async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     mode = settings.bot_mode
-    if mode == "off":
+    if mode is BotMode.OFF:
         log.info("Telegram bot: off (TELEGRAM_BOT_TOKEN is not set); the API runs alone")
         yield
         return
-    if mode == "webhook":
+    if mode is BotMode.WEBHOOK:
         app[WEBHOOK_SECRET] = settings.webhook_secret.encode()  # derived once, not per update
-    application = build_application(settings)
+    application = build_application(settings, app[SERVICES])
     try:
         await application.initialize()
     except InvalidToken:
@@ -136,12 +112,14 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         log.error("Telegram bot: Bot API unreachable at start (%s); running without it", exc)
         yield
         return
-    sweeper: asyncio.Task[None] | None = None
+    intake: UpdateIntake | None = None
     try:
         await application.start()
         await _register_with_telegram(application, settings)
-        if mode == "webhook":
-            sweeper = asyncio.create_task(_replay_stale(application, settings.update_retry_after))
+        if mode is BotMode.WEBHOOK:
+            intake = UpdateIntake(app[SERVICES].updates, application, settings.update_retry_after)
+            intake.start()
+            app[INTAKE] = intake
         else:
             assert application.updater is not None
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
@@ -149,9 +127,8 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("Telegram bot @%s: %s mode", application.bot.username, mode)
         yield
     finally:
-        if sweeper is not None:
-            sweeper.cancel()
-            await asyncio.gather(sweeper, return_exceptions=True)
+        if intake is not None:
+            await intake.stop()
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if application.running:

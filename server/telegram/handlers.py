@@ -5,18 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pymongo.errors import PyMongoError
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes, TypeHandler
+from telegram.ext import Application, CommandHandler, ContextTypes
 
-from server.services.updates import mark_handled
-from server.services.users import TelegramProfile, ensure_telegram_user, find_by_telegram_id
+from server.services.users import TelegramProfile, Users
 from server.telegram.i18n import Lang, language, tr
 
 log = logging.getLogger(__name__)
 
 
-def _profile(update: Update) -> TelegramProfile | None:
+def profile_of(update: Update) -> TelegramProfile | None:
     user = update.effective_user
     if user is None or user.is_bot:
         return None
@@ -29,69 +27,79 @@ def _profile(update: Update) -> TelegramProfile | None:
     )
 
 
-def _lang(update: Update) -> Lang:
+def telegram_language(update: Update) -> Lang:
+    """The language before we know the user: what their Telegram client says."""
     return language(None, update.effective_user.language_code if update.effective_user else None)
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    profile = _profile(update)
-    if profile is None or update.effective_message is None:
-        return
-    user, created = await ensure_telegram_user(profile)
-    lang = language(user.language, profile.language_code)
-    name = user.first_name or user.telegram_username or str(profile.telegram_id)
-    if created:
-        greeting = tr(
-            lang, "Hello, {name}! You are registered. Send /help to see what I can do.", name=name
-        )
-    else:
-        greeting = tr(lang, "Welcome back, {name}! Send /help to see what I can do.", name=name)
-    await update.effective_message.reply_text(greeting)
+class AccountCommands:
+    """/start, /help, /me."""
 
+    def __init__(self, users: Users) -> None:
+        self._users = users
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if update.effective_message is None:
-        return
-    lang = _lang(update)
-    await update.effective_message.reply_text(
-        tr(
-            lang,
-            "I am your assistant.\n"
-            "/start: register and say hello\n"
-            "/me: your account as I know it\n"
-            "/help: this message",
-        )
-    )
+    def add_to(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        application.add_handler(CommandHandler("start", self.start))
+        application.add_handler(CommandHandler("help", self.help))
+        application.add_handler(CommandHandler("me", self.me))
+        application.add_error_handler(on_error)
 
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        profile = profile_of(update)
+        if profile is None or update.effective_message is None:
+            return
+        user, created = await self._users.ensure_telegram_user(profile)
+        lang = language(user.language, profile.language_code)
+        name = user.first_name or user.telegram_username or str(profile.telegram_id)
+        if created:
+            greeting = tr(
+                lang, "Hello, {name}! You are registered. Send /help to see what I can do.",
+                name=name,
+            )  # fmt: skip
+        else:
+            greeting = tr(lang, "Welcome back, {name}! Send /help to see what I can do.", name=name)
+        await update.effective_message.reply_text(greeting)
 
-async def me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    profile = _profile(update)
-    if profile is None or update.effective_message is None:
-        return
-    user = await find_by_telegram_id(profile.telegram_id)
-    if user is None:
-        lang = language(None, profile.language_code)
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_message is None:
+            return
         await update.effective_message.reply_text(
-            tr(lang, "I don't know you yet. Send /start first.")
+            tr(
+                telegram_language(update),
+                "I am your assistant.\n"
+                "/start: register and say hello\n"
+                "/me: your account as I know it\n"
+                "/help: this message",
+            )
         )
-        return
-    lang = language(user.language, profile.language_code)
-    await update.effective_message.reply_text(
-        tr(
-            lang,
-            "Your account\n"
-            "ID: {id}\n"
-            "Telegram ID: {telegram_id}\n"
-            "Username: {username}\n"
-            "Password sign-in: {password}\n"
-            "Since: {created}",
-            id=user.id,
-            telegram_id=user.telegram_id,
-            username=user.username or tr(lang, "none"),
-            password=tr(lang, "yes") if user.has_password else tr(lang, "no"),
-            created=user.created_at.strftime("%Y-%m-%d"),
+
+    async def me(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        profile = profile_of(update)
+        if profile is None or update.effective_message is None:
+            return
+        user = await self._users.find_by_telegram_id(profile.telegram_id)
+        if user is None:
+            await update.effective_message.reply_text(
+                tr(telegram_language(update), "I don't know you yet. Send /start first.")
+            )
+            return
+        lang = language(user.language, profile.language_code)
+        await update.effective_message.reply_text(
+            tr(
+                lang,
+                "Your account\n"
+                "ID: {id}\n"
+                "Telegram ID: {telegram_id}\n"
+                "Username: {username}\n"
+                "Password sign-in: {password}\n"
+                "Since: {created}",
+                id=user.id,
+                telegram_id=user.telegram_id,
+                username=user.username or tr(lang, "none"),
+                password=tr(lang, "yes") if user.has_password else tr(lang, "no"),
+                created=user.created_at.strftime("%Y-%m-%d"),
+            )
         )
-    )
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -99,7 +107,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("handler failed for update %s", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        lang = _lang(update)
+        lang = telegram_language(update)
         try:
             await context.bot.send_message(
                 update.effective_chat.id,
@@ -107,30 +115,3 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
         except Exception:
             log.warning("could not send the apology for update %s", update_id, exc_info=True)
-
-
-IN_FLIGHT = "in_flight_updates"
-
-
-def in_flight(bot_data: dict[str, Any]) -> set[int]:
-    """Ids of the recorded updates this process is handling: their claims are kept alive."""
-    return bot_data.setdefault(IN_FLIGHT, set())
-
-
-async def done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Last of all handlers: the recorded update needs no replay (even if a handler failed:
-    an update that breaks a handler must not be retried forever)."""
-    in_flight(context.bot_data).discard(update.update_id)
-    try:
-        await mark_handled(update.update_id)
-    except PyMongoError:
-        log.warning("could not mark update %s handled; it may be handled again", update.update_id)
-
-
-def add_handlers(application: Application, recorded_updates: bool) -> None:
-    application.add_handler(CommandHandler("start", start))
-    application.add_handler(CommandHandler("help", help_command))
-    application.add_handler(CommandHandler("me", me))
-    if recorded_updates:
-        application.add_handler(TypeHandler(Update, done), group=1)
-    application.add_error_handler(on_error)

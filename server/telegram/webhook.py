@@ -8,12 +8,10 @@ import logging
 
 from aiohttp import web
 from bson.errors import InvalidDocument
-from telegram import Update
 
-from server.api.problems import Problem
-from server.services.updates import record_update
-from server.telegram.bot import BOT_APP, WEBHOOK_SECRET
-from server.telegram.handlers import in_flight
+from server.http.endpoints import Endpoint
+from server.http.problems import Problem
+from server.telegram.bot import INTAKE, WEBHOOK_PATH, WEBHOOK_SECRET
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +26,8 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     secret = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
     if not hmac.compare_digest(secret, expected):
         raise Problem(401, f"Missing or wrong {SECRET_HEADER}", slug="webhook-secret")
-    application = request.app.get(BOT_APP)
-    if application is None:
+    intake = request.app.get(INTAKE)
+    if intake is None:
         raise Problem(503, "The bot is not connected to Telegram yet", slug="bot-unavailable",
                       headers={"Retry-After": "10"})  # fmt: skip
     body = await request.read()  # outside the try: a body too large is a 413, not a 400
@@ -38,19 +36,23 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         update_id = payload.get("update_id") if isinstance(payload, dict) else None
         if type(update_id) is not int or not 0 <= update_id < MAX_UPDATE_ID:
             raise ValueError("not an update")
-        update = Update.de_json(payload, application.bot)
+        update = intake.parse(payload)
     except Exception:
         # Anything PTB cannot parse is the sender's fault: 400, and the bot carries on.
         raise Problem(400, "The body is not a Telegram update", slug="malformed-update") from None
     # Recorded before answering: a database failure becomes 503 (the problem middleware), so
     # Telegram delivers again; a redelivered update_id is acknowledged and not handled twice.
     try:
-        new = await record_update(update.update_id, payload)
+        new = await intake.receive(update, payload)
     except (OverflowError, InvalidDocument):  # e.g. an integer beyond BSON's 64 bits
         raise Problem(400, "The update cannot be stored", slug="malformed-update") from None
-    if new:
-        in_flight(application.bot_data).add(update.update_id)
-        await application.update_queue.put(update)
-    else:
+    if not new:
         log.info("update %s delivered again; already handled", update.update_id)
     return web.Response(status=200)
+
+
+ENDPOINTS = [
+    Endpoint("POST", WEBHOOK_PATH, telegram_webhook,
+             "Telegram update delivery (X-Telegram-Bot-Api-Secret-Token required)", "telegram",
+             responses={200: None}, errors=(400, 401, 404, 413, 503)),
+]  # fmt: skip

@@ -1,0 +1,72 @@
+"""The composition root: every service is built here, once, from the settings. The service
+layer never reads `config`; what it needs is handed to it here."""
+
+from __future__ import annotations
+
+from config import Settings
+from server.services.auth import AuthLimits, AuthService
+from server.services.common_passwords import load_common_passwords
+from server.services.passwords import Passwords
+from server.services.registry import Services
+from server.services.telegram_auth import InitDataVerifier
+from server.services.throttle import Limit, RateLimiter
+from server.services.tokens import AccessTokens
+from server.services.updates import UpdateJournal
+from server.services.users import Users
+
+
+def build_services(settings: Settings) -> Services:
+    passwords = Passwords(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_cost,
+        parallelism=settings.argon2_parallelism,
+        workers=settings.hash_workers,
+    )
+    access = AccessTokens(
+        key=settings.jwt_key,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl=settings.access_token_ttl,
+        previous_keys=tuple(s.get_secret_value().encode() for s in settings.jwt_previous_secrets),
+    )
+    users = Users()
+    auth = AuthService(
+        passwords,
+        access,
+        refresh_ttl=settings.refresh_token_ttl,
+        limits=_auth_limits(settings),
+        limiter=RateLimiter(),
+        users=users,
+        common_passwords=load_common_passwords(),
+        init_data=_init_data_verifier(settings),
+    )
+    return Services(
+        passwords=passwords, access=access, auth=auth, users=users, updates=UpdateJournal()
+    )
+
+
+def _init_data_verifier(settings: Settings) -> InitDataVerifier | None:
+    if settings.telegram_bot_token is None:
+        return None
+    return InitDataVerifier(
+        settings.telegram_bot_token.get_secret_value(), settings.init_data_max_age
+    )
+
+
+def _auth_limits(settings: Settings) -> AuthLimits:
+    return AuthLimits(
+        login_per_username=Limit(
+            "login-user", settings.login_max_failures_per_username, settings.login_window
+        ),
+        login_per_address=Limit(
+            "login-addr", settings.login_max_failures_per_address, settings.login_window
+        ),
+        register_per_address=Limit(
+            "register-addr", settings.register_max_per_address, settings.register_window
+        ),
+        telegram_per_address=Limit(
+            "telegram-addr",
+            settings.telegram_sign_in_max_per_address,
+            settings.telegram_sign_in_window,
+        ),
+    )

@@ -1,0 +1,1 @@
+"""HTTP pieces every adapter may use: problem documents and the route-table entry."""

@@ -1,0 +1,24 @@
+"""The services of one process, as the adapters reach them (`request.app[SERVICES]`,
+the bot's handlers). Built by the composition root, `server/bootstrap.py`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.services.auth import AuthService
+from server.services.passwords import Passwords
+from server.services.tokens import AccessTokens
+from server.services.updates import UpdateJournal
+from server.services.users import Users
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    passwords: Passwords
+    access: AccessTokens
+    auth: AuthService
+    users: Users
+    updates: UpdateJournal
+
+    def close(self) -> None:
+        self.passwords.close()

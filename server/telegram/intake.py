@@ -1,0 +1,93 @@
+"""One object owns a webhook update's life: record it (durable, de-duplicated by update_id)
+→ queue it → handlers run → mark it handled; and take over updates that a process which died
+had acknowledged but not handled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pymongo.errors import PyMongoError
+from telegram import Update
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from server.services.updates import UpdateJournal
+
+log = logging.getLogger(__name__)
+
+# After every handler group: the recorded update needs no replay (even if a handler failed:
+# an update that breaks a handler must not be retried forever).
+FINAL_GROUP = 1_000
+
+
+class UpdateIntake:
+    def __init__(
+        self, journal: UpdateJournal, application: Application[Any, Any, Any, Any, Any, Any],
+        retry_after: float,
+    ) -> None:  # fmt: skip
+        self._journal = journal
+        self._application = application
+        self._retry_after = retry_after
+        # Recorded updates this process is handling: their claims are kept alive.
+        self._in_flight: set[int] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        application.add_handler(TypeHandler(Update, self._finished), group=FINAL_GROUP)
+
+    def parse(self, payload: dict[str, Any]) -> Update:
+        """The update object, bound to our bot (so its reply shortcuts work)."""
+        return Update.de_json(payload, self._application.bot)
+
+    async def receive(self, update: Update, payload: dict[str, Any]) -> bool:
+        """Record, then queue for handling; False when it was already recorded (a redelivery).
+        A database failure propagates, so the webhook answers 503 and Telegram retries."""
+        if not await self._journal.record(update.update_id, payload):
+            return False
+        await self._enqueue(update)
+        return True
+
+    def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="update-sweeper")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+
+    async def _enqueue(self, update: Update) -> None:
+        self._in_flight.add(update.update_id)
+        await self._application.update_queue.put(update)
+
+    async def _finished(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        self._in_flight.discard(update.update_id)
+        try:
+            await self._journal.mark_handled(update.update_id)
+        except PyMongoError:
+            log.warning(
+                "could not mark update %s handled; it may be handled again", update.update_id
+            )
+
+    async def _sweep_forever(self) -> None:
+        """Every half `retry_after`: renew this process's claims on the updates it is handling,
+        and take over updates whose claim has lapsed (their process died)."""
+        while True:
+            await self.sweep()
+            await asyncio.sleep(self._retry_after / 2)
+
+    async def sweep(self) -> int:
+        try:
+            await self._journal.renew_claims(list(self._in_flight))
+            payloads = await self._journal.claim_stale(self._retry_after)
+        except PyMongoError as exc:
+            log.warning("could not look for unhandled updates: %s", type(exc).__name__)
+            return 0
+        for payload in payloads:
+            try:
+                update = self.parse(payload)
+            except Exception:
+                log.exception("stored update %s cannot be parsed", payload.get("update_id"))
+                continue
+            await self._enqueue(update)
+        if payloads:
+            log.warning("handling %d update(s) acknowledged but never handled", len(payloads))
+        return len(payloads)

@@ -1,0 +1,53 @@
+"""The architecture's import rules (README "Architecture"), checked on the source: adapters
+never import each other; services import no adapter, no web or bot framework and no config;
+models know nothing above them."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# package -> import prefixes it must not use
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "server/api": ("server.telegram", "server.auth.middleware", "server.bootstrap", "server.app"),
+    "server/auth": ("server.api", "server.telegram", "server.bootstrap", "server.app"),
+    "server/telegram": ("server.api", "server.auth", "server.bootstrap", "server.app"),
+    "server/services": (
+        "config", "server.api", "server.telegram", "server.auth", "server.http", "server.keys",
+        "server.bootstrap", "server.app", "aiohttp", "telegram",
+    ),
+    "models": ("server", "config", "aiohttp", "telegram"),
+}  # fmt: skip
+
+
+def imports_of(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_only_what_its_layer_may(package: str) -> None:
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert files, package
+    broken = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in files
+        for name in imports_of(path)
+        if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[package])
+    ]
+    assert not broken, "\n".join(broken)
+
+
+def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("from server.api.problems import Problem\nimport config\n")
+    assert imports_of(module) == ["server.api.problems", "config"]
