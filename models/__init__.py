@@ -4,6 +4,7 @@ from beanie import Document
 
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
+from models.reminder import Reminder, ReminderChat, SendGate
 from models.telegram_update import TelegramUpdate
 from models.user import User
 
@@ -13,12 +14,18 @@ ALL_MODELS: list[type[Document]] = [
     SpentRefreshToken,
     TelegramUpdate,
     RateCounter,
+    Reminder,
+    ReminderChat,
+    SendGate,
 ]
 
 __all__ = [
     "ALL_MODELS",
     "RateCounter",
     "RefreshSession",
+    "Reminder",
+    "ReminderChat",
+    "SendGate",
     "SpentRefreshToken",
     "TelegramUpdate",
     "User",

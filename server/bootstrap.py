@@ -8,6 +8,7 @@ from server.services.auth import AuthLimits, AuthService
 from server.services.common_passwords import load_common_passwords
 from server.services.passwords import Passwords
 from server.services.registry import Services
+from server.services.reminders import DeliverySettings, Reminders
 from server.services.telegram_auth import InitDataVerifier
 from server.services.throttle import Limit, RateLimiter
 from server.services.tokens import AccessTokens
@@ -41,7 +42,21 @@ def build_services(settings: Settings) -> Services:
         init_data=_init_data_verifier(settings),
     )
     return Services(
-        passwords=passwords, access=access, auth=auth, users=users, updates=UpdateJournal()
+        passwords=passwords, access=access, auth=auth, users=users, updates=UpdateJournal(),
+        reminders=_reminders(settings),
+    )  # fmt: skip
+
+
+def _reminders(settings: Settings) -> Reminders:
+    return Reminders(
+        DeliverySettings(
+            send_rate=settings.reminder_send_rate,
+            chat_interval=settings.reminder_chat_interval,
+            lease=settings.reminder_lease,
+            workers=settings.reminder_workers,
+            poll=settings.reminder_poll,
+            late_after=settings.reminder_late_after,
+        )
     )
 
 

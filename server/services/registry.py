@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from server.services.auth import AuthService
 from server.services.passwords import Passwords
+from server.services.reminders import Reminders
 from server.services.tokens import AccessTokens
 from server.services.updates import UpdateJournal
 from server.services.users import Users
@@ -19,6 +20,7 @@ class Services:
     auth: AuthService
     users: Users
     updates: UpdateJournal
+    reminders: Reminders
 
     def close(self) -> None:
         self.passwords.close()

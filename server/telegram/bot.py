@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 from telegram import Bot, BotCommand, Update
@@ -18,15 +19,17 @@ from server.services.registry import Services
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
+from server.telegram.reminders import ReminderBot
 from server.telegram.texts import COMMANDS
 
 log = logging.getLogger(__name__)
 
 BOT_APP = web.AppKey("telegram_application", Application)
+REMINDER_BOT = web.AppKey("reminder_bot", ReminderBot)
 INTAKE = web.AppKey("telegram_intake", UpdateIntake)  # set in webhook mode only
 WEBHOOK_SECRET = web.AppKey("telegram_webhook_secret", bytes)  # set in webhook mode only
 WEBHOOK_PATH = "/telegram/webhook"
-ALLOWED_UPDATES = [Update.MESSAGE]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
 def _token(settings: Settings) -> str:
@@ -56,6 +59,14 @@ def build_application(settings: Settings, services: Services) -> Application:
     application = builder.build()
     AccountCommands(services.users).add_to(application)
     return application
+
+
+def reminder_bot(
+    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+) -> ReminderBot:
+    reminders = ReminderBot(services.reminders, services.users)
+    reminders.add_to(application)
+    return reminders
 
 
 def webhook_url(settings: Settings) -> str:
@@ -103,6 +114,7 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     if mode is BotMode.WEBHOOK:
         app[WEBHOOK_SECRET] = settings.webhook_secret.encode()  # derived once, not per update
     application = build_application(settings, app[SERVICES])
+    reminders = reminder_bot(application, app[SERVICES])
     try:
         await application.initialize()
     except InvalidToken:
@@ -124,9 +136,12 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
             assert application.updater is not None
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         app[BOT_APP] = application
+        app[REMINDER_BOT] = reminders
+        reminders.start(application.bot)  # the reminder delivery loop
         log.info("Telegram bot @%s: %s mode", application.bot.username, mode)
         yield
     finally:
+        await reminders.stop()
         if intake is not None:
             await intake.stop()
         if application.updater is not None and application.updater.running:

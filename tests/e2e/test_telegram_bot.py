@@ -25,7 +25,7 @@ async def test_webhook_mode_registers_webhook_and_commands(bot_client, fake_api)
     [call] = fake_api.calls_to("setWebhook")
     assert call.params["url"] == f"{PUBLIC_URL}/telegram/webhook"
     assert call.params["secret_token"] == WEBHOOK_SECRET
-    assert call.params["allowed_updates"] == ["message"]
+    assert call.params["allowed_updates"] == ["message", "callback_query", "my_chat_member"]
     languages = {c.params.get("language_code") for c in fake_api.calls_to("setMyCommands")}
     assert languages == {None, "ru"}
     ru = fake_api.commands[('{"type": "default"}', "ru")]

@@ -76,6 +76,7 @@ def next_occurrence(
     # Start scanning a day early on the wall clock: comparing across a DST change by wall
     # time could otherwise step over the right occurrence; the UTC check below decides.
     scan_from = max(anchor.astimezone(zone), after.astimezone(zone) - timedelta(days=1))
+    candidate: datetime
     for candidate in expanded.xafter(scan_from, count=MAX_SCAN, inc=True):
         instant = candidate.astimezone(UTC)
         if instant > after:

@@ -85,7 +85,7 @@ UNIT_PATTERNS: list[tuple[str, str]] = [
 UNIT = "(?:" + "|".join(p for _, p in UNIT_PATTERNS) + ")"
 
 MONTHS: dict[str, int] = {}
-for _number, _names in enumerate(
+for _month_no, _names in enumerate(
     [
         "января january jan", "февраля february feb", "марта march mar",
         "апреля april apr", "мая may", "июня june jun", "июля july jul",
@@ -95,7 +95,7 @@ for _number, _names in enumerate(
     start=1,
 ):  # fmt: skip
     for _name in _names.split():
-        MONTHS[_name] = _number
+        MONTHS[_name] = _month_no
 MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 
 # Weekday forms: (number, regex of the forms that name one day, regex of plural forms).
@@ -494,10 +494,11 @@ def _resolve(
         return when, None
 
     hours = _hour_readings(clock, part)
+    readings: list[tuple[datetime, str | None] | Clarify]
     if repeat is not None:
         readings = [_first_of_repeat(repeat, h, by_kind, local_now, zone) for h in hours]
     else:
-        readings = [_one_off(h, by_kind, part, local_now, zone) for h in hours]
+        readings = [*(_one_off(h, by_kind, part, local_now, zone) for h in hours)]
     options: list[datetime] = []
     for reading in readings:
         if isinstance(reading, Clarify):
