@@ -66,7 +66,7 @@ def create_app(settings: Settings) -> web.Application:
 def _enable_cors(app: web.Application, origins: list[str]) -> None:
     """CORS for the listed origins only (off by default). Credentials travel in headers, not
     cookies, so credentialed CORS is never needed."""
-    options = aiohttp_cors.ResourceOptions(
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]  # untyped library
         allow_credentials=False,
         allow_headers=("Authorization", "Content-Type", "X-Telegram-User-Id"),
         expose_headers=("Retry-After", "WWW-Authenticate"),

@@ -13,16 +13,17 @@ from pymongo.uri_parser import parse_uri
 from config import Settings
 from server.db.connection import init_models, make_client
 from server.db.embedded import EmbeddedMongo
+from server.db.types import Document
 
 log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[AsyncMongoClient]:
+async def open_database(settings: Settings) -> AsyncIterator[AsyncMongoClient[Document]]:
     """Start the embedded server when MONGODB_URI is unset, connect, bind the models
     (ensuring indexes); on exit close the client, then stop the embedded server."""
     embedded: EmbeddedMongo | None = None
-    client: AsyncMongoClient | None = None
+    client: AsyncMongoClient[Document] | None = None
     try:
         if settings.mongodb_uri is None:
             embedded = EmbeddedMongo(settings.data_dir)

@@ -10,9 +10,10 @@ from typing import Any
 
 from pymongo.errors import PyMongoError
 from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import ContextTypes, TypeHandler
 
 from server.services.updates import UpdateJournal
+from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ FINAL_GROUP = 1_000
 
 class UpdateIntake:
     def __init__(
-        self, journal: UpdateJournal, application: Application[Any, Any, Any, Any, Any, Any],
+        self, journal: UpdateJournal, application: BotApp,
         retry_after: float,
     ) -> None:  # fmt: skip
         self._journal = journal
