@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from aiohttp import web
 from telegram import Bot, BotCommand, Update
@@ -62,9 +61,7 @@ def build_application(settings: Settings, services: Services) -> BotApp:
     return application
 
 
-def reminder_bot(
-    application: Application[Any, Any, Any, Any, Any, Any], services: Services
-) -> ReminderBot:
+def reminder_bot(application: BotApp, services: Services) -> ReminderBot:
     reminders = ReminderBot(services.reminders, services.users)
     reminders.add_to(application)
     return reminders

@@ -11,7 +11,6 @@ import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from beanie import PydanticObjectId
 from bson.errors import InvalidId
@@ -19,7 +18,6 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     ChatMemberHandler,
     ContextTypes,
@@ -37,6 +35,7 @@ from server.services.reminders import (
 )
 from server.services.users import Users
 from server.telegram.i18n import Lang, language, tr
+from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +130,7 @@ class ReminderBot:
         self._actions = actions or ReminderActions(done=reminders.cancel, snooze=reminders.snooze)
         self._delivery: asyncio.Task[None] | None = None
 
-    def add_to(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    def add_to(self, application: BotApp) -> None:
         application.add_handler(TypeHandler(Update, self.seen), group=BEFORE_COMMANDS)
         application.add_handler(
             ChatMemberHandler(self.membership, ChatMemberHandler.MY_CHAT_MEMBER)
