@@ -7,6 +7,7 @@ from config import Settings
 from server.services.auth import AuthLimits, AuthService
 from server.services.common_passwords import load_common_passwords
 from server.services.passwords import Passwords
+from server.services.profile import Profiles
 from server.services.registry import Services
 from server.services.reminders import DeliverySettings, Reminders
 from server.services.telegram_auth import InitDataVerifier
@@ -43,7 +44,7 @@ def build_services(settings: Settings) -> Services:
     )
     return Services(
         passwords=passwords, access=access, auth=auth, users=users, updates=UpdateJournal(),
-        reminders=_reminders(settings),
+        reminders=_reminders(settings), profiles=Profiles(users),
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from server.http.problems import Problem
 from server.services.errors import (
     InvalidCredentials,
+    InvalidField,
     InvalidInitData,
     InvalidToken,
     NotConfigured,
@@ -78,6 +79,9 @@ def _service_problem(exc: ServiceError) -> Problem:
     if isinstance(exc, TooManyAttempts):
         return Problem(429, str(exc), slug="too-many-attempts",
                        headers={"Retry-After": str(exc.retry_after)})  # fmt: skip
+    if isinstance(exc, InvalidField):
+        error = {"field": exc.field, "message": str(exc), "type": "invalid"}
+        return Problem(422, f"Invalid fields: {exc.field}", slug="validation-error", errors=[error])
     if isinstance(exc, PasswordTooCommon):
         error = {"field": "password", "message": str(exc), "type": "password_too_common"}
         return Problem(422, str(exc), slug="validation-error", errors=[error])

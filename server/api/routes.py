@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.api import auth_handlers, health
+from server.api import assistant_handlers, auth_handlers, health
+from server.api.assistant_schemas import MePatch, ParseOut, ParseRequest
 from server.api.docs import add_docs
 from server.api.openapi import build_openapi
 from server.api.schemas import (
@@ -17,6 +18,7 @@ from server.api.schemas import (
     RegisterRequest,
     TelegramAuthRequest,
     TokenPairOut,
+    UserOut,
 )
 from server.http.endpoints import Endpoint, add_endpoints
 
@@ -44,6 +46,12 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/auth/me", auth_handlers.me,
              "The current user (or the bot itself, for a bot without X-Telegram-User-Id)",
              "auth", responses={200: MeOut}, errors=(422, 503)),
+    Endpoint("PATCH", "/api/auth/me", assistant_handlers.patch_me,
+             "Change your username, time zone or language", "auth", request=MePatch,
+             responses={200: UserOut}, errors=(403, 409, 422, 503)),
+    Endpoint("POST", "/api/tasks/parse", assistant_handlers.parse_text,
+             "What the natural-language parser understands in a text (saves nothing)", "tasks",
+             request=ParseRequest, responses={200: ParseOut}, errors=(403, 422, 503)),
 ]  # fmt: skip
 
 

@@ -47,3 +47,11 @@ class TooManyAttempts(ServiceError):
 class PasswordTooCommon(ServiceError):
     def __init__(self) -> None:
         super().__init__("This password is too common; choose another")
+
+
+class InvalidField(ServiceError):
+    """A value the service refuses, named by its field (a 422 naming it)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from server.services.auth import AuthService
 from server.services.passwords import Passwords
+from server.services.profile import Profiles
 from server.services.reminders import Reminders
 from server.services.tokens import AccessTokens
 from server.services.updates import UpdateJournal
@@ -21,6 +22,7 @@ class Services:
     users: Users
     updates: UpdateJournal
     reminders: Reminders
+    profiles: Profiles
 
     def close(self) -> None:
         self.passwords.close()
