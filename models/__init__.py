@@ -4,7 +4,7 @@ from beanie import Document
 
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
-from models.reminder import Reminder, ReminderChat, SendGate
+from models.reminder import Reminder, ReminderChat, ReminderDraft, SendGate
 from models.telegram_update import TelegramUpdate
 from models.user import User
 
@@ -16,6 +16,7 @@ ALL_MODELS: list[type[Document]] = [
     RateCounter,
     Reminder,
     ReminderChat,
+    ReminderDraft,
     SendGate,
 ]
 
@@ -25,6 +26,7 @@ __all__ = [
     "RefreshSession",
     "Reminder",
     "ReminderChat",
+    "ReminderDraft",
     "SendGate",
     "SpentRefreshToken",
     "TelegramUpdate",

@@ -7,6 +7,8 @@ compared after `$set` updates, and the embedded server stores a `$set` datetime 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from beanie import Document, PydanticObjectId
 from pymongo import ASCENDING, IndexModel
 
@@ -69,3 +71,25 @@ class SendGate(Document):
 
     class Settings:
         name = "send_gate"
+
+
+class ReminderDraft(Document):
+    """What the bot understood from "remind me …", shown on a confirmation card until the
+    user saves, changes or cancels it (or it expires). Kept in MongoDB, not in a process's
+    memory: the card's buttons may reach any process."""
+
+    user_id: str  # a string, like Reminder.user_id
+    title: str
+    remind_at_ms: int | None = None
+    repeat: str | None = None
+    options_ms: list[int] = []  # readings to choose from when the time was ambiguous
+    awaiting_time: int = 0  # 1 after "Change time": the user's next time phrase is for this
+    updated_ms: int = 0
+    expires_at: datetime  # written at insert only (TTL)
+
+    class Settings:
+        name = "reminder_drafts"
+        indexes = [
+            IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0),
+            IndexModel([("user_id", ASCENDING), ("awaiting_time", ASCENDING)], name="awaiting"),
+        ]

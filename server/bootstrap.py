@@ -9,6 +9,7 @@ from server.services.common_passwords import load_common_passwords
 from server.services.passwords import Passwords
 from server.services.profile import Profiles
 from server.services.registry import Services
+from server.services.reminder_drafts import ReminderDrafts
 from server.services.reminders import DeliverySettings, Reminders
 from server.services.telegram_auth import InitDataVerifier
 from server.services.throttle import Limit, RateLimiter
@@ -44,7 +45,7 @@ def build_services(settings: Settings) -> Services:
     )
     return Services(
         passwords=passwords, access=access, auth=auth, users=users, updates=UpdateJournal(),
-        reminders=_reminders(settings), profiles=Profiles(users),
+        reminders=_reminders(settings), profiles=Profiles(users), drafts=ReminderDrafts(),
     )  # fmt: skip
 
 

@@ -329,10 +329,13 @@ class FakeBotAPI:
             "text": params["text"],
         }
         self._next_message_id += 1
-        # Telegram echoes these back in the sent Message.
-        for key in ("entities", "reply_markup"):
-            if isinstance(params.get(key), (list, dict)):
-                message[key] = params[key]
+        # Telegram echoes these back in the sent Message (a reply markup only when it is an
+        # inline keyboard: a ForceReply or reply keyboard is not part of the Message).
+        if isinstance(params.get("entities"), list):
+            message["entities"] = params["entities"]
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
         return message
 
     async def _api_getupdates(self, params: JSONDict) -> list[JSONDict]:

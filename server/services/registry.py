@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from server.services.auth import AuthService
 from server.services.passwords import Passwords
 from server.services.profile import Profiles
+from server.services.reminder_drafts import ReminderDrafts
 from server.services.reminders import Reminders
 from server.services.tokens import AccessTokens
 from server.services.updates import UpdateJournal
@@ -23,6 +24,7 @@ class Services:
     updates: UpdateJournal
     reminders: Reminders
     profiles: Profiles
+    drafts: ReminderDrafts
 
     def close(self) -> None:
         self.passwords.close()

@@ -15,6 +15,7 @@ from config import BotMode, Settings
 from server.errors import StartupError
 from server.keys import SERVICES, SETTINGS
 from server.services.registry import Services
+from server.telegram.assistant import AssistantBot
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 BOT_APP = web.AppKey("telegram_application", Application)
 REMINDER_BOT = web.AppKey("reminder_bot", ReminderBot)
+ASSISTANT_BOT = web.AppKey("assistant_bot", AssistantBot)
 INTAKE = web.AppKey("telegram_intake", UpdateIntake)  # set in webhook mode only
 WEBHOOK_SECRET = web.AppKey("telegram_webhook_secret", bytes)  # set in webhook mode only
 WEBHOOK_PATH = "/telegram/webhook"
@@ -61,10 +63,12 @@ def build_application(settings: Settings, services: Services) -> BotApp:
     return application
 
 
-def reminder_bot(application: BotApp, services: Services) -> ReminderBot:
+def reminder_bot(application: BotApp, services: Services) -> tuple[ReminderBot, AssistantBot]:
     reminders = ReminderBot(services.reminders, services.users)
     reminders.add_to(application)
-    return reminders
+    assistant = AssistantBot(services.users, services.profiles, services.drafts)
+    assistant.add_to(application)
+    return reminders, assistant
 
 
 def webhook_url(settings: Settings) -> str:
@@ -112,7 +116,7 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     if mode is BotMode.WEBHOOK:
         app[WEBHOOK_SECRET] = settings.webhook_secret.encode()  # derived once, not per update
     application = build_application(settings, app[SERVICES])
-    reminders = reminder_bot(application, app[SERVICES])
+    reminders, assistant = reminder_bot(application, app[SERVICES])
     try:
         await application.initialize()
     except InvalidToken:
@@ -135,6 +139,7 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         app[BOT_APP] = application
         app[REMINDER_BOT] = reminders
+        app[ASSISTANT_BOT] = assistant
         reminders.start(application.bot)  # the reminder delivery loop
         log.info("Telegram bot @%s: %s mode", application.bot.username, mode)
         yield
