@@ -196,19 +196,33 @@ class Reminders:
         blocked = await ReminderChat.get_pymongo_collection().find_one(
             {"user_id": str(plan.user_id), "blocked_ms": {"$gt": 0}}, {"_id": 1}
         )
-        await collection.update_one(
-            {"_id": plan.task_id},
-            {
-                "$set": {
-                    "paused": int(blocked is not None),
-                    "user_id": str(plan.user_id), "title": plan.title, "repeat": plan.repeat,
-                    "due_ms": due, "occurrence_ms": due, "state": PENDING, "claim": None,
-                    "lease_ms": 0, "attempts": 0,
-                },
-                "$inc": {"version": 1},
-            },
-            upsert=True,
-        )  # fmt: skip
+        fields = {
+            "paused": int(blocked is not None), "user_id": str(plan.user_id),
+            "title": plan.title, "repeat": plan.repeat, "due_ms": due, "occurrence_ms": due,
+            "state": PENDING, "claim": None, "lease_ms": 0, "attempts": 0,
+        }  # fmt: skip
+        inserted = False
+        if current is None:
+            # An insert, not an upsert: the embedded server stores an upserted ObjectId `_id`
+            # as a string.
+            try:
+                await collection.insert_one(
+                    {
+                        "_id": plan.task_id,
+                        **fields,
+                        "sent_ms": 0,
+                        "sent_occurrence_ms": 0,
+                        "late": 0,
+                        "version": 1,
+                    }
+                )
+                inserted = True
+            except DuplicateKeyError:  # planned at the same moment by another process
+                pass
+        if not inserted:
+            await collection.update_one(
+                {"_id": plan.task_id}, {"$set": fields, "$inc": {"version": 1}}
+            )
         if due <= self.clock.now_ms() + int(self.settings.poll * 1000):
             self._work.set()
 

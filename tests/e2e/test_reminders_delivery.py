@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from bson import ObjectId
 
 from server.keys import SERVICES
@@ -289,8 +288,7 @@ async def test_snooze_and_done_buttons_and_a_repeat_through_real_presses(make_cl
     assert (await db.reminders.find_one({"_id": daily}))["state"] == 0
 
 
-@pytest.mark.parametrize("blocked", [False])
-async def test_a_reminder_planned_in_the_future_is_not_sent_early(make_client, fake_api, blocked):
+async def test_a_reminder_planned_in_the_future_is_not_sent_early(make_client, fake_api):
     client = await make_client(**bot_settings(fake_api), **FAST)
     services = client.server.app[SERVICES]
     from server.services.users import TelegramProfile
