@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 from config import Settings
 from server.services.auth import AuthLimits, AuthService
+from server.services.lists import Lists
 from server.services.passwords import Passwords
+from server.services.reminder_port import NoReminders
+from server.services.task_search import MongoSearch
+from server.services.tasks import Tasks
 from server.services.telegram_auth import InitDataVerifier
 from server.services.throttle import Limit
 from server.services.tokens import AccessTokens
@@ -19,6 +23,8 @@ class Services:
     access: AccessTokens
     auth: AuthService
     telegram_users: TelegramUsers
+    lists: Lists
+    tasks: Tasks
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -61,6 +67,8 @@ class Services:
             ),
         )
         telegram_users = TelegramUsers()
+        lists = Lists()
+        tasks = Tasks(lists, planner=NoReminders(), search=MongoSearch())
         auth = AuthService(
             passwords,
             access,
@@ -68,8 +76,12 @@ class Services:
             limits=limits,
             telegram_users=telegram_users,
             init_data=init_data,
+            user_seen=lists.ensure_builtins,
         )
-        return cls(passwords=passwords, access=access, auth=auth, telegram_users=telegram_users)
+        return cls(
+            passwords=passwords, access=access, auth=auth, telegram_users=telegram_users,
+            lists=lists, tasks=tasks,
+        )  # fmt: skip
 
     def close(self) -> None:
         self.passwords.close()

@@ -15,10 +15,12 @@ from telegram.ext import Application, ApplicationBuilder
 
 from config import Settings
 from server.errors import StartupError
-from server.keys import SETTINGS
+from server.keys import SERVICES, SETTINGS
+from server.services.tasks import Tasks
 from server.services.updates import claim_stale, renew_claims
 from server.telegram.handlers import add_handlers, in_flight
 from server.telegram.i18n import LANGUAGES, tr
+from server.telegram.task_handlers import add_task_handlers
 from server.telegram.texts import COMMANDS
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 BOT_APP = web.AppKey("telegram_application", Application)
 WEBHOOK_SECRET = web.AppKey("telegram_webhook_secret", bytes)  # set in webhook mode only
 WEBHOOK_PATH = "/telegram/webhook"
-ALLOWED_UPDATES = [Update.MESSAGE]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
 def _token(settings: Settings) -> str:
@@ -39,7 +41,7 @@ def make_bot(settings: Settings) -> Bot:
     return Bot(_token(settings), base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
 
 
-def build_application(settings: Settings) -> Application:
+def build_application(settings: Settings, tasks: Tasks) -> Application:
     root = settings.bot_api_root
     builder: ApplicationBuilder = (
         Application.builder()
@@ -55,6 +57,7 @@ def build_application(settings: Settings) -> Application:
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
     add_handlers(application, recorded_updates=settings.bot_mode == "webhook")
+    add_task_handlers(application, tasks)
     return application
 
 
@@ -126,7 +129,7 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         return
     if mode == "webhook":
         app[WEBHOOK_SECRET] = settings.webhook_secret.encode()  # derived once, not per update
-    application = build_application(settings)
+    application = build_application(settings, app[SERVICES].tasks)
     try:
         await application.initialize()
     except InvalidToken:

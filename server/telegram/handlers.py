@@ -12,6 +12,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes, TypeHandler
 from server.services.updates import mark_handled
 from server.services.users import TelegramProfile, ensure_telegram_user, find_by_telegram_id
 from server.telegram.i18n import Lang, language, tr
+from server.telegram.task_handlers import assistant_intro, tasks_of
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if profile is None or update.effective_message is None:
         return
     user, created = await ensure_telegram_user(profile)
+    await tasks_of(context).lists.ensure_builtins(user.id)  # Inbox, Today, Later, Someday
     lang = language(user.language, profile.language_code)
     name = user.first_name or user.telegram_username or str(profile.telegram_id)
     if created:
@@ -46,7 +48,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
     else:
         greeting = tr(lang, "Welcome back, {name}! Send /help to see what I can do.", name=name)
-    await update.effective_message.reply_text(greeting)
+    await update.effective_message.reply_text(greeting + "\n\n" + assistant_intro(lang))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -56,7 +58,11 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await update.effective_message.reply_text(
         tr(
             lang,
-            "I am your assistant.\n"
+            "I am your assistant. Send me any text and it becomes a task in Inbox.\n"
+            "/inbox, /today, /later, /someday: a list, with buttons to move and finish tasks\n"
+            "/lists: all your lists\n"
+            "/find <words>: search your tasks (typos are fine)\n"
+            "/new <title>: add a task\n"
             "/start: register and say hello\n"
             "/me: your account as I know it\n"
             "/help: this message",
