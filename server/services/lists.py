@@ -187,7 +187,7 @@ class Lists:
     async def resolve(self, user_id: UserRef, ref: str) -> TaskList:
         """A list by id or built-in key; another user's list is not found."""
         if ref in BUILTIN_KEYS:
-            return await self.builtin(user_id, ref)  # type: ignore[arg-type]
+            return await self.builtin(user_id, ref)
         uid = await self.ensure_builtins(user_id)
         oid = object_id(ref)
         found = await TaskList.find_one({"_id": oid, "user_id": uid}) if oid else None

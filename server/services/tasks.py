@@ -461,7 +461,8 @@ class Tasks:
         )
         if doc is None:
             raise TaskNotFound()
-        return Task.model_validate(doc)
+        task: Task = Task.model_validate(doc)
+        return task
 
     async def _list_for(self, uid: str, ref: str) -> TaskList:
         try:

@@ -25,6 +25,7 @@ PAGE_SIZE = 10
 BUTTON_TITLE_LENGTH = 40
 MOVES: dict[str, BuiltinKey] = {"t": "today", "l": "later", "s": "someday", "i": "inbox"}
 OP_OF_KEY = {key: op for op, key in MOVES.items()}
+MOVE_ORDER: tuple[BuiltinKey, ...] = ("today", "later", "someday", "inbox")
 CARD_OPS = frozenset("tlsidoxk")
 NOOP = "n"
 
@@ -128,7 +129,7 @@ def card_keyboard(
             ]
         )
     else:
-        targets = [key for key in ("today", "later", "someday", "inbox") if key != current][:3]
+        targets = [key for key in MOVE_ORDER if key != current][:3]
         rows.append(
             [
                 InlineKeyboardButton(

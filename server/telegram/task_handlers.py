@@ -377,8 +377,8 @@ async def _card(
     except TaskNotFound:  # deleted between reading and changing it
         await _edit(query, gone, kb.back_keyboard(lang, back))
         return gone
-    key = current.key if current is not None else None
-    await _edit(query, _card_text(status, task), kb.card_keyboard(task, key, lang, back))
+    now_in = current.key if current is not None else None
+    await _edit(query, _card_text(status, task), kb.card_keyboard(task, now_in, lang, back))
     return notice
 
 
@@ -390,10 +390,10 @@ async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | 
         log.info("callback query %s: message not edited: %s", query.id, exc)
 
 
-def add_task_handlers(application: Application, tasks: Tasks) -> None:
+def add_task_handlers(application: Application[Any, Any, Any, Any, Any, Any], tasks: Tasks) -> None:
     application.bot_data[TASKS] = tasks
     for key in ("inbox", "today", "later", "someday"):
-        application.add_handler(CommandHandler(key, _show_list(key)))  # type: ignore[arg-type]
+        application.add_handler(CommandHandler(key, _show_list(key)))
     application.add_handler(CommandHandler("lists", all_lists))
     application.add_handler(CommandHandler("find", find))
     application.add_handler(CommandHandler("new", new_task))

@@ -61,7 +61,9 @@ async def wait_answered(fake: FakeBotAPI, query_id: str, timeout: float = 5.0) -
 
 def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
     markup = message.get("reply_markup") or {}
-    return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row]
+    return [
+        (b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row
+    ]
 
 
 def button(message: dict[str, Any], label: str) -> str:
@@ -214,9 +216,7 @@ async def test_commands_lists_find_new(app, fake_api):
     reply = await say(app, fake_api, "/find zzzz", language_code="en")
     assert reply["text"] == "Nothing found for “zzzz”."
     reply = await say(app, fake_api, "/lists", language_code="en")
-    assert reply["text"] == (
-        "Your lists (open tasks):\n\nInbox: 1\nToday: 0\nLater: 0\nSomeday: 0"
-    )
+    assert reply["text"] == ("Your lists (open tasks):\n\nInbox: 1\nToday: 0\nLater: 0\nSomeday: 0")
     view, _ = await press(app, fake_api, reply, "Inbox", language_code="en")
     assert view["text"].startswith("Inbox: 1 open task\n\n1. Prepare presentation")
     reply = await say(app, fake_api, "/inbox")
