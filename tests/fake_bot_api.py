@@ -200,6 +200,15 @@ class FakeBotAPI:
             await asyncio.sleep(0.01)
         return calls
 
+    async def wait_answered(self, query_id: str, timeout: float = 5.0) -> JSONDict:  # noqa: ASYNC109
+        """Wait until the callback query was answered; return the answerCallbackQuery params."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while query_id not in self.answered:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise AssertionError(f"callback query {query_id} not answered within {timeout}s")
+            await asyncio.sleep(0.01)
+        return self.answered[query_id]
+
     def stub(self, method: str, result: Any) -> None:
         """Answer ``method`` with ``{"ok": true, "result": result}`` until reset()."""
         self._stubs[method.lower()] = (200, {"ok": True, "result": result})

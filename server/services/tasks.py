@@ -147,10 +147,10 @@ def title_and_notes(text: str) -> tuple[str, str]:
     to TITLE_MAX_LENGTH; when anything was cut or more lines follow, the whole text goes to
     the notes (cut to NOTES_MAX_LENGTH)."""
     printable = "".join(ch if _is_text(ch, "\n") else " " for ch in text).strip()
-    lines = [line.strip() for line in printable.splitlines() if line.strip()]
+    lines = [" ".join(line.split()) for line in printable.splitlines() if line.strip()]
     if not lines:
         raise InvalidInput("title", "The title must not be empty")
-    title = " ".join(lines[0].split())
+    title = lines[0]
     if len(title) > TITLE_MAX_LENGTH:
         cut = title[: TITLE_MAX_LENGTH - 1]
         title = (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"

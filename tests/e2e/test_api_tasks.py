@@ -157,8 +157,8 @@ async def test_task_crud_fields_and_times_in_utc(api):
     task_id = created["id"]
     assert await ok(await api.get(f"/api/tasks/{task_id}", headers=alice)) == created
 
-    patched = await ok(await api.patch(f"/api/tasks/{task_id}", headers=alice,
-                                       json={"done": True, "notes": None, "repeat": None}))  # fmt: skip
+    changes = {"done": True, "notes": None, "repeat": None}
+    patched = await ok(await api.patch(f"/api/tasks/{task_id}", headers=alice, json=changes))
     assert (patched["done"], patched["notes"], patched["repeat"]) == (True, "", None)
     assert patched["done_at"] is not None
     assert patched["due"] == created["due"]  # absent means unchanged
@@ -312,8 +312,9 @@ async def test_bodies_must_be_json_objects(api, db):
     await assert_problem(await api.post("/api/tasks", data="title=a", headers={
         **alice, "Content-Type": "application/x-www-form-urlencoded"}), 415)  # fmt: skip
     await assert_problem(await api.post("/api/tasks", json=["a"], headers=alice), 422)
-    await assert_problem(await api.post("/api/tasks", headers={
-        **alice, "Content-Type": "application/json"}, data='{"title": "\\ud800"}'), 400)  # fmt: skip
+    json_type = {**alice, "Content-Type": "application/json"}
+    lone_surrogate = '{"title": "\\ud800"}'
+    await assert_problem(await api.post("/api/tasks", headers=json_type, data=lone_surrogate), 400)
     assert await count(db, "tasks") == before
 
 

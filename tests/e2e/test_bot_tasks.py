@@ -4,7 +4,6 @@ the REST API sees the same task."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -48,15 +47,9 @@ async def press(
                                    language_code=kw.get("language_code", "ru"))  # fmt: skip
     query_id = update["callback_query"]["id"]
     assert (await post_update(app, update)).status == 200
-    await wait_answered(fake, query_id)
+    await fake.wait_answered(query_id)
     now = fake.message(message["chat"]["id"], message["message_id"])
     return now, fake.answered[query_id].get("text")
-
-
-async def wait_answered(fake: FakeBotAPI, query_id: str, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while query_id not in fake.answered:
-            await asyncio.sleep(0.01)
 
 
 def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
@@ -158,7 +151,7 @@ async def test_unknown_button_data_is_answered_with_a_notice(app, fake_api):
     update = callback_query_update("c:d:nothex", card, user_id=TG_USER, language_code="en")
     assert (await post_update(app, update)).status == 200
     query_id = update["callback_query"]["id"]
-    await wait_answered(fake_api, query_id)
+    await fake_api.wait_answered(query_id)
     assert fake_api.answered[query_id]["text"] == "This button no longer works."
     assert len(fake_api.calls_to("sendMessage")) == 1
 
