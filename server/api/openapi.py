@@ -129,5 +129,5 @@ def _errors(ep: Endpoint) -> list[int]:
     if ep.query:
         statuses.add(422)
     if ep.requires_auth:
-        statuses.add(401)
+        statuses.update({401, 422})  # 422: a malformed X-Telegram-User-Id with the Bot scheme
     return sorted(statuses)
