@@ -17,6 +17,7 @@ from server.services import search
 CANDIDATES = 200
 # Large fields the search never needs back (the terms array is the largest).
 NO_TERMS = {"terms": 0}
+RANK_FIELDS = {"title": 1, "notes": 1, "order_key": 1}
 
 
 class SearchBackend(Protocol):
@@ -67,21 +68,29 @@ class MongoSearch:
             base["list_id"] = list_id
         if done is not None:
             base["done"] = done
-        candidates = await self._find({**base, "terms": {"$in": list(query.terms)}})
+        candidates = await self._candidates({**base, "terms": {"$in": list(query.terms)}})
         if len(candidates) >= CANDIDATES and len(query.terms) > 1:
             # Saturated: more tasks share some term than fit. Those having every term (exact
             # and prefix matches) must not be among the ones cut off.
-            exact = await self._find({**base, "terms": {"$all": list(query.terms)}})
-            seen = {task.id for task in exact}
-            candidates = exact + [task for task in candidates if task.id not in seen]
-        ranked = search.rank(query, candidates, lambda task: (task.title, task.notes))
-        return ranked[:limit]
-
-    async def _find(self, query: dict[str, Any]) -> list[Task]:
-        cursor = (
-            Task.get_pymongo_collection()
-            .find(query, NO_TERMS)
-            .sort("order_key", -1)  # newest first: among equal scores the newest wins
-            .limit(CANDIDATES)
+            exact = await self._candidates({**base, "terms": {"$all": list(query.terms)}})
+            seen = {doc["_id"] for doc in exact}
+            candidates = exact + [doc for doc in candidates if doc["_id"] not in seen]
+        # Newest first, so that the (stable) ranking keeps the newest of equal scores first.
+        candidates.sort(key=lambda doc: doc.get("order_key", ""), reverse=True)
+        ranked = search.rank(
+            query, candidates, lambda doc: (doc.get("title", ""), doc.get("notes", ""))
         )
-        return [Task.model_validate(doc) async for doc in cursor]
+        best = [doc["_id"] for doc in ranked[:limit]]
+        if not best:
+            return []
+        found = Task.get_pymongo_collection().find({"_id": {"$in": best}, "user_id": user_id},
+                                                   NO_TERMS)  # fmt: skip
+        by_id = {doc["_id"]: doc async for doc in found}
+        return [Task.model_validate(by_id[task_id]) for task_id in best if task_id in by_id]
+
+    async def _candidates(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        # Unsorted and only what ranking reads: the embedded server scans for a query like
+        # this, and stops at the limit only when it need not sort (measured: 160 ms sorted,
+        # 52 ms not, for 10,000 tasks); the full tasks are read for the winners alone.
+        cursor = Task.get_pymongo_collection().find(query, RANK_FIELDS).limit(CANDIDATES)
+        return [doc async for doc in cursor]
