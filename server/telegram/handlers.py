@@ -39,6 +39,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if profile is None or update.effective_message is None:
         return
     user, created = await ensure_telegram_user(profile)
+    assert user.id is not None
     await tasks_of(context).lists.ensure_builtins(user.id)  # Inbox, Today, Later, Someday
     lang = language(user.language, profile.language_code)
     name = user.first_name or user.telegram_username or str(profile.telegram_id)
