@@ -4,6 +4,8 @@ from beanie import Document
 
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
+from models.task import Task
+from models.task_list import TaskList
 from models.telegram_update import TelegramUpdate
 from models.user import User
 
@@ -13,6 +15,8 @@ ALL_MODELS: list[type[Document]] = [
     SpentRefreshToken,
     TelegramUpdate,
     RateCounter,
+    TaskList,
+    Task,
 ]
 
 __all__ = [
@@ -20,6 +24,8 @@ __all__ = [
     "RateCounter",
     "RefreshSession",
     "SpentRefreshToken",
+    "Task",
+    "TaskList",
     "TelegramUpdate",
     "User",
 ]

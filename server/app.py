@@ -70,7 +70,7 @@ def _enable_cors(app: web.Application, origins: list[str]) -> None:
         allow_credentials=False,
         allow_headers=("Authorization", "Content-Type", "X-Telegram-User-Id"),
         expose_headers=("Retry-After", "WWW-Authenticate"),
-        allow_methods=("GET", "POST"),
+        allow_methods=("GET", "POST", "PATCH", "DELETE"),
         max_age=600,
     )
     cors = aiohttp_cors.setup(app, defaults=dict.fromkeys(origins, options))

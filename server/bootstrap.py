@@ -6,8 +6,12 @@ from __future__ import annotations
 from config import Settings
 from server.services.auth import AuthLimits, AuthService
 from server.services.common_passwords import load_common_passwords
+from server.services.lists import Lists
 from server.services.passwords import Passwords
 from server.services.registry import Services
+from server.services.reminder_port import NoReminders
+from server.services.task_search import MongoSearch
+from server.services.tasks import Tasks
 from server.services.telegram_auth import InitDataVerifier
 from server.services.throttle import Limit, RateLimiter
 from server.services.tokens import AccessTokens
@@ -30,6 +34,8 @@ def build_services(settings: Settings) -> Services:
         previous_keys=tuple(s.get_secret_value().encode() for s in settings.jwt_previous_secrets),
     )
     users = Users()
+    lists = Lists()
+    tasks = Tasks(lists, planner=NoReminders(), search=MongoSearch())
     auth = AuthService(
         passwords,
         access,
@@ -39,9 +45,16 @@ def build_services(settings: Settings) -> Services:
         users=users,
         common_passwords=load_common_passwords(),
         init_data=_init_data_verifier(settings),
+        user_seen=lists.ensure_builtins,
     )
     return Services(
-        passwords=passwords, access=access, auth=auth, users=users, updates=UpdateJournal()
+        passwords=passwords,
+        access=access,
+        auth=auth,
+        users=users,
+        updates=UpdateJournal(),
+        lists=lists,
+        tasks=tasks,
     )
 
 

@@ -39,6 +39,19 @@ async def read_json_or_form(request: web.Request, model: type[M], form_model: ty
     return _validate(model=form_model, data=fields)
 
 
+def read_query(request: web.Request, model: type[M]) -> M:
+    """The query string into a model (unknown or repeated parameters are a 422)."""
+    pairs = list(request.query.items())
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        repeated = sorted({key for key, _ in pairs if sum(k == key for k, _ in pairs) > 1})
+        errors = [_field_error(name[:64], "Parameter repeated", "repeated") for name in repeated]
+        raise Problem(
+            422, "Each query parameter may appear once", slug="validation-error", errors=errors
+        )
+    return _validate(model=model, data=fields)
+
+
 def _require_type(request: web.Request, accepted: tuple[str, ...]) -> str:
     if request.content_type not in accepted:
         raise Problem(

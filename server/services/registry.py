@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.services.auth import AuthService
+from server.services.lists import Lists
 from server.services.passwords import Passwords
+from server.services.tasks import Tasks
 from server.services.tokens import AccessTokens
 from server.services.updates import UpdateJournal
 from server.services.users import Users
@@ -19,6 +21,8 @@ class Services:
     auth: AuthService
     users: Users
     updates: UpdateJournal
+    lists: Lists
+    tasks: Tasks
 
     def close(self) -> None:
         self.passwords.close()

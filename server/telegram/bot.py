@@ -15,9 +15,11 @@ from config import BotMode, Settings
 from server.errors import StartupError
 from server.keys import SERVICES, SETTINGS
 from server.services.registry import Services
+from server.telegram.context import attach_services
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
+from server.telegram.task_handlers import add_task_handlers
 from server.telegram.texts import COMMANDS
 from server.telegram.types import BotApp, BotAppBuilder
 
@@ -27,7 +29,7 @@ BOT_APP = web.AppKey("telegram_application", Application)
 INTAKE = web.AppKey("telegram_intake", UpdateIntake)  # set in webhook mode only
 WEBHOOK_SECRET = web.AppKey("telegram_webhook_secret", bytes)  # set in webhook mode only
 WEBHOOK_PATH = "/telegram/webhook"
-ALLOWED_UPDATES = [Update.MESSAGE]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
 def _token(settings: Settings) -> str:
@@ -55,7 +57,9 @@ def build_application(settings: Settings, services: Services) -> BotApp:
     if settings.bot_mode is BotMode.WEBHOOK:
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
-    AccountCommands(services.users).add_to(application)
+    attach_services(application, services)
+    AccountCommands(services.users, services.tasks).add_to(application)
+    add_task_handlers(application)
     return application
 
 

@@ -25,12 +25,18 @@ async def test_webhook_mode_registers_webhook_and_commands(bot_client, fake_api)
     [call] = fake_api.calls_to("setWebhook")
     assert call.params["url"] == f"{PUBLIC_URL}/telegram/webhook"
     assert call.params["secret_token"] == WEBHOOK_SECRET
-    assert call.params["allowed_updates"] == ["message"]
+    assert call.params["allowed_updates"] == ["message", "callback_query"]
     languages = {c.params.get("language_code") for c in fake_api.calls_to("setMyCommands")}
     assert languages == {None, "ru"}
     ru = fake_api.commands[('{"type": "default"}', "ru")]
-    assert [c["command"] for c in ru] == ["start", "help", "me"]
+    assert [c["command"] for c in ru] == [
+        "start", "help", "me", "inbox", "today", "later", "someday", "lists", "find", "new",
+    ]  # fmt: skip
     assert ru[0]["description"] == "Регистрация и приветствие"
+    assert ru[-1]["description"] == "Добавить задачу: /new название"
+    en = fake_api.commands[('{"type": "default"}', "")]
+    assert [c["command"] for c in en] == [c["command"] for c in ru]
+    assert en[-1]["description"] == "Add a task: /new title"
     assert not fake_api.calls_to("getUpdates")  # no polling in webhook mode
 
 
