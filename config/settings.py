@@ -90,8 +90,11 @@ class Settings(BaseSettings):
     # handled by another process.
     update_retry_after: float = Field(default=60, gt=0)
 
-    # Abuse limits: attempts per fixed window, counted in MongoDB across processes.
-    login_max_failures_per_username: int = Field(default=5, ge=1)
+    # Abuse limits: attempts per fixed window, counted in MongoDB across processes. The tight
+    # login limit is per (username, address), so a stranger cannot lock the owner out; the
+    # per-username one is loose and only catches guessing spread over many addresses.
+    login_max_failures_per_username_and_address: int = Field(default=5, ge=1)
+    login_max_failures_per_username: int = Field(default=100, ge=1)
     login_max_failures_per_address: int = Field(default=50, ge=1)
     login_window: int = Field(default=15 * 60, ge=1)
     register_max_per_address: int = Field(default=20, ge=1)

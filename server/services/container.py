@@ -45,6 +45,11 @@ class Services:
             else None
         )
         limits = AuthLimits(
+            login_per_username_and_address=Limit(
+                "login-user-addr",
+                settings.login_max_failures_per_username_and_address,
+                settings.login_window,
+            ),
             login_per_username=Limit(
                 "login-user", settings.login_max_failures_per_username, settings.login_window
             ),

@@ -217,6 +217,7 @@ async def test_unknown_user_and_wrong_password_take_the_same_time(make_client):
     client = await make_client(
         argon2_time_cost=2, argon2_memory_cost=19 * 1024, argon2_parallelism=1,
         login_max_failures_per_username=10_000, login_max_failures_per_address=10_000,
+        login_max_failures_per_username_and_address=10_000,
     )  # fmt: skip
     creds = {"username": "timed", "password": "timing-passphrase-xyz"}
     assert (await client.post("/api/auth/register", json=creds)).status == 201
