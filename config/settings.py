@@ -226,7 +226,7 @@ def _dev_jwt_secret(data_dir: Path) -> SecretStr:
     existing = path.read_text().strip() if present else ""
     if len(existing.encode()) >= MIN_SECRET_BYTES:
         return SecretStr(existing)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, like the database in it
     # Written whole to a private (0600) temporary file, then put in place in one step: a
     # reader never sees a partial key, and of two processes starting at once the first wins.
     temporary = data_dir / f".{JWT_SECRET_FILE}.{os.getpid()}"
