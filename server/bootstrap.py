@@ -68,6 +68,11 @@ def _init_data_verifier(settings: Settings) -> InitDataVerifier | None:
 
 def _auth_limits(settings: Settings) -> AuthLimits:
     return AuthLimits(
+        login_per_username_and_address=Limit(
+            "login-user-addr",
+            settings.login_max_failures_per_username_and_address,
+            settings.login_window,
+        ),
         login_per_username=Limit(
             "login-user", settings.login_max_failures_per_username, settings.login_window
         ),

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class AuthLimits:
-    login_per_username: Limit
+    login_per_username_and_address: Limit  # tight: one stranger cannot lock the owner out
+    login_per_username: Limit  # loose: guessing spread over many addresses
     login_per_address: Limit
     register_per_address: Limit
     telegram_per_address: Limit
@@ -110,13 +111,20 @@ class AuthService:
         return user, await self.open_session(user)
 
     async def login(self, username: str, password: str, client: str) -> TokenPair:
-        """Check a password. Attempts are counted per username (existing or not, so the limit
-        tells nothing) and per client address before the check; a success is forgiven."""
-        throttled = (
-            (self.limits.login_per_username, normalize_username(username)),
+        """Check a password. Attempts are counted before the check (parallel guesses cannot
+        slip past a limit), for usernames that exist or not alike (a 429 tells nothing), and a
+        success is forgiven. The counts are tiered: per address and per (username, address)
+        first; only an attempt those let through counts against the username across all
+        addresses, so one address hammering away cannot use up the owner's allowance."""
+        name = normalize_username(username)
+        local = (
             (self.limits.login_per_address, client),
+            (self.limits.login_per_username_and_address, f"{name}\n{client}"),
         )
-        await self.limiter.hit(*throttled)
+        await self.limiter.hit(*local)
+        everywhere = (self.limits.login_per_username, name)
+        await self.limiter.hit(everywhere)
+        throttled = (*local, everywhere)
         user = await self.users.find_by_username(username)
         if user is None or user.password_hash is None:
             await self.passwords.burn(password)

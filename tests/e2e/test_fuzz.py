@@ -161,7 +161,7 @@ def live_api(mongo_uri: str, tmp_path: Path) -> Iterator[str]:
         "public_url": PUBLIC_URL,
         "bot_api_tokens": BOT_SERVICE_TOKEN,
         # Every request comes from 127.0.0.1: per-address limits this low would turn the run
-        # into a stream of 429s. The per-username limit keeps its default, so 429 still occurs.
+        # into a stream of 429s. The per-username limits keep their defaults, so 429 still occurs.
         "login_max_failures_per_address": 1_000_000,
         "register_max_per_address": 1_000_000,
         "telegram_sign_in_max_per_address": 1_000_000,
