@@ -8,6 +8,7 @@ when wrk is missing. Every mode prints one JSON object on stdout.
     python bench/loadgen.py login   --base URL --users FILE --concurrency 32 --duration 8
     python bench/loadgen.py webhook --base URL --secret S --count 1000 --concurrency 50 ...
     python bench/loadgen.py sweep   --url URL --tokens FILE --concurrency 64
+    python bench/loadgen.py forms   --base URL --concurrency 4 --duration 8
 
 All request loops are bounded in count or time, and target only the URL given (loopback).
 """
@@ -158,6 +159,56 @@ async def login(args: argparse.Namespace, users: list[list[str]]) -> dict[str, A
     }
 
 
+# ---------------------------------------------------------------------------- forms
+
+
+async def forms(args: argparse.Namespace) -> dict[str, Any]:
+    """`--concurrency` clients post the largest allowed `a&a&…` login form (the review's
+    one-request freeze, issue 9) back to back; a prober times GET /health meanwhile."""
+    body = (b"a&" * (args.size // 2 + 1))[: args.size]
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    statuses: Counter[str] = Counter()
+    latencies: list[float] = []
+    probe: list[float] = []
+    errors: Counter[str] = Counter()
+    async with session(args.concurrency + 1) as http:
+        stop_at = time.perf_counter() + args.duration
+
+        async def worker() -> None:
+            while (now := time.perf_counter()) < stop_at:
+                try:
+                    async with http.post(
+                        f"{args.base}/api/auth/login", data=body, headers=headers
+                    ) as resp:
+                        await resp.read()
+                        statuses[str(resp.status)] += 1
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    errors[type(exc).__name__] += 1
+                    continue
+                latencies.append(time.perf_counter() - now)
+
+        async def prober() -> None:
+            while (now := time.perf_counter()) < stop_at:
+                try:
+                    async with http.get(f"{args.base}/health") as resp:
+                        await resp.read()
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    errors[f"probe {type(exc).__name__}"] += 1
+                else:
+                    probe.append(time.perf_counter() - now)
+                await asyncio.sleep(args.probe_interval)
+
+        await asyncio.gather(prober(), *(worker() for _ in range(args.concurrency)))
+    return {
+        "form_bytes": len(body),
+        "forms": len(latencies),
+        "statuses": dict(statuses),
+        "errors": dict(errors),
+        "form_latency": summarize(latencies),
+        "health_probe": summarize(probe),
+    }
+
+
 # -------------------------------------------------------------------------- webhook
 
 
@@ -299,6 +350,13 @@ def main() -> None:
     p.add_argument("--user-base", type=int, required=True)
     p.add_argument("--redeliver", type=int, default=0)
 
+    p = modes.add_parser("forms")
+    p.add_argument("--base", required=True)
+    p.add_argument("--size", type=int, default=65_535)
+    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--duration", type=float, default=8.0)
+    p.add_argument("--probe-interval", type=float, default=0.02)
+
     p = modes.add_parser("sweep")
     p.add_argument("--url", required=True)
     p.add_argument("--tokens", required=True)
@@ -312,7 +370,7 @@ def main() -> None:
         tokens = json.loads(Path(args.tokens).read_text())
         result = asyncio.run(sweep(args, tokens))
     else:
-        result = asyncio.run({"fixed": fixed, "webhook": webhook}[args.mode](args))
+        result = asyncio.run({"fixed": fixed, "webhook": webhook, "forms": forms}[args.mode](args))
     print(json.dumps(result), flush=True)
 
 

@@ -36,6 +36,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
@@ -53,6 +54,7 @@ TELEGRAM_TOKEN = "123456:BENCH-telegram-bot-token-abcdefghijklmnopq"  # noqa: S1
 WEBHOOK_SECRET = "bench-webhook-secret-0123456789abcdefghijkl"  # noqa: S105
 BOT_USER_ID = 777000001  # X-Telegram-User-Id of the Bot + user throughput row
 LIMIT_VARS = (  # the abuse limits, raised (not disabled) so the bench's own load passes
+    "LOGIN_MAX_FAILURES_PER_USERNAME_AND_ADDRESS",
     "LOGIN_MAX_FAILURES_PER_USERNAME",
     "LOGIN_MAX_FAILURES_PER_ADDRESS",
     "REGISTER_MAX_PER_ADDRESS",
@@ -857,6 +859,29 @@ class Bench:
             "non_200": sum(n for r in runs for s, n in r["statuses"].items() if s != "200"),
         }
 
+    def form_flood(self) -> dict[str, Any]:
+        """Issue 9's one-request freeze: 4 clients post the largest allowed `a&a&…` login
+        form back to back (parsing was quadratic: one took 21 s) while /health is probed."""
+        assert self.service is not None
+        duration = 3.0 if self.quick else 8.0
+        runs = []
+        for i in range(self.runs):
+            run = loadgen("forms", "--base", self.service.base, "--duration", str(duration))
+            runs.append(run)
+            log(
+                f"  form flood run {i + 1}: {run['forms']} forms, p99 "
+                f"{run['form_latency']['p99_ms']} ms; /health p99 "
+                f"{run['health_probe']['p99_ms']} ms over {run['health_probe']['n']} probes"
+            )
+        return {
+            "duration_s": duration,
+            "runs": runs,
+            "forms": sum(r["forms"] for r in runs),
+            "statuses": dict(sum((Counter(r["statuses"]) for r in runs), Counter())),
+            "form_p99_ms": median([r["form_latency"]["p99_ms"] for r in runs]),
+            "health_p99_ms": median([r["health_probe"]["p99_ms"] for r in runs]),
+        }
+
     def webhook_load(
         self, count: int, concurrency: int, update_base: int, user_base: int, redeliver: int = 0
     ) -> dict[str, Any]:
@@ -1073,6 +1098,7 @@ class Bench:
             self.phase("inproc", self.inproc)
             self.phase("throughput", self.throughput)
             self.phase("logins", self.logins)
+            self.phase("form_flood", self.form_flood)
             self.phase("webhook", self.webhook)
             self.phase("memory", self.memory)
         finally:

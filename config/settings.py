@@ -105,8 +105,11 @@ class Settings(BaseSettings):
     reminder_poll: float = Field(default=1.0, gt=0, le=5)  # s between looks when idle
     reminder_late_after: float = Field(default=60, ge=0)  # s after which a send is "late"
 
-    # Abuse limits: attempts per fixed window, counted in MongoDB across processes.
-    login_max_failures_per_username: int = Field(default=5, ge=1)
+    # Abuse limits: attempts per fixed window, counted in MongoDB across processes. The tight
+    # login limit is per (username, address), so a stranger cannot lock the owner out; the
+    # per-username one is loose and only catches guessing spread over many addresses.
+    login_max_failures_per_username_and_address: int = Field(default=5, ge=1)
+    login_max_failures_per_username: int = Field(default=100, ge=1)
     login_max_failures_per_address: int = Field(default=50, ge=1)
     login_window: int = Field(default=15 * 60, ge=1)
     register_max_per_address: int = Field(default=20, ge=1)
@@ -119,6 +122,8 @@ class Settings(BaseSettings):
     # HTTP.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Seconds a request body may take to arrive in full (then 408 and the connection closes).
+    body_read_timeout: float = Field(default=10.0, gt=0, le=300)
     shutdown_timeout: float = Field(default=10.0, ge=0)
 
     @field_validator("bot_api_tokens", "cors_origins", "jwt_previous_secrets", mode="before")
@@ -235,7 +240,7 @@ def _dev_jwt_secret(data_dir: Path) -> SecretStr:
     existing = path.read_text().strip() if present else ""
     if len(existing.encode()) >= MIN_SECRET_BYTES:
         return SecretStr(existing)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, like the database in it
     # Written whole to a private (0600) temporary file, then put in place in one step: a
     # reader never sees a partial key, and of two processes starting at once the first wins.
     temporary = data_dir / f".{JWT_SECRET_FILE}.{os.getpid()}"

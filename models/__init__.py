@@ -5,6 +5,8 @@ from beanie import Document
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
 from models.reminder import Reminder, ReminderChat, ReminderDraft, SendGate
+from models.task import Task
+from models.task_list import TaskList
 from models.telegram_update import TelegramUpdate
 from models.user import User
 
@@ -14,6 +16,8 @@ ALL_MODELS: list[type[Document]] = [
     SpentRefreshToken,
     TelegramUpdate,
     RateCounter,
+    TaskList,
+    Task,
     Reminder,
     ReminderChat,
     ReminderDraft,
@@ -29,6 +33,8 @@ __all__ = [
     "ReminderDraft",
     "SendGate",
     "SpentRefreshToken",
+    "Task",
+    "TaskList",
     "TelegramUpdate",
     "User",
 ]

@@ -10,6 +10,7 @@ import aiohttp_cors
 from aiohttp import web
 
 from config import Settings
+from server.api.guard import body_guard
 from server.api.middleware import problem_middleware, security_headers_middleware
 from server.api.routes import setup_routes
 from server.auth.authenticators import (
@@ -20,6 +21,7 @@ from server.auth.authenticators import (
 from server.auth.middleware import auth_middleware
 from server.bootstrap import build_services
 from server.db.lifecycle import open_database
+from server.http_server import handler_args, harden
 from server.keys import MONGO, SERVICES, SETTINGS
 from server.redaction import harden_logging
 from server.telegram import webhook
@@ -27,20 +29,17 @@ from server.telegram.bot import telegram_ctx
 
 log = logging.getLogger(__name__)
 
-MAX_HEADER_BYTES = 32 * 1024
-
 
 def create_app(settings: Settings) -> web.Application:
     harden_logging(settings.secret_values())
     services = build_services(settings)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        # Above aiohttp's 8 KiB, so an oversized Authorization header reaches the auth
-        # middleware and gets a 401 problem instead of the HTTP parser's plain-text 400.
-        handler_args={"max_field_size": MAX_HEADER_BYTES},
+        handler_args=handler_args(settings.body_read_timeout),
         middlewares=[
             security_headers_middleware,
             problem_middleware,
+            body_guard(settings.max_body_bytes, settings.body_read_timeout),
             auth_middleware(
                 [
                     BearerAuthenticator(services.access),
@@ -54,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[SERVICES] = services
+    harden(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(telegram_ctx)  # after the database: stops before it
     app.on_cleanup.append(_close_services)
@@ -70,7 +70,7 @@ def _enable_cors(app: web.Application, origins: list[str]) -> None:
         allow_credentials=False,
         allow_headers=("Authorization", "Content-Type", "X-Telegram-User-Id"),
         expose_headers=("Retry-After", "WWW-Authenticate"),
-        allow_methods=("GET", "POST", "PATCH"),
+        allow_methods=("GET", "POST", "PATCH", "DELETE"),
         max_age=600,
     )
     cors = aiohttp_cors.setup(app, defaults=dict.fromkeys(origins, options))

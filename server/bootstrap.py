@@ -3,14 +3,21 @@ layer never reads `config`; what it needs is handed to it here."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from beanie import PydanticObjectId
+
 from config import Settings
 from server.services.auth import AuthLimits, AuthService
 from server.services.common_passwords import load_common_passwords
+from server.services.lists import Lists
 from server.services.passwords import Passwords
 from server.services.profile import Profiles
 from server.services.registry import Services
 from server.services.reminder_drafts import ReminderDrafts
 from server.services.reminders import DeliverySettings, Reminders
+from server.services.task_search import MongoSearch
+from server.services.tasks import Tasks
 from server.services.telegram_auth import InitDataVerifier
 from server.services.throttle import Limit, RateLimiter
 from server.services.tokens import AccessTokens
@@ -33,6 +40,14 @@ def build_services(settings: Settings) -> Services:
         previous_keys=tuple(s.get_secret_value().encode() for s in settings.jwt_previous_secrets),
     )
     users = Users()
+    lists = Lists()
+    reminders = _reminders(settings)
+    tasks = Tasks(lists, planner=reminders, search=MongoSearch())
+
+    async def advanced(task_id: PydanticObjectId, remind_at: datetime) -> None:
+        await tasks.set_remind_at(task_id, remind_at)
+
+    reminders.on_advanced = advanced  # a repeat moved on: the task shows its next time
     auth = AuthService(
         passwords,
         access,
@@ -42,23 +57,19 @@ def build_services(settings: Settings) -> Services:
         users=users,
         common_passwords=load_common_passwords(),
         init_data=_init_data_verifier(settings),
+        user_seen=lists.ensure_builtins,
     )
     return Services(
-        passwords=passwords, access=access, auth=auth, users=users, updates=UpdateJournal(),
-        reminders=_reminders(settings), profiles=Profiles(users), drafts=ReminderDrafts(),
-    )  # fmt: skip
-
-
-def _reminders(settings: Settings) -> Reminders:
-    return Reminders(
-        DeliverySettings(
-            send_rate=settings.reminder_send_rate,
-            chat_interval=settings.reminder_chat_interval,
-            lease=settings.reminder_lease,
-            workers=settings.reminder_workers,
-            poll=settings.reminder_poll,
-            late_after=settings.reminder_late_after,
-        )
+        passwords=passwords,
+        access=access,
+        auth=auth,
+        users=users,
+        updates=UpdateJournal(),
+        lists=lists,
+        tasks=tasks,
+        reminders=reminders,
+        profiles=Profiles(users),
+        drafts=ReminderDrafts(),
     )
 
 
@@ -72,6 +83,11 @@ def _init_data_verifier(settings: Settings) -> InitDataVerifier | None:
 
 def _auth_limits(settings: Settings) -> AuthLimits:
     return AuthLimits(
+        login_per_username_and_address=Limit(
+            "login-user-addr",
+            settings.login_max_failures_per_username_and_address,
+            settings.login_window,
+        ),
         login_per_username=Limit(
             "login-user", settings.login_max_failures_per_username, settings.login_window
         ),
@@ -86,4 +102,17 @@ def _auth_limits(settings: Settings) -> AuthLimits:
             settings.telegram_sign_in_max_per_address,
             settings.telegram_sign_in_window,
         ),
+    )
+
+
+def _reminders(settings: Settings) -> Reminders:
+    return Reminders(
+        DeliverySettings(
+            send_rate=settings.reminder_send_rate,
+            chat_interval=settings.reminder_chat_interval,
+            lease=settings.reminder_lease,
+            workers=settings.reminder_workers,
+            poll=settings.reminder_poll,
+            late_after=settings.reminder_late_after,
+        )
     )

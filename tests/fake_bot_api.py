@@ -123,6 +123,10 @@ class FakeBotAPI:
         self._stubs: dict[str, tuple[int, JSONDict]] = {}
         self._delays: dict[str, float] = {}
         self._failures: list[_Failure] = []
+        # What each chat shows now: sendMessage adds, editMessage* change, keyed by
+        # (chat_id, message_id) as strings (form values arrive as strings).
+        self.messages: dict[tuple[str, str], JSONDict] = {}
+        self.answered: dict[str, JSONDict] = {}  # callback_query_id -> answerCallbackQuery params
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -208,6 +212,15 @@ class FakeBotAPI:
                 )
             await asyncio.sleep(0.01)
         return calls
+
+    async def wait_answered(self, query_id: str, timeout: float = 5.0) -> JSONDict:  # noqa: ASYNC109
+        """Wait until the callback query was answered; return the answerCallbackQuery params."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while query_id not in self.answered:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise AssertionError(f"callback query {query_id} not answered within {timeout}s")
+            await asyncio.sleep(0.01)
+        return self.answered[query_id]
 
     def stub(self, method: str, result: Any) -> None:
         """Answer ``method`` with ``{"ok": true, "result": result}`` until reset()."""
@@ -336,7 +349,68 @@ class FakeBotAPI:
         markup = params.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup
+        self.messages[(str(params["chat_id"]), str(message["message_id"]))] = message
         return message
+
+    def message(self, chat_id: int | str, message_id: int | str) -> JSONDict:
+        """The message as the chat shows it now (after any edits)."""
+        return self.messages[(str(chat_id), str(message_id))]
+
+    def last_message(self, chat_id: int | str) -> JSONDict:
+        return [m for (chat, _), m in self.messages.items() if chat == str(chat_id)][-1]
+
+    def _edited(self, params: JSONDict) -> JSONDict:
+        if "inline_message_id" in params:
+            raise _APIError(400, "Bad Request: MESSAGE_ID_INVALID")
+        key = (str(params.get("chat_id")), str(params.get("message_id")))
+        if key not in self.messages:
+            raise _APIError(400, "Bad Request: message to edit not found")
+        return self.messages[key]
+
+    async def _api_editmessagetext(self, params: JSONDict) -> JSONDict:
+        message = self._edited(params)
+        text = str(params.get("text", ""))
+        if not text.strip():
+            raise _APIError(400, "Bad Request: message text is empty")
+        markup = params.get("reply_markup")
+        if message.get("text") == text and message.get("reply_markup") == markup:
+            # Telegram refuses an edit that changes nothing.
+            raise _APIError(
+                400,
+                "Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup "
+                "of the message",
+            )
+        message["text"] = text
+        message["edit_date"] = int(time.time())
+        if isinstance(markup, dict):
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        return message
+
+    async def _api_editmessagereplymarkup(self, params: JSONDict) -> JSONDict:
+        message = self._edited(params)
+        markup = params.get("reply_markup")
+        if message.get("reply_markup") == markup:
+            raise _APIError(400, "Bad Request: message is not modified")
+        if isinstance(markup, dict):
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        message["edit_date"] = int(time.time())
+        return message
+
+    async def _api_answercallbackquery(self, params: JSONDict) -> bool:
+        query_id = str(params.get("callback_query_id", ""))
+        if not query_id:
+            raise _APIError(400, "Bad Request: query id is empty")
+        if query_id in self.answered:
+            raise _APIError(400, "Bad Request: query is too old and response timeout expired")
+        if len(str(params.get("text", ""))) > 200:
+            raise _APIError(400, "Bad Request: MESSAGE_TOO_LONG")
+        self.answered[query_id] = params
+        return True
 
     async def _api_getupdates(self, params: JSONDict) -> list[JSONDict]:
         if self.webhook:
@@ -396,6 +470,35 @@ def text_message_update(
     if update_id is not None:
         update["update_id"] = update_id
     return update
+
+
+def callback_query_update(
+    data: str,
+    message: JSONDict,
+    *,
+    user_id: int = 1,
+    first_name: str = "Test",
+    language_code: str = "ru",
+    query_id: str | None = None,
+) -> JSONDict:
+    """A press of an inline button under `message` (a Message as the fake recorded it)."""
+    global _next_query_id
+    _next_query_id += 1
+    return {
+        "callback_query": {
+            "id": query_id or str(_next_query_id),
+            "from": {
+                "id": user_id, "is_bot": False, "first_name": first_name,
+                "language_code": language_code,
+            },
+            "message": message,
+            "chat_instance": "1",
+            "data": data,
+        }
+    }  # fmt: skip
+
+
+_next_query_id = 0
 
 
 class _APIError(Exception):

@@ -10,13 +10,18 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from server.http.problems import Problem
 from server.services.errors import (
+    BuiltinList,
+    ConcurrentChange,
     InvalidCredentials,
-    InvalidField,
     InvalidInitData,
+    InvalidInput,
     InvalidToken,
+    ListNameTaken,
+    ListNotFound,
     NotConfigured,
     PasswordTooCommon,
     ServiceError,
+    TaskNotFound,
     TooManyAttempts,
     UsernameTaken,
     UserNotFound,
@@ -34,6 +39,11 @@ SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str]] = {
     UserNotFound: (401, "user-not-found"),
     InvalidInitData: (401, "invalid-init-data"),
     NotConfigured: (404, "not-configured"),
+    ListNotFound: (404, "list-not-found"),
+    TaskNotFound: (404, "task-not-found"),
+    ListNameTaken: (409, "list-name-taken"),
+    BuiltinList: (409, "builtin-list"),
+    ConcurrentChange: (409, "concurrent-change"),
 }
 
 
@@ -79,9 +89,10 @@ def _service_problem(exc: ServiceError) -> Problem:
     if isinstance(exc, TooManyAttempts):
         return Problem(429, str(exc), slug="too-many-attempts",
                        headers={"Retry-After": str(exc.retry_after)})  # fmt: skip
-    if isinstance(exc, InvalidField):
+    if isinstance(exc, InvalidInput):
         error = {"field": exc.field, "message": str(exc), "type": "invalid"}
-        return Problem(422, f"Invalid fields: {exc.field}", slug="validation-error", errors=[error])
+        return Problem(422, f"Invalid fields: {exc.field}", slug="validation-error",
+                       errors=[error])  # fmt: skip
     if isinstance(exc, PasswordTooCommon):
         error = {"field": "password", "message": str(exc), "type": "password_too_common"}
         return Problem(422, str(exc), slug="validation-error", errors=[error])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -28,7 +29,7 @@ ACTING_USER = {
 def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[str, Any]:
     models: set[tuple[type[BaseModel], JsonSchemaMode]] = {(ProblemOut, "serialization")}
     for ep in endpoints:
-        models.update((m, "validation") for m in (ep.request, ep.form) if m)
+        models.update((m, "validation") for m in (ep.request, ep.form, ep.query) if m)
         models.update((m, "serialization") for m in ep.responses.values() if m)
     keys, defs = models_json_schema(sorted(models, key=lambda m: m[0].__name__), ref_template=REF)
     ref = {model: schema for (model, _), schema in keys.items()}
@@ -46,9 +47,12 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
             if ep.form:
                 content["application/x-www-form-urlencoded"] = {"schema": ref[ep.form]}
             operation["requestBody"] = {"required": True, "content": content}
+        parameters = [*_path_parameters(ep.path), *_query_parameters(ep.query, defs)]
         if ep.requires_auth:
             operation["security"] = [{"bearer": []}, {"bot": []}, {"tma": []}]
-            operation["parameters"] = [ACTING_USER]
+            parameters.append(ACTING_USER)
+        if parameters:
+            operation["parameters"] = parameters
         for status, model in ep.responses.items():
             response: dict[str, Any] = {"description": HTTPStatus(status).phrase}
             if model:
@@ -87,10 +91,43 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
     }
 
 
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"{(\w+)}", path)
+    ]
+
+
+def _query_parameters(model: type[BaseModel] | None, defs: dict[str, Any]) -> list[dict[str, Any]]:
+    """One parameter per field of the query model (its schema is inlined: a parameter's
+    schema is its own, not a reference to the model)."""
+    if model is None:
+        return []
+    schema = defs.get("$defs", {}).get(model.__name__) or model.model_json_schema(ref_template=REF)
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, field_schema in schema.get("properties", {}).items():
+        field_schema = dict(field_schema)
+        description = field_schema.pop("description", None)
+        field_schema.pop("title", None)
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": field_schema,
+        }
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
+
+
 def _errors(ep: Endpoint) -> list[int]:
     statuses = set(ep.errors)
     if ep.request:
         statuses.update({400, 413, 415, 422})
+    if ep.query:
+        statuses.add(422)
     if ep.requires_auth:
-        statuses.add(401)
+        statuses.update({401, 422})  # 422: a malformed X-Telegram-User-Id with the Bot scheme
     return sorted(statuses)

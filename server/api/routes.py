@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.api import assistant_handlers, auth_handlers, health
+from server.api import assistant_handlers, auth_handlers, health, tasks_handlers
 from server.api.assistant_schemas import MePatch, ParseOut, ParseRequest
 from server.api.docs import add_docs
 from server.api.openapi import build_openapi
@@ -19,6 +19,16 @@ from server.api.schemas import (
     TelegramAuthRequest,
     TokenPairOut,
     UserOut,
+)
+from server.api.task_schemas import (
+    ListIn,
+    ListOut,
+    ListsOut,
+    TaskIn,
+    TaskListQuery,
+    TaskOut,
+    TaskPageOut,
+    TaskPatch,
 )
 from server.http.endpoints import Endpoint, add_endpoints
 
@@ -46,6 +56,29 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/auth/me", auth_handlers.me,
              "The current user (or the bot itself, for a bot without X-Telegram-User-Id)",
              "auth", responses={200: MeOut}, errors=(422, 503)),
+    Endpoint("GET", "/api/lists", tasks_handlers.list_lists,
+             "The user's lists: built-ins first (inbox, today, later, someday), then their own",
+             "lists", responses={200: ListsOut}, errors=(403, 503)),
+    Endpoint("POST", "/api/lists", tasks_handlers.create_list, "Create a list", "lists",
+             request=ListIn, responses={201: ListOut}, errors=(403, 409, 503)),
+    Endpoint("PATCH", "/api/lists/{id}", tasks_handlers.rename_list,
+             "Rename a list (built-ins: 409)", "lists", request=ListIn,
+             responses={200: ListOut}, errors=(403, 404, 409, 503)),
+    Endpoint("DELETE", "/api/lists/{id}", tasks_handlers.delete_list,
+             "Delete a list; its tasks move to inbox (built-ins: 409)", "lists",
+             responses={204: None}, errors=(403, 404, 409, 503)),
+    Endpoint("GET", "/api/tasks", tasks_handlers.list_tasks,
+             "Tasks, newest first, a page at a time; or search with q", "tasks",
+             query=TaskListQuery, responses={200: TaskPageOut}, errors=(403, 404, 503)),
+    Endpoint("POST", "/api/tasks", tasks_handlers.create_task, "Create a task", "tasks",
+             request=TaskIn, responses={201: TaskOut}, errors=(403, 503)),
+    Endpoint("GET", "/api/tasks/{id}", tasks_handlers.get_task, "One task", "tasks",
+             responses={200: TaskOut}, errors=(403, 404, 503)),
+    Endpoint("PATCH", "/api/tasks/{id}", tasks_handlers.update_task,
+             "Change a task (null clears notes, due, remind_at, repeat)", "tasks",
+             request=TaskPatch, responses={200: TaskOut}, errors=(403, 404, 409, 503)),
+    Endpoint("DELETE", "/api/tasks/{id}", tasks_handlers.delete_task, "Delete a task", "tasks",
+             responses={204: None}, errors=(403, 404, 503)),
     Endpoint("PATCH", "/api/auth/me", assistant_handlers.patch_me,
              "Change your username, time zone or language", "auth", request=MePatch,
              responses={200: UserOut}, errors=(403, 409, 422, 503)),

@@ -12,8 +12,9 @@ from pymongo.uri_parser import parse_uri
 
 from config import Settings
 from server.db.connection import init_models, make_client
-from server.db.embedded import EmbeddedMongo
+from server.db.embedded import EmbeddedMongo, is_loopback
 from server.db.types import Document
+from server.errors import StartupError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,13 @@ async def open_database(settings: Settings) -> AsyncIterator[AsyncMongoClient[Do
     client: AsyncMongoClient[Document] | None = None
     try:
         if settings.mongodb_uri is None:
+            if not is_loopback(settings.host):
+                # The embedded server has no authentication: it is for one developer's
+                # machine, never for a service others can reach.
+                raise StartupError(
+                    f"the embedded database is for local development only, but HOST="
+                    f"{settings.host} is not loopback; set MONGODB_URI, or HOST=127.0.0.1"
+                )
             embedded = EmbeddedMongo(settings.data_dir)
             await asyncio.to_thread(embedded.start)
             uri = embedded.uri

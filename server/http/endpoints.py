@@ -21,6 +21,7 @@ class Endpoint:
     tag: str
     request: type[BaseModel] | None = None
     form: type[BaseModel] | None = None  # alternative application/x-www-form-urlencoded body
+    query: type[BaseModel] | None = None  # query string parameters (read with read_query)
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
 

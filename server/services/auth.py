@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from beanie import PydanticObjectId
 from beanie.operators import Set
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from models import RefreshSession, SpentRefreshToken, User
 from models.clock import utcnow
@@ -32,7 +33,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class AuthLimits:
-    login_per_username: Limit
+    login_per_username_and_address: Limit  # tight: one stranger cannot lock the owner out
+    login_per_username: Limit  # loose: guessing spread over many addresses
     login_per_address: Limit
     register_per_address: Limit
     telegram_per_address: Limit
@@ -49,6 +51,7 @@ class AuthService:
         users: Users,
         common_passwords: frozenset[str],
         init_data: InitDataVerifier | None = None,
+        user_seen: Callable[[PydanticObjectId], Awaitable[object]] | None = None,
     ) -> None:
         self.passwords = passwords
         self.access = access
@@ -58,6 +61,13 @@ class AuthService:
         self.users = users
         self.common_passwords = common_passwords
         self.init_data = init_data  # None when no bot token is configured
+        # Called with a user's id on every sign-in and Mini App request (the tasks service
+        # creates the built-in lists on first sight; it remembers whom it has seen).
+        self.user_seen = user_seen
+
+    async def _seen(self, user_id: PydanticObjectId | None) -> None:
+        if self.user_seen is not None and user_id is not None:
+            await self.user_seen(user_id)
 
     def _mini_app_user(self, init_data: str) -> TelegramProfile:
         if self.init_data is None:
@@ -67,11 +77,14 @@ class AuthService:
     async def telegram_user_id(self, init_data: str) -> PydanticObjectId:
         """The user a Mini App's signed init data speaks for (per request: `tma`), created on
         first sight."""
-        return await self.users.user_id(self._mini_app_user(init_data))
+        user_id = await self.users.user_id(self._mini_app_user(init_data))
+        await self._seen(user_id)
+        return user_id
 
     async def telegram_sign_in(self, init_data: str, client: str) -> tuple[User, TokenPair]:
         await self.limiter.hit((self.limits.telegram_per_address, client))
         user, _ = await self.users.ensure_telegram_user(self._mini_app_user(init_data))
+        await self._seen(user.id)
         return user, await self.open_session(user)
 
     async def register(self, username: str, password: str, client: str) -> tuple[User, TokenPair]:
@@ -89,16 +102,29 @@ class AuthService:
         except DuplicateKeyError:
             raise UsernameTaken() from None
         log.info("user registered: %s", user.id)
+        try:
+            await self._seen(user.id)
+        except PyMongoError:
+            # The account exists: its lists are made on its first use instead; a failed
+            # register would leave a taken username and no tokens.
+            log.warning("user %s: built-in lists not created at registration", user.id)
         return user, await self.open_session(user)
 
     async def login(self, username: str, password: str, client: str) -> TokenPair:
-        """Check a password. Attempts are counted per username (existing or not, so the limit
-        tells nothing) and per client address before the check; a success is forgiven."""
-        throttled = (
-            (self.limits.login_per_username, normalize_username(username)),
+        """Check a password. Attempts are counted before the check (parallel guesses cannot
+        slip past a limit), for usernames that exist or not alike (a 429 tells nothing), and a
+        success is forgiven. The counts are tiered: per address and per (username, address)
+        first; only an attempt those let through counts against the username across all
+        addresses, so one address hammering away cannot use up the owner's allowance."""
+        name = normalize_username(username)
+        local = (
             (self.limits.login_per_address, client),
+            (self.limits.login_per_username_and_address, f"{name}\n{client}"),
         )
-        await self.limiter.hit(*throttled)
+        await self.limiter.hit(*local)
+        everywhere = (self.limits.login_per_username, name)
+        await self.limiter.hit(everywhere)
+        throttled = (*local, everywhere)
         user = await self.users.find_by_username(username)
         if user is None or user.password_hash is None:
             await self.passwords.burn(password)

@@ -49,9 +49,41 @@ class PasswordTooCommon(ServiceError):
         super().__init__("This password is too common; choose another")
 
 
-class InvalidField(ServiceError):
-    """A value the service refuses, named by its field (a 422 naming it)."""
+class InvalidInput(ServiceError):
+    """A value the service refuses (the adapters' schemas check shapes; rules live here).
+    `field` names the input, for a 422 that says which."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
         self.field = field
+
+
+class ListNotFound(ServiceError):
+    """No such list for this user (another user's list is "not found" too)."""
+
+    def __init__(self) -> None:
+        super().__init__("No such list")
+
+
+class TaskNotFound(ServiceError):
+    """No such task for this user (another user's task is "not found" too)."""
+
+    def __init__(self) -> None:
+        super().__init__("No such task")
+
+
+class ListNameTaken(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("You already have a list with this name")
+
+
+class BuiltinList(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("Built-in lists cannot be renamed or deleted")
+
+
+class ConcurrentChange(ServiceError):
+    """The document kept changing under us (retries exhausted); the client may retry."""
+
+    def __init__(self) -> None:
+        super().__init__("The task was changed by another request at the same time; try again")

@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models import User
 from server.services.dates.zones import is_zone
-from server.services.errors import InvalidField, UsernameTaken
+from server.services.errors import InvalidInput, UsernameTaken
 from server.services.users import (
     USERNAME_MAX_LENGTH,
     USERNAME_MIN_LENGTH,
@@ -51,18 +51,18 @@ class Profiles:
                 USERNAME_MIN_LENGTH <= len(username) <= USERNAME_MAX_LENGTH
                 and re.fullmatch(USERNAME_PATTERN, username)
             ):
-                raise InvalidField(
+                raise InvalidInput(
                     "username",
                     f"{USERNAME_MIN_LENGTH}-{USERNAME_MAX_LENGTH} ASCII letters, digits, _ . -",
                 )
             changes |= {"username": username, "username_normalized": normalize_username(username)}
         if not isinstance(timezone, Unset):
             if timezone is not None and not is_zone(timezone):
-                raise InvalidField("timezone", "not an IANA time zone, e.g. Europe/Berlin")
+                raise InvalidInput("timezone", "not an IANA time zone, e.g. Europe/Berlin")
             changes["timezone"] = timezone
         if not isinstance(language, Unset):
             if language is not None and language not in LANGUAGES:
-                raise InvalidField("language", "must be en or ru")
+                raise InvalidInput("language", "must be en or ru")
             changes["language"] = language
         if changes:
             try:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.services.auth import AuthService
+from server.services.lists import Lists
 from server.services.passwords import Passwords
 from server.services.profile import Profiles
 from server.services.reminder_drafts import ReminderDrafts
 from server.services.reminders import Reminders
+from server.services.tasks import Tasks
 from server.services.tokens import AccessTokens
 from server.services.updates import UpdateJournal
 from server.services.users import Users
@@ -25,6 +27,8 @@ class Services:
     reminders: Reminders
     profiles: Profiles
     drafts: ReminderDrafts
+    lists: Lists
+    tasks: Tasks
 
     def close(self) -> None:
         self.passwords.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from aiohttp import web
+from beanie import PydanticObjectId
 from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
@@ -14,12 +16,16 @@ from telegram.ext import Application
 from config import BotMode, Settings
 from server.errors import StartupError
 from server.keys import SERVICES, SETTINGS
+from server.services.errors import TaskNotFound
 from server.services.registry import Services
-from server.telegram.assistant import AssistantBot
+from server.services.tasks import TaskDraft
+from server.telegram.assistant import AssistantBot, SaveTask
+from server.telegram.context import attach_services
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
-from server.telegram.reminders import ReminderBot
+from server.telegram.reminders import DoneAction, ReminderActions, ReminderBot, SnoozeAction
+from server.telegram.task_handlers import add_task_handlers
 from server.telegram.texts import COMMANDS
 from server.telegram.types import BotApp, BotAppBuilder
 
@@ -44,7 +50,9 @@ def make_bot(settings: Settings) -> Bot:
     return Bot(_token(settings), base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
 
 
-def build_application(settings: Settings, services: Services) -> BotApp:
+def build_application(
+    settings: Settings, services: Services
+) -> tuple[BotApp, ReminderBot, AssistantBot]:
     root = settings.bot_api_root
     builder: BotAppBuilder = (
         Application.builder()
@@ -59,16 +67,60 @@ def build_application(settings: Settings, services: Services) -> BotApp:
     if settings.bot_mode is BotMode.WEBHOOK:
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
-    AccountCommands(services.users).add_to(application)
-    return application
-
-
-def reminder_bot(application: BotApp, services: Services) -> tuple[ReminderBot, AssistantBot]:
-    reminders = ReminderBot(services.reminders, services.users)
+    attach_services(application, services)
+    AccountCommands(services.users, services.tasks).add_to(application)
+    # Before the task handlers: their button handler takes every callback, their capture
+    # every plain text; reminder buttons and texts that name a time are ours.
+    reminders = ReminderBot(
+        services.reminders, services.users,
+        ReminderActions(done=_done(services), snooze=_snooze(services)),
+    )  # fmt: skip
     reminders.add_to(application)
-    assistant = AssistantBot(services.users, services.profiles, services.drafts)
+    assistant = AssistantBot(
+        services.users, services.profiles, services.drafts, save=_save(services)
+    )
     assistant.add_to(application)
-    return reminders, assistant
+    add_task_handlers(application)
+    return application, reminders, assistant
+
+
+# What the reminder buttons and the confirmation card do, through the tasks service.
+
+
+def _done(services: Services) -> DoneAction:
+    async def done(user_id: PydanticObjectId, task_id: PydanticObjectId) -> bool:
+        try:
+            await services.tasks.complete(user_id, task_id)
+        except TaskNotFound:
+            return False
+        return True
+
+    return done
+
+
+def _snooze(services: Services) -> SnoozeAction:
+    async def snooze(user_id: PydanticObjectId, task_id: PydanticObjectId, until: datetime) -> bool:
+        try:
+            await services.tasks.snooze(user_id, task_id, until)
+        except TaskNotFound:
+            return False
+        return True
+
+    return snooze
+
+
+def _save(services: Services) -> SaveTask:
+    async def save(
+        user_id: PydanticObjectId, title: str, remind_at: datetime, repeat: str | None
+    ) -> None:
+        await services.tasks.create(
+            user_id,
+            TaskDraft(
+                title=title, remind_at=remind_at, repeat=repeat, due=None if repeat else remind_at
+            ),
+        )
+
+    return save
 
 
 def webhook_url(settings: Settings) -> str:
@@ -115,8 +167,7 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         return
     if mode is BotMode.WEBHOOK:
         app[WEBHOOK_SECRET] = settings.webhook_secret.encode()  # derived once, not per update
-    application = build_application(settings, app[SERVICES])
-    reminders, assistant = reminder_bot(application, app[SERVICES])
+    application, reminders, assistant = build_application(settings, app[SERVICES])
     try:
         await application.initialize()
     except InvalidToken:

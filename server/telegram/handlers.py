@@ -7,8 +7,10 @@ import logging
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
+from server.services.tasks import Tasks
 from server.services.users import TelegramProfile, Users
 from server.telegram.i18n import Lang, language, tr
+from server.telegram.task_handlers import assistant_intro
 from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,11 @@ def telegram_language(update: Update) -> Lang:
 
 
 class AccountCommands:
-    """/start, /help, /me."""
+    """/start (the user and their four lists), /help, /me."""
 
-    def __init__(self, users: Users) -> None:
+    def __init__(self, users: Users, tasks: Tasks) -> None:
         self._users = users
+        self._tasks = tasks
 
     def add_to(self, application: BotApp) -> None:
         application.add_handler(CommandHandler("start", self.start))
@@ -49,6 +52,8 @@ class AccountCommands:
         if profile is None or update.effective_message is None:
             return
         user, created = await self._users.ensure_telegram_user(profile)
+        assert user.id is not None
+        await self._tasks.lists.ensure_builtins(user.id)  # Inbox, Today, Later, Someday
         lang = language(user.language, profile.language_code)
         name = user.first_name or user.telegram_username or str(profile.telegram_id)
         if created:
@@ -58,7 +63,7 @@ class AccountCommands:
             )  # fmt: skip
         else:
             greeting = tr(lang, "Welcome back, {name}! Send /help to see what I can do.", name=name)
-        await update.effective_message.reply_text(greeting)
+        await update.effective_message.reply_text(greeting + "\n\n" + assistant_intro(lang))
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is None:
@@ -66,7 +71,11 @@ class AccountCommands:
         await update.effective_message.reply_text(
             tr(
                 telegram_language(update),
-                "I am your assistant.\n"
+                "I am your assistant. Send me any text and it becomes a task in Inbox.\n"
+                "/inbox, /today, /later, /someday: a list, with buttons to move and finish tasks\n"
+                "/lists: all your lists\n"
+                "/find <words>: search your tasks (typos are fine)\n"
+                "/new <title>: add a task\n"
                 "/start: register and say hello\n"
                 "/me: your account as I know it\n"
                 "/help: this message",

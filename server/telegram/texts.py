@@ -9,5 +9,12 @@ COMMANDS: list[tuple[str, str]] = [
     ("start", N_("Register and say hello")),
     ("help", N_("What I can do")),
     ("me", N_("Your account")),
+    ("inbox", N_("Inbox: everything not yet sorted")),
+    ("today", N_("Today's tasks")),
+    ("later", N_("Tasks for later")),
+    ("someday", N_("Someday, maybe")),
+    ("lists", N_("All your lists")),
+    ("find", N_("Find a task: /find words")),
+    ("new", N_("Add a task: /new title")),
     ("timezone", N_("Your time zone")),
 ]

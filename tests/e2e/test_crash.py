@@ -98,7 +98,8 @@ async def test_sigterm_lets_in_flight_requests_finish_then_stops_the_database(tm
         ARGON2_MEMORY_COST="65536",
         HASH_WORKERS="1",
         SHUTDOWN_TIMEOUT="30",
-        # Logins in flight count against the per-username limit; eight at once exceed five.
+        # Logins in flight count against the per-username limits; eight at once exceed five.
+        LOGIN_MAX_FAILURES_PER_USERNAME_AND_ADDRESS="20",
         LOGIN_MAX_FAILURES_PER_USERNAME="20",
     )
     await service.start()

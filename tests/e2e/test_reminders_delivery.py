@@ -95,7 +95,7 @@ async def test_two_instances_deliver_500_due_in_one_second_once_each_never_early
     print(f"\n500 reminders, 2 instances: {duration:.2f} s, {499 / duration:.0f} msg/s, "
           f"peak {peak} in any second, budget {rate}/s, split {per_process}")  # fmt: skip
     # Slots are 1000/rate ms apart; arrival jitter on a loaded machine may bunch a few.
-    assert peak <= rate * 1.1
+    assert peak <= rate * 1.05
     assert await db.reminders.count_documents({"state": 1}) == 500
 
 

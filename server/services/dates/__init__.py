@@ -1,0 +1,1 @@
+"""Date and time rules shared by the services (recurrence, parsing, time zones)."""

@@ -1,0 +1,45 @@
+from datetime import datetime
+from typing import Literal
+
+from beanie import Document
+from pydantic import Field
+from pymongo import ASCENDING, IndexModel
+
+from models.clock import utcnow
+
+BuiltinKey = Literal["inbox", "today", "later", "someday"]
+BUILTIN_KEYS: tuple[BuiltinKey, ...] = ("inbox", "today", "later", "someday")
+
+
+class TaskList(Document):
+    """A list of tasks: one of the four built-ins (`key` set, name given at output in the
+    user's language) or a list of the user's own (`name`)."""
+
+    # A 24-hex string, not an ObjectId: on the embedded server a filter on any ObjectId field
+    # other than _id matches nothing (README, "known differences").
+    user_id: str
+    key: BuiltinKey | None = None
+    name: str | None = None  # None for built-ins: their name is computed from the key
+    # Case-folded name: the unique index on (user_id, it) makes names unique per user
+    # case-insensitively (collation is ignored by the embedded server).
+    name_normalized: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "task_lists"
+        indexes = [
+            # Partial on strings: real MongoDB indexes missing/null values, and every
+            # custom list has key null (every built-in has name_normalized null).
+            IndexModel(
+                [("user_id", ASCENDING), ("key", ASCENDING)],
+                name="builtin_unique",
+                unique=True,
+                partialFilterExpression={"key": {"$type": "string"}},
+            ),
+            IndexModel(
+                [("user_id", ASCENDING), ("name_normalized", ASCENDING)],
+                name="name_unique",
+                unique=True,
+                partialFilterExpression={"name_normalized": {"$type": "string"}},
+            ),
+        ]

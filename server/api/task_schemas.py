@@ -1,0 +1,146 @@
+"""Bodies and query strings of the lists and tasks routes (DESIGN.md, "The assistant"). The
+limits come from the services, which check them again (they also serve the bot)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
+
+from models import Task
+from server.api.schemas import Strict
+from server.services.dates.rrule import MAX_RRULE_LENGTH
+from server.services.lists import LIST_NAME_MAX_LENGTH, ListView
+from server.services.tasks import (
+    CURSOR_MAX_LENGTH,
+    NOTES_MAX_LENGTH,
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    SEARCH_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+)
+
+ListName = Annotated[str, StringConstraints(min_length=1, max_length=LIST_NAME_MAX_LENGTH)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX_LENGTH)]
+Notes = Annotated[str, StringConstraints(max_length=NOTES_MAX_LENGTH)]
+ListRef = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    Field(description="A list id, or a built-in key: inbox, today, later, someday"),
+]
+Repeat = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_RRULE_LENGTH),
+    Field(description="An RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO (in the user's time zone)"),
+]
+Time = Annotated[AwareDatetime, Field(description="RFC 3339 with an offset; stored as UTC")]
+
+
+class ListIn(Strict):
+    name: ListName
+
+
+class TaskIn(Strict):
+    title: Title
+    notes: Notes | None = None
+    list: ListRef | None = Field(default=None, description="Default: inbox")
+    due: Time | None = None
+    remind_at: Time | None = None
+    repeat: Repeat | None = None
+
+
+class TaskPatch(Strict):
+    """Any subset of the fields; null clears notes, due, remind_at and repeat."""
+
+    # Absent is "unchanged"; null is refused for these (checked by the handler).
+    title: Title | SkipJsonSchema[None] = None
+    notes: Notes | None = None
+    list: ListRef | SkipJsonSchema[None] = None
+    done: bool | SkipJsonSchema[None] = None
+    due: Time | None = None
+    remind_at: Time | None = None
+    repeat: Repeat | None = None
+
+
+class TaskListQuery(BaseModel):
+    # Query strings are text: "20" is a valid limit here (not in JSON bodies).
+    model_config = ConfigDict(extra="forbid")
+
+    list: ListRef | SkipJsonSchema[None] = None
+    status: Literal["open", "done", "all"] = Field(
+        default="open", description="open (default), done or all"
+    )
+    q: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=SEARCH_MAX_LENGTH),
+            Field(
+                description="Search: typos and word prefixes match, best match first; "
+                "one page (no cursor)"
+            ),
+        ]
+        | SkipJsonSchema[None]
+    ) = None
+    limit: Annotated[int, Field(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT
+    cursor: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=CURSOR_MAX_LENGTH),
+            Field(description="next_cursor of the previous page"),
+        ]
+        | SkipJsonSchema[None]
+    ) = None
+
+
+class ListOut(BaseModel):
+    id: str
+    key: Literal["inbox", "today", "later", "someday"] | None = Field(
+        description="The built-in list's key; null for the user's own lists"
+    )
+    name: str = Field(description="Built-in lists: in the user's language")
+    open_count: int
+
+    @classmethod
+    def of(cls, view: ListView) -> ListOut:
+        return cls(id=view.id, key=view.key, name=view.name, open_count=view.open_count)
+
+
+class ListsOut(BaseModel):
+    items: list[ListOut]
+
+
+class TaskOut(BaseModel):
+    id: str
+    title: str
+    notes: str
+    list_id: str
+    done: bool
+    done_at: datetime | None
+    due: datetime | None
+    remind_at: datetime | None
+    repeat: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, task: Task) -> TaskOut:
+        return cls(
+            id=str(task.id),
+            title=task.title,
+            notes=task.notes,
+            list_id=task.list_id,
+            done=task.done,
+            done_at=task.done_at,
+            due=task.due,
+            remind_at=task.remind_at,
+            repeat=task.repeat,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+        )
+
+
+class TaskPageOut(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None

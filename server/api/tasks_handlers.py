@@ -1,0 +1,138 @@
+"""/api/lists and /api/tasks: read the input, call the lists or tasks service, shape the
+answer. Every route needs a user (a bot acting as itself gets 403)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from server.api.body import read_json, read_query
+from server.api.task_schemas import (
+    ListIn,
+    ListOut,
+    ListsOut,
+    TaskIn,
+    TaskListQuery,
+    TaskOut,
+    TaskPageOut,
+    TaskPatch,
+)
+from server.auth.principal import protected, require_user
+from server.http.problems import Problem
+from server.keys import SERVICES
+from server.services.tasks import UNSET, TaskChanges, TaskDraft, TaskQuery
+
+
+def _json(model: BaseModel, status: int = 200) -> web.Response:
+    return web.json_response(model.model_dump(mode="json"), status=status)
+
+
+@protected
+async def list_lists(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    views = await request.app[SERVICES].lists.overview(user_id)
+    return _json(ListsOut(items=[ListOut.of(view) for view in views]))
+
+
+@protected
+async def create_list(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    body = await read_json(request, ListIn)
+    view = await request.app[SERVICES].lists.create(user_id, body.name)
+    return _json(ListOut.of(view), 201)
+
+
+@protected
+async def rename_list(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    body = await read_json(request, ListIn)
+    view = await request.app[SERVICES].lists.rename(user_id, request.match_info["id"], body.name)
+    return _json(ListOut.of(view))
+
+
+@protected
+async def delete_list(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    await request.app[SERVICES].lists.delete(user_id, request.match_info["id"])
+    return web.Response(status=204)
+
+
+@protected
+async def list_tasks(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    query = read_query(request, TaskListQuery)
+    page = await request.app[SERVICES].tasks.page(
+        user_id,
+        TaskQuery(
+            list_ref=query.list,
+            status=query.status,
+            text=query.q,
+            limit=query.limit,
+            cursor=query.cursor,
+        ),
+    )
+    return _json(
+        TaskPageOut(items=[TaskOut.of(task) for task in page.items], next_cursor=page.next_cursor)
+    )
+
+
+@protected
+async def create_task(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    body = await read_json(request, TaskIn)
+    task = await request.app[SERVICES].tasks.create(
+        user_id,
+        TaskDraft(
+            title=body.title,
+            notes=body.notes,
+            list_ref=body.list,
+            due=body.due,
+            remind_at=body.remind_at,
+            repeat=body.repeat,
+        ),
+    )
+    return _json(TaskOut.of(task), 201)
+
+
+@protected
+async def get_task(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    task = await request.app[SERVICES].tasks.get(user_id, request.match_info["id"])
+    return _json(TaskOut.of(task))
+
+
+@protected
+async def update_task(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    body = await read_json(request, TaskPatch)
+    given = body.model_fields_set
+    nulls = [
+        name for name in ("title", "list", "done") if name in given and getattr(body, name) is None
+    ]
+    if nulls:
+        errors = [{"field": name, "message": "Cannot be null", "type": "null"} for name in nulls]
+        raise Problem(
+            422, f"Invalid fields: {', '.join(nulls)}", slug="validation-error", errors=errors
+        )
+
+    def value(name: str) -> object:
+        return getattr(body, name) if name in given else UNSET
+
+    changes = TaskChanges(
+        title=value("title"),  # type: ignore[arg-type]
+        notes=value("notes"),  # type: ignore[arg-type]
+        list_ref=value("list"),  # type: ignore[arg-type]
+        done=value("done"),  # type: ignore[arg-type]
+        due=value("due"),  # type: ignore[arg-type]
+        remind_at=value("remind_at"),  # type: ignore[arg-type]
+        repeat=value("repeat"),  # type: ignore[arg-type]
+    )
+    task = await request.app[SERVICES].tasks.update(user_id, request.match_info["id"], changes)
+    return _json(TaskOut.of(task))
+
+
+@protected
+async def delete_task(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    await request.app[SERVICES].tasks.delete(user_id, request.match_info["id"])
+    return web.Response(status=204)

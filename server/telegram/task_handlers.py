@@ -1,0 +1,406 @@
+"""The assistant in the chat: quick capture, list views, search, and the buttons under
+them. Thin: every decision about tasks is the tasks service's; this turns updates into its
+calls and its answers into messages."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    MessageOrigin,
+    MessageOriginChannel,
+    MessageOriginChat,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
+    Update,
+)
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from models import Task, TaskList, User
+from models.task_list import BuiltinKey
+from server.services.errors import InvalidInput, ListNotFound, TaskNotFound
+from server.services.lists import display_name
+from server.services.tasks import NOTES_MAX_LENGTH, TaskDraft, Tasks, title_and_notes
+from server.services.users import TelegramProfile
+from server.telegram import keyboards as kb
+from server.telegram.context import services_of
+from server.telegram.i18n import Lang, language, ntr, tr
+from server.telegram.types import BotApp
+
+log = logging.getLogger(__name__)
+
+LINE_TITLE_LENGTH = 200  # a list page of 10 stays well within Telegram's 4,096 characters
+
+
+def tasks_of(context: ContextTypes.DEFAULT_TYPE) -> Tasks:
+    return services_of(context).tasks
+
+
+def assistant_intro(lang: Lang) -> str:
+    return tr(
+        lang,
+        "I keep your tasks in four lists: Inbox, Today, Later and Someday.\n"
+        "Send me any text and it goes to Inbox; the buttons under it move it on.\n"
+        "/today, /inbox, /later, /someday show a list; /lists shows them all; "
+        "/find <words> searches; /new <title> adds a task.",
+    )
+
+
+# --- Who is asking ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    user: User
+    lang: Lang
+
+    @property
+    def user_id(self) -> Any:
+        return self.user.id
+
+
+async def _asker(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Asker | None:
+    """The user behind the update (created on first sight, like /start)."""
+    tg_user = update.effective_user
+    if tg_user is None or tg_user.is_bot:
+        return None
+    user, _ = await services_of(context).users.ensure_telegram_user(
+        TelegramProfile(
+            telegram_id=tg_user.id,
+            first_name=tg_user.first_name,
+            last_name=tg_user.last_name,
+            username=tg_user.username,
+            language_code=tg_user.language_code,
+        )
+    )
+    return Asker(user, language(user.language, tg_user.language_code))
+
+
+# --- What a plain text means ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureTask:
+    title: str
+    notes: str
+
+
+Intent = CaptureTask  # more to come: a recogniser of "remind me …" goes before capture
+
+
+def understand(message: Message, lang: Lang) -> Intent | None:
+    """The one place that decides what a plain (non-command) message means. Today every text
+    is a task for Inbox; a forwarded one keeps where it came from in the notes. A step that
+    recognises other intents (reminders) belongs here, before the capture."""
+    text = message.text or message.caption or ""
+    if not text.strip():
+        return None
+    try:
+        title, notes = title_and_notes(text)
+    except InvalidInput:
+        return None
+    if message.forward_origin is not None:
+        origin = _origin(message.forward_origin, lang)
+        notes = f"{origin}\n\n{notes}" if notes else origin
+    return CaptureTask(title, notes[:NOTES_MAX_LENGTH])
+
+
+def _origin(origin: MessageOrigin, lang: Lang) -> str:
+    when = origin.date.strftime("%Y-%m-%d %H:%M UTC")
+    link = ""
+    if isinstance(origin, MessageOriginUser):
+        user = origin.sender_user
+        who = user.full_name + (f" (@{user.username})" if user.username else "")
+    elif isinstance(origin, MessageOriginHiddenUser):
+        who = origin.sender_user_name
+    elif isinstance(origin, MessageOriginChat):
+        who = origin.sender_chat.title or origin.sender_chat.full_name or ""
+    elif isinstance(origin, MessageOriginChannel):
+        who = origin.chat.title or ""
+        if origin.chat.username:
+            link = f"\nhttps://t.me/{origin.chat.username}/{origin.message_id}"
+    else:
+        who = "?"
+    return tr(lang, "Forwarded from {who}, {when}", who=who, when=when) + link
+
+
+# --- Texts of the views ----------------------------------------------------------------------
+
+
+async def _lists_by_id(tasks: Tasks, user_id: Any) -> dict[str, TaskList]:
+    return {str(doc.id): doc for doc in await tasks.lists.all(user_id)}
+
+
+def _card_text(status: str, task: Task) -> str:
+    return f"{status}\n\n{task.title}"
+
+
+def _list_text(name: str, tasks: list[Task], total: int, view: kb.View, lang: Lang) -> str:
+    if total == 0:
+        return tr(lang, "{list}: no open tasks.", list=name)
+    head = name + ": " + ntr(lang, "{n} open task", "{n} open tasks", total)
+    pages = -(-total // kb.PAGE_SIZE)
+    if pages > 1:
+        head += "\n" + tr(lang, "Page {page} of {pages}", page=view.page + 1, pages=pages)
+    first = view.page * kb.PAGE_SIZE
+    lines = [
+        f"{first + i + 1}. {kb.short(task.title, LINE_TITLE_LENGTH)}"
+        for i, task in enumerate(tasks)
+    ]
+    return head + "\n\n" + "\n".join(lines)
+
+
+async def _render_list(
+    tasks: Tasks, asker: Asker, view: kb.View
+) -> tuple[str, InlineKeyboardMarkup | None, kb.View]:
+    task_list, items, total = await tasks.window(
+        asker.user_id, view.ref, view.page * kb.PAGE_SIZE, kb.PAGE_SIZE
+    )
+    if not items and view.page > 0:  # the page emptied (tasks done elsewhere): show the last
+        last = max(0, -(-total // kb.PAGE_SIZE) - 1)
+        view = kb.View(view.ref, last)
+        task_list, items, total = await tasks.window(
+            asker.user_id, view.ref, last * kb.PAGE_SIZE, kb.PAGE_SIZE
+        )
+    name = display_name(task_list, asker.lang)
+    text = _list_text(name, items, total, view, asker.lang)
+    return text, kb.list_keyboard(items, view, total, asker.lang), view
+
+
+# --- Commands and messages ---------------------------------------------------------------------
+
+
+async def capture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any plain text (or a forwarded message): see what it means, usually a task for Inbox."""
+    message = update.effective_message
+    asker = await _asker(update, context)
+    if message is None or asker is None:
+        return
+    intent = understand(message, asker.lang)
+    if intent is None:
+        await message.reply_text(tr(asker.lang, "I can only keep text as a task."))
+        return
+    await _add(context, message, asker, intent.title, intent.notes)
+
+
+async def new_task(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    asker = await _asker(update, context)
+    if message is None or asker is None:
+        return
+    text = " ".join(context.args or [])
+    if not text.strip():
+        await message.reply_text(tr(asker.lang, "Send /new and the task, e.g. /new Buy milk"))
+        return
+    title, notes = title_and_notes(text)
+    await _add(context, message, asker, title, notes)
+
+
+async def _add(
+    context: ContextTypes.DEFAULT_TYPE, message: Message, asker: Asker, title: str, notes: str
+) -> None:
+    tasks = tasks_of(context)
+    task = await tasks.create(asker.user_id, TaskDraft(title=title, notes=notes))
+    inbox = await tasks.lists.builtin(asker.user_id, "inbox")
+    status = tr(asker.lang, "Added to {list}.", list=display_name(inbox, asker.lang))
+    await message.reply_text(
+        _card_text(status, task), reply_markup=kb.card_keyboard(task, "inbox", asker.lang)
+    )
+
+
+def _show_list(key: BuiltinKey) -> Any:
+    async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        asker = await _asker(update, context)
+        if message is None or asker is None:
+            return
+        text, markup, _ = await _render_list(tasks_of(context), asker, kb.View(key))
+        await message.reply_text(text, reply_markup=markup)
+
+    show.__name__ = f"show_{key}"
+    return show
+
+
+async def all_lists(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    asker = await _asker(update, context)
+    if message is None or asker is None:
+        return
+    views = await tasks_of(context).lists.overview(asker.user_id, asker.lang)
+    lines = [f"{view.name}: {view.open_count}" for view in views]
+    entries = [(view.key or view.id, view.name, view.open_count) for view in views]
+    await message.reply_text(
+        tr(asker.lang, "Your lists (open tasks):") + "\n\n" + "\n".join(lines),
+        reply_markup=kb.lists_keyboard(entries),
+    )
+
+
+async def find(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    asker = await _asker(update, context)
+    if message is None or asker is None:
+        return
+    words = " ".join(context.args or []).strip()[:200]
+    if not words:
+        await message.reply_text(tr(asker.lang, "Send /find and some words, e.g. /find milk"))
+        return
+    found = await tasks_of(context).find(asker.user_id, words, limit=kb.PAGE_SIZE)
+    if not found:
+        await message.reply_text(tr(asker.lang, "Nothing found for “{words}”.", words=words))
+        return
+    head = ntr(asker.lang, "{n} task found for “{words}”:", "{n} tasks found for “{words}”:",
+               len(found), words=words)  # fmt: skip
+    lines = [f"{i + 1}. {kb.short(task.title, LINE_TITLE_LENGTH)}" for i, task in enumerate(found)]
+    await message.reply_text(
+        head + "\n\n" + "\n".join(lines), reply_markup=kb.tasks_keyboard(found)
+    )
+
+
+# --- Buttons ---------------------------------------------------------------------------------
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every button press is answered (answerCallbackQuery), whatever happens, and the
+    message it belongs to is edited in place. A press on a task that is gone, or a second
+    press, gets a short notice."""
+    query = update.callback_query
+    if query is None:
+        return
+    notice: str | None = None
+    try:
+        notice = await _press(query, context, update)
+    finally:
+        try:
+            await query.answer(notice)
+        except TelegramError as exc:  # too late (> 15 s) or already answered: nothing to do
+            log.info("callback query %s not answered: %s", query.id, exc)
+
+
+async def _press(
+    query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, update: Update
+) -> str | None:
+    action = kb.parse(query.data)
+    asker = await _asker(update, context)
+    if asker is None:
+        return None
+    lang = asker.lang
+    if action is None:
+        return tr(lang, "This button no longer works.")
+    if isinstance(action, kb.Noop):
+        return None
+    tasks = tasks_of(context)
+    try:
+        if isinstance(action, kb.ShowList):
+            text, markup, _ = await _render_list(tasks, asker, action.view)
+            await _edit(query, text, markup)
+            return None
+        if isinstance(action, kb.DoneFromList):
+            notice = await _complete(tasks, asker, action.task_id)
+            text, markup, _ = await _render_list(tasks, asker, action.view)
+            await _edit(query, text, markup)
+            return notice
+        return await _card(tasks, asker, action, query)
+    except ListNotFound:
+        await _edit(query, tr(lang, "This list no longer exists."), None)
+        return tr(lang, "This list no longer exists.")
+
+
+async def _complete(tasks: Tasks, asker: Asker, task_id: str) -> str:
+    try:
+        task = await tasks.get(asker.user_id, task_id)
+        if task.done:
+            return tr(asker.lang, "Already done.")
+        await tasks.complete(asker.user_id, task_id)
+    except TaskNotFound:
+        return tr(asker.lang, "This task no longer exists.")
+    return tr(asker.lang, "Done ✓")
+
+
+async def _card(
+    tasks: Tasks, asker: Asker, action: kb.CardAction, query: CallbackQuery
+) -> str | None:
+    lang, back = asker.lang, action.back
+    gone = tr(lang, "This task no longer exists.")
+    try:
+        task = await tasks.get(asker.user_id, action.task_id)
+    except TaskNotFound:
+        await _edit(query, gone, kb.back_keyboard(lang, back))
+        return gone
+    lists = await _lists_by_id(tasks, asker.user_id)
+    current = lists.get(task.list_id)
+    current_name = display_name(current, lang) if current else "?"
+    notice: str | None = None
+    try:
+        if action.op == "x":
+            await tasks.delete(asker.user_id, action.task_id)
+            await _edit(query, _card_text(tr(lang, "Deleted."), task), kb.back_keyboard(lang, back))
+            return tr(lang, "Deleted.")
+        if action.op in kb.MOVES:
+            key = kb.MOVES[action.op]
+            if current is not None and current.key == key:
+                notice = tr(lang, "Already in {list}.", list=current_name)
+            else:
+                task = await tasks.move(asker.user_id, action.task_id, key)
+                current = next(doc for doc in lists.values() if doc.key == key)
+                current_name = display_name(current, lang)
+                notice = tr(lang, "Moved to {list}.", list=current_name)
+            status = notice
+        elif action.op == "d":
+            if task.done:
+                notice = tr(lang, "Already done.")
+            else:
+                task = await tasks.complete(asker.user_id, action.task_id)
+                notice = tr(lang, "Done ✓")
+            status = tr(lang, "Done ✓")
+        elif action.op == "o":
+            if not task.done:
+                notice = tr(lang, "Already open.")
+            else:
+                task = await tasks.reopen(asker.user_id, action.task_id)
+                notice = tr(lang, "Reopened.")
+            status = tr(lang, "Open, in {list}.", list=current_name)
+        else:  # "k": just show it
+            status = tr(lang, "Done ✓") if task.done else tr(lang, "In {list}.", list=current_name)
+    except TaskNotFound:  # deleted between reading and changing it
+        await _edit(query, gone, kb.back_keyboard(lang, back))
+        return gone
+    now_in = current.key if current is not None else None
+    await _edit(query, _card_text(status, task), kb.card_keyboard(task, now_in, lang, back))
+    return notice
+
+
+async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        # "message is not modified" (the same press twice) or a message too old to edit.
+        log.info("callback query %s: message not edited: %s", query.id, exc)
+
+
+def add_task_handlers(application: BotApp) -> None:
+    for key in ("inbox", "today", "later", "someday"):
+        application.add_handler(CommandHandler(key, _show_list(key)))
+    application.add_handler(CommandHandler("lists", all_lists))
+    application.add_handler(CommandHandler("find", find))
+    application.add_handler(CommandHandler("new", new_task))
+    application.add_handler(CallbackQueryHandler(on_button))
+    # After the commands: plain text, and forwarded messages (text or a caption).
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE
+            & ((filters.TEXT & ~filters.COMMAND) | (filters.FORWARDED & filters.CAPTION)),
+            capture,
+        )
+    )

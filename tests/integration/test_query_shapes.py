@@ -1,0 +1,127 @@
+"""Every query shape the lists and tasks code relies on, against the test's server (embedded
+nx-27017, or MongoDB with MONGODB_URI): a server upgrade or a run on MongoDB shows a
+difference here first. The last tests pin the embedded server's differences that made the
+code store ids as strings and search with `$in` (they are skipped on MongoDB)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from tests.integration.tasks_env import TasksEnv
+
+EMBEDDED_ONLY = pytest.mark.skipif(
+    bool(os.environ.get("MONGODB_URI")), reason="a difference of the embedded server"
+)
+U1, U2 = str(ObjectId()), str(ObjectId())
+
+
+async def tasks_with_terms(env: TasksEnv) -> Any:
+    # The real collection and indexes (init_beanie made them).
+    tasks = env.db["tasks"]
+    await tasks.insert_many([
+        {"user_id": U1, "list_id": "L", "done": False, "terms": ["мол", "оло", "лок"],
+         "order_key": "2", "title": "молоко"},
+        {"user_id": U1, "list_id": "L", "done": True, "terms": ["pre", "res"],
+         "order_key": "1", "title": "present"},
+        {"user_id": U2, "list_id": "M", "done": False, "terms": ["мол"], "order_key": "3",
+         "title": "other user"},
+    ])  # fmt: skip
+    return tasks
+
+
+async def titles(cursor: Any) -> list[str]:
+    return [doc["title"] for doc in await cursor.to_list()]
+
+
+async def test_search_candidates_in_on_the_multikey_terms_with_the_user(env: TasksEnv):
+    tasks = await tasks_with_terms(env)
+    query = {"user_id": U1, "terms": {"$in": ["мол", "zzz"]}, "done": False}
+    assert await titles(tasks.find(query).sort("order_key", -1).limit(200)) == ["молоко"]
+    query = {"user_id": U1, "terms": {"$all": ["мол", "лок"]}, "list_id": "L"}
+    assert await titles(tasks.find(query, {"terms": 0})) == ["молоко"]
+    assert await titles(tasks.find({"user_id": U1, "terms": {"$all": ["мол", "pre"]}})) == []
+
+
+async def test_keyset_page_one_range_condition_newest_first(env: TasksEnv):
+    tasks = await tasks_with_terms(env)
+    query = {"user_id": U1, "list_id": "L", "order_key": {"$lt": "2"}}
+    assert await titles(tasks.find(query).sort("order_key", -1).limit(51)) == ["present"]
+    query = {"user_id": U1, "done": False}
+    assert await titles(tasks.find(query).sort("order_key", -1).skip(0).limit(10)) == ["молоко"]
+
+
+async def test_open_counts_by_group(env: TasksEnv):
+    tasks = await tasks_with_terms(env)
+    pipeline = [{"$match": {"user_id": U1, "done": False}},
+                {"$group": {"_id": "$list_id", "n": {"$sum": 1}}}]  # fmt: skip
+    assert await (await tasks.aggregate(pipeline)).to_list() == [{"_id": "L", "n": 1}]
+
+
+async def test_whole_document_write_guarded_by_version(env: TasksEnv):
+    tasks = env.db["tasks"]
+    when = datetime(2030, 1, 1, tzinfo=UTC)
+    doc = {"_id": ObjectId(), "user_id": U1, "version": 0, "done": False, "remind_at": None}
+    await tasks.insert_one(doc)
+    written = {**doc, "version": 1, "done": True, "remind_at": when}
+    result = await tasks.replace_one({"_id": doc["_id"], "user_id": U1, "version": 0}, written)
+    assert result.matched_count == 1
+    stale = await tasks.replace_one({"_id": doc["_id"], "user_id": U1, "version": 0}, doc)
+    assert stale.matched_count == 0
+    other = await tasks.replace_one({"_id": doc["_id"], "user_id": U2, "version": 1}, doc)
+    assert other.matched_count == 0
+    # Types survive a replace (a `$set` would store a string and 1 on the embedded server).
+    assert await tasks.count_documents({"done": True, "remind_at": {"$lte": when}}) == 1
+    assert await tasks.count_documents({"remind_at": {"$ne": None}}) == 1
+
+
+async def test_bulk_moves_with_string_set_and_inc(env: TasksEnv):
+    tasks = await tasks_with_terms(env)
+    result = await tasks.update_many(
+        {"user_id": U1, "list_id": "L"},
+        {"$set": {"list_id": "K", "user_id": U2}, "$inc": {"version": 1}},
+    )
+    assert result.modified_count == 2
+    assert sorted(await tasks.distinct("list_id", {"user_id": U2})) == ["K", "M"]
+    assert await tasks.count_documents({"user_id": U2, "done": False, "list_id": "K"}) == 1
+
+
+async def test_list_indexes_unique_built_ins_and_names_but_many_nulls(env: TasksEnv):
+    lists = env.db["task_lists"]
+    await lists.insert_one({"user_id": U1, "key": "inbox", "name_normalized": None})
+    await lists.insert_one({"user_id": U1, "key": None, "name_normalized": "work"})
+    await lists.insert_one({"user_id": U1, "key": None, "name_normalized": "home"})
+    await lists.insert_one({"user_id": U1, "key": "today", "name_normalized": None})
+    await lists.insert_one({"user_id": U2, "key": "inbox", "name_normalized": "work"})
+    for duplicate in ({"user_id": U1, "key": "inbox"}, {"user_id": U1, "name_normalized": "work"}):
+        with pytest.raises(DuplicateKeyError):
+            await lists.insert_one({"key": None, "name_normalized": None, **duplicate})
+    home = await lists.find_one({"name_normalized": "home"})
+    with pytest.raises(DuplicateKeyError):  # a rename or change of owner into a taken name
+        await lists.update_one({"_id": home["_id"]}, {"$set": {"name_normalized": "work"}})
+    assert await lists.count_documents({"user_id": U1}) == 4
+
+
+@EMBEDDED_ONLY
+async def test_embedded_a_filter_on_an_objectid_field_other_than_id_matches_nothing(
+    env: TasksEnv,
+):
+    """Why user_id and list_id are 24-hex strings in lists and tasks."""
+    probe = env.db["probe"]
+    user = ObjectId()
+    await probe.insert_one({"user_id": user, "n": 1})
+    assert await probe.find({"user_id": user}).to_list() == []  # MongoDB: the document
+    assert await probe.count_documents({"user_id": user}) == 0
+
+
+@EMBEDDED_ONLY
+async def test_embedded_equality_on_an_array_element_through_an_index_misses(env: TasksEnv):
+    """Why the search asks `terms: {$in: [...]}` even for a single term."""
+    tasks = await tasks_with_terms(env)
+    assert await titles(tasks.find({"user_id": U1, "terms": "мол"})) == []  # MongoDB: молоко
+    assert await titles(tasks.find({"user_id": U1, "terms": {"$in": ["мол"]}})) == ["молоко"]
