@@ -9,8 +9,6 @@ from zoneinfo import ZoneInfo
 
 from bson import ObjectId
 
-from server.keys import SERVICES
-from server.services.reminder_port import ReminderPlan
 from server.telegram.bot import ASSISTANT_BOT
 from tests.bot_helpers import post_update
 from tests.fake_bot_api import FakeBotAPI, text_message_update
@@ -86,16 +84,6 @@ async def test_timezone_picker_by_button_typed_name_offset_and_location(bot_clie
 
 
 async def test_first_time_asks_the_zone_then_shows_the_card_and_saves(bot_client, fake_api, db):
-    saved: list[tuple[Any, ...]] = []
-    services = bot_client.server.app[SERVICES]
-
-    async def save(user_id: Any, title: str, remind_at: datetime, repeat: str | None) -> None:
-        # Stands in for the tasks service: a task id, and the reminder planned for it.
-        saved.append((user_id, title, remind_at, repeat))
-        await services.reminders.plan(ReminderPlan(ObjectId(), user_id, title, remind_at, repeat,
-                                                   False))  # fmt: skip
-
-    bot_client.server.app[ASSISTANT_BOT].save = save
     await post_update(bot_client, message("напомни завтра в 9 купить молоко", lang="ru"))
     [ask] = await replies(fake_api, 1)
     assert ask.params["text"].startswith("Чтобы напоминать вовремя, мне нужен ваш часовой пояс.")
@@ -111,9 +99,10 @@ async def test_first_time_asks_the_zone_then_shows_the_card_and_saves(bot_client
     await post_update(bot_client, press(save_data, card.params["text"], lang="ru"))
     answers = await fake_api.wait_for("answerCallbackQuery", 2)
     assert answers[-1].params["text"] == "Сохранено: купить молоко, напоминание завтра 09:00."
-    [(_, title, remind_at, repeat)] = saved
-    moscow = remind_at.astimezone(ZoneInfo("Europe/Moscow"))
-    assert (title, repeat, moscow.hour, moscow.minute) == ("купить молоко", None, 9, 0)
+    [task] = await db.tasks.find({}).to_list()  # made by the tasks service
+    moscow = task["remind_at"].astimezone(ZoneInfo("Europe/Moscow"))
+    assert (task["title"], task["repeat"], moscow.hour, moscow.minute) == (
+        "купить молоко", None, 9, 0)  # fmt: skip
     assert moscow.date() == (datetime.now(ZoneInfo("Europe/Moscow")) + timedelta(days=1)).date()
     assert await db.reminder_drafts.count_documents({}) == 0
     assert await db.reminders.count_documents({"state": 0}) == 1
@@ -122,7 +111,7 @@ async def test_first_time_asks_the_zone_then_shows_the_card_and_saves(bot_client
     await post_update(bot_client, press(save_data, card.params["text"], lang="ru"))
     answers = await fake_api.wait_for("answerCallbackQuery", 3)
     assert answers[-1].params["text"].startswith("Эта карточка устарела")
-    assert len(saved) == 1
+    assert await db.tasks.count_documents({}) == 1
 
 
 async def test_change_time_ambiguous_time_and_cancel(bot_client, fake_api, db):

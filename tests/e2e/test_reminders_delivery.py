@@ -15,6 +15,7 @@ from bson import ObjectId
 
 from server.keys import SERVICES
 from server.services.reminder_port import ReminderPlan
+from server.services.tasks import TaskDraft
 from tests.bot_helpers import bot_settings, post_update
 from tests.e2e.test_database_outage import own_mongo, restart, wait_ready  # noqa: F401
 from tests.fake_bot_api import FakeBotAPI, text_message_update
@@ -54,7 +55,12 @@ async def wait_until(predicate: Any, timeout: float, what: str) -> None:  # noqa
 
 
 def sends(fake: FakeBotAPI) -> list[Any]:
-    return [c for c in fake.calls_to("sendMessage") if "reply_markup" in c.params]
+    """The reminder messages (other replies, e.g. a task card, have other buttons)."""
+    return [
+        c for c in fake.calls_to("sendMessage")
+        if isinstance(c.params.get("reply_markup"), dict)
+        and c.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"].startswith("r:")
+    ]  # fmt: skip
 
 
 def task_of(call: Any) -> str:
@@ -226,11 +232,12 @@ async def test_snooze_and_done_buttons_and_a_repeat_through_real_presses(make_cl
     user, _ = await services.users.ensure_telegram_user(TelegramProfile(telegram_id=5150))
     await db.users.update_one({"_id": user.id}, {"$set": {"timezone": "Europe/Berlin"}})
     berlin = ZoneInfo("Europe/Berlin")
-    daily, once = ObjectId(), ObjectId()
     now = datetime.now(UTC)
     rule = "FREQ=DAILY;BYHOUR=9;BYMINUTE=0"
-    await services.reminders.plan(ReminderPlan(daily, user.id, "vitamins", now, rule, False))
-    await services.reminders.plan(ReminderPlan(once, user.id, "call mom", now, None, False))
+    # real tasks: the buttons act through the tasks service
+    daily = (await services.tasks.create(user.id, TaskDraft("vitamins", remind_at=now,
+                                                            repeat=rule))).id  # fmt: skip
+    once = (await services.tasks.create(user.id, TaskDraft("call mom", remind_at=now))).id
     await wait_until(lambda: len(sends(fake_api)) >= 2, 10, "two reminders")
     by_task = {task_of(c): c for c in sends(fake_api)}
     assert by_task[str(once)].params["text"] == "⏰ call mom"
@@ -241,6 +248,14 @@ async def test_snooze_and_done_buttons_and_a_repeat_through_real_presses(make_cl
     assert doc["state"] == 0
     assert (following.hour, following.minute) == (9, 0)
     assert timedelta(0) < following - now <= timedelta(days=1)
+    for _ in range(50):  # the task shows its next occurrence (set_remind_at)
+        task = await db.tasks.find_one({"_id": daily})
+        if task["remind_at"] is not None and abs(
+            task["remind_at"].timestamp() - following.timestamp()) < 1:  # fmt: skip
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the task's remind_at did not move on")
 
     async def press(data: str, message_id: int) -> None:
         update = {
@@ -260,6 +275,8 @@ async def test_snooze_and_done_buttons_and_a_repeat_through_real_presses(make_cl
     assert doc["state"] == 0
     moved = doc["due_ms"] / 1000 - time.time()
     assert 9 * 60 - 5 < moved <= 10 * 60
+    task = await db.tasks.find_one({"_id": once})
+    assert abs(task["remind_at"].timestamp() - doc["due_ms"] / 1000) < 1  # the task moved too
     [edit] = await fake_api.wait_for("editMessageText")
     assert "Snoozed until" in edit.params["text"]
 
@@ -275,6 +292,7 @@ async def test_snooze_and_done_buttons_and_a_repeat_through_real_presses(make_cl
     await press(f"r:done:{once}", 3)
     await fake_api.wait_for("answerCallbackQuery", 3)
     assert (await db.reminders.find_one({"_id": once}))["state"] == 2
+    assert (await db.tasks.find_one({"_id": once}))["done"] in (True, 1)
 
     # someone else's button does nothing
     stranger = {"callback_query": {
@@ -299,3 +317,25 @@ async def test_a_reminder_planned_in_the_future_is_not_sent_early(make_client, f
     await wait_until(lambda: len(sends(fake_api)) >= 1, 10, "the reminder")
     [call] = sends(fake_api)
     assert due.timestamp() <= call.at <= due.timestamp() + 1.0
+
+
+async def test_a_task_created_and_changed_over_rest_is_reminded(make_client, fake_api, db):
+    token = "bot-service-token-0123456789abcdefghijklmn"
+    client = await make_client(**bot_settings(fake_api), bot_api_tokens=token, **FAST)
+    headers = {"Authorization": f"Bot {token}", "X-Telegram-User-Id": "9090"}
+    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    resp = await client.post("/api/tasks", json={"title": "stretch", "remind_at": soon},
+                             headers=headers)  # fmt: skip
+    assert resp.status == 201, await resp.text()
+    task = await resp.json()
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    other = await (await client.post("/api/tasks", json={"title": "later", "remind_at": later},
+                                     headers=headers)).json()  # fmt: skip
+    await wait_until(lambda: len(sends(fake_api)) >= 1, 10, "the reminder")
+    [call] = sends(fake_api)
+    assert (call.params["chat_id"], call.params["text"]) == ("9090", "⏰ stretch")
+    assert task_of(call) == task["id"]
+    # a deleted task is never reminded
+    resp = await client.delete(f"/api/tasks/{other['id']}", headers=headers)
+    assert resp.status == 204
+    assert await db.reminders.count_documents({"_id": ObjectId(other["id"])}) == 0
