@@ -4,7 +4,7 @@ from beanie import Document
 
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
-from models.reminder import Reminder, ReminderChat, ReminderDraft, SendGate
+from models.reminder import Reminder, ReminderChat, ReminderDraft, ReminderPrefs, SendGate
 from models.task import Task
 from models.task_list import TaskList
 from models.telegram_update import TelegramUpdate
@@ -21,6 +21,7 @@ ALL_MODELS: list[type[Document]] = [
     Reminder,
     ReminderChat,
     ReminderDraft,
+    ReminderPrefs,
     SendGate,
 ]
 
@@ -31,6 +32,7 @@ __all__ = [
     "Reminder",
     "ReminderChat",
     "ReminderDraft",
+    "ReminderPrefs",
     "SendGate",
     "SpentRefreshToken",
     "Task",

@@ -35,6 +35,7 @@ class Reminder(Document):
     sent_ms: int = 0  # when the last occurrence was sent
     sent_occurrence_ms: int = 0  # which occurrence that was (a re-plan of it must not resend)
     late: int = 0  # 1 when the last one was sent late (after an outage)
+    kind: str = "task"  # or "digest": the user's morning digest (`_id` is then the user's id)
     version: int = 0  # bumped by every plan
 
     class Settings:
@@ -93,3 +94,17 @@ class ReminderDraft(Document):
             IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0),
             IndexModel([("user_id", ASCENDING), ("awaiting_time", ASCENDING)], name="awaiting"),
         ]
+
+
+class ReminderPrefs(Document):
+    """A user's optional reminder settings, both off by default: quiet hours (reminders due
+    then wait until they end) and a morning digest of Today. Minutes of the day on the user's
+    wall clock; -1 is off."""
+
+    id: str  # type: ignore[assignment]  # the user's id as a string
+    quiet_start: int = -1
+    quiet_end: int = -1
+    digest_at: int = -1
+
+    class Settings:
+        name = "reminder_prefs"

@@ -44,7 +44,15 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from models import User
 from models.rate_counter import RateCounter
-from models.reminder import CANCELLED, PENDING, SENT, Reminder, ReminderChat, SendGate
+from models.reminder import (
+    CANCELLED,
+    PENDING,
+    SENT,
+    Reminder,
+    ReminderChat,
+    ReminderPrefs,
+    SendGate,
+)
 from server.services.dates.occurrences import RuleError, next_occurrence
 from server.services.reminder_port import ReminderPlan
 
@@ -116,6 +124,7 @@ class DueReminder:
     zone: ZoneInfo
     language: str | None  # the user's choice
     language_code: str | None  # what Telegram last said
+    kind: str = "task"  # "digest": the morning digest of Today (task_id is the user's id)
 
 
 class Sender(Protocol):
@@ -258,6 +267,70 @@ class Reminders:
     async def get(self, task_id: PydanticObjectId) -> Reminder | None:
         return await Reminder.get(task_id)
 
+    # ------------------------------------------------- quiet hours and the digest
+
+    async def prefs(self, user_id: PydanticObjectId) -> ReminderPrefs:
+        found = await ReminderPrefs.get(str(user_id))
+        return found if found is not None else ReminderPrefs(id=str(user_id))
+
+    async def set_quiet_hours(
+        self, user_id: PydanticObjectId, start: int | None, end: int | None
+    ) -> None:
+        """Quiet from `start` to `end` (minutes of the day on the user's clock; may wrap past
+        midnight), or off with None."""
+        if start is not None and end is not None and not (0 <= start < 1440 and 0 <= end < 1440):
+            raise ValueError("minutes of the day expected")
+        values = {
+            "quiet_start": -1 if start is None or end is None or start == end else start,
+            "quiet_end": -1 if start is None or end is None or start == end else end,
+        }
+        await ReminderPrefs.get_pymongo_collection().update_one(
+            {"_id": str(user_id)}, {"$set": values}, upsert=True
+        )  # fmt: skip
+
+    async def set_digest(
+        self, user_id: PydanticObjectId, minute: int | None, zone: ZoneInfo
+    ) -> datetime | None:
+        """A daily digest of Today at `minute` on the user's clock (None: off). Returns the
+        first one. It is a reminder like the others (claimed, budgeted, re-armed daily), with
+        the user's id as its `_id`."""
+        await ReminderPrefs.get_pymongo_collection().update_one(
+            {"_id": str(user_id)}, {"$set": {"digest_at": -1 if minute is None else minute}},
+            upsert=True,
+        )  # fmt: skip
+        collection = Reminder.get_pymongo_collection()
+        if minute is None:
+            await collection.delete_one({"_id": user_id, "kind": "digest"})
+            return None
+        rule = f"FREQ=DAILY;BYHOUR={minute // 60};BYMINUTE={minute % 60}"
+        now = from_ms(self.clock.now_ms())
+        first = next_occurrence(rule, now, now, zone)
+        assert first is not None
+        fields = {"user_id": str(user_id), "title": "", "repeat": rule, "kind": "digest",
+                  "due_ms": to_ms(first), "occurrence_ms": to_ms(first), "state": PENDING,
+                  "claim": None, "lease_ms": 0, "attempts": 0, "paused": 0}  # fmt: skip
+        try:
+            await collection.insert_one(
+                {
+                    "_id": user_id,
+                    **fields,
+                    "sent_ms": 0,
+                    "sent_occurrence_ms": 0,
+                    "late": 0,
+                    "version": 1,
+                }
+            )
+        except DuplicateKeyError:
+            await collection.update_one({"_id": user_id}, {"$set": fields})
+        return first
+
+    async def _quiet_until(self, user_id: str, now_ms: int, zone: ZoneInfo) -> int | None:
+        """When the user's quiet hours end, if `now_ms` falls inside them."""
+        prefs = await ReminderPrefs.get_pymongo_collection().find_one({"_id": user_id})
+        if prefs is None or prefs.get("quiet_start", -1) < 0:
+            return None
+        return quiet_end_ms(prefs["quiet_start"], prefs["quiet_end"], now_ms, zone)
+
     # ---------------------------------------------------------- reachability
 
     async def chat_blocked(self, chat_id: int, user_id: PydanticObjectId | None = None) -> None:
@@ -373,6 +446,12 @@ class Reminders:
             await collection.update_one(mine, {"$set": {"state": CANCELLED, "claim": None}})
             return
         now = self.clock.now_ms()
+        quiet_end = await self._quiet_until(doc["user_id"], now, user.zone)
+        if quiet_end is not None:  # the user's quiet hours: wait until they end
+            await collection.update_one(
+                mine, {"$set": {"lease_ms": quiet_end, "claim": None, "quiet_end_ms": quiet_end}}
+            )
+            return
         if not await self._take_chat(user.telegram_id, now):
             # This chat had a message less than `chat_interval` ago: come back after it.
             retry = now + int(self.settings.chat_interval * 1000)
@@ -397,12 +476,16 @@ class Reminders:
             await collection.update_one(mine, {"$set": {"lease_ms": gate, "claim": None}})
             return
         send_ms = self.clock.now_ms()
-        late = send_ms - doc["due_ms"] > self.settings.late_after * 1000
+        # Held back by quiet hours is not late; missed through an outage is.
+        late = send_ms - max(doc["due_ms"], int(doc.get("quiet_end_ms") or 0)) > (
+            self.settings.late_after * 1000
+        )
         zone = user.zone
         due = DueReminder(
             task_id=doc["_id"], user_id=PydanticObjectId(doc["user_id"]), chat_id=user.telegram_id,
             title=doc["title"], due=from_ms(doc["due_ms"]), late=late, repeat=doc.get("repeat"),
             zone=zone, language=user.language, language_code=user.language_code,
+            kind=doc.get("kind", "task"),
         )  # fmt: skip
         try:
             await sender.send(due)
@@ -450,7 +533,7 @@ class Reminders:
             except RuleError:
                 log.warning("reminder %s: repeat %r is not a rule", doc["_id"], doc["repeat"])
         record: dict[str, Any] = {
-            "claim": None, "lease_ms": 0, "sent_ms": send_ms,
+            "claim": None, "lease_ms": 0, "sent_ms": send_ms, "quiet_end_ms": 0,
             "sent_occurrence_ms": doc["due_ms"], "late": int(late),
         }  # fmt: skip
         if following is not None:
@@ -471,7 +554,7 @@ class Reminders:
                     return
                 await self.clock.sleep(delay)
                 delay = min(2.0, delay * 2)
-        if following is not None and self.on_advanced is not None:
+        if following is not None and self.on_advanced is not None and doc.get("kind") != "digest":
             try:
                 await self.on_advanced(doc["_id"], following)
             except Exception:
@@ -544,6 +627,19 @@ class _Recipient:
         except (ValueError, KeyError):
             zone = ZoneInfo("UTC")
         return cls(doc["telegram_id"], zone, doc.get("language"), doc.get("language_code"))
+
+
+def quiet_end_ms(start: int, end: int, now_ms: int, zone: ZoneInfo) -> int | None:
+    """If `now_ms` is inside the daily quiet window [start, end) (minutes of the day on the
+    zone's clock; a window may wrap past midnight), when it ends; else None."""
+    local = from_ms(now_ms).astimezone(zone)
+    minute = local.hour * 60 + local.minute
+    inside = start <= minute < end if start < end else (minute >= start or minute < end)
+    if not inside:
+        return None
+    day = local.date() if minute < end else local.date() + timedelta(days=1)
+    ends = datetime(day.year, day.month, day.day, end // 60, end % 60, tzinfo=zone)
+    return to_ms(ends.astimezone(UTC))
 
 
 SNOOZE_MINUTES = {"10m": 10, "1h": 60}

@@ -36,6 +36,7 @@ from server.services.dates.parse import Parsed, parse
 from server.services.dates.zones import city, common_zones, is_zone, offset_label, resolve, zone_at
 from server.services.profile import Profiles
 from server.services.reminder_drafts import Draft, ReminderDrafts
+from server.services.reminders import Reminders
 from server.services.users import TelegramProfile, Users
 from server.telegram.i18n import LANGUAGES, N_, Lang, language, tr
 from server.telegram.reminders import when_text
@@ -91,15 +92,19 @@ def _zone_name(zone: str, now: datetime) -> str:
 class AssistantBot:
     def __init__(
         self, users: Users, profiles: Profiles, drafts: ReminderDrafts,
-        save: SaveTask | None = None,
+        save: SaveTask | None = None, reminders: Reminders | None = None,
     ) -> None:  # fmt: skip
         self._users = users
         self._profiles = profiles
         self._drafts = drafts
         self.save = save
+        self._reminders = reminders
 
     def add_to(self, application: BotApp) -> None:
         application.add_handler(CommandHandler("timezone", self.timezone))
+        if self._reminders is not None:
+            application.add_handler(CommandHandler("quiet", self.quiet))
+            application.add_handler(CommandHandler("digest", self.digest))
         application.add_handler(CallbackQueryHandler(self.zone_button, pattern=r"^tz[:?]"))
         application.add_handler(CallbackQueryHandler(self.card_button, pattern=CARD_BUTTON))
         application.add_handler(MessageHandler(filters.LOCATION, self.location))
@@ -239,6 +244,73 @@ class AssistantBot:
             tr(lang, "Time zone set: {zone}.", zone=_zone_name(zone, datetime.now(UTC)))
         )
 
+    # ------------------------------------------------- quiet hours and the digest
+
+    async def _settings_user(
+        self, update: Update
+    ) -> tuple[User, Lang, Message, Reminders, ZoneInfo] | None:
+        found = await self._user(update)
+        message = update.effective_message
+        if found is None or message is None or self._reminders is None:
+            return None
+        user, lang = found
+        if user.timezone is None:
+            await message.reply_text(tr(lang, "Set your time zone first: /timezone"))
+            return None
+        return user, lang, message, self._reminders, ZoneInfo(user.timezone)
+
+    async def quiet(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/quiet 22:00-08:00 | off: reminders due in quiet hours wait until they end."""
+        found = await self._settings_user(update)
+        if found is None:
+            return
+        user, lang, message, reminders, _ = found
+        assert user.id is not None
+        arg = " ".join(context.args or []).strip().lower()
+        if arg in ("off", "выкл", "нет"):
+            await reminders.set_quiet_hours(user.id, None, None)
+        elif arg:
+            window = QUIET.fullmatch(arg.replace(" ", ""))
+            start = _minutes(window["a"]) if window else None
+            end = _minutes(window["b"]) if window else None
+            if start is None or end is None or start == end:
+                await message.reply_text(tr(lang, "Like this: /quiet 22:00-08:00, or /quiet off"))
+                return
+            await reminders.set_quiet_hours(user.id, start, end)
+        prefs = await reminders.prefs(user.id)
+        if prefs.quiet_start < 0:
+            text = tr(lang, "Quiet hours are off. Set them like this: /quiet 22:00-08:00")
+        else:
+            text = tr(
+                lang, "Quiet hours: {start} to {end}. Reminders due then wait until they end.",
+                start=_clock(prefs.quiet_start), end=_clock(prefs.quiet_end),
+            )  # fmt: skip
+        await message.reply_text(text)
+
+    async def digest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/digest 08:30 | off: every morning, what is in Today."""
+        found = await self._settings_user(update)
+        if found is None:
+            return
+        user, lang, message, reminders, zone = found
+        assert user.id is not None
+        arg = " ".join(context.args or []).strip().lower()
+        if arg in ("off", "выкл", "нет"):
+            await reminders.set_digest(user.id, None, zone)
+        elif arg:
+            minute = _minutes(arg)
+            if minute is None:
+                await message.reply_text(tr(lang, "Like this: /digest 08:30, or /digest off"))
+                return
+            await reminders.set_digest(user.id, minute, zone)
+        prefs = await reminders.prefs(user.id)
+        if prefs.digest_at < 0:
+            text = tr(lang, "The morning digest is off. Turn it on like this: /digest 08:30")
+        else:
+            text = tr(lang, "Every day at {time} I will send what is in Today.",
+                      time=_clock(prefs.digest_at))  # fmt: skip
+        await message.reply_text(text)
+
     # ------------------------------------------------------------- the card
 
     async def remind(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -363,6 +435,22 @@ class AssistantBot:
             await _edit(query.edit_message_text("✅ " + saved))
         else:
             await query.answer()
+
+
+QUIET = re.compile(r"(?P<a>\d{1,2}(?::\d{2})?)[-\u2013\u2014](?P<b>\d{1,2}(?::\d{2})?)")
+
+
+def _minutes(text: str) -> int | None:
+    """ "8", "08:30" → minutes of the day."""
+    match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?", text.strip())
+    if match is None:
+        return None
+    hour, minute = int(match[1]), int(match[2] or 0)
+    return hour * 60 + minute if hour < 24 and minute < 60 else None
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _original(message: object) -> str | None:

@@ -18,13 +18,19 @@ from server.errors import StartupError
 from server.keys import SERVICES, SETTINGS
 from server.services.errors import TaskNotFound
 from server.services.registry import Services
-from server.services.tasks import TaskDraft
+from server.services.tasks import TaskDraft, TaskQuery
 from server.telegram.assistant import AssistantBot, SaveTask
 from server.telegram.context import attach_services
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
-from server.telegram.reminders import DoneAction, ReminderActions, ReminderBot, SnoozeAction
+from server.telegram.reminders import (
+    DoneAction,
+    ReminderActions,
+    ReminderBot,
+    SnoozeAction,
+    TodayTitles,
+)
 from server.telegram.task_handlers import add_task_handlers
 from server.telegram.texts import COMMANDS
 from server.telegram.types import BotApp, BotAppBuilder
@@ -73,12 +79,13 @@ def build_application(
     # every plain text; reminder buttons and texts that name a time are ours.
     reminders = ReminderBot(
         services.reminders, services.users,
-        ReminderActions(done=_done(services), snooze=_snooze(services)),
+        ReminderActions(done=_done(services), snooze=_snooze(services)), today=_today(services),
     )  # fmt: skip
     reminders.add_to(application)
     assistant = AssistantBot(
-        services.users, services.profiles, services.drafts, save=_save(services)
-    )
+        services.users, services.profiles, services.drafts, save=_save(services),
+        reminders=services.reminders,
+    )  # fmt: skip
     assistant.add_to(application)
     add_task_handlers(application)
     return application, reminders, assistant
@@ -107,6 +114,14 @@ def _snooze(services: Services) -> SnoozeAction:
         return True
 
     return snooze
+
+
+def _today(services: Services) -> TodayTitles:
+    async def today(user_id: PydanticObjectId) -> list[str]:
+        page = await services.tasks.page(user_id, TaskQuery(list_ref="today", limit=50))
+        return [task.title for task in page.items]
+
+    return today
 
 
 def _save(services: Services) -> SaveTask:

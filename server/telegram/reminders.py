@@ -34,7 +34,7 @@ from server.services.reminders import (
     zone_of,
 )
 from server.services.users import Users
-from server.telegram.i18n import Lang, language, tr
+from server.telegram.i18n import Lang, language, ntr, tr
 from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
@@ -91,20 +91,39 @@ def reminder_text(reminder: DueReminder, lang: Lang) -> str:
     return text
 
 
+# The titles of the user's open tasks in Today, for the morning digest.
+TodayTitles = Callable[[PydanticObjectId], Awaitable[list[str]]]
+DIGEST_MAX_ITEMS = 20
+
+
+def digest_text(titles: list[str], lang: Lang) -> str:
+    head = ntr(lang, "☀️ Today, {n} task:", "☀️ Today, {n} tasks:", len(titles))
+    shown = titles[:DIGEST_MAX_ITEMS]
+    more = len(titles) - len(shown)
+    lines = [head, *("• " + t for t in shown)]
+    if more:
+        lines.append(ntr(lang, "…and {n} more", "…and {n} more", more))
+    return "\n".join(lines)
+
+
 class TelegramSender:
     """Sends a due reminder; turns Bot API errors into what the delivery loop understands."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, today: TodayTitles | None = None) -> None:
         self._bot = bot
+        self._today = today
 
     async def send(self, reminder: DueReminder) -> None:
         lang = language(reminder.language, reminder.language_code)
+        if reminder.kind == "digest":
+            titles = await self._today(reminder.user_id) if self._today is not None else []
+            if not titles:
+                return  # nothing for today: no message
+            text, markup = digest_text(titles, lang), None
+        else:
+            text, markup = reminder_text(reminder, lang), keyboard(reminder.task_id, lang)
         try:
-            await self._bot.send_message(
-                reminder.chat_id,
-                reminder_text(reminder, lang),
-                reply_markup=keyboard(reminder.task_id, lang),
-            )
+            await self._bot.send_message(reminder.chat_id, text, reply_markup=markup)
         except RetryAfter as exc:
             with warnings.catch_warnings():  # PTB 22.2+ warns that it will become a timedelta
                 warnings.simplefilter("ignore")
@@ -123,10 +142,12 @@ class ReminderBot:
     """The reminders' handlers and the delivery task, for one bot Application."""
 
     def __init__(
-        self, reminders: Reminders, users: Users, actions: ReminderActions | None = None
-    ) -> None:
+        self, reminders: Reminders, users: Users, actions: ReminderActions | None = None,
+        today: TodayTitles | None = None,
+    ) -> None:  # fmt: skip
         self._reminders = reminders
         self._users = users
+        self._today = today
         self._actions = actions or ReminderActions(done=reminders.cancel, snooze=reminders.snooze)
         self._delivery: asyncio.Task[None] | None = None
 
@@ -139,7 +160,7 @@ class ReminderBot:
 
     def start(self, bot: Bot) -> None:
         self._delivery = asyncio.create_task(
-            self._reminders.run(TelegramSender(bot)), name="reminder-delivery"
+            self._reminders.run(TelegramSender(bot, self._today)), name="reminder-delivery"
         )
 
     async def stop(self) -> None:

@@ -17,4 +17,6 @@ COMMANDS: list[tuple[str, str]] = [
     ("find", N_("Find a task: /find words")),
     ("new", N_("Add a task: /new title")),
     ("timezone", N_("Your time zone")),
+    ("quiet", N_("Quiet hours for reminders")),
+    ("digest", N_("A morning digest of Today")),
 ]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bson import ObjectId
 
+from server.keys import SERVICES
 from server.telegram.bot import ASSISTANT_BOT
 from tests.bot_helpers import post_update
 from tests.fake_bot_api import FakeBotAPI, text_message_update
@@ -173,3 +174,50 @@ async def test_text_without_a_time_is_left_to_other_handlers(bot_client, fake_ap
     [help_reply] = await replies(fake_api, 1)
     assert help_reply.params["text"].startswith("I am your assistant.")
     assert await db.reminder_drafts.count_documents({}) == 0
+
+
+def command(text: str, lang: str = "en") -> dict[str, Any]:
+    name = text.split()[0]
+    return message(text, lang=lang, entities=[{"type": "bot_command", "offset": 0,
+                                                "length": len(name)}])  # fmt: skip
+
+
+async def test_quiet_hours_and_the_morning_digest_commands(make_client, fake_api, db):
+    from server.services.tasks import TaskDraft
+    from tests.bot_helpers import bot_settings
+
+    client = await make_client(**bot_settings(fake_api), reminder_poll=0.1)
+    await post_update(client, command("/quiet 22:00-08:00"))
+    [asked] = await replies(fake_api, 1)
+    assert asked.params["text"] == "Set your time zone first: /timezone"
+    await db.users.update_one({"telegram_id": USER}, {"$set": {"timezone": "Europe/Moscow"}})
+
+    await post_update(client, command("/quiet 22:00-08:00", lang="ru"))
+    quiet = (await replies(fake_api, 2))[-1]
+    assert quiet.params["text"].startswith("Тихие часы: с 22:00 до 08:00.")
+    await post_update(client, command("/quiet soon"))
+    assert (await replies(fake_api, 3))[-1].params["text"].startswith("Like this: /quiet")
+    await post_update(client, command("/quiet off"))
+    assert (await replies(fake_api, 4))[-1].params["text"].startswith("Quiet hours are off.")
+
+    await post_update(client, command("/digest 08:30"))
+    on = (await replies(fake_api, 5))[-1]
+    assert on.params["text"] == "Every day at 08:30 I will send what is in Today."
+    user = await db.users.find_one({"telegram_id": USER})
+    digest = await db.reminders.find_one({"_id": user["_id"]})
+    assert digest["kind"] == "digest"
+    assert digest["repeat"] == "FREQ=DAILY;BYHOUR=8;BYMINUTE=30"
+
+    services = client.server.app[SERVICES]
+    for title in ("water plants", "call the bank"):
+        await services.tasks.create(user["_id"], TaskDraft(title, list_ref="today"))
+    # make it due now instead of tomorrow morning
+    await db.reminders.update_one({"_id": user["_id"]}, {"$set": {"due_ms": 0}})
+    sent = (await replies(fake_api, 6))[-1]
+    lines = sent.params["text"].split("\n")
+    assert lines[0] == "☀️ Today, 2 tasks:"
+    assert sorted(lines[1:]) == ["• call the bank", "• water plants"]
+    await post_update(client, command("/digest off"))
+    off = (await replies(fake_api, 7))[-1]
+    assert off.params["text"].startswith("The morning digest is off.")
+    assert await db.reminders.count_documents({"_id": user["_id"]}) == 0

@@ -256,3 +256,62 @@ async def test_query_shapes(db):
     ]  # fmt: skip
     assert counts == [1, 2, 3]
     assert (await db.counters.find_one({"_id": "w1"}))["expires_at"] == expires
+
+
+# ------------------------------------------------------- quiet hours and the digest
+
+
+def test_quiet_end_in_the_users_zone():
+    from server.services.reminders import quiet_end_ms
+
+    def at(text: str) -> int:
+        return to_ms(datetime.fromisoformat(text).replace(tzinfo=BERLIN))
+
+    night = (22 * 60, 8 * 60)
+    assert quiet_end_ms(*night, at("2026-03-28T23:30"), BERLIN) == at("2026-03-29T08:00")
+    assert quiet_end_ms(*night, at("2026-03-29T07:59"), BERLIN) == at("2026-03-29T08:00")
+    assert quiet_end_ms(*night, at("2026-03-29T08:00"), BERLIN) is None
+    assert quiet_end_ms(*night, at("2026-03-28T21:59"), BERLIN) is None
+    lunch = (12 * 60, 13 * 60)
+    assert quiet_end_ms(*lunch, at("2026-03-28T12:30"), BERLIN) == at("2026-03-28T13:00")
+    assert quiet_end_ms(*lunch, at("2026-03-28T13:30"), BERLIN) is None
+
+
+async def test_quiet_hours_hold_a_reminder_until_they_end_not_late(bound):
+    due = datetime(2026, 3, 28, 23, tzinfo=BERLIN)
+    clock = FakeClock(due)
+    reminders, sender = service(clock, late_after=60), Recorder()
+    user = await make_user(bound, 6)
+    await reminders.set_quiet_hours(user, 22 * 60, 8 * 60)
+    await reminders.plan(ReminderPlan(ObjectId(), user, "bins", due, None, False))
+    assert await reminders.deliver_one(sender)  # claimed, and held back
+    assert sender.sent == []
+    # 08:00 on Sunday's clock is 8 elapsed hours after 23:00 Saturday (Berlin springs forward)
+    clock.advance(8 * 3600 - 1)
+    assert not await reminders.deliver_one(sender)
+    clock.advance(2)
+    assert await reminders.deliver_one(sender)
+    [sent] = sender.sent
+    assert not sent.late
+    await reminders.set_quiet_hours(user, None, None)
+    assert (await reminders.prefs(user)).quiet_start == -1
+
+
+async def test_the_digest_is_a_daily_reminder_on_the_users_clock(bound):
+    start = datetime(2026, 3, 28, 12, tzinfo=BERLIN)
+    clock = FakeClock(start)
+    reminders, sender = service(clock), Recorder()
+    user = await make_user(bound, 7)
+    first = await reminders.set_digest(user, 8 * 60 + 30, BERLIN)
+    assert first is not None
+    assert first.astimezone(BERLIN).isoformat() == "2026-03-29T08:30:00+02:00"
+    clock.ms = to_ms(first)
+    assert await reminders.deliver_one(sender)
+    [digest] = sender.sent
+    assert (digest.kind, digest.task_id) == ("digest", user)
+    doc = await bound.reminders.find_one({"_id": user})
+    assert datetime.fromtimestamp(doc["due_ms"] / 1000, BERLIN).isoformat() == (
+        "2026-03-30T08:30:00+02:00"
+    )
+    assert await reminders.set_digest(user, None, BERLIN) is None
+    assert await bound.reminders.count_documents({"_id": user}) == 0
