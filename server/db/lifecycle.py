@@ -69,6 +69,6 @@ async def open_database(settings: Settings, *, wait: bool = False) -> AsyncItera
 def _hosts(uri: str) -> str:
     try:
         nodes = parse_uri(uri)["nodelist"]
-    except PyMongoError as exc:  # malformed, or a mongodb+srv:// name that does not resolve
+    except (PyMongoError, ValueError) as exc:  # malformed, or an SRV name that does not resolve
         raise StartupError(f"database: MONGODB_URI cannot be used: {exc}") from None
     return ", ".join(f"{host}:{port}" for host, port in nodes) or "SRV"

@@ -171,3 +171,24 @@ async def test_polling_starts_only_when_the_database_answers(make_client, fake_a
         assert (await client.get("/ready")).status == 200
     finally:
         await asyncio.to_thread(mongo.stop)
+
+
+async def test_a_malformed_mongodb_uri_is_one_line(tmp_path: Path):
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DATA_DIR": str(tmp_path),
+        "JWT_SECRET": TEST_JWT_SECRET,
+        **production_env(0),
+        "MONGODB_URI": "mongodb://user:s3cret-pass@127.0.0.1:notaport/",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "server", "migrate", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+
+    assert process.returncode == 1
+    text = stderr.decode()
+    assert "Traceback" not in text
+    assert "s3cret-pass" not in text
+    assert "error: database: MONGODB_URI cannot be used: Port" in text
