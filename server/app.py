@@ -20,11 +20,11 @@ from server.auth.authenticators import (
 from server.auth.middleware import auth_middleware
 from server.bootstrap import build_services
 from server.db.lifecycle import open_database
-from server.http.database_gate import database_gate
-from server.http.metrics_endpoint import add_metrics_route, metrics_listener
-from server.http.observe import add_request_id_header, observe_middleware
 from server.keys import DATABASE, METRICS, MONGO, SERVICES, SETTINGS
 from server.metrics import Metrics
+from server.ops.database_gate import database_gate
+from server.ops.metrics_endpoint import add_metrics_route, metrics_listener
+from server.ops.observe import add_request_id_header, observe_middleware
 from server.redaction import harden_logging
 from server.telegram import webhook
 from server.telegram.bot import telegram_ctx
@@ -84,7 +84,7 @@ def create_app(settings: Settings) -> web.Application:
 def _enable_cors(app: web.Application, origins: list[str]) -> None:
     """CORS for the listed origins only (off by default). Credentials travel in headers, not
     cookies, so credentialed CORS is never needed."""
-    options = aiohttp_cors.ResourceOptions(
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]  # untyped library
         allow_credentials=False,
         allow_headers=("Authorization", "Content-Type", "X-Telegram-User-Id"),
         expose_headers=("Retry-After", "WWW-Authenticate"),

@@ -6,7 +6,7 @@ from http import HTTPStatus
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from server.api.schemas import ProblemOut
 from server.http.endpoints import Endpoint
@@ -26,7 +26,7 @@ ACTING_USER = {
 
 
 def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[str, Any]:
-    models: set[tuple[type[BaseModel], str]] = {(ProblemOut, "serialization")}
+    models: set[tuple[type[BaseModel], JsonSchemaMode]] = {(ProblemOut, "serialization")}
     for ep in endpoints:
         models.update((m, "validation") for m in (ep.request, ep.form) if m)
         models.update((m, "serialization") for m in ep.responses.values() if m)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure, PyMongoError, ServerSelectionTimeoutError
 
 from server.db.connection import init_models, ping
+from server.db.types import Document
 from server.errors import StartupError
 
 log = logging.getLogger("server.db")
@@ -48,7 +48,7 @@ class Database:
     """The client, and whether the models are bound and the indexes in place (`ready`)."""
 
     def __init__(
-        self, client: AsyncMongoClient[Any], db_name: str, where: str, timeout: float
+        self, client: AsyncMongoClient[Document], db_name: str, where: str, timeout: float
     ) -> None:
         self.client = client
         self.where = where  # "host:port, …" for messages; never the URI (it may hold a password)

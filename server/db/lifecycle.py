@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
@@ -16,6 +15,7 @@ from config import Settings
 from server.db.connection import make_client
 from server.db.database import Database
 from server.db.embedded import EmbeddedMongo
+from server.db.types import Document
 from server.errors import StartupError
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ async def open_database(settings: Settings, *, wait: bool = False) -> AsyncItera
     false (`migrate`); with `wait` the database connects in the background when it comes up
     (the web process, see server/db/database.py). The embedded server must always answer."""
     embedded: EmbeddedMongo | None = None
-    client: AsyncMongoClient[Any] | None = None
+    client: AsyncMongoClient[Document] | None = None
     database: Database | None = None
     try:
         if settings.mongodb_uri is None:

@@ -50,7 +50,7 @@ def _throttle_ttl_purge(interval: float = TTL_PURGE_INTERVAL) -> None:
             last_run[key] = now
             purge(collection)
 
-    Collection._auto_purge_ttl = throttled  # type: ignore[method-assign]
+    Collection._auto_purge_ttl = throttled
 
 
 def main() -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from aiohttp import web
 from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application
 
 from config import BotMode, Settings
 from server.db.database import Database
@@ -22,6 +21,7 @@ from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
 from server.telegram.texts import COMMANDS
+from server.telegram.types import BotApp, BotAppBuilder
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,9 @@ def make_bot(settings: Settings) -> Bot:
     return Bot(_token(settings), base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
 
 
-def build_application(settings: Settings, services: Services) -> Application:
+def build_application(settings: Settings, services: Services) -> BotApp:
     root = settings.bot_api_root
-    builder: ApplicationBuilder = (
+    builder: BotAppBuilder = (
         Application.builder()
         .token(_token(settings))
         .base_url(f"{root}/bot")
@@ -81,7 +81,7 @@ async def set_commands(bot: Bot) -> None:
         )
 
 
-async def _register_with_telegram(application: Application, settings: Settings) -> None:
+async def _register_with_telegram(application: BotApp, settings: Settings) -> None:
     """setWebhook and setMyCommands. A refusal (flood control, a bad PUBLIC_URL) is logged,
     not fatal: the API keeps serving, and the webhook Telegram already has keeps working."""
     try:
@@ -96,15 +96,12 @@ async def _register_with_telegram(application: Application, settings: Settings) 
         )
 
 
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-
-
-async def _start_polling(application: AnyApplication) -> None:
+async def _start_polling(application: BotApp) -> None:
     assert application.updater is not None
     await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
 
 
-async def _poll_when_ready(application: AnyApplication, database: Database) -> None:
+async def _poll_when_ready(application: BotApp, database: Database) -> None:
     await database.wait_ready()
     try:
         await _start_polling(application)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import CommandHandler, ContextTypes
 
 from server.services.users import TelegramProfile, Users
 from server.telegram.i18n import Lang, language, tr
+from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class AccountCommands:
     def __init__(self, users: Users) -> None:
         self._users = users
 
-    def add_to(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    def add_to(self, application: BotApp) -> None:
         application.add_handler(CommandHandler("start", self.start))
         application.add_handler(CommandHandler("help", self.help))
         application.add_handler(CommandHandler("me", self.me))

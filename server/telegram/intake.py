@@ -12,11 +12,12 @@ from typing import Any
 
 from pymongo.errors import PyMongoError
 from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import ContextTypes, TypeHandler
 
 from server.metrics import Metrics
 from server.request_context import bind_update_id
 from server.services.updates import UpdateJournal
+from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ FIRST_GROUP = -1_000  # before every handler: the update id joins the handling's
 
 class UpdateIntake:
     def __init__(
-        self, journal: UpdateJournal, application: Application[Any, Any, Any, Any, Any, Any],
+        self, journal: UpdateJournal, application: BotApp,
         retry_after: float, metrics: Metrics,
         database_ready: Callable[[], Awaitable[None]] | None = None,
     ) -> None:  # fmt: skip
