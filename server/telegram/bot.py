@@ -3,6 +3,7 @@ by the app's cleanup context; webhook mode, or polling for local development."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -12,8 +13,9 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from config import BotMode, Settings
+from server.db.database import Database
 from server.errors import StartupError
-from server.keys import SERVICES, SETTINGS
+from server.keys import DATABASE, METRICS, SERVICES, SETTINGS
 from server.services.registry import Services
 from server.telegram.context import attach_services
 from server.telegram.handlers import AccountCommands
@@ -98,6 +100,19 @@ async def _register_with_telegram(application: BotApp, settings: Settings) -> No
         )
 
 
+async def _start_polling(application: BotApp) -> None:
+    assert application.updater is not None
+    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+
+
+async def _poll_when_ready(application: BotApp, database: Database) -> None:
+    await database.wait_ready()
+    try:
+        await _start_polling(application)
+    except TelegramError as exc:
+        log.error("Telegram bot: could not start polling (%s)", exc)
+
+
 async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     mode = settings.bot_mode
@@ -118,20 +133,29 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     intake: UpdateIntake | None = None
+    polling: asyncio.Task[None] | None = None
     try:
         await application.start()
         await _register_with_telegram(application, settings)
         if mode is BotMode.WEBHOOK:
-            intake = UpdateIntake(app[SERVICES].updates, application, settings.update_retry_after)
+            intake = UpdateIntake(
+                app[SERVICES].updates, application, settings.update_retry_after, app[METRICS],
+                database_ready=app[DATABASE].wait_ready,
+            )  # fmt: skip
             intake.start()
             app[INTAKE] = intake
-        else:
-            assert application.updater is not None
-            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        elif app[DATABASE].ready:
+            await _start_polling(application)
+        else:  # polling takes updates Telegram then forgets: only once they can be handled
+            log.info("Telegram bot: polling starts when the database answers")
+            polling = asyncio.create_task(_poll_when_ready(application, app[DATABASE]))
         app[BOT_APP] = application
         log.info("Telegram bot @%s: %s mode", application.bot.username, mode)
         yield
     finally:
+        if polling is not None:
+            polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
         if intake is not None:
             await intake.stop()
         if application.updater is not None and application.updater.running:
