@@ -20,6 +20,7 @@ from server.auth.authenticators import (
 from server.auth.middleware import auth_middleware
 from server.db.lifecycle import open_database
 from server.keys import MONGO, SERVICES, SETTINGS
+from server.miniapp import setup_miniapp
 from server.redaction import harden_logging
 from server.services.container import Services
 from server.telegram.bot import telegram_ctx
@@ -60,6 +61,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_routes(app)
     if settings.cors_origins:
         _enable_cors(app, settings.cors_origins)
+    setup_miniapp(app)  # after CORS: the page is same-origin and needs none
     return app
 
 
