@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 from pymongo.errors import PyMongoError
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand, MenuButtonWebApp, Update, WebAppInfo
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
@@ -17,14 +17,15 @@ from config import Settings
 from server.errors import StartupError
 from server.keys import SETTINGS
 from server.services.updates import claim_stale, renew_claims
-from server.telegram.handlers import add_handlers, in_flight
-from server.telegram.texts import COMMANDS
+from server.telegram.handlers import MINI_APP_URL, add_handlers, in_flight
+from server.telegram.texts import COMMANDS, MENU_BUTTON
 
 log = logging.getLogger(__name__)
 
 BOT_APP = web.AppKey("telegram_application", Application)
 WEBHOOK_SECRET = web.AppKey("telegram_webhook_secret", bytes)  # set in webhook mode only
 WEBHOOK_PATH = "/telegram/webhook"
+MINI_APP_PATH = "/app/"
 ALLOWED_UPDATES = [Update.MESSAGE]
 
 
@@ -54,6 +55,7 @@ def build_application(settings: Settings) -> Application:
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
     add_handlers(application, recorded_updates=settings.bot_mode == "webhook")
+    application.bot_data[MINI_APP_URL] = mini_app_url(settings)  # for /help
     return application
 
 
@@ -67,6 +69,18 @@ async def set_webhook(bot: Bot, settings: Settings) -> None:
         secret_token=settings.webhook_secret,
         allowed_updates=ALLOWED_UPDATES,
     )
+
+
+def mini_app_url(settings: Settings) -> str | None:
+    """Where the Mini App is served, when the service has a public address."""
+    if settings.public_url is None:
+        return None
+    return str(settings.public_url).rstrip("/") + MINI_APP_PATH
+
+
+async def set_menu_button(bot: Bot, url: str) -> None:
+    """The default menu button of every private chat with the bot opens the Mini App."""
+    await bot.set_chat_menu_button(menu_button=MenuButtonWebApp(MENU_BUTTON, WebAppInfo(url)))
 
 
 async def set_commands(bot: Bot) -> None:
@@ -114,6 +128,14 @@ async def _register_with_telegram(application: Application, settings: Settings) 
             "retry with `python -m server set-webhook`",
             exc,
         )
+    url = mini_app_url(settings)
+    if url is None:
+        return
+    try:
+        await set_menu_button(application.bot, url)
+    except TelegramError as exc:
+        # Telegram refuses a non-https URL, for one: the bot and the API work on without it.
+        log.error("Telegram bot: could not set the menu button to the Mini App (%s)", exc)
 
 
 async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:

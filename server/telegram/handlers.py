@@ -15,6 +15,8 @@ from server.telegram.texts import Lang, language, text
 
 log = logging.getLogger(__name__)
 
+MINI_APP_URL = "mini_app_url"  # bot_data key: the Mini App's address, or None without PUBLIC_URL
+
 
 def _profile(update: Update) -> TelegramProfile | None:
     user = update.effective_user
@@ -49,7 +51,10 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if update.effective_message is None:
         return
     lang = _lang(update)
-    await update.effective_message.reply_text(text(lang, "help"))
+    reply = text(lang, "help")
+    if url := context.bot_data.get(MINI_APP_URL):
+        reply += "\n\n" + text(lang, "help_app", url=url)
+    await update.effective_message.reply_text(reply)
 
 
 async def me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

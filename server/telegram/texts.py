@@ -19,6 +19,9 @@ COMMANDS: dict[Lang, list[tuple[str, str]]] = {
     ],
 }
 
+# The default menu button is the same for every user, so it has one text.
+MENU_BUTTON = "Tasks"
+
 TEXTS: dict[Lang, dict[str, str]] = {
     "en": {
         "welcome": "Hello, {name}! You are registered. Send /help to see what I can do.",
@@ -28,6 +31,10 @@ TEXTS: dict[Lang, dict[str, str]] = {
             "/start: register and say hello\n"
             "/me: your account as I know it\n"
             "/help: this message"
+        ),
+        "help_app": (
+            "Your lists are also in the app: tap the “Tasks” button next to the message field, "
+            "or open {url} in a browser."
         ),
         "me": (
             "Your account\n"
@@ -53,6 +60,10 @@ TEXTS: dict[Lang, dict[str, str]] = {
             "/start: регистрация и приветствие\n"
             "/me: ваш аккаунт\n"
             "/help: это сообщение"
+        ),
+        "help_app": (
+            "Списки есть и в приложении: нажмите кнопку «Tasks» рядом с полем ввода "
+            "или откройте {url} в браузере."
         ),
         "me": (
             "Ваш аккаунт\n"
