@@ -130,8 +130,8 @@ class Watched:
     page_errors: list[str] = field(default_factory=list)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
-    def api_calls(self, path: str) -> list[tuple[str, str, dict[str, str]]]:
-        return [r for r in self.requests if r[1].split("?")[0].endswith(path)]
+    def api_calls(self, path: str, method: str = "GET") -> list[tuple[str, str, dict[str, str]]]:
+        return [r for r in self.requests if r[0] == method and r[1].split("?")[0].endswith(path)]
 
 
 @pytest.fixture

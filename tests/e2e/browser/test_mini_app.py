@@ -42,7 +42,7 @@ async def test_signs_in_with_init_data_in_the_users_language_and_theme(base_url,
     # Every call carries the init data as `tma`; no token pair is asked for.
     [me] = watched.api_calls("/api/auth/me")
     assert me[2]["authorization"] == f"tma {init_data}"
-    assert not watched.api_calls("/api/auth/telegram")
+    assert not watched.api_calls("/api/auth/telegram", method="POST")
     assert not await page.is_visible("#sign-in")
     calls = await page.evaluate("window.__tg.calls")
     assert "ready" in calls
