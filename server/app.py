@@ -24,6 +24,7 @@ from server.db.lifecycle import open_database
 from server.http_server import handler_args, harden
 from server.keys import DATABASE, METRICS, MONGO, SERVICES, SETTINGS
 from server.metrics import Metrics
+from server.miniapp import setup_miniapp
 from server.ops.database_gate import database_gate
 from server.ops.metrics_endpoint import add_metrics_route, metrics_listener
 from server.ops.observe import add_request_id_header, observe_middleware
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_routes(app, webhook.ENDPOINTS)
     if settings.cors_origins:
         _enable_cors(app, settings.cors_origins)
+    setup_miniapp(app)  # after CORS: the page is same-origin and needs none
     return app
 
 

@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand, MenuButtonWebApp, Update, WebAppInfo
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
@@ -22,7 +22,7 @@ from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
 from server.telegram.task_handlers import add_task_handlers
-from server.telegram.texts import COMMANDS
+from server.telegram.texts import COMMANDS, MENU_BUTTON
 from server.telegram.types import BotApp, BotAppBuilder
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ BOT_APP = web.AppKey("telegram_application", Application)
 INTAKE = web.AppKey("telegram_intake", UpdateIntake)  # set in webhook mode only
 WEBHOOK_SECRET = web.AppKey("telegram_webhook_secret", bytes)  # set in webhook mode only
 WEBHOOK_PATH = "/telegram/webhook"
+MINI_APP_PATH = "/app/"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
@@ -60,7 +61,7 @@ def build_application(settings: Settings, services: Services) -> BotApp:
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
     attach_services(application, services)
-    AccountCommands(services.users, services.tasks).add_to(application)
+    AccountCommands(services.users, services.tasks, mini_app_url(settings)).add_to(application)
     add_task_handlers(application)
     return application
 
@@ -75,6 +76,18 @@ async def set_webhook(bot: Bot, settings: Settings) -> None:
         secret_token=settings.webhook_secret,
         allowed_updates=ALLOWED_UPDATES,
     )
+
+
+def mini_app_url(settings: Settings) -> str | None:
+    """Where the Mini App is served, when the service has a public address."""
+    if settings.public_url is None:
+        return None
+    return str(settings.public_url).rstrip("/") + MINI_APP_PATH
+
+
+async def set_menu_button(bot: Bot, url: str) -> None:
+    """The default menu button of every private chat with the bot opens the Mini App."""
+    await bot.set_chat_menu_button(menu_button=MenuButtonWebApp(MENU_BUTTON, WebAppInfo(url)))
 
 
 async def set_commands(bot: Bot) -> None:
@@ -98,6 +111,14 @@ async def _register_with_telegram(application: BotApp, settings: Settings) -> No
             "retry with `python -m server set-webhook`",
             exc,
         )
+    url = mini_app_url(settings)
+    if url is None:
+        return
+    try:
+        await set_menu_button(application.bot, url)
+    except TelegramError as exc:
+        # Telegram refuses a non-https URL, for one: the bot and the API work on without it.
+        log.error("Telegram bot: could not set the menu button to the Mini App (%s)", exc)
 
 
 async def _start_polling(application: BotApp) -> None:

@@ -17,3 +17,6 @@ COMMANDS: list[tuple[str, str]] = [
     ("find", N_("Find a task: /find words")),
     ("new", N_("Add a task: /new title")),
 ]
+
+# The default menu button is the same for every user, so it has one text.
+MENU_BUTTON = "Tasks"
