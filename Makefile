@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow lint format migrate bench clean messages
+.PHONY: run test test-slow lint format migrate bench clean messages chromium screenshots
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,27 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+test: lint chromium
 	$(BIN)/pytest -m "not slow"
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is unreachable).
+# Installed here when missing and running as root (as CI does); otherwise a clear stop.
+chromium:
+	@if [ -n "$$CHROMIUM_PATH" ]; then \
+		[ -x "$$CHROMIUM_PATH" ] || { echo "error: CHROMIUM_PATH=$$CHROMIUM_PATH is not an executable" >&2; exit 1; }; \
+	elif ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's chromium package for the browser tests"; \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		else \
+			echo "error: the browser tests need Chromium: install Debian's package 'chromium' (sudo apt-get install chromium) or set CHROMIUM_PATH" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+# Retakes docs/screenshots/*.png (light, dark, 360-px phone); needs the assistant routes.
+screenshots: $(STAMP) chromium
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/browser/test_assistant.py -k "screenshots or russian"
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow

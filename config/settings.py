@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
 JWT_SECRET_FILE = "jwt_secret"  # noqa: S105 - a file name, not a secret
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class ConfigError(Exception):
@@ -34,6 +35,11 @@ class ConfigError(Exception):
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+class LogFormat(StrEnum):
+    PLAIN = "plain"  # one readable line per record, for a person at a terminal
+    JSON = "json"  # one JSON object per line, for log drains
 
 
 class BotMode(StrEnum):
@@ -63,6 +69,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.PLAIN
+
+    # Metrics (Prometheus). Off unless METRICS_TOKEN (GET /metrics on the app's port, with
+    # `Authorization: Bearer <token>`) or METRICS_PORT (a listener of its own) is set.
+    metrics_token: SecretStr | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     # Database. Unset MONGODB_URI: the app starts the embedded nx-27017 server in DATA_DIR.
     mongodb_uri: SecretStr | None = None
@@ -150,6 +163,16 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _metrics_never_public_by_accident(self) -> Settings:
+        if (
+            self.metrics_port is not None
+            and self.metrics_token is None
+            and self.metrics_host not in LOOPBACK_HOSTS
+        ):
+            raise ValueError("METRICS_TOKEN is required with METRICS_PORT on a non-loopback host")
+        return self
+
+    @model_validator(mode="after")
     def _production_is_strict(self) -> Settings:
         if self.env is not Environment.PRODUCTION:
             return self
@@ -174,6 +197,8 @@ class Settings(BaseSettings):
                     "TELEGRAM_WEBHOOK_SECRET is required for webhook mode in production"
                 )
             _require_strong("TELEGRAM_WEBHOOK_SECRET", self.telegram_webhook_secret)
+        if self.metrics_token is not None:
+            _require_strong("METRICS_TOKEN", self.metrics_token)
         if self.argon2_memory_cost < 19 * 1024 or self.argon2_time_cost < 2:
             raise ValueError("ARGON2_* below OWASP's minimum (19 MiB, t=2) in production")
         return self
@@ -206,6 +231,7 @@ class Settings(BaseSettings):
                 self.telegram_webhook_secret,
                 *self.bot_api_tokens,
                 *self.jwt_previous_secrets,
+                self.metrics_token,
             )
             if secret is not None
         ]

@@ -22,7 +22,12 @@ from server.auth.middleware import auth_middleware
 from server.bootstrap import build_services
 from server.db.lifecycle import open_database
 from server.http_server import handler_args, harden
-from server.keys import MONGO, SERVICES, SETTINGS
+from server.keys import DATABASE, METRICS, MONGO, SERVICES, SETTINGS
+from server.metrics import Metrics
+from server.miniapp import setup_miniapp
+from server.ops.database_gate import database_gate
+from server.ops.metrics_endpoint import add_metrics_route, metrics_listener
+from server.ops.observe import add_request_id_header, observe_middleware
 from server.redaction import harden_logging
 from server.telegram import webhook
 from server.telegram.bot import telegram_ctx
@@ -33,13 +38,17 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings) -> web.Application:
     harden_logging(settings.secret_values())
     services = build_services(settings)
+    metrics = Metrics()
+    metrics.watch_argon2_queue(services.passwords.queue_depth)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         handler_args=handler_args(settings.body_read_timeout),
         middlewares=[
+            observe_middleware(metrics),  # outermost: request id, and every answer counted
             security_headers_middleware,
             problem_middleware,
             body_guard(settings.max_body_bytes, settings.body_read_timeout),
+            database_gate(lambda: app.get(DATABASE)),
             auth_middleware(
                 [
                     BearerAuthenticator(services.access),
@@ -47,19 +56,30 @@ def create_app(settings: Settings) -> web.Application:
                         [t.get_secret_value() for t in settings.bot_api_tokens], services.users
                     ),
                     MiniAppAuthenticator(services.auth),
-                ]
+                ],
+                metrics.auth,
             ),
         ],
     )
     app[SETTINGS] = settings
     app[SERVICES] = services
     harden(app)
+    app[METRICS] = metrics
+    app.on_response_prepare.append(add_request_id_header)
+    if settings.metrics_token is not None:
+        add_metrics_route(app, metrics, settings.metrics_token.get_secret_value())
+    if settings.metrics_port is not None:
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        app.cleanup_ctx.append(
+            metrics_listener(metrics, settings.metrics_host, settings.metrics_port, token)
+        )
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(telegram_ctx)  # after the database: stops before it
     app.on_cleanup.append(_close_services)
     setup_routes(app, webhook.ENDPOINTS)
     if settings.cors_origins:
         _enable_cors(app, settings.cors_origins)
+    setup_miniapp(app)  # after CORS: the page is same-origin and needs none
     return app
 
 
@@ -79,8 +99,11 @@ def _enable_cors(app: web.Application, origins: list[str]) -> None:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    async with open_database(app[SETTINGS]) as client:
-        app[MONGO] = client
+    # wait=True: a MONGODB_URI server that does not answer yet is waited for in the
+    # background; meanwhile /health is 200, /ready and the database routes 503.
+    async with open_database(app[SETTINGS], wait=True) as database:
+        app[DATABASE] = database
+        app[MONGO] = database.client
         yield
 
 

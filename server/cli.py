@@ -15,7 +15,7 @@ from server.app import create_app
 from server.db.lifecycle import open_database
 from server.errors import StartupError
 from server.logs import AccessLogger, configure_logging
-from server.redaction import harden_logging
+from server.redaction import harden_logging, redact
 from server.telegram.bot import make_bot, set_commands, set_webhook, webhook_url
 
 log = logging.getLogger("server")
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     harden_logging(settings.secret_values())
 
     try:
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
             case _:
                 _serve(settings)
     except StartupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         raise SystemExit(1) from None
 
 

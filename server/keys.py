@@ -4,8 +4,12 @@ from aiohttp import web
 from pymongo import AsyncMongoClient
 
 from config import Settings
+from server.db.database import Database
+from server.metrics import Metrics
 from server.services.registry import Services
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 MONGO = web.AppKey("mongo", AsyncMongoClient)
+DATABASE = web.AppKey("database", Database)
+METRICS = web.AppKey("metrics", Metrics)

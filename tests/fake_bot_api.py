@@ -120,6 +120,7 @@ class FakeBotAPI:
         self._update_pushed = asyncio.Event()
         self.webhook: JSONDict = {}  # last setWebhook params, {} when none is set
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}  # (scope, lang) -> list
+        self.menu_buttons: dict[str, JSONDict] = {}  # chat_id ("" = the default) -> button
         self._stubs: dict[str, tuple[int, JSONDict]] = {}
         self._delays: dict[str, float] = {}
         self._failures: list[_Failure] = []
@@ -330,6 +331,14 @@ class FakeBotAPI:
     async def _api_deletemycommands(self, params: JSONDict) -> bool:
         self.commands.pop(_commands_key(params), None)
         return True
+
+    async def _api_setchatmenubutton(self, params: JSONDict) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        self.menu_buttons[str(params.get("chat_id", ""))] = button
+        return True
+
+    async def _api_getchatmenubutton(self, params: JSONDict) -> JSONDict:
+        return self.menu_buttons.get(str(params.get("chat_id", "")), {"type": "commands"})
 
     async def _api_sendmessage(self, params: JSONDict) -> JSONDict:
         if not str(params.get("text", "")).strip():

@@ -37,7 +37,8 @@ class ServiceProcess:
             self.env["MONGODB_URI"] = os.environ["MONGODB_URI"]
         self.process: asyncio.subprocess.Process | None = None
 
-    async def start(self, seconds: float = 30.0) -> None:
+    async def start(self, seconds: float = 30.0, until: str = "/ready") -> None:
+        """Start `python -m server` and wait until `until` answers 200."""
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "server", cwd=ROOT, env=self.env,
@@ -49,7 +50,7 @@ class ServiceProcess:
                 if self.process.returncode is not None:
                     raise AssertionError(f"service exited at start:\n{self.log()}")
                 try:
-                    async with session.get(f"{self.url}/ready") as response:
+                    async with session.get(f"{self.url}{until}") as response:
                         if response.status == 200:
                             return
                 except aiohttp.ClientError:

@@ -3,9 +3,8 @@
 from aiohttp import web
 
 from server.api.schemas import HealthOut
-from server.db.connection import ping
 from server.http.problems import Problem
-from server.keys import MONGO, SETTINGS
+from server.keys import DATABASE
 
 OK = HealthOut().model_dump()
 
@@ -16,8 +15,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    app = request.app
-    if not await ping(app[MONGO], app[SETTINGS].mongodb_timeout):
+    if not await request.app[DATABASE].check():  # connected (indexes in place) and answering
         raise Problem(
             503,
             "The database does not answer",

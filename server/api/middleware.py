@@ -9,6 +9,7 @@ from aiohttp.typedefs import Handler
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from server.http.problems import Problem
+from server.keys import METRICS
 from server.services.errors import (
     BuiltinList,
     ConcurrentChange,
@@ -64,6 +65,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except ServiceError as exc:
         return _service_problem(exc).response()
     except PyMongoError as exc:
+        request.app[METRICS].db_error(exc)
         if isinstance(exc, ConnectionFailure) or exc.timeout:
             log.warning(
                 "database unavailable: %s %s: %s", request.method, request.path, type(exc).__name__

@@ -143,3 +143,4 @@ class ProblemOut(BaseModel):
     status: int
     detail: str
     errors: list[FieldError] | None = None
+    request_id: str | None = None  # the X-Request-Id of the request, as in its log lines

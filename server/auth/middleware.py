@@ -3,7 +3,7 @@ with WWW-Authenticate."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -15,11 +15,18 @@ from server.http.problems import Problem
 MAX_AUTHORIZATION_LENGTH = 8192
 
 
-def auth_middleware(authenticators: Iterable[Authenticator]) -> web.middleware:  # type: ignore[valid-type]
+def auth_middleware(
+    authenticators: Iterable[Authenticator],
+    outcome: Callable[[str, str], None] = lambda scheme, outcome: None,
+) -> web.middleware:  # type: ignore[valid-type]
+    """`outcome(scheme, "accepted" | "refused")` is told of every credential checked (the
+    metrics); scheme is the lower-cased scheme, "none" without credentials, "other" for an
+    unknown or malformed one."""
     by_scheme = {a.scheme.lower(): a for a in authenticators}
     challenge = ", ".join(f'{a.scheme} realm="api"' for a in by_scheme.values())
 
-    def refuse(detail: str) -> Problem:
+    def refuse(detail: str, scheme: str) -> Problem:
+        outcome(scheme, "refused")
         return Problem(401, detail, slug="unauthorized", headers={"WWW-Authenticate": challenge})
 
     @web.middleware
@@ -28,17 +35,18 @@ def auth_middleware(authenticators: Iterable[Authenticator]) -> web.middleware: 
             return await handler(request)
         header = request.headers.get("Authorization", "")
         if not header:
-            raise refuse("Credentials are required")
+            raise refuse("Credentials are required", "none")
         if len(header) > MAX_AUTHORIZATION_LENGTH:
-            raise refuse("The Authorization header is too long")
+            raise refuse("The Authorization header is too long", "other")
         scheme, _, credentials = header.partition(" ")
         authenticator = by_scheme.get(scheme.lower())
         credentials = credentials.strip()
         if authenticator is None or not credentials:
-            raise refuse("Unsupported or malformed Authorization header")
+            raise refuse("Unsupported or malformed Authorization header", "other")
         principal = await authenticator.authenticate(credentials, request)
         if principal is None:
-            raise refuse("The credentials are invalid or expired")
+            raise refuse("The credentials are invalid or expired", scheme.lower())
+        outcome(scheme.lower(), "accepted")
         request[PRINCIPAL_KEY] = principal
         return await handler(request)
 

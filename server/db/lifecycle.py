@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 from pymongo.uri_parser import parse_uri
 
 from config import Settings
-from server.db.connection import init_models, make_client
+from server.db.connection import make_client
+from server.db.database import Database
 from server.db.embedded import EmbeddedMongo, is_loopback
 from server.db.types import Document
 from server.errors import StartupError
@@ -20,11 +22,16 @@ log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[AsyncMongoClient[Document]]:
+async def open_database(settings: Settings, *, wait: bool = False) -> AsyncIterator[Database]:
     """Start the embedded server when MONGODB_URI is unset, connect, bind the models
-    (ensuring indexes); on exit close the client, then stop the embedded server."""
+    (ensuring indexes); on exit close the client, then stop the embedded server.
+
+    A MONGODB_URI server that does not answer is a StartupError (one line) when `wait` is
+    false (`migrate`); with `wait` the database connects in the background when it comes up
+    (the web process, see server/db/database.py). The embedded server must always answer."""
     embedded: EmbeddedMongo | None = None
     client: AsyncMongoClient[Document] | None = None
+    database: Database | None = None
     try:
         if settings.mongodb_uri is None:
             if not is_loopback(settings.host):
@@ -37,20 +44,38 @@ async def open_database(settings: Settings) -> AsyncIterator[AsyncMongoClient[Do
             embedded = EmbeddedMongo(settings.data_dir)
             await asyncio.to_thread(embedded.start)
             uri = embedded.uri
+            where = f"{embedded.host}:{embedded.port}"
             log.info(
                 "database: embedded nx-27017 on %s:%s, data in %s",
                 embedded.host, embedded.port, embedded.data_dir,
             )  # fmt: skip
         else:
             uri = settings.mongodb_uri.get_secret_value()
-            hosts = ", ".join(f"{h}:{p}" for h, p in parse_uri(uri)["nodelist"]) or "SRV"
-            log.info("database: MongoDB at %s (MONGODB_URI), db %s", hosts, settings.mongodb_db)
-        client = make_client(uri, settings.mongodb_timeout)
-        await init_models(client, settings.mongodb_db)
-        yield client
+            where = _hosts(uri)
+            log.info("database: MongoDB at %s (MONGODB_URI), db %s", where, settings.mongodb_db)
+        try:
+            client = make_client(uri, settings.mongodb_timeout)
+        except PyMongoError as exc:  # e.g. a mongodb+srv:// name that does not resolve
+            raise StartupError(f"database: MONGODB_URI ({where}): {exc}") from None
+        database = Database(client, settings.mongodb_db, where, settings.mongodb_timeout)
+        if wait and embedded is None:
+            await database.connect_or_keep_trying()
+        else:
+            await database.connect()
+        yield database
     finally:
+        if database is not None:
+            await database.close()
         if client is not None:
             await client.close()
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
             log.info("database: embedded nx-27017 stopped")
+
+
+def _hosts(uri: str) -> str:
+    try:
+        nodes = parse_uri(uri)["nodelist"]
+    except (PyMongoError, ValueError) as exc:  # malformed, or an SRV name that does not resolve
+        raise StartupError(f"database: MONGODB_URI cannot be used: {exc}") from None
+    return ", ".join(f"{host}:{port}" for host, port in nodes) or "SRV"

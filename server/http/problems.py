@@ -8,6 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
+from server.request_context import current_request_id
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
@@ -41,6 +43,8 @@ class Problem(Exception):
         }
         if self.errors is not None:
             document["errors"] = self.errors
+        if (request_id := current_request_id()) is not None:  # to find the request's log lines
+            document["request_id"] = request_id
         return document
 
     def response(self) -> web.Response:

@@ -37,8 +37,10 @@ class Passwords:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID
         )
+        self._workers = workers or os.cpu_count() or 1
+        self._in_flight = 0  # submitted and not finished; touched only on the event loop
         self._pool = ThreadPoolExecutor(
-            max_workers=workers or os.cpu_count() or 1,
+            max_workers=self._workers,
             thread_name_prefix="argon2",
             initializer=_lower_priority,
         )
@@ -63,8 +65,16 @@ class Passwords:
             return False, False
         return True, self._hasher.check_needs_rehash(password_hash)
 
+    def queue_depth(self) -> int:
+        """Hashes waiting for a thread (the metrics read it: a login storm shows here first)."""
+        return max(0, self._in_flight - self._workers)
+
     async def _run(self, fn: Callable[[*Ts], R], *args: *Ts) -> R:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        self._in_flight += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        finally:
+            self._in_flight -= 1
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -392,6 +392,13 @@ class Reminders:
                     log.warning("reminders: database unavailable (%s)", type(exc).__name__)
                 await self.clock.sleep(min(5.0, 0.2 * 2**failures))
                 continue
+            except Exception:
+                # A bug must not stop delivery for good: log it, back off, go on (a claim
+                # left behind lapses with its lease).
+                failures += 1
+                log.exception("reminders: delivery failed")
+                await self.clock.sleep(min(30.0, 0.5 * 2**failures))
+                continue
             if sent:
                 self._work.set()  # there may be more: wake the others
                 continue

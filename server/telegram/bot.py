@@ -3,19 +3,21 @@ by the app's cleanup context; webhook mode, or polling for local development."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 
 from aiohttp import web
 from beanie import PydanticObjectId
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand, MenuButtonWebApp, Update, WebAppInfo
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from config import BotMode, Settings
+from server.db.database import Database
 from server.errors import StartupError
-from server.keys import SERVICES, SETTINGS
+from server.keys import DATABASE, METRICS, SERVICES, SETTINGS
 from server.services.errors import TaskNotFound
 from server.services.registry import Services
 from server.services.tasks import TaskDraft, TaskQuery
@@ -32,7 +34,7 @@ from server.telegram.reminders import (
     TodayTitles,
 )
 from server.telegram.task_handlers import add_task_handlers
-from server.telegram.texts import COMMANDS
+from server.telegram.texts import COMMANDS, MENU_BUTTON
 from server.telegram.types import BotApp, BotAppBuilder
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ ASSISTANT_BOT = web.AppKey("assistant_bot", AssistantBot)
 INTAKE = web.AppKey("telegram_intake", UpdateIntake)  # set in webhook mode only
 WEBHOOK_SECRET = web.AppKey("telegram_webhook_secret", bytes)  # set in webhook mode only
 WEBHOOK_PATH = "/telegram/webhook"
+MINI_APP_PATH = "/app/"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
@@ -74,7 +77,7 @@ def build_application(
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
     attach_services(application, services)
-    AccountCommands(services.users, services.tasks).add_to(application)
+    AccountCommands(services.users, services.tasks, mini_app_url(settings)).add_to(application)
     # Before the task handlers: their button handler takes every callback, their capture
     # every plain text; reminder buttons and texts that name a time are ours.
     reminders = ReminderBot(
@@ -150,6 +153,18 @@ async def set_webhook(bot: Bot, settings: Settings) -> None:
     )
 
 
+def mini_app_url(settings: Settings) -> str | None:
+    """Where the Mini App is served, when the service has a public address."""
+    if settings.public_url is None:
+        return None
+    return str(settings.public_url).rstrip("/") + MINI_APP_PATH
+
+
+async def set_menu_button(bot: Bot, url: str) -> None:
+    """The default menu button of every private chat with the bot opens the Mini App."""
+    await bot.set_chat_menu_button(menu_button=MenuButtonWebApp(MENU_BUTTON, WebAppInfo(url)))
+
+
 async def set_commands(bot: Bot) -> None:
     for lang in LANGUAGES:  # English is the default for every other language
         await bot.set_my_commands(
@@ -171,6 +186,27 @@ async def _register_with_telegram(application: BotApp, settings: Settings) -> No
             "retry with `python -m server set-webhook`",
             exc,
         )
+    url = mini_app_url(settings)
+    if url is None:
+        return
+    try:
+        await set_menu_button(application.bot, url)
+    except TelegramError as exc:
+        # Telegram refuses a non-https URL, for one: the bot and the API work on without it.
+        log.error("Telegram bot: could not set the menu button to the Mini App (%s)", exc)
+
+
+async def _start_polling(application: BotApp) -> None:
+    assert application.updater is not None
+    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+
+
+async def _poll_when_ready(application: BotApp, database: Database) -> None:
+    await database.wait_ready()
+    try:
+        await _start_polling(application)
+    except TelegramError as exc:
+        log.error("Telegram bot: could not start polling (%s)", exc)
 
 
 async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -193,24 +229,34 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     intake: UpdateIntake | None = None
+    polling: asyncio.Task[None] | None = None
     try:
         await application.start()
         await _register_with_telegram(application, settings)
         if mode is BotMode.WEBHOOK:
-            intake = UpdateIntake(app[SERVICES].updates, application, settings.update_retry_after)
+            intake = UpdateIntake(
+                app[SERVICES].updates, application, settings.update_retry_after, app[METRICS],
+                database_ready=app[DATABASE].wait_ready,
+            )  # fmt: skip
             intake.start()
             app[INTAKE] = intake
-        else:
-            assert application.updater is not None
-            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        elif app[DATABASE].ready:
+            await _start_polling(application)
+        else:  # polling takes updates Telegram then forgets: only once they can be handled
+            log.info("Telegram bot: polling starts when the database answers")
+            polling = asyncio.create_task(_poll_when_ready(application, app[DATABASE]))
         app[BOT_APP] = application
         app[REMINDER_BOT] = reminders
         app[ASSISTANT_BOT] = assistant
-        reminders.start(application.bot)  # the reminder delivery loop
+        # the reminder delivery loop, once the database answers
+        reminders.start(application.bot, app[DATABASE].wait_ready)
         log.info("Telegram bot @%s: %s mode", application.bot.username, mode)
         yield
     finally:
         await reminders.stop()
+        if polling is not None:
+            polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
         if intake is not None:
             await intake.stop()
         if application.updater is not None and application.updater.running:

@@ -15,6 +15,8 @@ from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
 
+MINI_APP_URL = "mini_app_url"  # bot_data key: the Mini App's address, or None without PUBLIC_URL
+
 
 def profile_of(update: Update) -> TelegramProfile | None:
     user = update.effective_user
@@ -37,9 +39,10 @@ def telegram_language(update: Update) -> Lang:
 class AccountCommands:
     """/start (the user and their four lists), /help, /me."""
 
-    def __init__(self, users: Users, tasks: Tasks) -> None:
+    def __init__(self, users: Users, tasks: Tasks, mini_app_url: str | None) -> None:
         self._users = users
         self._tasks = tasks
+        self._mini_app_url = mini_app_url  # None without PUBLIC_URL
 
     def add_to(self, application: BotApp) -> None:
         application.add_handler(CommandHandler("start", self.start))
@@ -68,19 +71,26 @@ class AccountCommands:
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is None:
             return
-        await update.effective_message.reply_text(
-            tr(
-                telegram_language(update),
-                "I am your assistant. Send me any text and it becomes a task in Inbox.\n"
-                "/inbox, /today, /later, /someday: a list, with buttons to move and finish tasks\n"
-                "/lists: all your lists\n"
-                "/find <words>: search your tasks (typos are fine)\n"
-                "/new <title>: add a task\n"
-                "/start: register and say hello\n"
-                "/me: your account as I know it\n"
-                "/help: this message",
-            )
+        lang = telegram_language(update)
+        reply = tr(
+            lang,
+            "I am your assistant. Send me any text and it becomes a task in Inbox.\n"
+            "/inbox, /today, /later, /someday: a list, with buttons to move and finish tasks\n"
+            "/lists: all your lists\n"
+            "/find <words>: search your tasks (typos are fine)\n"
+            "/new <title>: add a task\n"
+            "/start: register and say hello\n"
+            "/me: your account as I know it\n"
+            "/help: this message",
         )
+        if self._mini_app_url is not None:
+            reply += "\n\n" + tr(
+                lang,
+                "Your lists are also in the app: tap the “Tasks” button next to the message "
+                "field, or open {url} in a browser.",
+                url=self._mini_app_url,
+            )
+        await update.effective_message.reply_text(reply)
 
     async def me(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         profile = profile_of(update)

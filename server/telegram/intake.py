@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo.errors import PyMongoError
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
+from server.metrics import Metrics
+from server.request_context import bind_update_id
 from server.services.updates import UpdateJournal
 from server.telegram.types import BotApp
 
@@ -20,20 +24,28 @@ log = logging.getLogger(__name__)
 # After every handler group: the recorded update needs no replay (even if a handler failed:
 # an update that breaks a handler must not be retried forever).
 FINAL_GROUP = 1_000
+FIRST_GROUP = -1_000  # before every handler: the update id joins the handling's log lines
 
 
 class UpdateIntake:
     def __init__(
         self, journal: UpdateJournal, application: BotApp,
-        retry_after: float,
+        retry_after: float, metrics: Metrics,
+        database_ready: Callable[[], Awaitable[None]] | None = None,
     ) -> None:  # fmt: skip
         self._journal = journal
         self._application = application
         self._retry_after = retry_after
-        # Recorded updates this process is handling: their claims are kept alive.
-        self._in_flight: set[int] = set()
+        self._metrics = metrics
+        self._database_ready = database_ready
+        # Recorded updates this process is handling (their claims are kept alive), with the
+        # time each was queued (for the handling lag).
+        self._in_flight: dict[int, float] = {}
+        self._failed: set[int] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        application.add_handler(TypeHandler(Update, self._started), group=FIRST_GROUP)
         application.add_handler(TypeHandler(Update, self._finished), group=FINAL_GROUP)
+        application.add_error_handler(self._handler_failed)
 
     def parse(self, payload: dict[str, Any]) -> Update:
         """The update object, bound to our bot (so its reply shortcuts work)."""
@@ -42,8 +54,11 @@ class UpdateIntake:
     async def receive(self, update: Update, payload: dict[str, Any]) -> bool:
         """Record, then queue for handling; False when it was already recorded (a redelivery).
         A database failure propagates, so the webhook answers 503 and Telegram retries."""
+        self._metrics.updates_received.inc()
         if not await self._journal.record(update.update_id, payload):
+            self._metrics.updates_duplicate.inc()
             return False
+        self._metrics.updates_recorded.inc()
         await self._enqueue(update)
         return True
 
@@ -56,21 +71,43 @@ class UpdateIntake:
             await asyncio.gather(self._sweeper, return_exceptions=True)
 
     async def _enqueue(self, update: Update) -> None:
-        self._in_flight.add(update.update_id)
+        self._in_flight[update.update_id] = time.monotonic()
         await self._application.update_queue.put(update)
 
+    async def _started(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # The handlers of one update run in one task: the id stays bound for all of them.
+        bind_update_id(update.update_id)
+
+    async def _handler_failed(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if isinstance(update, Update) and update.update_id in self._in_flight:
+            self._failed.add(update.update_id)
+        if isinstance(context.error, PyMongoError):
+            self._metrics.db_error(context.error)
+
     async def _finished(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        self._in_flight.discard(update.update_id)
+        queued = self._in_flight.pop(update.update_id, None)
+        if queued is not None:
+            self._metrics.update_lag.observe(time.monotonic() - queued)
+            if update.update_id in self._failed:
+                self._failed.discard(update.update_id)
+                self._metrics.updates_failed.inc()
+            else:
+                self._metrics.updates_handled.inc()
         try:
             await self._journal.mark_handled(update.update_id)
-        except PyMongoError:
+        except PyMongoError as exc:
+            self._metrics.db_error(exc)
             log.warning(
                 "could not mark update %s handled; it may be handled again", update.update_id
             )
+        finally:
+            bind_update_id(None)
 
     async def _sweep_forever(self) -> None:
         """Every half `retry_after`: renew this process's claims on the updates it is handling,
         and take over updates whose claim has lapsed (their process died)."""
+        if self._database_ready is not None:
+            await self._database_ready()  # the models are bound once the database answered
         while True:
             await self.sweep()
             await asyncio.sleep(self._retry_after / 2)
@@ -80,6 +117,7 @@ class UpdateIntake:
             await self._journal.renew_claims(list(self._in_flight))
             payloads = await self._journal.claim_stale(self._retry_after)
         except PyMongoError as exc:
+            self._metrics.db_error(exc)
             log.warning("could not look for unhandled updates: %s", type(exc).__name__)
             return 0
         for payload in payloads:
@@ -88,6 +126,7 @@ class UpdateIntake:
             except Exception:
                 log.exception("stored update %s cannot be parsed", payload.get("update_id"))
                 continue
+            self._metrics.updates_taken_over.inc()
             await self._enqueue(update)
         if payloads:
             log.warning("handling %d update(s) acknowledged but never handled", len(payloads))

@@ -158,10 +158,13 @@ class ReminderBot:
         )
         application.add_handler(CallbackQueryHandler(self.button, pattern=CALLBACK))
 
-    def start(self, bot: Bot) -> None:
-        self._delivery = asyncio.create_task(
-            self._reminders.run(TelegramSender(bot, self._today)), name="reminder-delivery"
-        )
+    def start(self, bot: Bot, database_ready: Callable[[], Awaitable[None]] | None = None) -> None:
+        async def deliver() -> None:
+            if database_ready is not None:
+                await database_ready()  # the models are bound once the database answered
+            await self._reminders.run(TelegramSender(bot, self._today))
+
+        self._delivery = asyncio.create_task(deliver(), name="reminder-delivery")
 
     async def stop(self) -> None:
         if self._delivery is not None:

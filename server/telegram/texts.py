@@ -20,3 +20,6 @@ COMMANDS: list[tuple[str, str]] = [
     ("quiet", N_("Quiet hours for reminders")),
     ("digest", N_("A morning digest of Today")),
 ]
+
+# The default menu button is the same for every user, so it has one text.
+MENU_BUTTON = "Tasks"

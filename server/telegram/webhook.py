@@ -11,6 +11,7 @@ from bson.errors import InvalidDocument
 
 from server.http.endpoints import Endpoint
 from server.http.problems import Problem
+from server.request_context import bind_update_id
 from server.telegram.bot import INTAKE, WEBHOOK_PATH, WEBHOOK_SECRET
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     except Exception:
         # Anything PTB cannot parse is the sender's fault: 400, and the bot carries on.
         raise Problem(400, "The body is not a Telegram update", slug="malformed-update") from None
+    bind_update_id(update.update_id)  # this request's later log lines name the update
     # Recorded before answering: a database failure becomes 503 (the problem middleware), so
     # Telegram delivers again; a redelivered update_id is acknowledged and not handled twice.
     try:

@@ -174,6 +174,7 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(client):
 
     wrong_body = await assert_problem(wrong_password, 401)
     unknown_body = await assert_problem(unknown_user, 401)
+    assert wrong_body.pop("request_id") != unknown_body.pop("request_id")  # each its own
     assert wrong_body == unknown_body
     assert wrong_body["detail"] == "Incorrect username or password"
 

@@ -171,9 +171,11 @@ async def test_text_without_a_time_is_left_to_other_handlers(bot_client, fake_ap
     await post_update(bot_client, message("buy milk"))
     await post_update(bot_client, message("/help", entities=[
         {"type": "bot_command", "offset": 0, "length": 5}]))  # fmt: skip
-    [help_reply] = await replies(fake_api, 1)
-    assert help_reply.params["text"].startswith("I am your assistant.")
+    sent = await replies(fake_api, 2)  # the task capture's answer, and /help
+    assert any(c.params["text"].startswith("I am your assistant.") for c in sent)
+    assert not any(c.params["text"].startswith("⏰") for c in sent)  # no card
     assert await db.reminder_drafts.count_documents({}) == 0
+    assert await db.tasks.count_documents({"title": "buy milk"}) == 1
 
 
 def command(text: str, lang: str = "en") -> dict[str, Any]:

@@ -1,0 +1,230 @@
+// Texts in English and Russian, and the plural rules that go with them (Intl.PluralRules knows
+// that Russian says 1 задача, 2 задачи, 5 задач). Entries that are objects are plural forms.
+
+const STRINGS = {
+  en: {
+    app_title: 'Assistant', lists: 'Lists', settings: 'Settings', account: 'Account',
+    back: 'Back', loading: 'Loading…', retry: 'Try again', save: 'Save', cancel: 'Cancel',
+    add: 'Add', delete: 'Delete', rename: 'Rename', done: 'Done', saved: 'Saved.',
+    search_label: 'Search tasks', search_placeholder: 'Search tasks…', nothing_found: 'Nothing found.',
+    new_list: 'New list', new_list_name: 'Name of the new list',
+    new_task: 'New task', add_task: 'Add task',
+    open_tasks: { one: '{n} open task', other: '{n} open tasks' },
+    tasks: { one: '{n} task', other: '{n} tasks' },
+    no_tasks: 'No open tasks here.', no_done: 'No completed tasks here.',
+    show_done: 'Show completed', show_open: 'Show open', load_more: 'Load more',
+    delete_list_confirm: 'Delete the list “{name}”? Its tasks move to Inbox.',
+    rename_list: 'New name for “{name}”', in_list: 'in {name}',
+    mark_done: 'Mark “{title}” done', mark_open: 'Mark “{title}” not done',
+    task_text: 'What and when', task_text_hint: 'For example: Call mom tomorrow at 9',
+    understood: 'Understood', parsing: 'Reading…', parse_failed: 'Could not read the time; the text is saved as the title.',
+    u_title: 'Task', u_remind: 'Reminder', u_due: 'Due', u_repeat: 'Repeats', u_none: '—',
+    title: 'Title', notes: 'Notes', list: 'List', remind_at: 'Remind at', due: 'Due',
+    repeat: 'Repeat', repeat_none: 'Never', repeat_custom: 'As set: {text}',
+    rep_DAILY: { one: 'every {n} day', other: 'every {n} days' },
+    rep_WEEKLY: { one: 'every {n} week', other: 'every {n} weeks' },
+    rep_MONTHLY: { one: 'every {n} month', other: 'every {n} months' },
+    rep_YEARLY: { one: 'every {n} year', other: 'every {n} years' },
+    rep1_DAILY: 'every day', rep1_WEEKLY: 'every week', rep1_MONTHLY: 'every month', rep1_YEARLY: 'every year',
+    rep_on: '{base} on {days}',
+    delete_task_confirm: 'Delete “{title}”?', task_done_label: 'Completed',
+    sign_in: 'Sign in', register: 'Create account', username: 'Username', password: 'Password',
+    to_register: 'New here? Create an account', to_sign_in: 'Already have an account? Sign in',
+    tg_login: 'Log in with Telegram', or: 'or', sign_out: 'Sign out',
+    language: 'Language', timezone: 'Time zone', use_device_tz: 'Use this device’s ({tz})',
+    signed_in_as: 'Signed in as {name}',
+    sessions: 'Sessions', this_device: 'this device', unknown_device: 'Unknown device',
+    session_meta: 'Signed in {created} · last used {used}', end_session: 'End',
+    end_others: 'Log out elsewhere', logout_all: 'Log out everywhere',
+    others_ended: 'Other sessions were ended.',
+    password_section: 'Password', current_password: 'Current password', new_password: 'New password',
+    set_password: 'Set password', change_password: 'Change password',
+    password_changed: 'Password saved. Other sessions were signed out.',
+    no_username_hint: 'Choose a username too, to sign in with it in a browser.',
+    telegram_section: 'Telegram', linked: 'Linked to Telegram{name}.', link_telegram: 'Link Telegram',
+    link_hint: 'Open this link in Telegram within {time}:', open_link: 'Open in Telegram',
+    delete_account: 'Delete account',
+    delete_account_hint: 'This erases your account with all its lists and tasks. It cannot be undone.',
+    confirm_with_password: 'Your password, to confirm', confirm_delete: 'Yes, delete my account',
+    confirm_delete_check: 'I understand that everything will be erased',
+    account_deleted: 'Your account was deleted.',
+    tg_invalid_title: 'Open this from Telegram again',
+    tg_invalid_text: 'Telegram’s sign-in data for this page is missing, expired or not genuine, so nothing is shown. Close this window and open the app again from the bot’s menu button.',
+    offline_title: 'No connection',
+    offline_text: 'The service cannot be reached. Check your connection and try again.',
+    unavailable_title: 'Temporarily unavailable',
+    unavailable_text: 'The service is busy or being updated. Try again in a moment.',
+    session_ended: 'Your session has ended. Please sign in again.',
+    minutes_in: { one: '{n} minute', other: '{n} minutes' },
+    minutes_within: { one: '{n} minute', other: '{n} minutes' },
+    chars: { one: '{n} character', other: '{n} characters' },
+    err_invalid_credentials: 'Incorrect username or password.',
+    err_wrong_password: 'The password is incorrect.',
+    err_username_taken: 'This username is taken. Choose another one.',
+    err_too_many: 'Too many attempts. Try again in {time}.',
+    err_not_found: 'This no longer exists. It may have been deleted elsewhere.',
+    err_forbidden: 'You are not allowed to do this.',
+    err_not_configured: 'Telegram is not set up on this server.',
+    err_server: 'Something went wrong on the server. Try again later.',
+    err_body_too_large: 'This is too long to send.',
+    err_other: 'The server refused: {detail}',
+    err_field: '{field}: {message}',
+    v_too_short: 'too short (at least {chars})', v_too_long: 'too long (at most {chars})',
+    v_pattern: 'contains characters that are not allowed', v_common: 'too common; choose one that is harder to guess',
+    v_missing: 'required', v_invalid: 'not valid',
+    f_username: 'Username', f_password: 'Password', f_new_password: 'New password',
+    f_current_password: 'Current password', f_title: 'Title', f_notes: 'Notes', f_name: 'Name',
+    f_timezone: 'Time zone', f_language: 'Language', f_remind_at: 'Reminder', f_due: 'Due',
+    f_repeat: 'Repeat', f_list: 'List', f_text: 'Text',
+  },
+  ru: {
+    app_title: 'Ассистент', lists: 'Списки', settings: 'Настройки', account: 'Аккаунт',
+    back: 'Назад', loading: 'Загрузка…', retry: 'Повторить', save: 'Сохранить', cancel: 'Отмена',
+    add: 'Добавить', delete: 'Удалить', rename: 'Переименовать', done: 'Готово', saved: 'Сохранено.',
+    search_label: 'Поиск задач', search_placeholder: 'Поиск задач…', nothing_found: 'Ничего не найдено.',
+    new_list: 'Новый список', new_list_name: 'Название нового списка',
+    new_task: 'Новая задача', add_task: 'Добавить задачу',
+    open_tasks: { one: '{n} открытая задача', few: '{n} открытые задачи', many: '{n} открытых задач', other: '{n} открытой задачи' },
+    tasks: { one: '{n} задача', few: '{n} задачи', many: '{n} задач', other: '{n} задачи' },
+    no_tasks: 'Открытых задач здесь нет.', no_done: 'Выполненных задач здесь нет.',
+    show_done: 'Показать выполненные', show_open: 'Показать открытые', load_more: 'Показать ещё',
+    delete_list_confirm: 'Удалить список «{name}»? Его задачи переместятся во «Входящие».',
+    rename_list: 'Новое название для «{name}»', in_list: 'в списке «{name}»',
+    mark_done: 'Отметить «{title}» выполненной', mark_open: 'Снять отметку с «{title}»',
+    task_text: 'Что и когда', task_text_hint: 'Например: Позвонить маме завтра в 9',
+    understood: 'Понял так', parsing: 'Разбираю…', parse_failed: 'Не удалось разобрать время; текст сохранится как название.',
+    u_title: 'Задача', u_remind: 'Напоминание', u_due: 'Срок', u_repeat: 'Повтор', u_none: '—',
+    title: 'Название', notes: 'Заметки', list: 'Список', remind_at: 'Напомнить', due: 'Срок',
+    repeat: 'Повторять', repeat_none: 'Не повторять', repeat_custom: 'Как задано: {text}',
+    rep_DAILY: { one: 'каждый {n} день', few: 'каждые {n} дня', many: 'каждые {n} дней', other: 'каждые {n} дня' },
+    rep_WEEKLY: { one: 'каждую {n} неделю', few: 'каждые {n} недели', many: 'каждые {n} недель', other: 'каждые {n} недели' },
+    rep_MONTHLY: { one: 'каждый {n} месяц', few: 'каждые {n} месяца', many: 'каждые {n} месяцев', other: 'каждые {n} месяца' },
+    rep_YEARLY: { one: 'каждый {n} год', few: 'каждые {n} года', many: 'каждые {n} лет', other: 'каждые {n} года' },
+    rep1_DAILY: 'каждый день', rep1_WEEKLY: 'каждую неделю', rep1_MONTHLY: 'каждый месяц', rep1_YEARLY: 'каждый год',
+    rep_on: '{base}: {days}',
+    delete_task_confirm: 'Удалить «{title}»?', task_done_label: 'Выполнена',
+    sign_in: 'Войти', register: 'Создать аккаунт', username: 'Имя пользователя', password: 'Пароль',
+    to_register: 'Впервые здесь? Создайте аккаунт', to_sign_in: 'Уже есть аккаунт? Войдите',
+    tg_login: 'Войти через Telegram', or: 'или', sign_out: 'Выйти',
+    language: 'Язык', timezone: 'Часовой пояс', use_device_tz: 'Как на этом устройстве ({tz})',
+    signed_in_as: 'Вы вошли как {name}',
+    sessions: 'Сеансы', this_device: 'это устройство', unknown_device: 'Неизвестное устройство',
+    session_meta: 'Вход {created} · активность {used}', end_session: 'Завершить',
+    end_others: 'Выйти на других устройствах', logout_all: 'Выйти везде',
+    others_ended: 'Другие сеансы завершены.',
+    password_section: 'Пароль', current_password: 'Текущий пароль', new_password: 'Новый пароль',
+    set_password: 'Задать пароль', change_password: 'Сменить пароль',
+    password_changed: 'Пароль сохранён. Другие сеансы завершены.',
+    no_username_hint: 'Задайте и имя пользователя, чтобы входить с ним в браузере.',
+    telegram_section: 'Telegram', linked: 'Привязан к Telegram{name}.', link_telegram: 'Привязать Telegram',
+    link_hint: 'Откройте эту ссылку в Telegram в течение {time}:', open_link: 'Открыть в Telegram',
+    delete_account: 'Удалить аккаунт',
+    delete_account_hint: 'Аккаунт со всеми списками и задачами будет стёрт без возможности восстановления.',
+    confirm_with_password: 'Ваш пароль для подтверждения', confirm_delete: 'Да, удалить аккаунт',
+    confirm_delete_check: 'Я понимаю, что всё будет стёрто',
+    account_deleted: 'Ваш аккаунт удалён.',
+    tg_invalid_title: 'Откройте приложение из Telegram ещё раз',
+    tg_invalid_text: 'Данные входа от Telegram отсутствуют, устарели или не подлинные, поэтому ничего не показано. Закройте это окно и снова откройте приложение кнопкой меню бота.',
+    offline_title: 'Нет соединения',
+    offline_text: 'Не удаётся связаться с сервисом. Проверьте подключение и попробуйте ещё раз.',
+    unavailable_title: 'Временно недоступно',
+    unavailable_text: 'Сервис занят или обновляется. Попробуйте через минуту.',
+    session_ended: 'Сеанс завершён. Войдите снова.',
+    minutes_in: { one: '{n} минуту', few: '{n} минуты', many: '{n} минут', other: '{n} минуты' },
+    minutes_within: { one: '{n} минуты', few: '{n} минут', many: '{n} минут', other: '{n} минуты' },
+    chars: { one: '{n} символ', few: '{n} символа', many: '{n} символов', other: '{n} символа' },
+    err_invalid_credentials: 'Неверное имя пользователя или пароль.',
+    err_wrong_password: 'Неверный пароль.',
+    err_username_taken: 'Это имя пользователя занято. Выберите другое.',
+    err_too_many: 'Слишком много попыток. Попробуйте через {time}.',
+    err_not_found: 'Этого больше нет. Возможно, удалено на другом устройстве.',
+    err_forbidden: 'Это действие вам недоступно.',
+    err_not_configured: 'Telegram на этом сервере не настроен.',
+    err_server: 'На сервере что-то пошло не так. Попробуйте позже.',
+    err_body_too_large: 'Слишком длинно для отправки.',
+    err_other: 'Сервер отказал: {detail}',
+    err_field: '{field}: {message}',
+    v_too_short: 'слишком коротко (минимум {chars})', v_too_long: 'слишком длинно (максимум {chars})',
+    v_pattern: 'содержит недопустимые символы', v_common: 'слишком распространён, выберите менее очевидный',
+    v_missing: 'обязательно', v_invalid: 'указано неверно',
+    f_username: 'Имя пользователя', f_password: 'Пароль', f_new_password: 'Новый пароль',
+    f_current_password: 'Текущий пароль', f_title: 'Название', f_notes: 'Заметки', f_name: 'Название',
+    f_timezone: 'Часовой пояс', f_language: 'Язык', f_remind_at: 'Напоминание', f_due: 'Срок',
+    f_repeat: 'Повтор', f_list: 'Список', f_text: 'Текст',
+  },
+};
+
+let lang = 'en';
+
+/** 'ru' for the first candidate given (user setting, Telegram, browser) that starts with ru. */
+export function pickLang(...candidates) {
+  const first = candidates.find((c) => typeof c === 'string' && c);
+  return first && first.toLowerCase().startsWith('ru') ? 'ru' : 'en';
+}
+
+export function setLang(code) {
+  lang = code === 'ru' ? 'ru' : 'en';
+  document.documentElement.lang = lang;
+  document.title = t('app_title');
+}
+
+export function getLang() {
+  return lang;
+}
+
+function fill(text, vars) {
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+export function t(key, vars = {}) {
+  const text = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+  return fill(typeof text === 'string' ? text : text.other, vars);
+}
+
+export function plural(key, n, vars = {}) {
+  const forms = STRINGS[lang][key];
+  const form = forms[new Intl.PluralRules(lang).select(n)] ?? forms.other;
+  return fill(form, { ...vars, n });
+}
+
+/** A problem document (or a failed request) as a sentence a person can act on. */
+export function explain(err, { passwordOnly = false } = {}) {
+  const problem = err.problem || {};
+  const slug = (problem.type || '').replace('urn:problem:', '');
+  if (err.offline) return t('offline_text');
+  if (err.status === 503 || err.status === 502 || err.status === 504) return t('unavailable_text');
+  if (slug === 'validation-error' && Array.isArray(problem.errors) && problem.errors.length) {
+    return problem.errors.map(fieldSentence).join(' ');
+  }
+  if (slug === 'invalid-credentials') return t(passwordOnly ? 'err_wrong_password' : 'err_invalid_credentials');
+  if (slug === 'username-taken') return t('err_username_taken');
+  if (err.status === 429) {
+    const minutes = Math.max(1, Math.ceil((err.retryAfter || 60) / 60));
+    return t('err_too_many', { time: plural('minutes_in', minutes) });
+  }
+  if (slug === 'not-configured') return t('err_not_configured');
+  if (err.status === 401) return t('session_ended');
+  if (err.status === 403) return t('err_forbidden');
+  if (err.status === 404) return t('err_not_found');
+  if (err.status === 413) return t('err_body_too_large');
+  if (err.status >= 500) return t('err_server');
+  // The service's own details are written as sentences (in English): better than nothing.
+  return t('err_other', { detail: problem.detail || problem.title || err.status });
+}
+
+function fieldSentence(error) {
+  const name = String(error.field || '').split('.').pop();
+  const label = STRINGS[lang][`f_${name}`] ? t(`f_${name}`) : name;
+  const number = Number((String(error.message).match(/\d+/) || [])[0]);
+  const messages = {
+    string_too_short: () => t('v_too_short', { chars: plural('chars', number) }),
+    string_too_long: () => t('v_too_long', { chars: plural('chars', number) }),
+    string_pattern_mismatch: () => t('v_pattern'),
+    password_too_common: () => t('v_common'),
+    missing: () => t('v_missing'),
+  };
+  const known = messages[error.type];
+  // Unknown kinds keep the server's wording in English, or a neutral phrase in Russian.
+  const message = known ? known() : lang === 'en' ? error.message : t('v_invalid');
+  return t('err_field', { field: label, message }) + (/[.!?]$/.test(message) ? '' : '.');
+}

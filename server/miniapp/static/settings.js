@@ -1,0 +1,179 @@
+// Settings (language, time zone) and the account: password, sessions, Telegram, deletion.
+import { api, isTelegram, useTokens } from './api.js';
+import { busy, field, h, messageBox } from './dom.js';
+import { explain, getLang, plural, t } from './i18n.js';
+import { deviceZone, formatTime, knownZones, zoneOf } from './time.js';
+
+const userName = (user) => user.username || user.telegram_username || user.first_name || '';
+
+export function settingsView(main, params, ctx) {
+  const user = ctx.state.user;
+  ctx.setTitle(t('settings'));
+  const language = h('select', { name: 'language' },
+    h('option', { value: 'en', text: 'English' }), h('option', { value: 'ru', text: 'Русский' }));
+  language.value = user.language || getLang();
+  const zones = h('datalist', { id: 'zones' }, knownZones().map((z) => h('option', { value: z })));
+  const zone = h('input', { name: 'timezone', list: 'zones', value: zoneOf(user), autocomplete: 'off',
+    spellcheck: 'false', autocapitalize: 'none' });
+  const useDevice = h('button', { type: 'button', class: 'link', text: t('use_device_tz', { tz: deviceZone() }),
+    onclick: () => { zone.value = deviceZone(); } });
+  const box = messageBox();
+  const form = h('form', { class: 'card', id: 'settings-form' },
+    h('p', { class: 'muted', text: t('signed_in_as', { name: userName(user) }) }),
+    field(t('language'), language), field(t('timezone'), zone), useDevice, zones, box,
+    h('button', { type: 'submit', class: 'primary page-primary', text: t('save') }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    busy(form, async () => {
+      const updated = await api('PATCH', '/api/auth/me', { language: language.value, timezone: zone.value.trim() });
+      ctx.setUser(updated);
+      ctx.rerender(); // the new language everywhere, the message after it
+      const saved = document.querySelector('#settings-form .message');
+      saved.textContent = t('saved');
+      saved.className = 'message ok';
+    }).catch((err) => box.show(explain(err)));
+  });
+  main.append(form,
+    h('nav', { class: 'card links' },
+      h('button', { type: 'button', class: 'secondary wide', id: 'open-account', text: t('account'),
+        onclick: () => ctx.go('account') }),
+      isTelegram() ? null : h('button', { type: 'button', class: 'secondary wide', id: 'sign-out',
+        text: t('sign_out'), onclick: () => ctx.signOut() })));
+  ctx.formPrimary(t('save'), () => form.requestSubmit());
+}
+
+export function accountView(main, params, ctx) {
+  ctx.setTitle(t('account'));
+  main.append(passwordSection(ctx), sessionsSection(ctx), telegramSection(ctx), deleteSection(ctx));
+}
+
+function section(id, title, ...children) {
+  return h('section', { class: 'card', id, 'aria-labelledby': `${id}-h` }, h('h2', { id: `${id}-h`, text: title }), ...children);
+}
+
+function passwordSection(ctx) {
+  const user = ctx.state.user;
+  const username = user.username ? null : h('input', { name: 'username', autocomplete: 'username', maxlength: '64' });
+  const current = user.has_password ? h('input', { name: 'current_password', type: 'password', autocomplete: 'current-password', required: true }) : null;
+  const next = h('input', { name: 'new_password', type: 'password', autocomplete: 'new-password', required: true, minlength: '8', maxlength: '128' });
+  const box = messageBox();
+  const form = h('form', { id: 'password-form' },
+    username && field(t('username'), username, t('no_username_hint')),
+    current && field(t('current_password'), current), field(t('new_password'), next), box,
+    h('button', { type: 'submit', class: 'primary', text: t(user.has_password ? 'change_password' : 'set_password') }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    busy(form, async () => {
+      if (username && username.value.trim()) {
+        ctx.setUser(await api('PATCH', '/api/auth/me', { username: username.value.trim() }));
+      }
+      const body = { new_password: next.value };
+      if (current) body.current_password = current.value;
+      const pair = await api('POST', '/api/auth/password', body);
+      if (isTelegram()) {
+        // tma needs no tokens: end the session this call opened rather than leave it unused.
+        await api('POST', '/api/auth/logout', { refresh_token: pair.refresh_token }).catch(() => {});
+      } else {
+        useTokens(pair);
+      }
+      ctx.setUser(await api('GET', '/api/auth/me'));
+      form.reset();
+      box.show(t('password_changed'), 'ok');
+    }).catch((err) => box.show(explain(err, { passwordOnly: true })));
+  });
+  return section('password', t('password_section'), form);
+}
+
+/** "Chrome on Linux" from a user agent, enough to tell one's devices apart. */
+function device(agent) {
+  if (!agent) return t('unknown_device');
+  const browser = [['Edg/', 'Edge'], ['OPR/', 'Opera'], ['Firefox/', 'Firefox'], ['Chrome/', 'Chrome'],
+    ['Safari/', 'Safari'], ['Telegram', 'Telegram'], ['curl/', 'curl'], ['python', 'Python']]
+    .find(([mark]) => agent.includes(mark));
+  const system = [['Android', 'Android'], ['iPhone', 'iPhone'], ['iPad', 'iPad'], ['Windows', 'Windows'],
+    ['Mac OS', 'macOS'], ['Linux', 'Linux']].find(([mark]) => agent.includes(mark));
+  if (!browser) return agent.slice(0, 60);
+  return system ? `${browser[1]} · ${system[1]}` : browser[1];
+}
+
+function sessionsSection(ctx) {
+  const zone = zoneOf(ctx.state.user);
+  const box = messageBox();
+  const area = h('div');
+  const load = () => ctx.load(area, () => api('GET', '/api/auth/sessions'), ({ items }) => {
+    const end = (s) => h('button', { type: 'button', class: 'secondary', text: t('end_session'),
+      onclick: (event) => busy(event.target.closest('li'), async () => {
+        await api('DELETE', `/api/auth/sessions/${encodeURIComponent(s.id)}`);
+        load();
+      }).catch((err) => box.show(explain(err))) });
+    area.append(h('ul', { class: 'rows sessions' }, items.map((s) => h('li', { class: 'session' },
+      h('div', {}, h('strong', { text: device(s.user_agent) }),
+        s.current ? h('span', { class: 'badge', text: t('this_device') }) : null,
+        h('small', { class: 'muted block', text: t('session_meta', {
+          created: formatTime(s.created_at, zone), used: formatTime(s.last_used_at || s.created_at, zone) }) })),
+      s.current ? null : end(s)))));
+    const others = items.filter((s) => !s.current);
+    if (others.length) {
+      area.append(h('button', { type: 'button', class: 'secondary wide', id: 'end-others', text: t('end_others'),
+        onclick: () => busy(area, async () => {
+          for (const s of others) await api('DELETE', `/api/auth/sessions/${encodeURIComponent(s.id)}`);
+          box.show(t('others_ended'), 'ok');
+          load();
+        }).catch((err) => box.show(explain(err))) }));
+    }
+  });
+  load();
+  const all = h('button', { type: 'button', class: 'danger wide', id: 'logout-all', text: t('logout_all'),
+    onclick: () => busy(all.parentElement, async () => {
+      await api('POST', '/api/auth/logout-all');
+      if (isTelegram()) load();
+      else ctx.signOut('', { server: false });
+    }).catch((err) => box.show(explain(err))) });
+  return section('sessions', t('sessions'), area, box, all);
+}
+
+function telegramSection(ctx) {
+  const user = ctx.state.user;
+  if (user.telegram_id) {
+    const name = user.telegram_username ? ` (@${user.telegram_username})` : '';
+    return section('telegram', t('telegram_section'), h('p', { text: t('linked', { name }) }));
+  }
+  const box = messageBox();
+  const result = h('div');
+  const button = h('button', { type: 'button', class: 'telegram', id: 'link-telegram', text: t('link_telegram') });
+  button.addEventListener('click', () => busy(button.parentElement, async () => {
+    const { url, expires_in: seconds } = await api('POST', '/api/auth/telegram/link');
+    const minutes = Math.max(1, Math.round(seconds / 60));
+    result.replaceChildren(h('p', { text: t('link_hint', { time: plural('minutes_within', minutes) }) }),
+      h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', class: 'button telegram', text: t('open_link') }));
+  }).catch((err) => box.show(explain(err))));
+  return section('telegram', t('telegram_section'), button, result, box);
+}
+
+function deleteSection(ctx) {
+  const user = ctx.state.user;
+  const password = user.has_password
+    ? h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true })
+    : null;
+  const check = password ? null : h('input', { type: 'checkbox', name: 'confirm', required: true });
+  const box = messageBox();
+  const form = h('form', { id: 'delete-form' },
+    h('p', { text: t('delete_account_hint') }),
+    password ? field(t('confirm_with_password'), password) : h('label', { class: 'check' }, check, ` ${t('confirm_delete_check')}`),
+    box, h('button', { type: 'submit', class: 'danger', text: t('confirm_delete') }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (check && !check.checked) return check.focus();
+    busy(form, async () => {
+      await api('DELETE', '/api/auth/me', password ? { password: password.value } : {});
+      sessionStorage.clear();
+      if (!isTelegram()) return ctx.signOut(t('account_deleted'), { server: false });
+      // Inside Telegram the init data would sign the person up again: stop here.
+      ctx.state.user = null;
+      ctx.setPrimary(null);
+      document.querySelector('#main').replaceChildren(
+        h('div', { class: 'panel', role: 'status', id: 'deleted' }, h('h2', { text: t('account_deleted') })));
+    }).catch((err) => box.show(explain(err, { passwordOnly: true })));
+  });
+  return section('delete-account', t('delete_account'), form);
+}

@@ -1,0 +1,183 @@
+// Adding a task (one natural-language field, read by the server as you type) and editing one
+// (title, notes, list = move, reminder, due, repeat, done, delete).
+import { api } from './api.js';
+import { busy, debounce, field, h, messageBox } from './dom.js';
+import { explain, t } from './i18n.js';
+import { formatTime, fromInputValue, repeatText, toInputValue, zoneOf } from './time.js';
+import { fetchLists } from './views.js';
+
+const REPEATS = ['', 'FREQ=DAILY', 'FREQ=WEEKLY', 'FREQ=MONTHLY', 'FREQ=YEARLY'];
+
+function listSelect(lists, selected) {
+  const select = h('select', { name: 'list' },
+    lists.map((l) => h('option', { value: l.id, text: l.name })));
+  const match = lists.find((l) => l.id === selected || l.key === selected) || lists[0];
+  if (match) select.value = match.id;
+  return select;
+}
+
+export function taskView(main, params, ctx) {
+  ctx.setTitle(params.id ? t('u_title') : t('new_task'));
+  const area = h('div');
+  main.append(area);
+  ctx.load(area, async () => {
+    const lists = await fetchLists(ctx);
+    const task = params.id ? await api('GET', `/api/tasks/${encodeURIComponent(params.id)}`) : null;
+    return { lists, task };
+  }, ({ lists, task }) => (task ? editForm(area, task, lists, ctx) : addForm(area, params, lists, ctx)));
+}
+
+/** What the parser understood, as a small definition list that updates as one types. */
+function understoodBox() {
+  const dl = h('dl', { class: 'understood', id: 'understood', 'aria-live': 'polite' });
+  const wrap = h('div', { class: 'understood-box', hidden: true }, h('h2', { text: t('understood') }), dl);
+  wrap.show = (parsed, zone) => {
+    wrap.hidden = false;
+    const row = (key, value) => [h('dt', { text: t(key) }), h('dd', { text: value || t('u_none') })];
+    dl.replaceChildren(
+      ...row('u_title', parsed.title),
+      ...row('u_remind', formatTime(parsed.remind_at, zone)),
+      ...row('u_due', formatTime(parsed.due, zone)),
+      ...row('u_repeat', repeatText(parsed.repeat)));
+  };
+  wrap.note = (text) => {
+    wrap.hidden = false;
+    dl.replaceChildren(h('dd', { class: 'muted', text }));
+  };
+  return wrap;
+}
+
+function addForm(area, params, lists, ctx) {
+  const zone = zoneOf(ctx.state.user);
+  const text = h('input', { name: 'text', required: true, maxlength: '500', autocomplete: 'off',
+    enterkeyhint: 'done' });
+  const notes = h('textarea', { name: 'notes', rows: '3', maxlength: '10000' });
+  const list = listSelect(lists, params.list);
+  const understood = understoodBox();
+  const box = messageBox();
+  const form = h('form', { class: 'card', id: 'task-form' },
+    field(t('task_text'), text, t('task_text_hint')), understood,
+    field(t('notes'), notes), field(t('list'), list), box,
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'primary page-primary', text: t('save') }),
+      h('button', { type: 'button', class: 'secondary', text: t('cancel'), onclick: ctx.back })));
+  area.append(form);
+  text.focus();
+
+  // Each parse is tied to the text it read; saving waits for the parse of the current text.
+  let parse = { text: '', promise: Promise.resolve(null), controller: null };
+  const parseNow = () => {
+    const value = text.value.trim();
+    if (value === parse.text) return parse.promise;
+    if (parse.controller) parse.controller.abort();
+    const controller = new AbortController();
+    const promise = value
+      ? api('POST', '/api/tasks/parse', { text: value }, { signal: controller.signal })
+      : Promise.resolve(null);
+    parse = { text: value, promise, controller };
+    return promise;
+  };
+  const preview = debounce(async () => {
+    const value = text.value.trim();
+    if (!value) {
+      understood.hidden = true;
+      return;
+    }
+    understood.note(t('parsing'));
+    try {
+      const parsed = await parseNow();
+      if (ctx.current() && value === text.value.trim()) understood.show(parsed, zone);
+    } catch (err) {
+      if (err.name !== 'AbortError' && ctx.current()) understood.note(t('parse_failed'));
+    }
+  }, 350);
+  text.addEventListener('input', preview);
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const value = text.value.trim();
+    if (!value) {
+      box.show(t('err_field', { field: t('f_title'), message: t('v_missing') }));
+      text.focus();
+      return;
+    }
+    busy(form, async () => {
+      // A parser that failed must not stop the save: the words become the title.
+      const parsed = (await parseNow().catch(() => null)) || { title: value };
+      const body = { title: parsed.title || value, list: list.value };
+      for (const key of ['remind_at', 'due', 'repeat']) if (parsed[key]) body[key] = parsed[key];
+      if (notes.value.trim()) body.notes = notes.value;
+      await api('POST', '/api/tasks', body);
+      ctx.back();
+    }).catch((err) => box.show(explain(err)));
+  });
+  ctx.formPrimary(t('save'), () => form.requestSubmit());
+}
+
+function repeatSelect(current) {
+  const options = REPEATS.map((rule) => h('option', { value: rule, text: rule ? repeatText(rule) : t('repeat_none') }));
+  if (current && !REPEATS.includes(current)) {
+    options.push(h('option', { value: current, text: t('repeat_custom', { text: repeatText(current) }) }));
+  }
+  const select = h('select', { name: 'repeat' }, options);
+  select.value = current || '';
+  return select;
+}
+
+function editForm(area, task, lists, ctx) {
+  const zone = zoneOf(ctx.state.user);
+  const title = h('input', { name: 'title', value: task.title, required: true, maxlength: '500' });
+  const notes = h('textarea', { name: 'notes', rows: '4', maxlength: '10000' });
+  notes.value = task.notes || '';
+  const list = listSelect(lists, task.list_id);
+  const remind = h('input', { name: 'remind_at', type: 'datetime-local', value: toInputValue(task.remind_at, zone) });
+  const due = h('input', { name: 'due', type: 'datetime-local', value: toInputValue(task.due, zone) });
+  const repeat = repeatSelect(task.repeat);
+  const done = h('input', { name: 'done', type: 'checkbox', checked: Boolean(task.done) });
+  const box = messageBox();
+  const form = h('form', { class: 'card', id: 'task-form' },
+    field(t('title'), title), field(t('notes'), notes), field(t('list'), list),
+    field(t('remind_at'), remind, zone), field(t('due'), due), field(t('repeat'), repeat),
+    h('label', { class: 'check' }, done, ` ${t('task_done_label')}`),
+    box,
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'primary page-primary', text: t('save') }),
+      h('button', { type: 'button', class: 'secondary', text: t('cancel'), onclick: ctx.back }),
+      h('button', { type: 'button', class: 'danger', id: 'delete-task', text: t('delete'), onclick: confirmDelete })));
+  area.append(form);
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    // Send only what changed; null clears a field.
+    const now = {
+      title: title.value.trim(), notes: notes.value, list: list.value, done: done.checked,
+      remind_at: fromInputValue(remind.value, zone), due: fromInputValue(due.value, zone),
+      repeat: repeat.value || null,
+    };
+    const before = {
+      title: task.title, notes: task.notes || '', list: task.list_id, done: Boolean(task.done),
+      remind_at: fromInputValue(toInputValue(task.remind_at, zone), zone),
+      due: fromInputValue(toInputValue(task.due, zone), zone), repeat: task.repeat || null,
+    };
+    const changes = Object.fromEntries(Object.entries(now).filter(([k, v]) => v !== before[k]));
+    if (!Object.keys(changes).length) return ctx.back();
+    busy(form, async () => {
+      await api('PATCH', `/api/tasks/${encodeURIComponent(task.id)}`, changes);
+      ctx.back();
+    }).catch((err) => box.show(explain(err)));
+  });
+  ctx.formPrimary(t('save'), () => form.requestSubmit());
+
+  function confirmDelete() {
+    const yes = h('button', { type: 'button', class: 'danger', id: 'confirm-delete', text: t('delete') });
+    const panel = h('div', { class: 'confirm', role: 'alertdialog', 'aria-label': t('delete') },
+      h('p', { text: t('delete_task_confirm', { title: task.title }) }), yes,
+      h('button', { type: 'button', class: 'secondary', text: t('cancel'), onclick: () => panel.remove() }));
+    yes.addEventListener('click', () => busy(panel, async () => {
+      await api('DELETE', `/api/tasks/${encodeURIComponent(task.id)}`);
+      ctx.back();
+    }).catch((err) => box.show(explain(err))));
+    form.append(panel);
+    yes.focus();
+  }
+}

@@ -1,0 +1,311 @@
+"""The assistant's screens in a real browser: lists, tasks, search, settings and the account.
+
+These need the lists/tasks/accounts routes of DESIGN.md, which another branch brings; until the
+app's OpenAPI document has /api/tasks they are skipped (see conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from aiohttp import ClientSession
+
+from tests.e2e.browser.helpers import (
+    DARK_THEME,
+    RU_USER,
+    computed,
+    mini_app_url,
+    rgb,
+    screenshot_path,
+    sign_init_data,
+    webapp_script,
+)
+from tests.helpers import PASSWORD
+
+pytestmark = [pytest.mark.needs_assistant_api, pytest.mark.timeout(120)]
+
+BUILT_IN = ["Inbox", "Today", "Later", "Someday"]
+
+
+async def sign_up(page, base_url: str, username: str) -> None:
+    await page.goto(base_url + "app/")
+    await page.click("#sign-in ~ button.link")  # "New here? Create an account"
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.press("input[name=password]", "Enter")
+    await page.wait_for_selector("#lists .list-row")
+
+
+async def list_counts(page) -> dict[str, str]:
+    rows = page.locator("#lists .list-row")
+    names = await rows.locator(".list-name").all_inner_texts()
+    counts = await rows.locator(".count").all_inner_texts()
+    return dict(zip(names, counts, strict=True))
+
+
+async def open_list(page, name: str) -> None:
+    await page.locator("#lists .list-row", has_text=name).click()
+    await page.wait_for_selector("#task-rows", state="attached")  # drawn, if empty
+
+
+async def add_task(page, text: str, expect_title: str) -> None:
+    """The natural-language field: what the server understood shows before saving."""
+    await page.click("#primary")
+    await page.fill("input[name=text]", text)
+    await page.wait_for_function(
+        "(title) => document.querySelector('#understood dd')?.textContent === title",
+        arg=expect_title,
+    )
+    await page.click("#task-form button[type=submit]")
+    await page.wait_for_selector("#task-form", state="detached")
+
+
+async def back_home(page) -> None:
+    while await page.is_visible("#back"):
+        await page.click("#back")
+    await page.wait_for_selector("#lists .list-row")
+
+
+async def test_lists_tasks_search_and_reload(base_url, open_page, tmp_path):
+    watched = await open_page()
+    page = watched.page
+    await sign_up(page, base_url, "frank")
+    assert await list_counts(page) == dict.fromkeys(BUILT_IN, "0")
+
+    # Add from the home screen (to Inbox), with a time the server reads from the words.
+    await add_task(page, "Buy milk tomorrow at 9", "Buy milk")
+    await page.wait_for_selector("#lists .list-row")
+    assert (await list_counts(page))["Inbox"] == "1"
+    await open_list(page, "Inbox")
+    row = page.locator("#task-rows .task", has_text="Buy milk")
+    assert "Reminder:" in await row.inner_text()  # what the parser understood was saved
+    await add_task(page, "Call the plumber", "Call the plumber")
+    await page.wait_for_selector("#task-rows .task >> text=Call the plumber")
+
+    # Complete one.
+    await page.get_by_label("Mark “Buy milk” done").check()
+    await page.wait_for_selector("#task-rows .task.done >> text=Buy milk")
+
+    # Move the other to Today through the editor.
+    await page.click("#task-rows .task-open >> text=Call the plumber")
+    await page.select_option("#task-form select[name=list]", label="Today")
+    await page.click("#task-form button[type=submit]")
+    await page.wait_for_selector("#task-form", state="detached")
+    await back_home(page)
+    counts = await list_counts(page)
+    assert counts["Inbox"] == "0"
+    assert counts["Today"] == "1"
+
+    # Search as you type, with a typo.
+    await page.fill("#search", "plumbr")
+    await page.wait_for_selector("#results .task >> text=Call the plumber")
+    assert "in Today" in await page.inner_text("#results .task")
+    await page.fill("#search", "")
+    await page.wait_for_selector("#lists .list-row")
+
+    # A reload shows the same state (and the same screen).
+    await open_list(page, "Today")
+    await page.reload()
+    await page.wait_for_selector("#task-rows .task >> text=Call the plumber")
+    assert await page.inner_text("#title") == "Today"
+    await back_home(page)
+    assert (await list_counts(page))["Today"] == "1"
+    await page.click("#lists .list-row >> text=Inbox")
+    await page.click("#toggle-done")
+    await page.wait_for_selector("#task-rows .task.done >> text=Buy milk")
+    assert watched.console_errors == []
+    assert watched.page_errors == []
+
+
+async def test_own_lists_rename_and_delete(base_url, open_page):
+    watched = await open_page()
+    page = watched.page
+    await sign_up(page, base_url, "grace")
+    await page.fill("#new-list input", "Garden")
+    await page.press("#new-list input", "Enter")
+    await page.wait_for_selector("#lists .list-row >> text=Garden")
+    await page.fill("#new-list input", "garden")
+    await page.press("#new-list input", "Enter")
+    await page.wait_for_selector("#lists ~ [role=alert]:not(:empty)")  # 409 as a sentence
+    await open_list(page, "Garden")
+    await add_task(page, "Plant tulips", "Plant tulips")
+    await page.click(".list-actions >> text=Rename")
+    await page.fill(".list-actions input", "Yard")
+    await page.press(".list-actions input", "Enter")
+    await page.wait_for_function("() => document.querySelector('#title').textContent === 'Yard'")
+    await page.click(".list-actions >> text=Delete")
+    await page.click(".list-actions button.danger")  # confirm
+    await page.wait_for_selector("#lists .list-row")
+    counts = await list_counts(page)
+    assert "Yard" not in counts
+    assert counts["Inbox"] == "1"  # its task moved to Inbox
+    assert watched.page_errors == []
+
+
+async def test_edit_delete_and_offline_retry(base_url, open_page):
+    watched = await open_page()
+    page = watched.page
+    await sign_up(page, base_url, "heidi")
+    await open_list(page, "Inbox")
+    await add_task(page, "Water plants", "Water plants")
+    await page.click("#task-rows .task-open >> text=Water plants")
+    await page.fill("#task-form input[name=title]", "Water the plants")
+    await page.select_option("#task-form select[name=repeat]", "FREQ=WEEKLY")
+    await page.click("#task-form button[type=submit]")
+    row = page.locator("#task-rows .task", has_text="Water the plants")
+    await row.wait_for()
+    assert "every week" in await row.inner_text()
+
+    await watched.context.set_offline(True)
+    await page.click("#task-rows .task-open >> text=Water the plants")
+    await page.wait_for_selector("[role=alert] >> text=No connection")
+    await watched.context.set_offline(False)
+    await page.get_by_role("button", name="Try again").click()
+    await page.wait_for_selector("#task-form")
+    await page.click("#delete-task")
+    await page.click("#confirm-delete")
+    await page.wait_for_selector("#tasks >> text=No open tasks here.")
+    assert watched.page_errors == []
+
+
+async def test_mini_app_shows_the_lists_in_russian(base_url, open_page, tmp_path):
+    init_data = sign_init_data(RU_USER)
+    watched = await open_page(
+        init_script=webapp_script(init_data, RU_USER, DARK_THEME, "dark"), viewport=(390, 760)
+    )
+    page = watched.page
+    await page.goto(mini_app_url(base_url, init_data, DARK_THEME))
+    await page.wait_for_selector("#lists .list-row")
+    assert list((await list_counts(page)).keys())[:4] == [
+        "Входящие",
+        "Сегодня",
+        "Позже",
+        "Когда-нибудь",
+    ]
+    assert await page.get_attribute("#lists .count", "aria-label") == "0 открытых задач"
+    # Telegram's MainButton adds a task; its text is Russian.
+    await page.evaluate("window.__tg.press('main')")
+    await page.fill("input[name=text]", "Позвонить маме завтра в 9")
+    await page.wait_for_function(
+        "() => document.querySelector('#understood dd')?.textContent === 'Позвонить маме'"
+    )
+    assert "main.setText:Сохранить" in await page.evaluate("window.__tg.calls")
+    await page.evaluate("window.__tg.press('main')")
+    await page.wait_for_selector("#lists .list-row")
+    assert (await list_counts(page))["Входящие"] == "1"
+    assert await page.get_attribute("#lists .count", "aria-label") == "1 открытая задача"
+    assert await computed(page, "body", "background-color") == rgb(DARK_THEME["bg_color"])
+    await open_list(page, "Входящие")
+    await page.screenshot(path=screenshot_path("dark.png", tmp_path))
+    assert watched.console_errors == []
+    assert watched.page_errors == []
+
+
+async def test_settings_language_and_time_zone(base_url, open_page):
+    watched = await open_page(timezone_id="Asia/Novosibirsk")
+    page = watched.page
+    patches: list[dict] = []
+    page.on(
+        "request",
+        lambda r: (
+            patches.append(json.loads(r.post_data))
+            if r.method == "PATCH" and r.url.endswith("/api/auth/me")
+            else None
+        ),
+    )
+    await sign_up(page, base_url, "ivan")
+    await page.click("#settings-button")
+    # The time zone starts as this device's (and the account took it on first sign-in).
+    assert await page.input_value("input[name=timezone]") == "Asia/Novosibirsk"
+    assert {"timezone": "Asia/Novosibirsk"} in patches
+    await page.select_option("select[name=language]", "ru")
+    await page.fill("input[name=timezone]", "Europe/Moscow")
+    await page.click("#settings-form button[type=submit]")
+    await page.wait_for_function(
+        "() => document.querySelector('#title').textContent === 'Настройки'"
+    )
+    await page.reload()
+    await page.wait_for_selector("#settings-form")
+    assert await page.get_attribute("html", "lang") == "ru"
+    assert await page.input_value("input[name=timezone]") == "Europe/Moscow"
+    assert watched.page_errors == []
+
+
+async def test_account_sessions_password_link_and_deletion(base_url, open_page):
+    watched = await open_page()
+    page = watched.page
+    await sign_up(page, base_url, "judy")
+    async with ClientSession() as http:  # a second session, elsewhere
+        response = await http.post(
+            base_url + "api/auth/login", json={"username": "judy", "password": PASSWORD}
+        )
+        elsewhere = await response.json()
+    await page.click("#settings-button")
+    await page.click("#open-account")
+    sessions = page.locator("#sessions .session")
+    await sessions.first.wait_for()
+    assert await sessions.count() >= 2
+    assert await page.locator("#sessions .badge").count() == 1  # "this device"
+    await page.click("#end-others")
+    await page.wait_for_selector("#sessions [role=status] >> text=Other sessions were ended.")
+    async with ClientSession() as http:
+        response = await http.post(
+            base_url + "api/auth/refresh", json={"refresh_token": elsewhere["refresh_token"]}
+        )
+        assert response.status == 401
+
+    # Change the password; this page stays signed in with the new pair.
+    await page.fill("#password-form input[name=current_password]", "not the password")
+    await page.fill("#password-form input[name=new_password]", "a brand new passphrase")
+    await page.click("#password-form button[type=submit]")
+    await page.wait_for_selector("#password-form [role=alert] >> text=The password is incorrect.")
+    await page.fill("#password-form input[name=current_password]", PASSWORD)
+    await page.fill("#password-form input[name=new_password]", "a brand new passphrase")
+    await page.click("#password-form button[type=submit]")
+    await page.wait_for_selector("#password-form [role=status] >> text=Password saved.")
+
+    await page.click("#link-telegram")
+    link = page.locator("#telegram a")
+    await link.wait_for()
+    assert re.fullmatch(r"https://t\.me/\w+\?start=link_[\w-]+", await link.get_attribute("href"))
+
+    await page.fill("#delete-form input[name=password]", "a brand new passphrase")
+    await page.click("#delete-form button[type=submit]")
+    await page.wait_for_selector("#sign-in [role=alert] >> text=Your account was deleted.")
+    async with ClientSession() as http:
+        response = await http.post(
+            base_url + "api/auth/login",
+            json={"username": "judy", "password": "a brand new passphrase"},
+        )
+        assert response.status == 401
+    assert watched.page_errors == []
+
+
+async def test_screenshots(base_url, open_page, tmp_path):
+    """Light (desktop) and a 360-px phone; the dark one is taken in the Mini App test."""
+    watched = await open_page(viewport=(1024, 700), color_scheme="light")
+    page = watched.page
+    await sign_up(page, base_url, "screens")
+    await page.fill("#new-list input", "Garden")
+    await page.press("#new-list input", "Enter")
+    await page.wait_for_selector("#lists .list-row >> text=Garden")
+    await open_list(page, "Today")
+    for text, title in [
+        ("Standup every monday", "Standup"),
+        ("Send the report tomorrow at 10", "Send the report"),
+    ]:
+        await add_task(page, text, title)
+        await page.wait_for_selector(f"#task-rows .task >> text={title}")
+    await back_home(page)
+    await page.screenshot(path=screenshot_path("light.png", tmp_path))
+
+    phone = (await open_page(viewport=(360, 740), color_scheme="light", is_mobile=True)).page
+    await phone.goto(base_url + "app/")
+    await phone.fill("input[name=username]", "screens")
+    await phone.fill("input[name=password]", PASSWORD)
+    await phone.press("input[name=password]", "Enter")
+    await open_list(phone, "Today")
+    # Nothing wider than the screen.
+    assert await phone.evaluate("document.documentElement.scrollWidth") <= 360
+    await phone.screenshot(path=screenshot_path("phone-360.png", tmp_path))
