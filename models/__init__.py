@@ -2,6 +2,7 @@
 
 from beanie import Document
 
+from models.account_codes import LinkCode, ResetCode
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
 from models.telegram_update import TelegramUpdate
@@ -13,12 +14,16 @@ ALL_MODELS: list[type[Document]] = [
     SpentRefreshToken,
     TelegramUpdate,
     RateCounter,
+    LinkCode,
+    ResetCode,
 ]
 
 __all__ = [
     "ALL_MODELS",
+    "LinkCode",
     "RateCounter",
     "RefreshSession",
+    "ResetCode",
     "SpentRefreshToken",
     "TelegramUpdate",
     "User",

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server.services.access_gate import AccessGate
+from server.services.accounts import Accounts
+from server.services.admin import Admin
 from server.services.auth import AuthService
+from server.services.linking import TelegramLinking
 from server.services.passwords import Passwords
+from server.services.recovery import PasswordRecovery
+from server.services.sessions import Sessions
+from server.services.telegram_channel import TelegramChannel
 from server.services.tokens import AccessTokens
 from server.services.updates import UpdateJournal
 from server.services.users import Users
+from server.services.widget import WidgetSignIn
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +27,18 @@ class Services:
     auth: AuthService
     users: Users
     updates: UpdateJournal
+    gate: AccessGate
+    sessions: Sessions
+    accounts: Accounts
+    recovery: PasswordRecovery
+    linking: TelegramLinking
+    widget: WidgetSignIn
+    admin: Admin
+    telegram: TelegramChannel
+
+    async def drain(self) -> None:
+        """Finish background work (codes being sent) while the database and bot still run."""
+        await self.recovery.drain()
 
     def close(self) -> None:
         self.passwords.close()
