@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 
 import aiohttp_cors
 from aiohttp import web
@@ -22,6 +23,8 @@ from server.bootstrap import build_services
 from server.db.lifecycle import open_database
 from server.keys import MONGO, SERVICES, SETTINGS
 from server.redaction import harden_logging
+from server.services.access_gate import Clock
+from server.services.account_data import AccountDataOwner
 from server.telegram import webhook
 from server.telegram.bot import telegram_ctx
 
@@ -30,9 +33,15 @@ log = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 32 * 1024
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(
+    settings: Settings,
+    *,
+    data_owners: Sequence[AccountDataOwner] = (),
+    clock: Clock = time.monotonic,
+) -> web.Application:
+    """`data_owners` and `clock` go to build_services (extra data owners; the caches' clock)."""
     harden_logging(settings.secret_values())
-    services = build_services(settings)
+    services = build_services(settings, data_owners=data_owners, clock=clock)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         # Above aiohttp's 8 KiB, so an oversized Authorization header reaches the auth
@@ -43,11 +52,13 @@ def create_app(settings: Settings) -> web.Application:
             problem_middleware,
             auth_middleware(
                 [
-                    BearerAuthenticator(services.access),
+                    BearerAuthenticator(services.access, services.gate),
                     BotAuthenticator(
-                        [t.get_secret_value() for t in settings.bot_api_tokens], services.users
+                        [t.get_secret_value() for t in settings.bot_api_tokens],
+                        services.users,
+                        services.gate,
                     ),
-                    MiniAppAuthenticator(services.auth),
+                    MiniAppAuthenticator(services.auth, services.gate),
                 ]
             ),
         ],
@@ -56,6 +67,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SERVICES] = services
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(telegram_ctx)  # after the database: stops before it
+    app.cleanup_ctx.append(_background_work)  # after the bot: drained before it stops
     app.on_cleanup.append(_close_services)
     setup_routes(app, webhook.ENDPOINTS)
     if settings.cors_origins:
@@ -70,7 +82,7 @@ def _enable_cors(app: web.Application, origins: list[str]) -> None:
         allow_credentials=False,
         allow_headers=("Authorization", "Content-Type", "X-Telegram-User-Id"),
         expose_headers=("Retry-After", "WWW-Authenticate"),
-        allow_methods=("GET", "POST"),
+        allow_methods=("GET", "POST", "PATCH", "DELETE"),
         max_age=600,
     )
     cors = aiohttp_cors.setup(app, defaults=dict.fromkeys(origins, options))
@@ -82,6 +94,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     async with open_database(app[SETTINGS]) as client:
         app[MONGO] = client
         yield
+
+
+async def _background_work(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[SERVICES].drain()
 
 
 async def _close_services(app: web.Application) -> None:

@@ -29,6 +29,8 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
     models: set[tuple[type[BaseModel], str]] = {(ProblemOut, "serialization")}
     for ep in endpoints:
         models.update((m, "validation") for m in (ep.request, ep.form) if m)
+        if ep.query:
+            models.add((ep.query, "validation"))
         models.update((m, "serialization") for m in ep.responses.values() if m)
     keys, defs = models_json_schema(sorted(models, key=lambda m: m[0].__name__), ref_template=REF)
     ref = {model: schema for (model, _), schema in keys.items()}
@@ -46,9 +48,17 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
             if ep.form:
                 content["application/x-www-form-urlencoded"] = {"schema": ref[ep.form]}
             operation["requestBody"] = {"required": True, "content": content}
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in ep.path_parameters
+        ]
+        if ep.query:
+            parameters += _query_parameters(defs.get("$defs", {})[ep.query.__name__])
         if ep.requires_auth:
             operation["security"] = [{"bearer": []}, {"bot": []}, {"tma": []}]
-            operation["parameters"] = [ACTING_USER]
+            parameters.append(ACTING_USER)
+        if parameters:
+            operation["parameters"] = parameters
         for status, model in ep.responses.items():
             response: dict[str, Any] = {"description": HTTPStatus(status).phrase}
             if model:
@@ -87,10 +97,22 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
     }
 
 
+def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    required = set(schema.get("required", ()))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
 def _errors(ep: Endpoint) -> list[int]:
     statuses = set(ep.errors)
     if ep.request:
         statuses.update({400, 413, 415, 422})
+    if ep.query:
+        statuses.add(422)
     if ep.requires_auth:
-        statuses.add(401)
+        # 401: no or bad credentials; 403: a bot without a user, or a deactivated account;
+        # 422: a malformed X-Telegram-User-Id.
+        statuses.update({401, 403, 422})
     return sorted(statuses)

@@ -18,6 +18,7 @@ from server.services.registry import Services
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
+from server.telegram.messenger import TelegramAccountMessenger
 from server.telegram.texts import COMMANDS
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def build_application(settings: Settings, services: Services) -> Application:
     if settings.bot_mode is BotMode.WEBHOOK:
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
-    AccountCommands(services.users).add_to(application)
+    AccountCommands(services.users, services.gate, services.linking).add_to(application)
     return application
 
 
@@ -124,9 +125,14 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
             assert application.updater is not None
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         app[BOT_APP] = application
+        # The account services may now send codes and build t.me links (getMe's username).
+        app[SERVICES].telegram.connect(
+            application.bot.username, TelegramAccountMessenger(application.bot)
+        )
         log.info("Telegram bot @%s: %s mode", application.bot.username, mode)
         yield
     finally:
+        app[SERVICES].telegram.disconnect()
         if intake is not None:
             await intake.stop()
         if application.updater is not None and application.updater.running:

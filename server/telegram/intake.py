@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 from pymongo.errors import PyMongoError
 from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from server.services.updates import UpdateJournal
 
@@ -19,6 +19,18 @@ log = logging.getLogger(__name__)
 # After every handler group: the recorded update needs no replay (even if a handler failed:
 # an update that breaks a handler must not be retried forever).
 FINAL_GROUP = 1_000
+# Where a handler that ends an update early finds the intake (see `stop_handling`).
+FINISH_KEY = "update_intake.finish"
+
+
+async def stop_handling(update: Update, context: ContextTypes.DEFAULT_TYPE) -> NoReturn:
+    """End this update's handling here: no later handler runs (ApplicationHandlerStop), and
+    the update is still recorded as handled (that happens in FINAL_GROUP, which the stop
+    skips; without it the update would be handled again after UPDATE_RETRY_AFTER)."""
+    finish = context.bot_data.get(FINISH_KEY)
+    if finish is not None:
+        await finish(update, context)
+    raise ApplicationHandlerStop
 
 
 class UpdateIntake:
@@ -33,6 +45,7 @@ class UpdateIntake:
         self._in_flight: set[int] = set()
         self._sweeper: asyncio.Task[None] | None = None
         application.add_handler(TypeHandler(Update, self._finished), group=FINAL_GROUP)
+        application.bot_data[FINISH_KEY] = self._finished
 
     def parse(self, payload: dict[str, Any]) -> Update:
         """The update object, bound to our bot (so its reply shortcuts work)."""

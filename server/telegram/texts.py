@@ -9,4 +9,5 @@ COMMANDS: list[tuple[str, str]] = [
     ("start", N_("Register and say hello")),
     ("help", N_("What I can do")),
     ("me", N_("Your account")),
+    ("password", N_("How to sign in on the web")),
 ]
