@@ -29,7 +29,7 @@ async def test_webhook_mode_registers_webhook_and_commands(bot_client, fake_api)
     languages = {c.params.get("language_code") for c in fake_api.calls_to("setMyCommands")}
     assert languages == {None, "ru"}
     ru = fake_api.commands[('{"type": "default"}', "ru")]
-    assert [c["command"] for c in ru] == ["start", "help", "me"]
+    assert [c["command"] for c in ru] == ["start", "help", "me", "password"]
     assert ru[0]["description"] == "Регистрация и приветствие"
     assert not fake_api.calls_to("getUpdates")  # no polling in webhook mode
 
