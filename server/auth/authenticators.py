@@ -95,7 +95,7 @@ class MiniAppAuthenticator:
             # Through Users first (keyed by the whole profile: a changed name reaches the
             # account at once), then the gate (deleted, merged away, deactivated).
             user_id = await self._auth.users.user_id(profile)
-            if self._gate.known_telegram_user(profile.telegram_id) != user_id:
+            if self._gate.known_telegram_user(profile.telegram_id) is not user_id:
                 user_id = await self._gate.admit_telegram_user(
                     profile.telegram_id, lambda: self._auth.users.user_id(profile)
                 )

@@ -157,7 +157,8 @@ class AccessGate:
         if state.user_id is None:
             raise InvalidToken()  # deleted again between the two lookups
         if state.telegram_id == telegram_id:
-            self._telegram_users.put(telegram_id, state)
+            # The resolved object itself: callers may compare with `is` (cheaper than `==`).
+            self._telegram_users.put(telegram_id, state._replace(user_id=user_id))
         if not state.active:
             raise AccountDeactivated()
         return user_id
