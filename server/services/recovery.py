@@ -85,8 +85,6 @@ class PasswordRecovery:
         user = await self._users.find_by_username(username)
         if user is None or user.id is None:
             raise InvalidResetCode()
-        if not user.active:
-            raise AccountDeactivated()
         codes = ResetCode.get_pymongo_collection()
         # Counting the try and checking it is allowed is one atomic step: parallel guesses
         # cannot get more than RESET_CODE_TRIES between them.
@@ -109,6 +107,8 @@ class PasswordRecovery:
         spent = await codes.delete_one({"_id": user.id, "code_hash": stored})
         if spent.deleted_count != 1:  # a parallel reset used it first
             raise InvalidResetCode()
+        if not user.active:  # told only to whoever holds a valid code
+            raise AccountDeactivated()
         log.info("password reset with a code for user %s", user.id)
         return await self._accounts.replace_password(user, new_password, user_agent)
 

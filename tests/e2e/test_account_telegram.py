@@ -38,6 +38,7 @@ from tests.account_helpers import (
     widget_fields,
 )
 from tests.bot_helpers import BOT_TOKEN, bot_settings
+from tests.conftest import TEST_JWT_SECRET
 from tests.helpers import ME, PASSWORD, assert_problem, bearer, login, me, refresh, register
 
 BOT_KEY = "bot-service-token-for-accounts-0123456789"
@@ -54,6 +55,11 @@ def tma(telegram_id: int, auth_date: int | None = None) -> str:
     key = hmac.new(b"WebAppData", BOT_TOKEN.encode(), hashlib.sha256).digest()
     fields["hash"] = hmac.new(key, check.encode(), hashlib.sha256).hexdigest()
     return urlencode(fields)
+
+
+def reset_key() -> bytes:
+    """The HMAC key reset codes are stored under, derived from JWT_SECRET (README)."""
+    return hmac.new(TEST_JWT_SECRET.encode(), b"password-reset-code", hashlib.sha256).digest()
 
 
 @pytest.fixture
@@ -404,9 +410,17 @@ async def test_a_deactivated_user_is_refused_by_every_scheme(app, fake_api, db):
     deactivated(await assert_problem(resp, 403))  # Mini App sign-in
     deactivated(await assert_problem(await app.post(WIDGET, json=widget_fields(4242)), 403))
     assert (await refresh(app, victim["refresh_token"])).status in (401, 403)
-    # A reset code is not sent, and a reset is refused.
+    # No reset code is sent; one sent before the deactivation no longer resets.
     assert (await app.post(FORGOT, json={"username": "jake"})).status == 202
     resp = await app.post(RESET, json={"username": "jake", "code": "1", "new_password": "x" * 9})
+    await assert_problem(resp, 422)  # a stranger learns nothing of the deactivation
+    await db["reset_codes"].insert_one(
+        {"_id": ObjectId(victim["user"]["id"]), "attempts": 0, "expires_ms": 2**50,
+         "code_hash": hmac.new(reset_key(), b"12345678", hashlib.sha256).hexdigest()}
+    )  # fmt: skip
+    resp = await app.post(
+        RESET, json={"username": "jake", "code": "12345678", "new_password": "x" * 9}
+    )
     deactivated(await assert_problem(resp, 403))
 
     # The bot: a polite answer, and nothing else (no handler acts for them).
@@ -433,3 +447,20 @@ async def test_the_bot_tells_a_deactivated_user_in_their_language(make_app, fake
     await send(app, "/help", 4343, language_code="ru")
     answer = (await reply_to(fake_api, 4343, 2))[-1]
     assert answer.startswith("Ваш аккаунт отключён")
+
+
+async def test_a_deactivation_by_another_process_reaches_every_scheme_within_the_bound(
+    make_app, db
+):
+    clock = ManualClock()
+    app = await make_app(clock=clock)
+    mini = await (await app.post("/api/auth/telegram", json={"init_data": tma(4444)})).json()
+    tma_headers = {"Authorization": f"tma {tma(4444)}"}
+    for headers in (bot_for(4444), tma_headers, bearer(mini["access_token"])):
+        assert (await app.get(ME, headers=headers)).status == 200  # read and cached
+    await db["users"].update_one({"telegram_id": 4444}, {"$set": {"active": False}})
+    for headers in (bot_for(4444), tma_headers, bearer(mini["access_token"])):
+        assert (await app.get(ME, headers=headers)).status == 200  # not yet seen here
+    clock.now += DEFAULT_TTL
+    for headers in (bot_for(4444), tma_headers, bearer(mini["access_token"])):
+        await assert_problem(await app.get(ME, headers=headers), 403)
