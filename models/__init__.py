@@ -2,6 +2,7 @@
 
 from beanie import Document
 
+from models.account_codes import LinkCode, ResetCode
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
 from models.task import Task
@@ -17,12 +18,16 @@ ALL_MODELS: list[type[Document]] = [
     RateCounter,
     TaskList,
     Task,
+    LinkCode,
+    ResetCode,
 ]
 
 __all__ = [
     "ALL_MODELS",
+    "LinkCode",
     "RateCounter",
     "RefreshSession",
+    "ResetCode",
     "SpentRefreshToken",
     "Task",
     "TaskList",

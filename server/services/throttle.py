@@ -47,6 +47,16 @@ class RateLimiter:
             {"_id": {"$in": keys}}, {"$inc": {"attempts": -1}}
         )
 
+    async def erase(self, *hits: Hit) -> None:
+        """Delete the counters of these subjects (an erased account's username): the current
+        window's and the previous one's, which may outlive its window by EXPIRY_GRACE."""
+        keys = []
+        for limit, subject in hits:
+            key, window_end = _key(limit, subject)
+            previous, _ = _key(limit, subject, window_end - 2 * limit.window)
+            keys += [key, previous]
+        await RateCounter.get_pymongo_collection().delete_many({"_id": {"$in": keys}})
+
     async def _count(self, limit: Limit, subject: str) -> tuple[int, float]:
         key, window_end = _key(limit, subject)
         expires = datetime.fromtimestamp(window_end, UTC) + EXPIRY_GRACE
@@ -68,8 +78,8 @@ class RateLimiter:
         raise AssertionError("unreachable")
 
 
-def _key(limit: Limit, subject: str) -> tuple[str, float]:
-    window = int(time.time() // limit.window)
+def _key(limit: Limit, subject: str, at: float | None = None) -> tuple[str, float]:
+    window = int((time.time() if at is None else at) // limit.window)
     # Subjects are hashed: the collection holds no usernames or addresses.
     digest = hashlib.sha256(subject.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return f"{limit.name}:{digest}:{window}", float((window + 1) * limit.window)

@@ -7,6 +7,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jwt
 
@@ -36,6 +37,14 @@ def new_refresh_token() -> tuple[str, str]:
     return token, hash_refresh_token(token)
 
 
+class AccessClaims(NamedTuple):
+    """What an access token says once its signature and standard claims are checked."""
+
+    subject: str
+    issued_ms: int  # epoch ms: `iat_ms`, or `iat` in seconds for tokens without it
+    session_id: str | None  # `sid`: the refresh session (family) it was issued for
+
+
 class AccessTokens:
     def __init__(
         self,
@@ -52,21 +61,33 @@ class AccessTokens:
         self._audience = audience
         self.ttl = ttl
 
-    def issue(self, subject: str) -> str:
-        now = int(time.time())
-        claims = {
+    def issue(self, subject: str, session_id: str | None = None, not_before_ms: int = 0) -> str:
+        """A token for `subject`. `iat_ms` (milliseconds; `iat` has whole seconds) is what
+        revocation compares with the user's "tokens valid after" instant; `not_before_ms` keeps
+        a token issued right after a revocation from counting as older than it."""
+        issued_ms = max(time.time_ns() // 1_000_000, not_before_ms)
+        now = issued_ms // 1000
+        claims: dict[str, object] = {
             "sub": subject,
             "iat": now,
+            "iat_ms": issued_ms,
             "exp": now + self.ttl,
             "iss": self._issuer,
             "aud": self._audience,
             "jti": uuid.uuid4().hex,
             "typ": ACCESS_TYPE,
         }
+        if session_id is not None:
+            claims["sid"] = session_id
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> str:
         """Return the subject of a valid access token; raise InvalidToken otherwise."""
+        return self.verify_claims(token).subject
+
+    def verify_claims(self, token: str) -> AccessClaims:
+        """The claims of a cryptographically valid access token; raise InvalidToken otherwise.
+        (Whether it was revoked since is the AccessGate's question.)"""
         if not token.isascii():  # a JWT is base64url and dots; anything else is not one
             raise InvalidToken()
         claims = None
@@ -88,6 +109,11 @@ class AccessTokens:
                 raise InvalidToken() from None
         if claims is None:
             raise InvalidToken()
-        if claims.get("typ") != ACCESS_TYPE or not isinstance(claims.get("sub"), str):
+        subject, issued_ms, sid = claims.get("sub"), claims.get("iat_ms"), claims.get("sid")
+        if claims.get("typ") != ACCESS_TYPE or not isinstance(subject, str):
             raise InvalidToken()
-        return claims["sub"]
+        if type(issued_ms) is not int:
+            issued_ms = int(claims["iat"]) * 1000  # a token from before `iat_ms` existed
+        if sid is not None and not isinstance(sid, str):
+            raise InvalidToken()
+        return AccessClaims(subject, issued_ms, sid)

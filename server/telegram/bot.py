@@ -21,6 +21,7 @@ from server.telegram.context import attach_services
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
+from server.telegram.messenger import TelegramAccountMessenger
 from server.telegram.task_handlers import add_task_handlers
 from server.telegram.texts import COMMANDS, MENU_BUTTON
 from server.telegram.types import BotApp, BotAppBuilder
@@ -61,7 +62,7 @@ def build_application(settings: Settings, services: Services) -> BotApp:
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
     attach_services(application, services)
-    AccountCommands(services.users, services.tasks, mini_app_url(settings)).add_to(application)
+    AccountCommands(services, mini_app_url(settings)).add_to(application)
     add_task_handlers(application)
     return application
 
@@ -171,12 +172,17 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
             log.info("Telegram bot: polling starts when the database answers")
             polling = asyncio.create_task(_poll_when_ready(application, app[DATABASE]))
         app[BOT_APP] = application
+        # The account services may now send codes and build t.me links (getMe's username).
+        app[SERVICES].telegram.connect(
+            application.bot.username, TelegramAccountMessenger(application.bot)
+        )
         log.info("Telegram bot @%s: %s mode", application.bot.username, mode)
         yield
     finally:
         if polling is not None:
             polling.cancel()
             await asyncio.gather(polling, return_exceptions=True)
+        app[SERVICES].telegram.disconnect()
         if intake is not None:
             await intake.stop()
         if application.updater is not None and application.updater.running:

@@ -16,6 +16,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("lists", N_("All your lists")),
     ("find", N_("Find a task: /find words")),
     ("new", N_("Add a task: /new title")),
+    ("password", N_("How to sign in on the web")),
 ]
 
 # The default menu button is the same for every user, so it has one text.

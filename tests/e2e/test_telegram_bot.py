@@ -31,12 +31,13 @@ async def test_webhook_mode_registers_webhook_and_commands(bot_client, fake_api)
     ru = fake_api.commands[('{"type": "default"}', "ru")]
     assert [c["command"] for c in ru] == [
         "start", "help", "me", "inbox", "today", "later", "someday", "lists", "find", "new",
+        "password",
     ]  # fmt: skip
     assert ru[0]["description"] == "Регистрация и приветствие"
-    assert ru[-1]["description"] == "Добавить задачу: /new название"
+    assert ru[9] == {"command": "new", "description": "Добавить задачу: /new название"}
     en = fake_api.commands[('{"type": "default"}', "")]
     assert [c["command"] for c in en] == [c["command"] for c in ru]
-    assert en[-1]["description"] == "Add a task: /new title"
+    assert en[9] == {"command": "new", "description": "Add a task: /new title"}
     assert not fake_api.calls_to("getUpdates")  # no polling in webhook mode
 
 
