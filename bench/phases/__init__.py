@@ -1,4 +1,5 @@
-"""One module per measured phase, run in this order.
+"""One module per measured phase, run in this order (memory last among the original phases,
+so its RSS follows the same history as before the new phases existed).
 
 Each phase module has:
 - `NAME`, and `run(bench) -> dict`: measure, return what results.json keeps;
@@ -23,6 +24,11 @@ ORDER = (
     "logins",
     "webhook",
     "memory",
+    "form_storm",
+    "task_list",
+    "task_search",
+    "capture",
+    "reminders",
 )
 
 
