@@ -49,7 +49,10 @@ def describe() -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "git_head": _git("rev-parse", "--short", "HEAD"),
-        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        # The results files are rewritten by every run: a change there is not a code change.
+        "git_dirty": bool(
+            _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results.*")
+        ),
         "loadavg_at_start": os.getloadavg(),
         "packages": {name: _version(name) for name in PACKAGES},
     }
