@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
@@ -44,6 +45,7 @@ class AccessTokens:
         audience: str,
         ttl: int,
         previous_keys: tuple[bytes, ...] = (),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._key = key
         # Verification only: tokens signed with a previous key stay valid until they expire.
@@ -51,9 +53,10 @@ class AccessTokens:
         self._issuer = issuer
         self._audience = audience
         self.ttl = ttl
+        self._clock = clock  # injectable, so tests can expire a token without waiting
 
     def issue(self, subject: str) -> str:
-        now = int(time.time())
+        now = int(self._clock())
         claims = {
             "sub": subject,
             "iat": now,
@@ -79,7 +82,8 @@ class AccessTokens:
                     algorithms=[ALGORITHM],
                     audience=self._audience,
                     issuer=self._issuer,
-                    options={"require": REQUIRED_CLAIMS},
+                    # `exp` is checked below against our clock, the same way PyJWT would.
+                    options={"require": REQUIRED_CLAIMS, "verify_exp": False},
                 )
                 break
             except jwt.InvalidSignatureError:
@@ -89,5 +93,8 @@ class AccessTokens:
         if claims is None:
             raise InvalidToken()
         if claims.get("typ") != ACCESS_TYPE or not isinstance(claims.get("sub"), str):
+            raise InvalidToken()
+        expires = claims["exp"]
+        if type(expires) is not int or expires <= self._clock():
             raise InvalidToken()
         return claims["sub"]
