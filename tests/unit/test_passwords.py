@@ -105,10 +105,10 @@ async def test_hashing_threads_run_at_lower_priority(passwords: Passwords) -> No
     def niceness() -> int:
         return os.getpriority(os.PRIO_PROCESS, 0)
 
-    main = niceness()
-    in_pool = await passwords._run(niceness)
+    if niceness() >= 10:
+        pytest.skip("this process already runs at niceness 10 or lower priority")
 
-    assert in_pool == min(main + 10, 19)
+    assert await passwords._run(niceness) == 10
 
 
 def test_lowering_priority_tolerates_platforms_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
