@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow lint format migrate bench clean
+.PHONY: run test test-slow coverage mutate lint format migrate bench clean
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,22 @@ test: lint
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
 
+# The whole suite (slow tests included) under coverage, child processes too; fails below
+# [tool.coverage.report] fail_under in pyproject.toml. CI runs this instead of test + test-slow.
+coverage: $(STAMP)
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest
+	$(BIN)/coverage combine -q
+	$(BIN)/coverage report
+
+# Mutation testing of the security-critical modules (see [tool.mutmut] in pyproject.toml and
+# tests/MUTANTS.md); slow, not in CI: run it before each release.
+mutate: $(STAMP)
+	$(BIN)/python tests/mutation.py
+
 # Reports figures in bench/results.md and .json; a missed target never fails it.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache mutants .coverage .coverage.* htmlcov

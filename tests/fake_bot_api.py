@@ -1,41 +1,14 @@
-"""In-process fake of the Telegram Bot API for tests (aiohttp.web).
+"""In-process fake of the Telegram Bot API for tests (aiohttp.web), trimmed to what the tests
+and the benchmark use.
 
-It speaks the real HTTP shape, ``POST|GET /bot<token>/<method>``, so a real
-python-telegram-bot ``Application`` can run against it unchanged. Every request is
-recorded as a :class:`Call`. ``getUpdates`` serves updates the test pushes.
+It speaks the real HTTP shape, ``POST /bot<token>/<method>``, so the app's real
+python-telegram-bot ``Application`` runs against it unchanged (``TELEGRAM_API_BASE_URL``).
+Every request is recorded as a :class:`Call`, whatever its method or token. Methods without
+a fake below answer ``{"ok": true, "result": true}``.
 
-Pointing PTB at it (PTB appends the token to ``base_url``, then adds ``/<method>``)::
-
-    root = await fake.start()  # e.g. "http://127.0.0.1:41234"
-    app = (
-        Application.builder()
-        .token(TOKEN)
-        .base_url(root + "/bot")  # == fake.base_url
-        .base_file_url(root + "/file/bot")  # == fake.base_file_url
-        .build()
-    )
-
-pytest usage (pytest-asyncio / pytest-aiohttp). The fake and the application must
-share one event loop, so use function-scoped async fixtures::
-
-    import pytest_asyncio
-
-    @pytest_asyncio.fixture
-    async def fake_api():
-        async with FakeBotAPI(TOKEN) as fake:
-            yield fake
-
-    async def test_start(fake_api):
-        ...  # build and start the app with fake_api.base_url
-        fake_api.push_update(text_message_update("/start"))
-        [call] = await fake_api.wait_for("sendMessage")
-        assert call.params["chat_id"] == "1"  # form values stay strings, see below
-
-How params arrive: PTB posts ``application/x-www-form-urlencoded``, or multipart when it
-uploads files. Every value is a string there: ints as ``"1"`` and bools as ``"true"``.
-Lists and objects (reply_markup, commands, allowed_updates, scope) come as JSON strings,
-and this fake decodes those. Scalars stay strings, so a text such as "123" is never
-turned into an int. JSON request bodies are recorded as they are, with their types.
+PTB posts ``application/x-www-form-urlencoded``: every value arrives as a string (ints as
+``"1"``); lists and objects (commands, allowed_updates, scope) arrive as JSON text, which
+this fake decodes. Scalars stay strings, so a text such as "123" is never turned into an int.
 """
 
 from __future__ import annotations
@@ -54,15 +27,6 @@ from aiohttp import web
 JSONDict = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class UploadedFile:
-    """A file part of a multipart request (e.g. sendPhoto with bytes)."""
-
-    filename: str | None
-    content_type: str
-    content: bytes
-
-
 @dataclass
 class Call:
     """One recorded request. Calls with a wrong token are recorded as well."""
@@ -73,25 +37,16 @@ class Call:
 
 
 class FakeBotAPI:
-    # Cap for long polling. PTB polls with timeout=10 by default. Waiting that long would
-    # make Updater.stop() wait too. PTB cancels its in-flight request on stop, but
-    # aiohttp's runner cleanup still waits for the handler.
+    # Cap for long polling (PTB polls with timeout=10): Updater.stop() would wait that long.
     LONG_POLL_CAP = 1.0
 
-    def __init__(
-        self, token: str, bot_id: int = 123456, bot_username: str = "test_assistant_bot"
-    ) -> None:
+    def __init__(self, token: str) -> None:
         self.token = token
         self.bot_user: JSONDict = {
-            "id": bot_id,
+            "id": 123456,
             "is_bot": True,
             "first_name": "Test Assistant",
-            "username": bot_username,
-            "can_join_groups": True,
-            "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
-            "can_connect_to_business": False,
-            "has_main_web_app": False,
+            "username": "test_assistant_bot",
         }
         self.calls: list[Call] = []
         self._runner: web.AppRunner | None = None
@@ -104,26 +59,24 @@ class FakeBotAPI:
         self._next_update_id = 1
         self._next_message_id = 1
         # Replaced on every push, so each long-poll waiter awaits its own event.
-        # There is no clear() race between several waiters.
         self._update_pushed = asyncio.Event()
         self.webhook: JSONDict = {}  # last setWebhook params, {} when none is set
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}  # (scope, lang) -> list
-        self._stubs: dict[str, tuple[int, JSONDict]] = {}
+        self._errors: dict[str, tuple[int, JSONDict]] = {}
         self._delays: dict[str, float] = {}
 
     # ---------------------------------------------------------------- lifecycle
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Start serving; returns the root URL, e.g. ``http://127.0.0.1:41234``."""
+    async def start(self) -> str:
+        """Start serving on a free loopback port; returns the root URL."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         # Bounded so a stuck handler can never hang the test session on stop().
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound_host, bound_port = self._runner.addresses[0][:2]
-        self._root = f"http://{bound_host}:{bound_port}"
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        host, port = self._runner.addresses[0][:2]
+        self._root = f"http://{host}:{port}"
         return self._root
 
     async def stop(self) -> None:
@@ -150,16 +103,6 @@ class FakeBotAPI:
     @property
     def url(self) -> str:
         return self._root
-
-    @property
-    def base_url(self) -> str:
-        """Pass this to ``ApplicationBuilder.base_url``. PTB appends the token."""
-        return self._root + "/bot"
-
-    @property
-    def base_file_url(self) -> str:
-        """Pass this to ``ApplicationBuilder.base_file_url``. File downloads are not served."""
-        return self._root + "/file/bot"
 
     # ------------------------------------------------------------- test helpers
 
@@ -196,22 +139,18 @@ class FakeBotAPI:
             await asyncio.sleep(0.01)
         return calls
 
-    def stub(self, method: str, result: Any) -> None:
-        """Answer ``method`` with ``{"ok": true, "result": result}`` until reset()."""
-        self._stubs[method.lower()] = (200, {"ok": True, "result": result})
-
     def delay(self, method: str, seconds: float) -> None:
-        """Answer ``method`` only after ``seconds``, like a slow network or Bot API."""
+        """Answer ``method`` only after ``seconds``, like a slow network or Bot API (the
+        call is recorded on arrival)."""
         self._delays[method.lower()] = seconds
 
     def stub_error(self, method: str, error_code: int, description: str) -> None:
-        """Make ``method`` fail like Telegram, e.g. (403, "Forbidden: bot was blocked by
-        the user"). PTB maps 400/401/403/409 to BadRequest/InvalidToken/Forbidden/Conflict."""
+        """Make ``method`` fail like Telegram, e.g. (400, "Bad Request: chat not found")."""
         payload = {"ok": False, "error_code": error_code, "description": description}
-        self._stubs[method.lower()] = (error_code, payload)
+        self._errors[method.lower()] = (error_code, payload)
 
     def reset(self) -> None:
-        """Forget calls, queued updates, webhook, commands and stubs."""
+        """Forget calls, queued updates, webhook, commands, errors and delays."""
         self.calls.clear()
         self._update_pushed.set()  # don't leave a long poll waiting on a dropped event
         self._init_state()
@@ -226,77 +165,53 @@ class FakeBotAPI:
             return _error(401, "Unauthorized")
         if seconds := self._delays.get(method.lower()):
             await asyncio.sleep(seconds)
-        if stubbed := self._stubs.get(method.lower()):
-            status, payload = stubbed
+        if error := self._errors.get(method.lower()):
+            status, payload = error
             return web.json_response(payload, status=status)
         handler = getattr(self, f"_api_{method.lower()}", None)
-        try:
-            result = await handler(params) if handler else True
-        except _APIError as err:
-            return _error(err.code, err.description)
+        result = await handler(params) if handler else True
         return web.json_response({"ok": True, "result": result})
 
     async def _api_getme(self, params: JSONDict) -> JSONDict:
         return self.bot_user
 
     async def _api_setwebhook(self, params: JSONDict) -> bool:
-        self._maybe_drop_pending(params)
         self.webhook = dict(params) if params.get("url") else {}
         return True
 
     async def _api_deletewebhook(self, params: JSONDict) -> bool:
-        self._maybe_drop_pending(params)
         self.webhook = {}
         return True
 
     async def _api_getwebhookinfo(self, params: JSONDict) -> JSONDict:
         # Like Telegram, this does not reveal secret_token; tests can read self.webhook.
-        info: JSONDict = {
+        return {
             "url": self.webhook.get("url", ""),
             "has_custom_certificate": False,
             "pending_update_count": 0,
         }
-        for key in ("max_connections", "allowed_updates", "ip_address"):
-            if key in self.webhook:
-                info[key] = self.webhook[key]
-        return info
 
     async def _api_setmycommands(self, params: JSONDict) -> bool:
-        self.commands[_commands_key(params)] = params.get("commands", [])
-        return True
-
-    async def _api_getmycommands(self, params: JSONDict) -> list[JSONDict]:
-        return self.commands.get(_commands_key(params), [])
-
-    async def _api_deletemycommands(self, params: JSONDict) -> bool:
-        self.commands.pop(_commands_key(params), None)
+        scope = params.get("scope") or {"type": "default"}
+        key = (json.dumps(scope, sort_keys=True), params.get("language_code", ""))
+        self.commands[key] = params.get("commands", [])
         return True
 
     async def _api_sendmessage(self, params: JSONDict) -> JSONDict:
-        if not str(params.get("text", "")).strip():
-            raise _APIError(400, "Bad Request: message text is empty")
         message = {
             "message_id": self._next_message_id,
             "date": int(time.time()),
-            "chat": _chat(params.get("chat_id")),
-            "from": {key: self.bot_user[key] for key in ("id", "is_bot", "first_name", "username")},
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "from": self.bot_user,
             "text": params["text"],
         }
         self._next_message_id += 1
-        # Telegram echoes these back in the sent Message.
-        for key in ("entities", "reply_markup"):
-            if isinstance(params.get(key), (list, dict)):
-                message[key] = params[key]
         return message
 
     async def _api_getupdates(self, params: JSONDict) -> list[JSONDict]:
-        if self.webhook:
-            raise _APIError(
-                409,
-                "Conflict: can't use getUpdates method while webhook is active; "
-                "use deleteWebhook to delete the webhook first",
-            )
-        self._confirm(int(params.get("offset", 0)))
+        offset = int(params.get("offset", 0))
+        # Bot API: updates below the offset are confirmed and forgotten.
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(float(params.get("timeout", 0)), self.LONG_POLL_CAP)
         while not self._updates and not self._closing:
@@ -307,18 +222,6 @@ class FakeBotAPI:
                 await asyncio.wait_for(self._update_pushed.wait(), remaining)
         return self._updates[: int(params.get("limit", 100))]
 
-    def _confirm(self, offset: int) -> None:
-        # Bot API: updates with update_id < offset are confirmed and forgotten. A negative
-        # offset keeps only the last -offset updates.
-        if offset > 0:
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        elif offset < 0:
-            self._updates = self._updates[offset:]
-
-    def _maybe_drop_pending(self, params: JSONDict) -> None:
-        if params.get("drop_pending_updates") in (True, "true", "True"):
-            self._updates.clear()
-
 
 def text_message_update(
     text: str,
@@ -328,13 +231,12 @@ def text_message_update(
     first_name: str = "Test",
     language_code: str = "ru",
     update_id: int | None = None,
-    message_id: int = 1,
 ) -> JSONDict:
-    """A realistic private-chat text message update; a leading /command gets its entity.
+    """A private-chat text message update; a leading /command gets its entity.
     update_id is assigned by push_update() when omitted."""
     user = {"id": user_id, "is_bot": False, "first_name": first_name}
     message: JSONDict = {
-        "message_id": message_id,
+        "message_id": 1,
         "date": int(time.time()),
         "chat": {"id": chat_id, "type": "private", "first_name": first_name},
         "from": {**user, "language_code": language_code},
@@ -349,13 +251,6 @@ def text_message_update(
     return update
 
 
-class _APIError(Exception):
-    def __init__(self, code: int, description: str) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-
-
 def _error(code: int, description: str) -> web.Response:
     payload = {"ok": False, "error_code": code, "description": description}
     return web.json_response(payload, status=code)
@@ -365,35 +260,14 @@ async def _read_params(request: web.Request) -> JSONDict:
     if request.content_type == "application/json":
         body = await request.text()
         return dict(json.loads(body)) if body.strip() else {}
-    params: JSONDict = {key: _maybe_json(value) for key, value in request.query.items()}
-    # post() parses both x-www-form-urlencoded and multipart/form-data.
-    for key, value in (await request.post()).items():
-        if isinstance(value, web.FileField):
-            params[key] = UploadedFile(value.filename, value.content_type, value.file.read())
-        else:
-            params[key] = _maybe_json(value)
-    return params
+    params: JSONDict = dict(request.query)
+    params.update(await request.post())
+    return {key: _maybe_json(value) for key, value in params.items()}
 
 
-def _maybe_json(value: str) -> Any:
+def _maybe_json(value: Any) -> Any:
     # Decode only JSON objects and arrays. Scalars stay strings so "123" texts are safe.
-    if value.lstrip()[:1] in ("{", "["):
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
         with contextlib.suppress(ValueError):
             return json.loads(value)
     return value
-
-
-def _commands_key(params: JSONDict) -> tuple[str, str]:
-    scope = params.get("scope") or {"type": "default"}
-    return json.dumps(scope, sort_keys=True), params.get("language_code", "")
-
-
-def _chat(chat_id: Any) -> JSONDict:
-    try:
-        numeric = int(chat_id)
-    except (TypeError, ValueError):
-        raise _APIError(400, "Bad Request: chat not found") from None
-    # Telegram id conventions: positive = user, -100... = supergroup/channel, else group.
-    if numeric > 0:
-        return {"id": numeric, "type": "private"}
-    return {"id": numeric, "type": "supergroup" if str(numeric).startswith("-100") else "group"}

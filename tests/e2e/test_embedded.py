@@ -11,6 +11,7 @@ import pytest
 
 from server.db.embedded import EmbeddedMongo
 from server.errors import StartupError
+from tests.process import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +21,7 @@ def migrate(data_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "server", "migrate"],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(data_dir)},
+        env=child_env(PATH="/usr/bin:/bin", DATA_DIR=str(data_dir)),
         capture_output=True,
         text=True,
         timeout=60,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from tests.bot_helpers import (
     wait_until,
 )
 from tests.fake_bot_api import FakeBotAPI, text_message_update
+from tests.process import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -224,8 +224,7 @@ async def test_unreachable_bot_api_at_start_keeps_the_api_up(make_client, fake_a
 
 async def run_cli(*args: str, fake: FakeBotAPI, tmp_path, **env: str) -> tuple[int, str, str]:
     """Run `python -m server ...` as operators do, against the fake Bot API."""
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
+    environment = child_env(**{
         "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
         "TELEGRAM_API_BASE_URL": fake.url,
         "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
@@ -233,7 +232,7 @@ async def run_cli(*args: str, fake: FakeBotAPI, tmp_path, **env: str) -> tuple[i
         "DATA_DIR": str(tmp_path / "cli-data"),
         "LOG_LEVEL": "DEBUG",  # the most a library will log; secrets must still not appear
         **env,
-    }
+    })  # fmt: skip
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "server", *args,
         cwd=ROOT, env=environment,
