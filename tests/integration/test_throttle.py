@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -145,6 +147,27 @@ async def test_counters_hold_no_subject_and_expire_after_their_window(
     expected = datetime.fromtimestamp(WINDOW_START + WINDOW, UTC) + EXPIRY_GRACE
     assert counter["expires_at"] == expected
     assert timedelta(seconds=60) == EXPIRY_GRACE
+
+
+@pytest.fixture
+def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone is not UTC (a developer's laptop)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def test_counter_expiry_does_not_depend_on_the_local_time_zone(
+    limiter: RateLimiter, models: Any, new_york: None
+) -> None:
+    await limiter.hit((LOGIN, "alice"))
+
+    [counter] = await counters(models)
+    assert (
+        counter["expires_at"] == datetime.fromtimestamp(WINDOW_START + WINDOW, UTC) + EXPIRY_GRACE
+    )
 
 
 async def test_any_subject_text_is_counted(limiter: RateLimiter) -> None:

@@ -259,6 +259,7 @@ async def test_invalid_telegram_user_ids_are_422_naming_the_header(
 
     found = caught.value
     assert (found.status, found.slug) == (422, "validation-error")
+    assert found.detail == "X-Telegram-User-Id must be a positive Telegram user id"
     assert found.errors == [{"field": TELEGRAM_USER_HEADER, "message": "Invalid Telegram user id",
                              "type": "telegram_user_id"}]  # fmt: skip
     assert users.asked == []
@@ -327,7 +328,7 @@ def test_require_user_refuses_a_bot_acting_as_itself() -> None:
         require_user(req)
 
     assert (caught.value.status, caught.value.slug) == (403, "user-required")
-    assert "X-Telegram-User-Id" in caught.value.detail
+    assert caught.value.detail == "This needs a user: send X-Telegram-User-Id"
 
 
 def test_protected_marks_the_handler_and_returns_it() -> None:

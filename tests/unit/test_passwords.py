@@ -3,6 +3,7 @@ in tests/e2e/test_config.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from collections.abc import Iterator
@@ -111,13 +112,51 @@ async def test_hashing_threads_run_at_lower_priority(passwords: Passwords) -> No
     assert await passwords._run(niceness) == 10
 
 
-def test_lowering_priority_tolerates_platforms_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lowering_priority_tolerates_a_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: int) -> None:
         raise OSError("not permitted")
 
     monkeypatch.setattr(passwords_module.os, "setpriority", refuse)
 
     passwords_module._lower_priority()  # no exception
+
+
+def test_lowering_priority_tolerates_platforms_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(passwords_module.os, "setpriority")
+
+    passwords_module._lower_priority()  # no exception
+
+
+def test_without_a_core_count_one_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(passwords_module.os, "cpu_count", lambda: None)
+    hasher = Passwords(**CHEAP, workers=0)
+    try:
+        assert hasher._pool._max_workers == 1
+    finally:
+        hasher.close()
+
+
+async def test_close_waits_for_the_running_hash_and_cancels_the_queued_ones() -> None:
+    hasher = Passwords(time_cost=2, memory_cost=16 * 1024, parallelism=1, workers=1)
+    finished: list[str] = []
+    real = hasher._hasher
+
+    class Recording:
+        def hash(self, password: str) -> str:
+            result = real.hash(password)
+            finished.append(password)
+            return result
+
+    hasher._hasher = Recording()  # type: ignore[assignment]
+    hashes = [asyncio.ensure_future(hasher.hash(f"password-{i}")) for i in range(3)]
+    await asyncio.sleep(0)  # all three submitted: one running, two queued
+
+    hasher.close()
+
+    assert finished == ["password-0"]  # close() returned only once the running one finished
+    outcomes = await asyncio.gather(*hashes, return_exceptions=True)
+    assert isinstance(outcomes[0], str)
+    assert [type(o) for o in outcomes[1:]] == [asyncio.CancelledError] * 2
 
 
 async def test_close_stops_the_pool() -> None:

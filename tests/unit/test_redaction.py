@@ -16,11 +16,14 @@ OTHER = "another-secret-abcdefgh"
 
 
 @pytest.fixture(autouse=True)
-def restore_secrets() -> Iterator[None]:
-    saved = set(redaction._secrets)
+def fresh_redaction(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As in a new process: nothing installed, no secrets. The app's factory and secrets
+    (installed by other tests in this process) come back afterwards."""
+    factory = logging.getLogRecordFactory()
+    monkeypatch.setattr(redaction, "_installed", False)
+    monkeypatch.setattr(redaction, "_secrets", set())
     yield
-    redaction._secrets.clear()
-    redaction._secrets.update(saved)
+    logging.setLogRecordFactory(factory)
 
 
 @pytest.fixture
@@ -58,6 +61,34 @@ def test_installing_again_adds_secrets_and_one_factory(log: pytest.LogCaptureFix
     assert logging.getLogRecordFactory() is factory
     logging.getLogger("unit.redaction").info("%s and %s", SECRET, OTHER)
     assert log.records[-1].getMessage() == f"{MASK} and {MASK}"
+
+
+def test_the_factory_wraps_the_one_it_found() -> None:
+    made: list[logging.LogRecord] = []
+    previous = logging.getLogRecordFactory()
+
+    def marking(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        made.append(record)
+        return record
+
+    logging.setLogRecordFactory(marking)
+    install_redaction([SECRET])
+
+    record = logging.getLogRecordFactory()("x", logging.INFO, __file__, 1, SECRET, None, None)
+
+    assert made == [record]
+    assert record.getMessage() == MASK
+
+
+def test_the_factory_passes_keyword_arguments_on() -> None:
+    install_redaction([SECRET])
+
+    record = logging.getLogRecordFactory()(
+        "x", logging.INFO, __file__, 1, "m", None, None, func="caller", sinfo="stack"
+    )
+
+    assert (record.funcName, record.stack_info) == ("caller", "stack")
 
 
 def test_a_secret_in_the_arguments_is_masked_and_the_args_dropped(
