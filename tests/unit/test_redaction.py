@@ -20,6 +20,7 @@ def fresh_redaction(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """As in a new process: nothing installed, no secrets. The app's factory and secrets
     (installed by other tests in this process) come back afterwards."""
     factory = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(logging.LogRecord)  # logging's own, unwrapped
     monkeypatch.setattr(redaction, "_installed", False)
     monkeypatch.setattr(redaction, "_secrets", set())
     yield
