@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow coverage mutate lint format migrate bench clean
+.PHONY: run test test-slow test-timing coverage mutate lint format migrate bench clean
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,12 +33,16 @@ test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
 
 # The whole suite (slow tests included) under coverage, child processes too; fails below
-# [tool.coverage.report] fail_under in pyproject.toml. CI runs this instead of test + test-slow.
+# [tool.coverage.report] fail_under in pyproject.toml. CI runs this instead of test + test-slow,
+# and the timing comparisons (which tracing would distort) without coverage.
 coverage: $(STAMP)
 	$(BIN)/coverage erase
-	$(BIN)/coverage run -m pytest
+	$(BIN)/coverage run -m pytest -m "not timing"
 	$(BIN)/coverage combine -q
 	$(BIN)/coverage report
+
+test-timing: $(STAMP)
+	$(BIN)/pytest -m timing
 
 # Mutation testing of the security-critical modules (see [tool.mutmut] in pyproject.toml and
 # tests/MUTANTS.md); slow, not in CI: run it before each release.

@@ -232,6 +232,7 @@ async def test_no_secret_reaches_a_log_record_or_an_error_response(
 
 
 @pytest.mark.slow
+@pytest.mark.timing
 async def test_unknown_user_and_wrong_password_take_the_same_time(make_client):
     # Production-strength argon2: the difference to hide is the hash, so it must be real.
     client = await make_client(
