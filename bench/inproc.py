@@ -216,8 +216,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
 
-    # The credentials.
-    token = services.access.issue(str(PydanticObjectId()))
+    # The credentials (the Bearer token's user is created once the database is bound: the
+    # middleware refuses tokens of users that do not exist).
+    bearer_user = PydanticObjectId()
+    token = services.access.issue(str(bearer_user), session_id="bench-session")
     issuer, audience = settings.jwt_issuer, settings.jwt_audience
     key = settings.jwt_key
     required = list(getattr(sys.modules["server.services.tokens"], "REQUIRED_CLAIMS", []))
@@ -268,6 +270,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     client = make_client(settings.mongodb_uri.get_secret_value(), settings.mongodb_timeout)
     try:
         loop.run_until_complete(init_models(client, settings.mongodb_db))
+        bench_db = client[settings.mongodb_db]
+        loop.run_until_complete(bench_db["users"].insert_one({"_id": bearer_user, "active": True}))
+        loop.run_until_complete(
+            bench_db["refresh_sessions"].insert_one(
+                {"user_id": bearer_user, "family_id": "bench-session", "revoked": False,
+                 "token_hash": "bench"}
+            )
+        )  # fmt: skip
         # Once each before timing: the Telegram user exists, the app's caches are warm.
         for name, kind in (
             ("bearer", "user"),
@@ -276,7 +286,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ("tma", "user"),
         ):
             check_ok(name, kind)
-        bearer_auth = authenticators_module.BearerAuthenticator(services.access)
+        bearer_auth = authenticators_module.BearerAuthenticator(services.access, services.gate)
         blocks = {
             "bearer_floor": sync_block(floor_bearer),
             "bearer_service": sync_block(lambda: services.access.verify(token)),

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     jwt_issuer: str = "assistant-backend"
     jwt_audience: str = "assistant-api"
     access_token_ttl: int = Field(default=15 * 60, ge=1, le=24 * 3600)
+    # Seconds a process may keep using what it read about a user's or a session's revocation:
+    # a revocation made by another process is seen here within this bound (0: no cache).
+    revocation_cache_ttl: float = Field(default=5.0, ge=0, le=300)
     refresh_token_ttl: int = Field(default=30 * 24 * 3600, ge=60, le=365 * 24 * 3600)
 
     # Password hashing: argon2id. Defaults are OWASP's minimum (19 MiB, t=2, p=1);
@@ -106,6 +109,9 @@ class Settings(BaseSettings):
     public_url: AnyHttpUrl | None = None
     telegram_api_base_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
     init_data_max_age: int = Field(default=24 * 3600, ge=1)
+    # The bot's @username for t.me links; unset: asked from Telegram (getMe) at start-up.
+    telegram_bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]{5,32}$")
+    telegram_widget_max_age: int = Field(default=24 * 3600, ge=1)  # Login Widget auth_date
     bot_concurrency: int = Field(default=8, ge=1, le=256)  # updates handled at once
     # An acknowledged update still unhandled after this many seconds (its process died) is
     # handled by another process.
@@ -129,6 +135,11 @@ class Settings(BaseSettings):
     register_window: int = Field(default=3600, ge=1)
     telegram_sign_in_max_per_address: int = Field(default=60, ge=1)
     telegram_sign_in_window: int = Field(default=15 * 60, ge=1)
+    # Password reset through the bot: codes sent per username (beyond: 202, nothing sent) and
+    # forgot/reset requests per client address (beyond: 429), per window.
+    password_forgot_max_per_username: int = Field(default=3, ge=1)
+    password_reset_max_per_address: int = Field(default=20, ge=1)
+    password_reset_window: int = Field(default=15 * 60, ge=1)
     # How many X-Forwarded-For hops to trust for the client address (Heroku's router: 1).
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
 

@@ -2,6 +2,7 @@
 
 from beanie import Document
 
+from models.account_codes import LinkCode, ResetCode
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
 from models.reminder import Reminder, ReminderChat, ReminderDraft, ReminderPrefs, SendGate
@@ -18,6 +19,8 @@ ALL_MODELS: list[type[Document]] = [
     RateCounter,
     TaskList,
     Task,
+    LinkCode,
+    ResetCode,
     Reminder,
     ReminderChat,
     ReminderDraft,
@@ -27,12 +30,14 @@ ALL_MODELS: list[type[Document]] = [
 
 __all__ = [
     "ALL_MODELS",
+    "LinkCode",
     "RateCounter",
     "RefreshSession",
     "Reminder",
     "ReminderChat",
     "ReminderDraft",
     "ReminderPrefs",
+    "ResetCode",
     "SendGate",
     "SpentRefreshToken",
     "Task",

@@ -4,11 +4,12 @@ from beanie import Document, PydanticObjectId
 from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
-from models.clock import utcnow
+from models.clock import epoch_ms, utcnow
 
 
 class RefreshSession(Document):
-    """One login session: a family of refresh tokens, of which only the newest is valid."""
+    """One login session: a family of refresh tokens, of which only the newest is valid.
+    Its `family_id` is also the session's public id and the `sid` claim of its access tokens."""
 
     user_id: PydanticObjectId
     family_id: str
@@ -16,7 +17,9 @@ class RefreshSession(Document):
     expires_at: datetime
     revoked: bool = False
     created_at: datetime = Field(default_factory=utcnow)
-    last_used_at: datetime = Field(default_factory=utcnow)
+    # Epoch milliseconds, not a datetime: every refresh updates it with `$set`.
+    last_used_ms: int = Field(default_factory=epoch_ms)
+    user_agent: str | None = None  # as the client sent it at login or at the last refresh
 
     class Settings:
         name = "refresh_sessions"
@@ -35,10 +38,13 @@ class SpentRefreshToken(Document):
     token_hash: str
     family_id: str
     expires_at: datetime
+    # Whose it was, so deleting an account can find it (None in records older than the field).
+    user_id: PydanticObjectId | None = None
 
     class Settings:
         name = "spent_refresh_tokens"
         indexes = [
             IndexModel([("token_hash", ASCENDING)], name="token_hash_unique", unique=True),
             IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0),
+            IndexModel([("family_id", ASCENDING)], name="family"),
         ]

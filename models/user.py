@@ -27,6 +27,10 @@ class User(Document):
     language: Literal["en", "ru"] | None = None
     role: Literal["user", "admin"] = "user"
     active: bool = True  # an admin can deactivate an account; it then signs in by no scheme
+    # Epoch milliseconds: access tokens issued before this instant are refused (log out
+    # everywhere, password change or reset, deactivation). An int, not a datetime: it is
+    # written by `$set`, which the embedded server would turn into a string.
+    tokens_valid_after: int = 0
 
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

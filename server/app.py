@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 
 import aiohttp_cors
 from aiohttp import web
@@ -29,15 +30,23 @@ from server.ops.database_gate import database_gate
 from server.ops.metrics_endpoint import add_metrics_route, metrics_listener
 from server.ops.observe import add_request_id_header, observe_middleware
 from server.redaction import harden_logging
+from server.services.access_gate import Clock
+from server.services.account_data import AccountDataOwner
 from server.telegram import webhook
 from server.telegram.bot import telegram_ctx
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(
+    settings: Settings,
+    *,
+    data_owners: Sequence[AccountDataOwner] = (),
+    clock: Clock = time.monotonic,
+) -> web.Application:
+    """`data_owners` and `clock` go to build_services (extra data owners; the caches' clock)."""
     harden_logging(settings.secret_values())
-    services = build_services(settings)
+    services = build_services(settings, data_owners=data_owners, clock=clock)
     metrics = Metrics()
     metrics.watch_argon2_queue(services.passwords.queue_depth)
     app = web.Application(
@@ -51,11 +60,13 @@ def create_app(settings: Settings) -> web.Application:
             database_gate(lambda: app.get(DATABASE)),
             auth_middleware(
                 [
-                    BearerAuthenticator(services.access),
+                    BearerAuthenticator(services.access, services.gate),
                     BotAuthenticator(
-                        [t.get_secret_value() for t in settings.bot_api_tokens], services.users
+                        [t.get_secret_value() for t in settings.bot_api_tokens],
+                        services.users,
+                        services.gate,
                     ),
-                    MiniAppAuthenticator(services.auth),
+                    MiniAppAuthenticator(services.auth, services.gate),
                 ],
                 metrics.auth,
             ),
@@ -75,6 +86,7 @@ def create_app(settings: Settings) -> web.Application:
         )
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(telegram_ctx)  # after the database: stops before it
+    app.cleanup_ctx.append(_background_work)  # after the bot: drained before it stops
     app.on_cleanup.append(_close_services)
     setup_routes(app, webhook.ENDPOINTS)
     if settings.cors_origins:
@@ -105,6 +117,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         app[DATABASE] = database
         app[MONGO] = database.client
         yield
+
+
+async def _background_work(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[SERVICES].drain()
 
 
 async def _close_services(app: web.Application) -> None:

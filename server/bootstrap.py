@@ -3,29 +3,50 @@ layer never reads `config`; what it needs is handed to it here."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
+from collections.abc import Sequence
 from datetime import datetime
 
 from beanie import PydanticObjectId
 
 from config import Settings
+from server.services.access_gate import AccessGate, Clock
+from server.services.account_data import AccountDataOwner
+from server.services.accounts import Accounts
+from server.services.admin import Admin
 from server.services.auth import AuthLimits, AuthService
 from server.services.common_passwords import load_common_passwords
+from server.services.linking import TelegramLinking
 from server.services.lists import Lists
 from server.services.passwords import Passwords
 from server.services.profile import Profiles
+from server.services.recovery import PasswordRecovery, RecoveryLimits
 from server.services.registry import Services
 from server.services.reminder_drafts import ReminderDrafts
 from server.services.reminders import DeliverySettings, Reminders
+from server.services.sessions import Sessions
 from server.services.task_search import MongoSearch
 from server.services.tasks import Tasks
-from server.services.telegram_auth import InitDataVerifier
+from server.services.telegram_auth import InitDataVerifier, WidgetVerifier
+from server.services.telegram_channel import TelegramChannel
 from server.services.throttle import Limit, RateLimiter
 from server.services.tokens import AccessTokens
 from server.services.updates import UpdateJournal
 from server.services.users import Users
+from server.services.widget import WidgetSignIn
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(
+    settings: Settings,
+    *,
+    data_owners: Sequence[AccountDataOwner] = (),
+    clock: Clock = time.monotonic,
+) -> Services:
+    """`data_owners`: the services that keep data of a user's (lists, tasks, reminders), in
+    the order an account merge or deletion calls them (see server/services/account_data.py).
+    `clock`: the monotonic clock of the per-process caches (tests move it by hand)."""
     passwords = Passwords(
         time_cost=settings.argon2_time_cost,
         memory_cost=settings.argon2_memory_cost,
@@ -48,25 +69,78 @@ def build_services(settings: Settings) -> Services:
         await tasks.set_remind_at(task_id, remind_at)
 
     reminders.on_advanced = advanced  # a repeat moved on: the task shows its next time
+    gate = AccessGate(users, ttl=settings.revocation_cache_ttl, clock=clock)
+    limiter = RateLimiter()
+    limits = _auth_limits(settings)
     auth = AuthService(
         passwords,
         access,
         refresh_ttl=settings.refresh_token_ttl,
-        limits=_auth_limits(settings),
-        limiter=RateLimiter(),
+        limits=limits,
+        limiter=limiter,
         users=users,
         common_passwords=load_common_passwords(),
         init_data=_init_data_verifier(settings),
         user_seen=lists.ensure_builtins,
+        gate=gate,
+    )
+    updates = UpdateJournal()
+    sessions = Sessions(users, gate)
+    recovery_limits = RecoveryLimits(
+        forgot_per_username=Limit(
+            "forgot-user", settings.password_forgot_max_per_username, settings.password_reset_window
+        ),
+        per_address=Limit(
+            "reset-addr", settings.password_reset_max_per_address, settings.password_reset_window
+        ),
+    )
+    accounts = Accounts(
+        auth,
+        sessions,
+        gate,
+        users,
+        limiter,
+        updates,
+        data_owners=[tasks, *data_owners],
+        per_user_limits=(limits.login_per_username, recovery_limits.forgot_per_username),
+    )
+    bot_token = settings.telegram_bot_token
+    channel = TelegramChannel(
+        configured=bot_token is not None, username=settings.telegram_bot_username
     )
     return Services(
         passwords=passwords,
         access=access,
         auth=auth,
         users=users,
-        updates=UpdateJournal(),
+        updates=updates,
         lists=lists,
         tasks=tasks,
+        gate=gate,
+        sessions=sessions,
+        accounts=accounts,
+        recovery=PasswordRecovery(
+            accounts,
+            users,
+            limiter,
+            recovery_limits,
+            channel,
+            # Reset codes are stored as HMACs under a key of their own, derived from the JWT
+            # secret: a database leak alone does not reveal them.
+            code_key=hmac.new(settings.jwt_key, b"password-reset-code", hashlib.sha256).digest(),
+        ),
+        linking=TelegramLinking(accounts, users, gate, channel),
+        widget=WidgetSignIn(
+            auth,
+            users,
+            limiter,
+            limits.telegram_per_address,
+            None
+            if bot_token is None
+            else WidgetVerifier(bot_token.get_secret_value(), settings.telegram_widget_max_age),
+        ),
+        admin=Admin(users, sessions, gate),
+        telegram=channel,
         reminders=reminders,
         profiles=Profiles(users),
         drafts=ReminderDrafts(),

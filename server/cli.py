@@ -1,4 +1,5 @@
-"""`python -m server [serve|migrate|set-webhook|delete-webhook|webhook-info]`."""
+"""`python -m server [serve|migrate|set-webhook|delete-webhook|webhook-info|promote|demote|
+reset-password]`."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from telegram.error import TelegramError
 
 from config import ConfigError, Settings, load_settings
 from server.app import create_app
+from server.bootstrap import build_services
 from server.db.lifecycle import open_database
 from server.errors import StartupError
 from server.logs import AccessLogger, configure_logging
 from server.redaction import harden_logging, redact
+from server.services.admin import Role
+from server.services.errors import NotFound
 from server.telegram.bot import make_bot, set_commands, set_webhook, webhook_url
 
 log = logging.getLogger("server")
@@ -29,6 +33,13 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("set-webhook", help="point Telegram at PUBLIC_URL/telegram/webhook")
     commands.add_parser("delete-webhook", help="stop Telegram's webhook deliveries")
     commands.add_parser("webhook-info", help="show what Telegram knows of the webhook")
+    for name, what in (
+        ("promote", "make a user an admin"),
+        ("demote", "make an admin a user"),
+        ("reset-password", "give a user a new random password (printed once); ends all sessions"),
+    ):
+        command = commands.add_parser(name, help=what)
+        command.add_argument("username")
     args = parser.parse_args(argv)
 
     try:
@@ -45,6 +56,11 @@ def main(argv: list[str] | None = None) -> None:
                 asyncio.run(_migrate(settings))
             case "set-webhook" | "delete-webhook" | "webhook-info":
                 raise SystemExit(asyncio.run(_webhook_command(args.command, settings)))
+            case "promote" | "demote":
+                role: Role = "admin" if args.command == "promote" else "user"
+                raise SystemExit(asyncio.run(_set_role(settings, args.username, role)))
+            case "reset-password":
+                raise SystemExit(asyncio.run(_reset_password(settings, args.username)))
             case _:
                 _serve(settings)
     except StartupError as exc:
@@ -98,6 +114,36 @@ async def _call_bot_api(command: str, settings: Settings) -> int:
             print(f"pending updates: {info.pending_update_count}")
             if info.last_error_message:
                 print(f"last error: {info.last_error_message} at {info.last_error_date}")
+    return 0
+
+
+async def _set_role(settings: Settings, username: str, role: Role) -> int:
+    services = build_services(settings)
+    try:
+        async with open_database(settings):
+            user = await services.admin.set_role(username, role)
+    except NotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+    print(f"{user.username} is now {'an admin' if role == 'admin' else 'a user'}")
+    return 0
+
+
+async def _reset_password(settings: Settings, username: str) -> int:
+    services = build_services(settings)
+    try:
+        async with open_database(settings):
+            password = await services.accounts.operator_reset(username)
+    except NotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+    # stdout only (never the log): the operator hands it over, the user changes it.
+    print(f"new password for {username}: {password}")
+    print("every session of the user has ended; ask them to change it (POST /api/auth/password)")
     return 0
 
 

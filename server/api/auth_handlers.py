@@ -6,7 +6,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from server.api.body import read_json, read_json_or_form
-from server.api.client import client_address
+from server.api.client import client_address, user_agent
 from server.api.schemas import (
     BotOut,
     LoginForm,
@@ -35,7 +35,7 @@ def _json(model: BaseModel, status: int = 200, *, no_store: bool = False) -> web
 async def register(request: web.Request) -> web.Response:
     body = await read_json(request, RegisterRequest)
     user, pair = await request.app[SERVICES].auth.register(
-        body.username, body.password, client_address(request)
+        body.username, body.password, client_address(request), user_agent=user_agent(request)
     )
     out = RegisterOut(**TokenPairOut.of(pair).model_dump(), user=UserOut.of(user))
     return _json(out, 201, no_store=True)
@@ -44,21 +44,23 @@ async def register(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     body = await read_json_or_form(request, LoginRequest, LoginForm)
     pair = await request.app[SERVICES].auth.login(
-        body.username, body.password, client_address(request)
+        body.username, body.password, client_address(request), user_agent=user_agent(request)
     )
     return _json(TokenPairOut.of(pair), no_store=True)
 
 
 async def refresh(request: web.Request) -> web.Response:
     body = await read_json(request, RefreshRequest)
-    pair = await request.app[SERVICES].auth.refresh(body.refresh_token)
+    pair = await request.app[SERVICES].auth.refresh(
+        body.refresh_token, user_agent=user_agent(request)
+    )
     return _json(TokenPairOut.of(pair), no_store=True)
 
 
 async def telegram(request: web.Request) -> web.Response:
     body = await read_json(request, TelegramAuthRequest)
     _, pair = await request.app[SERVICES].auth.telegram_sign_in(
-        body.init_data, client_address(request)
+        body.init_data, client_address(request), user_agent=user_agent(request)
     )
     return _json(TokenPairOut.of(pair), no_store=True)
 

@@ -18,3 +18,12 @@ def client_address(request: web.Request) -> str:
         if len(forwarded) >= hops and forwarded[-hops]:
             return forwarded[-hops][:64]
     return request.remote or "unknown"
+
+
+MAX_USER_AGENT = 256
+
+
+def user_agent(request: web.Request) -> str | None:
+    """The client's User-Agent, shortened, for the session list (it is the client's text)."""
+    agent = request.headers.get("User-Agent", "").strip()
+    return agent[:MAX_USER_AGENT] or None

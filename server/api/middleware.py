@@ -11,21 +11,29 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from server.http.problems import Problem
 from server.keys import METRICS
 from server.services.errors import (
+    AccountDeactivated,
     BuiltinList,
     ConcurrentChange,
+    Conflict,
+    Forbidden,
     InvalidCredentials,
     InvalidInitData,
     InvalidInput,
+    InvalidLoginData,
+    InvalidResetCode,
     InvalidToken,
     ListNameTaken,
     ListNotFound,
     NotConfigured,
+    NotFound,
     PasswordTooCommon,
     ServiceError,
     TaskNotFound,
     TooManyAttempts,
+    Unavailable,
     UsernameTaken,
     UserNotFound,
+    WrongPassword,
 )
 
 log = logging.getLogger(__name__)
@@ -45,6 +53,17 @@ SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str]] = {
     ListNameTaken: (409, "list-name-taken"),
     BuiltinList: (409, "builtin-list"),
     ConcurrentChange: (409, "concurrent-change"),
+    InvalidLoginData: (401, "invalid-login-data"),
+    AccountDeactivated: (403, "account-deactivated"),
+    Forbidden: (403, "forbidden"),
+    NotFound: (404, "not-found"),
+    Conflict: (409, "conflict"),
+    Unavailable: (503, "unavailable"),
+}
+# Refusals about one request field: 422 naming it (field, type).
+FIELD_ERRORS: dict[type[ServiceError], str] = {
+    WrongPassword: "wrong_password",
+    InvalidResetCode: "invalid_code",
 }
 
 
@@ -86,7 +105,9 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
 def _service_problem(exc: ServiceError) -> Problem:
     if isinstance(exc, InvalidInitData) and exc.field is not None:
         # Signed by Telegram but incomplete: the client's data, not its identity, is wrong.
-        error = {"field": f"init_data.{exc.field}", "message": str(exc), "type": "init_data"}
+        field = f"{exc.field_prefix}{exc.field}"
+        kind = "init_data" if exc.field_prefix else "login_data"
+        error = {"field": field, "message": str(exc), "type": kind}
         return Problem(422, str(exc), slug="validation-error", errors=[error])
     if isinstance(exc, TooManyAttempts):
         return Problem(429, str(exc), slug="too-many-attempts",
@@ -96,8 +117,16 @@ def _service_problem(exc: ServiceError) -> Problem:
         return Problem(422, f"Invalid fields: {exc.field}", slug="validation-error",
                        errors=[error])  # fmt: skip
     if isinstance(exc, PasswordTooCommon):
-        error = {"field": "password", "message": str(exc), "type": "password_too_common"}
+        error = {"field": exc.field, "message": str(exc), "type": "password_too_common"}
         return Problem(422, str(exc), slug="validation-error", errors=[error])
+    if (error_type := FIELD_ERRORS.get(type(exc))) is not None:
+        field = "code" if isinstance(exc, InvalidResetCode) else getattr(exc, "field", "body")
+        if isinstance(exc, WrongPassword) and exc.missing:
+            error_type = "missing"
+        error = {"field": field, "message": str(exc), "type": error_type}
+        return Problem(422, str(exc), slug="validation-error", errors=[error])
+    if isinstance(exc, Unavailable):
+        return Problem(503, str(exc), slug="unavailable", headers={"Retry-After": "10"})
     status, slug = SERVICE_ERRORS.get(type(exc), (400, "bad-request"))
     # RFC 9110: every 401 names a scheme the client could use.
     headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else None

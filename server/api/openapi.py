@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from http import HTTPStatus
 from typing import Any
 
@@ -47,7 +46,7 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
             if ep.form:
                 content["application/x-www-form-urlencoded"] = {"schema": ref[ep.form]}
             operation["requestBody"] = {"required": True, "content": content}
-        parameters = [*_path_parameters(ep.path), *_query_parameters(ep.query, defs)]
+        parameters = [*_path_parameters(ep), *_query_parameters(ep.query, defs)]
         if ep.requires_auth:
             operation["security"] = [{"bearer": []}, {"bot": []}, {"tma": []}]
             parameters.append(ACTING_USER)
@@ -91,10 +90,10 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
     }
 
 
-def _path_parameters(path: str) -> list[dict[str, Any]]:
+def _path_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     return [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in re.findall(r"{(\w+)}", path)
+        for name in endpoint.path_parameters
     ]
 
 
@@ -129,5 +128,7 @@ def _errors(ep: Endpoint) -> list[int]:
     if ep.query:
         statuses.add(422)
     if ep.requires_auth:
-        statuses.update({401, 422})  # 422: a malformed X-Telegram-User-Id with the Bot scheme
+        # 401: no or bad credentials; 403: a bot without a user, or a deactivated account;
+        # 422: a malformed X-Telegram-User-Id.
+        statuses.update({401, 403, 422})
     return sorted(statuses)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.api import assistant_handlers, auth_handlers, health, tasks_handlers
+from server.api.account_routes import ACCOUNT_ENDPOINTS
 from server.api.assistant_schemas import MePatch, ParseOut, ParseRequest
 from server.api.docs import add_docs
 from server.api.openapi import build_openapi
@@ -44,15 +45,15 @@ ENDPOINTS: list[Endpoint] = [
              request=RegisterRequest, responses={201: RegisterOut}, errors=(409, 429, 503)),
     Endpoint("POST", "/api/auth/login", auth_handlers.login, "Log in with a password", "auth",
              request=LoginRequest, form=LoginForm, responses={200: TokenPairOut},
-             errors=(401, 429, 503)),
+             errors=(401, 403, 429, 503)),
     Endpoint("POST", "/api/auth/refresh", auth_handlers.refresh,
              "Exchange a refresh token for a new pair (the old one is spent)", "auth",
-             request=RefreshRequest, responses={200: TokenPairOut}, errors=(401, 503)),
+             request=RefreshRequest, responses={200: TokenPairOut}, errors=(401, 403, 503)),
     Endpoint("POST", "/api/auth/logout", auth_handlers.logout, "End the refresh token's session",
              "auth", request=RefreshRequest, responses={204: None}, errors=(403, 422, 503)),
     Endpoint("POST", "/api/auth/telegram", auth_handlers.telegram,
              "Sign in with Telegram Mini App init data", "auth", request=TelegramAuthRequest,
-             responses={200: TokenPairOut}, errors=(401, 404, 429, 503)),
+             responses={200: TokenPairOut}, errors=(401, 403, 404, 429, 503)),
     Endpoint("GET", "/api/auth/me", auth_handlers.me,
              "The current user (or the bot itself, for a bot without X-Telegram-User-Id)",
              "auth", responses={200: MeOut}, errors=(422, 503)),
@@ -85,6 +86,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/api/tasks/parse", assistant_handlers.parse_text,
              "What the natural-language parser understands in a text (saves nothing)", "tasks",
              request=ParseRequest, responses={200: ParseOut}, errors=(403, 422, 503)),
+    *ACCOUNT_ENDPOINTS,
 ]  # fmt: skip
 
 

@@ -7,11 +7,10 @@ import hmac
 from typing import Protocol
 
 from aiohttp import web
-from beanie import PydanticObjectId
-from bson.errors import InvalidId
 
 from server.auth.principal import Principal
 from server.http.problems import Problem
+from server.services.access_gate import AccessGate
 from server.services.auth import AuthService
 from server.services.errors import InvalidInitData, InvalidToken, NotConfigured
 from server.services.tokens import AccessTokens
@@ -27,19 +26,22 @@ class Authenticator(Protocol):
 
 
 class BearerAuthenticator:
-    """A user's access JWT."""
+    """A user's access JWT: signed and unexpired, and not revoked since (AccessGate: the
+    user's "tokens valid after" instant, its session, the user active)."""
 
     scheme = "Bearer"
 
-    def __init__(self, access: AccessTokens) -> None:
+    def __init__(self, access: AccessTokens, gate: AccessGate) -> None:
         self._access = access
+        self._gate = gate
 
     async def authenticate(self, credentials: str, request: web.Request) -> Principal | None:
         try:
-            user_id = PydanticObjectId(self._access.verify(credentials))
-        except (InvalidToken, InvalidId, TypeError):
+            claims = self._access.verify_claims(credentials)
+            user_id = await self._gate.admit_token(claims)
+        except InvalidToken:
             return None
-        return Principal(kind="user", scheme="Bearer", user_id=user_id)
+        return Principal("user", "Bearer", user_id, None, claims.session_id)
 
 
 class BotAuthenticator:
@@ -48,8 +50,9 @@ class BotAuthenticator:
 
     scheme = "Bot"
 
-    def __init__(self, tokens: list[str], users: Users) -> None:
+    def __init__(self, tokens: list[str], users: Users, gate: AccessGate) -> None:
         self._users = users
+        self._gate = gate
         # Compare digests: equal lengths, so compare_digest leaks nothing, not even length.
         # The bot-as-itself principal is immutable: built once per token, not per request.
         self._tokens = [
@@ -68,7 +71,12 @@ class BotAuthenticator:
         header = request.headers.get(TELEGRAM_USER_HEADER)
         if header is None:
             return bot
-        user_id = await self._users.user_id_by_telegram_id(_telegram_id(header))
+        telegram_id = _telegram_id(header)
+        user_id = self._gate.known_telegram_user(telegram_id) or (
+            await self._gate.admit_telegram_user(
+                telegram_id, lambda: self._users.user_id_by_telegram_id(telegram_id)
+            )
+        )
         return Principal(kind="user", scheme=self.scheme, user_id=user_id, bot_name=bot.bot_name)
 
 
@@ -77,13 +85,21 @@ class MiniAppAuthenticator:
 
     scheme = "tma"
 
-    def __init__(self, auth: AuthService) -> None:
+    def __init__(self, auth: AuthService, gate: AccessGate) -> None:
         self._auth = auth
+        self._gate = gate
 
     async def authenticate(self, credentials: str, request: web.Request) -> Principal | None:
         try:
-            user_id = await self._auth.telegram_user_id(credentials)
-        except (InvalidInitData, NotConfigured):
+            profile = self._auth.mini_app_user(credentials)
+            # Through Users first (keyed by the whole profile: a changed name reaches the
+            # account at once), then the gate (deleted, merged away, deactivated).
+            user_id = await self._auth.users.user_id(profile)
+            if self._gate.known_telegram_user(profile.telegram_id) is not user_id:
+                user_id = await self._gate.admit_telegram_user(
+                    profile.telegram_id, lambda: self._auth.users.user_id(profile)
+                )
+        except (InvalidInitData, NotConfigured, InvalidToken):
             return None
         return Principal(kind="user", scheme=self.scheme, user_id=user_id)
 

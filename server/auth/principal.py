@@ -18,6 +18,7 @@ class Principal(NamedTuple):
     scheme: str
     user_id: PydanticObjectId | None = None
     bot_name: str | None = None
+    session_id: str | None = None  # a Bearer token's session (`sid`): which session is "current"
 
 
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)

@@ -3,6 +3,7 @@ router and the OpenAPI document are built from it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +25,11 @@ class Endpoint:
     query: type[BaseModel] | None = None  # query string parameters (read with read_query)
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
+
+    @property
+    def path_parameters(self) -> list[str]:
+        """The `{name}` parts of the path (matched as strings)."""
+        return re.findall(r"\{(\w+)\}", self.path)
 
     @property
     def requires_auth(self) -> bool:

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from beanie import PydanticObjectId
-from beanie.operators import Set
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from models import RefreshSession, SpentRefreshToken, User
-from models.clock import utcnow
+from models.clock import epoch_ms, from_ms, to_ms, utcnow
+from server.services.access_gate import AccessGate
 from server.services.errors import (
+    AccountDeactivated,
     InvalidCredentials,
     InvalidToken,
     NotConfigured,
@@ -24,7 +25,7 @@ from server.services.errors import (
 )
 from server.services.passwords import Passwords
 from server.services.telegram_auth import InitDataVerifier
-from server.services.throttle import Limit, RateLimiter
+from server.services.throttle import Hit, Limit, RateLimiter
 from server.services.tokens import AccessTokens, TokenPair, hash_refresh_token, new_refresh_token
 from server.services.users import TelegramProfile, Users, normalize_username
 
@@ -52,6 +53,7 @@ class AuthService:
         common_passwords: frozenset[str],
         init_data: InitDataVerifier | None = None,
         user_seen: Callable[[PydanticObjectId], Awaitable[object]] | None = None,
+        gate: AccessGate | None = None,
     ) -> None:
         self.passwords = passwords
         self.access = access
@@ -61,33 +63,31 @@ class AuthService:
         self.users = users
         self.common_passwords = common_passwords
         self.init_data = init_data  # None when no bot token is configured
-        # Called with a user's id on every sign-in and Mini App request (the tasks service
+        # Called with a user's id at registration and Mini App sign-in (the tasks service
         # creates the built-in lists on first sight; it remembers whom it has seen).
         self.user_seen = user_seen
+        self.gate = gate  # told when sessions end, so their access tokens stop at once here
 
     async def _seen(self, user_id: PydanticObjectId | None) -> None:
         if self.user_seen is not None and user_id is not None:
             await self.user_seen(user_id)
 
-    def _mini_app_user(self, init_data: str) -> TelegramProfile:
+    def mini_app_user(self, init_data: str) -> TelegramProfile:
         if self.init_data is None:
             raise NotConfigured("Telegram sign-in needs TELEGRAM_BOT_TOKEN on the server")
         return self.init_data.verify(init_data)
 
-    async def telegram_user_id(self, init_data: str) -> PydanticObjectId:
-        """The user a Mini App's signed init data speaks for (per request: `tma`), created on
-        first sight."""
-        user_id = await self.users.user_id(self._mini_app_user(init_data))
-        await self._seen(user_id)
-        return user_id
-
-    async def telegram_sign_in(self, init_data: str, client: str) -> tuple[User, TokenPair]:
+    async def telegram_sign_in(
+        self, init_data: str, client: str, *, user_agent: str | None = None
+    ) -> tuple[User, TokenPair]:
         await self.limiter.hit((self.limits.telegram_per_address, client))
-        user, _ = await self.users.ensure_telegram_user(self._mini_app_user(init_data))
+        user, _ = await self.users.ensure_telegram_user(self.mini_app_user(init_data))
         await self._seen(user.id)
-        return user, await self.open_session(user)
+        return user, await self.open_session(user, user_agent=user_agent)
 
-    async def register(self, username: str, password: str, client: str) -> tuple[User, TokenPair]:
+    async def register(
+        self, username: str, password: str, client: str, *, user_agent: str | None = None
+    ) -> tuple[User, TokenPair]:
         """Create a password account. The unique index, not a prior lookup, decides races."""
         await self.limiter.hit((self.limits.register_per_address, client))
         if password.lower() in self.common_passwords:
@@ -108,21 +108,21 @@ class AuthService:
             # The account exists: its lists are made on its first use instead; a failed
             # register would leave a taken username and no tokens.
             log.warning("user %s: built-in lists not created at registration", user.id)
-        return user, await self.open_session(user)
+        return user, await self.open_session(user, user_agent=user_agent)
 
-    async def login(self, username: str, password: str, client: str) -> TokenPair:
+    async def login(
+        self, username: str, password: str, client: str, *, user_agent: str | None = None
+    ) -> TokenPair:
         """Check a password. Attempts are counted before the check (parallel guesses cannot
         slip past a limit), for usernames that exist or not alike (a 429 tells nothing), and a
         success is forgiven. The counts are tiered: per address and per (username, address)
         first; only an attempt those let through counts against the username across all
         addresses, so one address hammering away cannot use up the owner's allowance."""
-        name = normalize_username(username)
-        local = (
-            (self.limits.login_per_address, client),
-            (self.limits.login_per_username_and_address, f"{name}\n{client}"),
+        per_address, per_name_and_address, everywhere = self.password_attempts(
+            normalize_username(username), client
         )
+        local = (per_address, per_name_and_address)
         await self.limiter.hit(*local)
-        everywhere = (self.limits.login_per_username, name)
         await self.limiter.hit(everywhere)
         throttled = (*local, everywhere)
         user = await self.users.find_by_username(username)
@@ -135,22 +135,36 @@ class AuthService:
         await self.limiter.forgive(*throttled)
         if needs_rehash:
             new_hash = await self.passwords.hash(password)
-            await user.update(Set({User.password_hash: new_hash}))
-        return await self.open_session(user)
+            await user.update({"$set": {User.password_hash: new_hash}})
+        return await self.open_session(user, user_agent=user_agent)
 
-    async def open_session(self, user: User) -> TokenPair:
-        """Start a new refresh-token family for the user and return its first pair."""
+    async def open_session(
+        self, user: User, *, user_agent: str | None = None, not_before_ms: int = 0
+    ) -> TokenPair:
+        """Start a new refresh-token family for the user and return its first pair. Refused
+        for a deactivated user (every sign-in scheme ends here). The session and its token
+        never count as older than the user's last revocation (`not_before_ms`, and the
+        user's `tokens_valid_after`), even if this process's clock lags the revoker's."""
         assert user.id is not None
+        if not user.active:
+            raise AccountDeactivated()
+        not_before_ms = max(not_before_ms, user.tokens_valid_after)
+        created_ms = max(epoch_ms(), not_before_ms)
+        created = from_ms(created_ms)
         token, token_hash = new_refresh_token()
-        await RefreshSession(
+        session = RefreshSession(
             user_id=user.id,
             family_id=uuid.uuid4().hex,
             token_hash=token_hash,
-            expires_at=utcnow() + timedelta(seconds=self.refresh_ttl),
-        ).insert()
-        return self._pair(user.id, token)
+            expires_at=created + timedelta(seconds=self.refresh_ttl),
+            created_at=created,
+            last_used_ms=created_ms,
+            user_agent=user_agent,
+        )
+        await session.insert()
+        return self._pair(user.id, token, session.family_id, not_before_ms)
 
-    async def refresh(self, refresh_token: str) -> TokenPair:
+    async def refresh(self, refresh_token: str, *, user_agent: str | None = None) -> TokenPair:
         """Exchange a refresh token for a new pair. Each token works once; a second use
         (a replay, or a thief racing the owner) revokes the whole family."""
         token_hash = hash_refresh_token(refresh_token)
@@ -165,7 +179,10 @@ class AuthService:
         try:
             # The atomic spend: of two concurrent presenters only one can insert this.
             await SpentRefreshToken(
-                token_hash=token_hash, family_id=session.family_id, expires_at=session.expires_at
+                token_hash=token_hash,
+                family_id=session.family_id,
+                expires_at=session.expires_at,
+                user_id=session.user_id,
             ).insert()
         except DuplicateKeyError:
             await self._revoke_family(session.family_id, reason="concurrent refresh token reuse")
@@ -175,14 +192,28 @@ class AuthService:
             RefreshSession.id == session.id,
             RefreshSession.token_hash == token_hash,
             RefreshSession.revoked == False,  # noqa: E712 - a query expression, not a test
-        ).update(Set({RefreshSession.token_hash: new_hash, RefreshSession.last_used_at: utcnow()}))
+        ).update(
+            {
+                "$set": {
+                    RefreshSession.token_hash: new_hash,
+                    RefreshSession.last_used_ms: epoch_ms(),
+                    RefreshSession.user_agent: user_agent,
+                }
+            }
+        )
         if getattr(result, "modified_count", 0) != 1:
             raise InvalidToken()
         try:
-            await self.users.get(session.user_id)
+            user = await self.users.get(session.user_id)
         except UserNotFound:
             raise InvalidToken() from None
-        return self._pair(session.user_id, token)
+        if not user.active:
+            raise AccountDeactivated()
+        # Sessions older than the user's last revocation (log out everywhere, password change
+        # or reset) are over, even if marking them revoked did not happen.
+        if to_ms(session.created_at) < user.tokens_valid_after:
+            raise InvalidToken()
+        return self._pair(session.user_id, token, session.family_id, user.tokens_valid_after)
 
     async def logout(self, user_id: PydanticObjectId, refresh_token: str) -> None:
         """End the session the refresh token belongs to (current or already spent token).
@@ -198,8 +229,10 @@ class AuthService:
 
     async def _revoke_family(self, family_id: str, reason: str) -> None:
         await RefreshSession.find(RefreshSession.family_id == family_id).update(
-            Set({RefreshSession.revoked: True})
+            {"$set": {RefreshSession.revoked: True}}
         )
+        if self.gate is not None:  # the session's access tokens die with it (`sid`)
+            self.gate.note_sessions_ended([family_id])
         log.log(
             logging.INFO if reason == "logout" else logging.WARNING,
             "refresh session %s revoked: %s",
@@ -207,9 +240,21 @@ class AuthService:
             reason,
         )
 
-    def _pair(self, user_id: PydanticObjectId, refresh_token: str) -> TokenPair:
+    def password_attempts(self, subject: str, client: str) -> tuple[Hit, Hit, Hit]:
+        """The throttle a password check is counted against: login's (per address, per
+        username and address, per username), so confirming a password elsewhere is no way
+        around it."""
+        return (
+            (self.limits.login_per_address, client),
+            (self.limits.login_per_username_and_address, f"{subject}\n{client}"),
+            (self.limits.login_per_username, subject),
+        )
+
+    def _pair(
+        self, user_id: PydanticObjectId, refresh_token: str, session_id: str, not_before_ms: int
+    ) -> TokenPair:
         return TokenPair(
-            access_token=self.access.issue(str(user_id)),
+            access_token=self.access.issue(str(user_id), session_id, not_before_ms),
             refresh_token=refresh_token,
             expires_in=self.access.ttl,
         )

@@ -33,6 +33,14 @@ class InvalidInitData(ServiceError):
         super().__init__(detail)
         self.field = field
 
+    field_prefix = "init_data."  # where `field` lives in the request body
+
+
+class InvalidLoginData(InvalidInitData):
+    """Telegram Login Widget fields that are unsigned, forged, stale or incomplete."""
+
+    field_prefix = ""
+
 
 class NotConfigured(ServiceError):
     """A feature whose settings are missing (e.g. Mini App sign-in without a bot token)."""
@@ -45,8 +53,49 @@ class TooManyAttempts(ServiceError):
 
 
 class PasswordTooCommon(ServiceError):
-    def __init__(self) -> None:
+    def __init__(self, field: str = "password") -> None:
         super().__init__("This password is too common; choose another")
+        self.field = field
+
+
+class AccountDeactivated(ServiceError):
+    """An admin deactivated the account: it signs in by no scheme and its tokens stop working."""
+
+    def __init__(self) -> None:
+        super().__init__("This account is deactivated; contact the administrator")
+
+
+class WrongPassword(ServiceError):
+    """A password confirmation (current password, password before deleting) that is missing
+    or wrong; `field` names the request field."""
+
+    def __init__(self, field: str, missing: bool = False) -> None:
+        super().__init__(f"{field} is required" if missing else f"{field} is wrong")
+        self.field = field
+        self.missing = missing
+
+
+class InvalidResetCode(ServiceError):
+    def __init__(self) -> None:
+        # One message for unknown user, no code, expired, used up and wrong: never tell which.
+        super().__init__("The code is wrong, expired or used up; ask for a new one")
+
+
+class NotFound(ServiceError):
+    """Something the caller names (a session, a user) that does not exist, or is not theirs."""
+
+
+class Forbidden(ServiceError):
+    """The caller may not do this (e.g. a non-admin on an admin route)."""
+
+
+class Conflict(ServiceError):
+    """The request contradicts the current state (e.g. linking an already linked account)."""
+
+
+class Unavailable(ServiceError):
+    """A collaborator the request needs is temporarily missing (e.g. the bot's username before
+    Telegram answered)."""
 
 
 class InvalidInput(ServiceError):

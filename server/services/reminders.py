@@ -50,6 +50,7 @@ from models.reminder import (
     SENT,
     Reminder,
     ReminderChat,
+    ReminderDraft,
     ReminderPrefs,
     SendGate,
 )
@@ -240,8 +241,11 @@ class Reminders:
         await Reminder.get_pymongo_collection().delete_one({"_id": task_id})
 
     async def forget_user(self, user_id: PydanticObjectId) -> None:
-        await Reminder.get_pymongo_collection().delete_many({"user_id": str(user_id)})
-        await ReminderChat.get_pymongo_collection().delete_many({"user_id": str(user_id)})
+        uid = str(user_id)
+        await Reminder.get_pymongo_collection().delete_many({"user_id": uid})
+        await ReminderChat.get_pymongo_collection().delete_many({"user_id": uid})
+        await ReminderDraft.get_pymongo_collection().delete_many({"user_id": uid})
+        await ReminderPrefs.get_pymongo_collection().delete_one({"_id": uid})
 
     async def snooze(
         self, user_id: PydanticObjectId, task_id: PydanticObjectId, until: datetime

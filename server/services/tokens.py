@@ -6,7 +6,9 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jwt
 
@@ -36,6 +38,14 @@ def new_refresh_token() -> tuple[str, str]:
     return token, hash_refresh_token(token)
 
 
+class AccessClaims(NamedTuple):
+    """What an access token says once its signature and standard claims are checked."""
+
+    subject: str
+    issued_ms: int  # epoch ms: `iat_ms`, or `iat` in seconds for tokens without it
+    session_id: str | None  # `sid`: the refresh session (family) it was issued for
+
+
 class AccessTokens:
     def __init__(
         self,
@@ -44,6 +54,7 @@ class AccessTokens:
         audience: str,
         ttl: int,
         previous_keys: tuple[bytes, ...] = (),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._key = key
         # Verification only: tokens signed with a previous key stay valid until they expire.
@@ -51,22 +62,35 @@ class AccessTokens:
         self._issuer = issuer
         self._audience = audience
         self.ttl = ttl
+        self._clock = clock  # injectable, so tests can expire a token without waiting
 
-    def issue(self, subject: str) -> str:
-        now = int(time.time())
-        claims = {
+    def issue(self, subject: str, session_id: str | None = None, not_before_ms: int = 0) -> str:
+        """A token for `subject`. `iat_ms` (milliseconds; `iat` has whole seconds) is what
+        revocation compares with the user's "tokens valid after" instant; `not_before_ms` keeps
+        a token issued right after a revocation from counting as older than it."""
+        issued_ms = max(int(self._clock() * 1000), not_before_ms)
+        now = issued_ms // 1000
+        claims: dict[str, object] = {
             "sub": subject,
             "iat": now,
+            "iat_ms": issued_ms,
             "exp": now + self.ttl,
             "iss": self._issuer,
             "aud": self._audience,
             "jti": uuid.uuid4().hex,
             "typ": ACCESS_TYPE,
         }
+        if session_id is not None:
+            claims["sid"] = session_id
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> str:
         """Return the subject of a valid access token; raise InvalidToken otherwise."""
+        return self.verify_claims(token).subject
+
+    def verify_claims(self, token: str) -> AccessClaims:
+        """The claims of a cryptographically valid access token; raise InvalidToken otherwise.
+        (Whether it was revoked since is the AccessGate's question.)"""
         if not token.isascii():  # a JWT is base64url and dots; anything else is not one
             raise InvalidToken()
         claims = None
@@ -79,7 +103,8 @@ class AccessTokens:
                     algorithms=[ALGORITHM],
                     audience=self._audience,
                     issuer=self._issuer,
-                    options={"require": REQUIRED_CLAIMS},
+                    # `exp` is checked below against our clock, the same way PyJWT would.
+                    options={"require": REQUIRED_CLAIMS, "verify_exp": False},
                 )
                 break
             except jwt.InvalidSignatureError:
@@ -88,6 +113,14 @@ class AccessTokens:
                 raise InvalidToken() from None
         if claims is None:
             raise InvalidToken()
-        if claims.get("typ") != ACCESS_TYPE or not isinstance(claims.get("sub"), str):
+        subject, issued_ms, sid = claims.get("sub"), claims.get("iat_ms"), claims.get("sid")
+        if claims.get("typ") != ACCESS_TYPE or not isinstance(subject, str):
             raise InvalidToken()
-        return claims["sub"]
+        expires = claims["exp"]
+        if type(expires) is not int or expires <= self._clock():
+            raise InvalidToken()
+        if type(issued_ms) is not int:
+            issued_ms = int(claims["iat"]) * 1000  # a token from before `iat_ms` existed
+        if sid is not None and not isinstance(sid, str):
+            raise InvalidToken()
+        return AccessClaims(subject, issued_ms, sid)

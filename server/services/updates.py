@@ -16,6 +16,11 @@ from models.clock import utcnow
 # Telegram stops redelivering an update within a day; a week leaves a wide margin.
 KEEP_FOR = timedelta(days=7)
 MAX_CLAIMS_PER_SWEEP = 500
+# Where an update names its sender (the update kinds the bot receives or may receive).
+SENDER_PATHS = tuple(
+    f"payload.{kind}.from.id"
+    for kind in ("message", "edited_message", "callback_query", "my_chat_member", "inline_query")
+)
 
 
 class UpdateJournal:
@@ -69,3 +74,10 @@ class UpdateJournal:
                 break
             claimed.append(doc["payload"])
         return claimed
+
+    async def forget_sender(self, telegram_id: int) -> None:
+        """Delete the recorded updates a Telegram user sent (their account is being erased;
+        the records hold their messages). One query per path: no `$or` (see DESIGN.md)."""
+        collection = TelegramUpdate.get_pymongo_collection()
+        for path in SENDER_PATHS:
+            await collection.delete_many({path: telegram_id})

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from beanie import PydanticObjectId
-from beanie.operators import Set
 from bson.errors import InvalidId
 from pymongo.errors import DuplicateKeyError
 
@@ -43,8 +42,9 @@ class Users:
     """Finding users, and the one way a Telegram user becomes a user of ours.
 
     Also Telegram id → user id for the Bot and tma schemes, which name a Telegram user on
-    every request. Users are never re-keyed, so a mapping once seen stays true; caching it
-    saves a database round trip per request. Keyed by the whole profile, so a changed name
+    every request; caching it saves a database round trip per request. A merge or a deletion
+    can end a mapping: the AccessGate notices (the user is gone, or has another Telegram id)
+    and calls `forget`. Keyed by the whole profile, so a changed name
     still reaches `ensure_telegram_user` (and the database) at once; a bare id (the Bot scheme)
     is keyed by the int, the cheapest lookup there is."""
 
@@ -124,5 +124,5 @@ class Users:
             if value is not None and getattr(user, field) != value
         }
         if changes:
-            await user.update(Set({**changes, "updated_at": utcnow()}))
+            await user.update({"$set": {**changes, "updated_at": utcnow()}})
         return user, False

@@ -26,6 +26,7 @@ from server.telegram.context import attach_services
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
+from server.telegram.messenger import TelegramAccountMessenger
 from server.telegram.reminders import (
     DoneAction,
     ReminderActions,
@@ -70,14 +71,14 @@ def build_application(
         .base_file_url(f"{root}/file/bot")
         # Updates are handled concurrently (one slow reply must not delay everyone), but
         # boundedly: a burst then queues in memory, already recorded, and the event loop
-        # keeps time for the webhook's acknowledgements (measured: ack p99 461 -> 127 ms).
+        # keeps time for the webhook's acknowledgements (see bench/results.md).
         .concurrent_updates(settings.bot_concurrency)
     )
     if settings.bot_mode is BotMode.WEBHOOK:
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
     attach_services(application, services)
-    AccountCommands(services.users, services.tasks, mini_app_url(settings)).add_to(application)
+    AccountCommands(services, mini_app_url(settings)).add_to(application)
     # Before the task handlers: their button handler takes every callback, their capture
     # every plain text; reminder buttons and texts that name a time are ours.
     reminders = ReminderBot(
@@ -246,6 +247,10 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
             log.info("Telegram bot: polling starts when the database answers")
             polling = asyncio.create_task(_poll_when_ready(application, app[DATABASE]))
         app[BOT_APP] = application
+        # The account services may now send codes and build t.me links (getMe's username).
+        app[SERVICES].telegram.connect(
+            application.bot.username, TelegramAccountMessenger(application.bot)
+        )
         app[REMINDER_BOT] = reminders
         app[ASSISTANT_BOT] = assistant
         # the reminder delivery loop, once the database answers
@@ -257,6 +262,7 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         if polling is not None:
             polling.cancel()
             await asyncio.gather(polling, return_exceptions=True)
+        app[SERVICES].telegram.disconnect()
         if intake is not None:
             await intake.stop()
         if application.updater is not None and application.updater.running:

@@ -5,58 +5,70 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import CommandHandler, ContextTypes
+from telegram.ext import CommandHandler, ContextTypes, TypeHandler
 
-from server.services.tasks import Tasks
-from server.services.users import TelegramProfile, Users
+from server.services.linking import LINK_PREFIX, LinkOutcome, LinkResult
+from server.services.registry import Services
 from server.telegram.i18n import Lang, language, tr
+from server.telegram.intake import stop_handling
+from server.telegram.sender import profile_of, telegram_language
 from server.telegram.task_handlers import assistant_intro
 from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
 
-MINI_APP_URL = "mini_app_url"  # bot_data key: the Mini App's address, or None without PUBLIC_URL
-
-
-def profile_of(update: Update) -> TelegramProfile | None:
-    user = update.effective_user
-    if user is None or user.is_bot:
-        return None
-    return TelegramProfile(
-        telegram_id=user.id,
-        first_name=user.first_name,
-        last_name=user.last_name,
-        username=user.username,
-        language_code=user.language_code,
-    )
-
-
-def telegram_language(update: Update) -> Lang:
-    """The language before we know the user: what their Telegram client says."""
-    return language(None, update.effective_user.language_code if update.effective_user else None)
+# Before every other handler: a deactivated account gets a polite refusal and nothing else.
+GATE_GROUP = -100
 
 
 class AccountCommands:
-    """/start (the user and their four lists), /help, /me."""
+    """/start (the user and their four lists; also `/start link_<code>`), /help, /me,
+    /password; and the deactivated gate."""
 
-    def __init__(self, users: Users, tasks: Tasks, mini_app_url: str | None) -> None:
-        self._users = users
-        self._tasks = tasks
+    def __init__(self, services: Services, mini_app_url: str | None) -> None:
+        self._users = services.users
+        self._lists = services.lists
+        self._gate = services.gate
+        self._linking = services.linking
         self._mini_app_url = mini_app_url  # None without PUBLIC_URL
 
     def add_to(self, application: BotApp) -> None:
+        application.add_handler(TypeHandler(Update, self.refuse_deactivated), group=GATE_GROUP)
         application.add_handler(CommandHandler("start", self.start))
         application.add_handler(CommandHandler("help", self.help))
         application.add_handler(CommandHandler("me", self.me))
+        application.add_handler(CommandHandler("password", self.password))
         application.add_error_handler(on_error)
+
+    async def refuse_deactivated(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        sender = update.effective_user
+        if sender is None or sender.is_bot:
+            return
+        if await self._gate.telegram_account_active(sender.id):
+            return
+        if update.effective_message is not None:
+            await update.effective_message.reply_text(
+                tr(
+                    telegram_language(update),
+                    "Your account is deactivated, so I can't do anything for you. If you think "
+                    "this is a mistake, please contact the administrator.",
+                )
+            )
+        await stop_handling(update, context)
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         profile = profile_of(update)
         if profile is None or update.effective_message is None:
             return
+        if context.args and context.args[0].startswith(LINK_PREFIX):
+            result = await self._linking.redeem(context.args[0][len(LINK_PREFIX) :], profile)
+            reply = link_reply(telegram_language(update), result)
+            if reply is not None:
+                await update.effective_message.reply_text(reply)
+            return
         user, created = await self._users.ensure_telegram_user(profile)
         assert user.id is not None
-        await self._tasks.lists.ensure_builtins(user.id)  # Inbox, Today, Later, Someday
+        await self._lists.ensure_builtins(user.id)  # Inbox, Today, Later, Someday
         lang = language(user.language, profile.language_code)
         name = user.first_name or user.telegram_username or str(profile.telegram_id)
         if created:
@@ -81,6 +93,7 @@ class AccountCommands:
             "/new <title>: add a task\n"
             "/start: register and say hello\n"
             "/me: your account as I know it\n"
+            "/password: how to sign in on the web\n"
             "/help: this message",
         )
         if self._mini_app_url is not None:
@@ -119,6 +132,85 @@ class AccountCommands:
                 created=user.created_at.strftime("%Y-%m-%d"),
             )
         )
+
+    async def password(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """How to get (or recover) a password for the web, for this user's situation."""
+        profile = profile_of(update)
+        if profile is None or update.effective_message is None:
+            return
+        user = await self._users.find_by_telegram_id(profile.telegram_id)
+        if user is None:
+            lang = telegram_language(update)
+            text = tr(lang, "I don't know you yet. Send /start first.")
+        else:
+            lang = language(user.language, profile.language_code)
+            if user.has_password and user.username:
+                text = tr(
+                    lang,
+                    "You can sign in on the web as {username} with your password.\n"
+                    "Forgot it? Ask for a reset code on the sign-in page "
+                    "(POST /api/auth/password/forgot): I will send it here; it works once, "
+                    "for 10 minutes.\n"
+                    "To change it: POST /api/auth/password with the current and the new one.",
+                    username=user.username,
+                )
+            else:
+                text = tr(
+                    lang,
+                    "To sign in on the web, give your account a username and a password: "
+                    "in the Mini App (the menu button), or through the API with your Telegram "
+                    "sign-in: PATCH /api/auth/me with a username, then POST /api/auth/password "
+                    "with a new_password.\n"
+                    "Already have a web account? Create a link there "
+                    "(POST /api/auth/telegram/link) and open it here: the two become one.",
+                )
+        await update.effective_message.reply_text(text)
+
+
+def link_reply(lang: Lang, result: LinkResult) -> str | None:
+    """What the bot answers to `/start link_<code>` (None: say nothing, another handling of
+    the same link answers)."""
+    name = result.username or tr(lang, "your account")
+    match result.outcome:
+        case LinkOutcome.LINKED:
+            return tr(
+                lang,
+                "Done: this Telegram account is now linked to {name}. You can sign in either way.",
+                name=name,
+            )
+        case LinkOutcome.MERGED:
+            return tr(
+                lang,
+                "Done: this Telegram account is now linked to {name}, and everything you had "
+                "here (lists, tasks, reminders) moved there.",
+                name=name,
+            )
+        case LinkOutcome.ALREADY_LINKED:
+            return tr(lang, "This Telegram account is already linked to {name}.", name=name)
+        case LinkOutcome.LINKED_ELSEWHERE:
+            return tr(lang, "{name} is already linked to another Telegram account.", name=name)
+        case LinkOutcome.BOTH_PASSWORDS:
+            return tr(
+                lang,
+                "I can't merge the two accounts: your Telegram account has its own password, "
+                "and so does {name}. Keep one of them: sign in to the other and delete it "
+                "(DELETE /api/auth/me), then create a new link.",
+                name=name,
+            )
+        case LinkOutcome.DEACTIVATED:
+            return tr(
+                lang,
+                "One of the accounts is deactivated, so I can't link them. Please contact the "
+                "administrator.",
+            )
+        case LinkOutcome.BUSY:
+            return None
+        case _:
+            return tr(
+                lang,
+                "This link does not work: it has expired or was already used. Create a new "
+                "one and open it within 10 minutes.",
+            )
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

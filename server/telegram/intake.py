@@ -8,11 +8,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from pymongo.errors import PyMongoError
 from telegram import Update
-from telegram.ext import ContextTypes, TypeHandler
+from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from server.metrics import Metrics
 from server.request_context import bind_update_id
@@ -25,6 +25,18 @@ log = logging.getLogger(__name__)
 # an update that breaks a handler must not be retried forever).
 FINAL_GROUP = 1_000
 FIRST_GROUP = -1_000  # before every handler: the update id joins the handling's log lines
+# Where a handler that ends an update early finds the intake (see `stop_handling`).
+FINISH_KEY = "update_intake.finish"
+
+
+async def stop_handling(update: Update, context: ContextTypes.DEFAULT_TYPE) -> NoReturn:
+    """End this update's handling here: no later handler runs (ApplicationHandlerStop), and
+    the update is still recorded as handled (that happens in FINAL_GROUP, which the stop
+    skips; without it the update would be handled again after UPDATE_RETRY_AFTER)."""
+    finish = context.bot_data.get(FINISH_KEY)
+    if finish is not None:
+        await finish(update, context)
+    raise ApplicationHandlerStop
 
 
 class UpdateIntake:
@@ -46,6 +58,12 @@ class UpdateIntake:
         application.add_handler(TypeHandler(Update, self._started), group=FIRST_GROUP)
         application.add_handler(TypeHandler(Update, self._finished), group=FINAL_GROUP)
         application.add_error_handler(self._handler_failed)
+        application.bot_data[FINISH_KEY] = self._finished
+
+    @property
+    def in_flight(self) -> int:
+        """How many recorded updates this process is handling now."""
+        return len(self._in_flight)
 
     def parse(self, payload: dict[str, Any]) -> Update:
         """The update object, bound to our bot (so its reply shortcuts work)."""

@@ -16,6 +16,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("lists", N_("All your lists")),
     ("find", N_("Find a task: /find words")),
     ("new", N_("Add a task: /new title")),
+    ("password", N_("How to sign in on the web")),
     ("timezone", N_("Your time zone")),
     ("quiet", N_("Quiet hours for reminders")),
     ("digest", N_("A morning digest of Today")),

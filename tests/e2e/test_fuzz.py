@@ -16,7 +16,9 @@ For each operation of the spec:
 Some of the time a case carries real credentials instead of generated ones: a registered user's
 Bearer token, the bot service token (alone or acting for a Telegram user id), signed Mini App
 init data, a live refresh token, the webhook secret with a JSON update. Otherwise the fuzzer
-would only ever see the 401s.
+would only ever see the 401s. Routes that end the caller's tokens or account (password change,
+log out everywhere, session or account deletion) get a fresh throw-away user instead of the
+owner, with its real password, session id and user id; admin routes get an admin's token.
 
 Every response must pass: no 5xx, a documented status code, a documented content type, a
 body valid against the documented schema, negative input refused with a 4xx, an unexpected
@@ -27,6 +29,7 @@ each with a curl command that reproduces it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -63,7 +66,16 @@ from tests.fake_bot_api import FakeBotAPI, text_message_update
 OPENAPI_PATH = "/api/openapi.json"
 BOT_SERVICE_TOKEN = "fuzz-bot-service-token-0123456789abcdefghij"
 USERNAME = "fuzz-owner"
+ADMIN_USERNAME = "fuzz-admin"
 PASSWORD = "fuzzing is a kind of proof 7319"
+NEW_PASSWORD = "fuzzing changed the password 4821"
+# Routes whose success ends the caller's tokens or account: a throw-away user takes the hit.
+DESTRUCTIVE = {
+    ("POST", "/api/auth/password"),
+    ("POST", "/api/auth/logout-all"),
+    ("DELETE", "/api/auth/me"),
+    ("DELETE", "/api/auth/sessions/{id}"),
+}
 START_TIMEOUT = 60.0
 
 SEED = 20_240_604
@@ -148,9 +160,16 @@ def hypothesis_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         set_hypothesis_home_dir(previous)
 
 
+@dataclass(frozen=True)
+class LiveAPI:
+    url: str
+    mongo_uri: str
+    db_name: str
+
+
 @pytest.fixture
-def live_api(mongo_uri: str, tmp_path: Path) -> Iterator[str]:
-    """The base URL of the live app; its database is dropped afterwards."""
+def live_api(mongo_uri: str, tmp_path: Path) -> Iterator[LiveAPI]:
+    """The live app (its base URL); its database is dropped afterwards."""
     db_name = f"fuzz_{uuid.uuid4().hex[:12]}"
     overrides: dict[str, Any] = {
         **base_settings(mongo_uri, db_name, tmp_path / "data"),
@@ -165,11 +184,12 @@ def live_api(mongo_uri: str, tmp_path: Path) -> Iterator[str]:
         "login_max_failures_per_address": 1_000_000,
         "register_max_per_address": 1_000_000,
         "telegram_sign_in_max_per_address": 1_000_000,
+        "password_reset_max_per_address": 1_000_000,
     }
     server = _Server()
     server.thread.start()
     try:
-        yield server.run(server.start(overrides))
+        yield LiveAPI(server.run(server.start(overrides)), mongo_uri, db_name)
     finally:
         try:
             server.close()
@@ -179,6 +199,21 @@ def live_api(mongo_uri: str, tmp_path: Path) -> Iterator[str]:
 
 
 # --- Real credentials ------------------------------------------------------------------
+
+
+def signed_widget_fields(user: dict[str, Any], auth_date: int | None = None) -> dict[str, Any]:
+    """Login Widget fields signed as Telegram documents it (key: SHA-256 of the bot token)."""
+    fields: dict[str, Any] = {
+        "id": user["id"],
+        "auth_date": int(time.time()) if auth_date is None else auth_date,
+    }
+    for key in ("first_name", "username"):
+        if key in user:
+            fields[key] = user[key]
+    check = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
+    key = hashlib.sha256(BOT_TOKEN.encode()).digest()
+    fields["hash"] = hmac.new(key, check.encode(), hashlib.sha256).hexdigest()
+    return fields
 
 
 def signed_init_data(user: dict[str, Any] | None, auth_date: int | None = None) -> str:
@@ -238,21 +273,49 @@ UPDATES = st.one_of(
 )
 
 
+@dataclass(frozen=True)
+class Throwaway:
+    access_token: str
+    user_id: str
+    session_id: str
+
+
+def _register(base_url: str, username: str) -> dict[str, Any]:
+    response = requests.post(
+        f"{base_url}/api/auth/register",
+        json={"username": username, "password": PASSWORD},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
 @dataclass
 class Credentials:
     base_url: str
     access_token: str
+    admin_token: str
     setup_requests: int = 0
+    throwaways: int = 0
 
     @classmethod
-    def register(cls, base_url: str) -> Credentials:
-        response = requests.post(
-            f"{base_url}/api/auth/register",
-            json={"username": USERNAME, "password": PASSWORD},
-            timeout=30,
-        )
-        assert response.status_code == 201, response.text
-        return cls(base_url=base_url, access_token=response.json()["access_token"])
+    def register(cls, base_url: str, mongo_uri: str, db_name: str) -> Credentials:
+        owner = _register(base_url, USERNAME)
+        admin = _register(base_url, ADMIN_USERNAME)
+        with MongoClient(mongo_uri) as client:  # what `python -m server promote` does
+            client[db_name]["users"].update_one(
+                {"username_normalized": ADMIN_USERNAME}, {"$set": {"role": "admin"}}
+            )
+        return cls(base_url, owner["access_token"], admin["access_token"])
+
+    def throwaway(self) -> Throwaway:
+        """A new user with PASSWORD: for a case that may end its tokens or delete it."""
+        self.setup_requests += 1
+        self.throwaways += 1
+        body = _register(self.base_url, f"fuzz-tmp-{self.throwaways}")
+        token = body["access_token"]
+        payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+        return Throwaway(token, body["user"]["id"], payload["sid"])
 
     def _owner(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access_token}"}
@@ -318,8 +381,20 @@ def apply_credentials(
     raw = operation.definition.raw
     protected = bool(raw.get("security"))
     headers = dict(case.headers or {})
+    path = operation.path
+    live = mode.is_positive and extra["body"] == "live"
+    throwaway = None
+    targets = (operation.method.upper(), path) in DESTRUCTIVE or path.startswith(
+        "/api/admin/users/"
+    )
+    if targets and (extra["auth"] == "bearer" or (live and "{id}" in path)):
+        throwaway = creds.throwaway()
     if protected:
         match extra["auth"]:
+            case "bearer" if path.startswith("/api/admin/"):
+                headers["Authorization"] = f"Bearer {creds.admin_token}"
+            case "bearer" if throwaway is not None:
+                headers["Authorization"] = f"Bearer {throwaway.access_token}"
             case "bearer":
                 headers["Authorization"] = f"Bearer {creds.access_token}"
             case "bot":
@@ -332,7 +407,6 @@ def apply_credentials(
                 headers["Authorization"] = f"tma {init}"
             case "tma-odd":
                 headers["Authorization"] = f"tma {signed_init_data(extra['odd_telegram_user'])}"
-    path = operation.path
     if path == "/telegram/webhook":
         headers[SECRET_HEADER] = extra["secret"]
         # Not declared in the spec (yet): send a body ourselves; if it ever is declared, leave
@@ -341,9 +415,22 @@ def apply_credentials(
             headers["Content-Type"] = "application/json"
             case.body = extra["update"]
             case.media_type = "application/json"
-    elif mode.is_positive and extra["body"] == "live":
+    elif live:
         # Only positive cases: replacing a negative body would make it valid.
-        if path in ("/api/auth/refresh", "/api/auth/logout"):
+        if throwaway is not None and "{id}" in path:
+            # The throw-away's own session, or (admin routes) the throw-away user.
+            is_session = path.startswith("/api/auth/sessions/")
+            case.path_parameters = {"id": throwaway.session_id if is_session else throwaway.user_id}
+        if path == "/api/auth/password":
+            case.body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+            case.media_type = "application/json"
+        elif path == "/api/auth/me" and operation.method.upper() == "DELETE":
+            case.body = {"password": PASSWORD}
+            case.media_type = "application/json"
+        elif path == "/api/auth/telegram/widget":
+            case.body = signed_widget_fields(extra["telegram_user"], extra["auth_date"])
+            case.media_type = "application/json"
+        elif path in ("/api/auth/refresh", "/api/auth/logout"):
             case.body = {"refresh_token": creds.fresh_refresh_token()}
             case.media_type = "application/json"
         elif path == "/api/auth/telegram":
@@ -434,7 +521,7 @@ def fuzz_mode(run: Run, operation: Any, mode: GenerationMode, examples: int) -> 
 
 @pytest.mark.usefixtures("hypothesis_home")
 def test_the_whole_api_survives_schema_based_fuzzing(
-    live_api: str, caplog: pytest.LogCaptureFixture
+    live_api: LiveAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.ERROR)
     load_all_checks()
@@ -442,17 +529,17 @@ def test_the_whole_api_survives_schema_based_fuzzing(
     config = schemathesis.Config(
         seed=SEED, output=OutputConfig(sanitization=SanitizationConfig(enabled=False))
     )
-    schema = schemathesis.openapi.from_url(live_api + OPENAPI_PATH, config=config, timeout=30)
+    schema = schemathesis.openapi.from_url(live_api.url + OPENAPI_PATH, config=config, timeout=30)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 18, [op.label for op in operations]
 
     start = time.monotonic()
     with requests.Session() as session:
         run = Run(
-            base_url=live_api,
+            base_url=live_api.url,
             session=session,
             checks=checks,
-            creds=Credentials.register(live_api),
+            creds=Credentials.register(live_api.url, live_api.mongo_uri, live_api.db_name),
         )
         for operation in operations:
             fuzz_operation(run, operation, schema)
@@ -462,7 +549,7 @@ def test_the_whole_api_survives_schema_based_fuzzing(
     summary = "\n".join(
         [
             f"{total} generated requests in {elapsed:.1f} s "
-            f"(+{run.creds.setup_requests} logins for live refresh tokens)",
+            f"(+{run.creds.setup_requests} logins and registrations for live credentials)",
             *(
                 f"  {label}: {count} requests; statuses "
                 + ", ".join(
