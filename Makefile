@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow lint format migrate bench clean messages chromium screenshots
+.PHONY: run test test-slow lint format migrate bench bench-wrk clean messages chromium screenshots
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,7 @@ migrate: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -53,8 +54,27 @@ test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
 
 # Reports figures in bench/results.md and .json; a missed target never fails it.
-bench: $(STAMP)
-	$(BIN)/python bench/run.py
+# `make bench BENCH_ARGS="--quick"` for a smoke test, `--phase NAME` for one phase.
+BENCH_ARGS ?=
+bench: $(STAMP) bench-wrk
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# wrk is the cheapest load generator per request on a small machine the service shares.
+# Installed from Debian when missing and allowed (root, apt-get, BENCH_INSTALL_WRK != 0);
+# otherwise the bench uses its own aiohttp client and says so in results.md.
+bench-wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	      && [ "$${BENCH_INSTALL_WRK:-1}" != 0 ]; then \
+	    echo "bench: installing wrk (apt-get)"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq wrk >/dev/null 2>&1 \
+	      || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1; } \
+	      || echo "bench: apt-get could not install wrk: using the aiohttp load generator"; \
+	  else \
+	    echo "bench: wrk not found (install it, e.g. apt-get install wrk, as root):" \
+	      "using the aiohttp load generator"; \
+	  fi; }
 
 # After adding or changing a bot text: extract, merge into the catalogs, translate the empty
 # msgstr entries in server/telegram/locales/ru/LC_MESSAGES/bot.po, then `make` compiles them.

@@ -71,6 +71,7 @@ class RateLimiter:
                     upsert=True,
                     return_document=ReturnDocument.AFTER,
                 )
+                assert doc is not None  # an upsert always returns the document
                 return doc["attempts"], window_end
             except DuplicateKeyError:  # two first attempts raced to create it
                 if attempt:
