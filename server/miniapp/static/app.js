@@ -282,6 +282,7 @@ async function boot() {
     state.tg.ready();
     state.tg.expand();
     useTelegram(state.tg.initData);
+    whenSignedOut(showTelegramInvalid);
     return start();
   }
   whenSignedOut(() => showSignIn(t('session_ended')));
