@@ -70,8 +70,10 @@ async def add_task(page, text: str, expect_title: str | None = None) -> None:
 
 
 async def back_home(page) -> None:
-    while await page.is_visible("#back"):
+    """Back to the lists one view at a time, each step waiting until the app has gone back."""
+    while (depth := await page.evaluate("history.state.depth")) > 1:
         await page.click("#back")
+        await page.wait_for_function("(d) => history.state.depth < d", arg=depth)
     await page.wait_for_selector("#lists .list-row")
 
 
@@ -119,8 +121,10 @@ async def test_lists_tasks_search_and_reload(base_url, open_page):
     await page.reload()
     await page.wait_for_selector("#task-rows .task >> text=Call the plumber")
     assert await page.inner_text("#title") == "Today"
-    await back_home(page)
+    await page.dblclick("#back")  # a quick double tap goes back once, not out of the app
+    await page.wait_for_selector("#lists .list-row")
     assert (await list_counts(page))["Today"] == "1"
+    assert await page.evaluate("history.state.depth") == 1
     await page.click("#lists .list-row >> text=Inbox")
     await page.click("#toggle-done")
     await page.wait_for_selector("#task-rows .task.done >> text=Buy milk")
