@@ -259,7 +259,7 @@ async def test_mini_app_shows_the_lists_in_russian(base_url, open_page, tmp_path
     await page.evaluate("window.__tg.press('main')")
     await page.fill("input[name=text]", "Позвонить маме")
     assert "main.setText:Сохранить" in await page.evaluate("window.__tg.calls")
-    await page.evaluate("window.__tg.press('main')")
+    await page.evaluate("window.__tg.press('main'); window.__tg.press('main')")  # saved once
     await page.wait_for_selector("#lists .list-row")
     assert (await list_counts(page))["Входящие"] == "1"
     assert await page.get_attribute("#lists .count", "aria-label") == "1 открытая задача"
