@@ -16,6 +16,7 @@ import pytest
 from server.services.errors import InvalidToken
 from server.services.tokens import (
     REQUIRED_CLAIMS,
+    AccessClaims,
     AccessTokens,
     TokenPair,
     hash_refresh_token,
@@ -86,15 +87,53 @@ def test_issue_writes_every_claim_as_documented(tokens: AccessTokens) -> None:
     header = jwt.get_unverified_header(token)
     payload = jwt.decode(token, options={"verify_signature": False})
     assert header == {"alg": "HS256", "typ": "JWT"}
-    assert set(payload) == set(REQUIRED_CLAIMS)
+    # The required claims, and `iat_ms` (revocation compares milliseconds); no `sid`
+    # without a session.
+    assert set(payload) == {*REQUIRED_CLAIMS, "iat_ms"}
     assert payload["sub"] == SUB
     assert payload["iat"] == NOW
+    assert payload["iat_ms"] == NOW * 1000
     assert payload["exp"] == NOW + TTL
     assert payload["iss"] == ISSUER
     assert payload["aud"] == AUDIENCE
     assert payload["typ"] == "access"
     assert len(payload["jti"]) == 32
     int(payload["jti"], 16)  # a uuid4 in hex
+
+
+def test_issue_names_the_session(tokens: AccessTokens) -> None:
+    payload = jwt.decode(tokens.issue(SUB, "family-1"), options={"verify_signature": False})
+
+    assert payload["sid"] == "family-1"
+    assert set(payload) == {*REQUIRED_CLAIMS, "iat_ms", "sid"}
+
+
+def test_iat_ms_keeps_the_milliseconds_and_iat_the_whole_seconds(clock: Clock) -> None:
+    clock.now = NOW + 0.9876
+    tokens = AccessTokens(KEY, ISSUER, AUDIENCE, TTL, clock=clock)
+
+    payload = jwt.decode(tokens.issue(SUB), options={"verify_signature": False})
+
+    assert (payload["iat_ms"], payload["iat"], payload["exp"]) == (
+        NOW * 1000 + 987, NOW, NOW + TTL
+    )  # fmt: skip
+
+
+def test_not_before_keeps_a_token_from_counting_as_older_than_a_revocation(
+    tokens: AccessTokens,
+) -> None:
+    # Issued right after a revocation stamped (by another clock) later than this one's now.
+    later_ms = NOW * 1000 + 2500
+
+    payload = jwt.decode(
+        tokens.issue(SUB, not_before_ms=later_ms), options={"verify_signature": False}
+    )
+    early = jwt.decode(
+        tokens.issue(SUB, not_before_ms=NOW * 1000 - 1), options={"verify_signature": False}
+    )
+
+    assert (payload["iat_ms"], payload["iat"], payload["exp"]) == (later_ms, NOW + 2, NOW + 2 + TTL)
+    assert early["iat_ms"] == NOW * 1000  # an earlier bound changes nothing
 
 
 def test_issue_signs_with_the_current_key_only(tokens: AccessTokens) -> None:
@@ -130,6 +169,33 @@ def test_the_real_clock_is_the_default() -> None:
 
 def test_verify_returns_the_subject_of_an_issued_token(tokens: AccessTokens) -> None:
     assert tokens.verify(tokens.issue(SUB)) == SUB
+
+
+def test_verify_claims_reads_subject_milliseconds_and_session(tokens: AccessTokens) -> None:
+    assert tokens.verify_claims(tokens.issue(SUB, "family-1")) == AccessClaims(
+        SUB, NOW * 1000, "family-1"
+    )
+    assert tokens.verify_claims(tokens.issue(SUB)) == AccessClaims(SUB, NOW * 1000, None)
+
+
+def test_a_token_without_iat_ms_counts_from_its_iat(tokens: AccessTokens) -> None:
+    # Issued before `iat_ms` existed: its whole second is the issue time.
+    assert tokens.verify_claims(sign(claims())) == AccessClaims(SUB, NOW * 1000, None)
+
+
+@pytest.mark.parametrize("value", ["1700000000000", 1.7e12, None, True])
+def test_an_iat_ms_that_is_not_an_integer_falls_back_to_iat(
+    tokens: AccessTokens, value: Any
+) -> None:
+    token = sign({**claims(), "iat_ms": value})
+
+    assert tokens.verify_claims(token).issued_ms == NOW * 1000
+
+
+@pytest.mark.parametrize("sid", [123, ["family-1"], {"id": "x"}, True])
+def test_a_session_id_that_is_not_a_string_is_refused(tokens: AccessTokens, sid: Any) -> None:
+    with pytest.raises(InvalidToken):
+        tokens.verify_claims(sign({**claims(), "sid": sid}))
 
 
 def test_a_token_signed_with_a_previous_key_is_accepted(tokens: AccessTokens) -> None:
