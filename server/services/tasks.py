@@ -25,6 +25,7 @@ from server.services.errors import ConcurrentChange, InvalidInput, ListNotFound,
 from server.services.lists import Lists, UserRef, object_id, user_key
 from server.services.reminder_port import ReminderPlan, ReminderPlanner
 from server.services.task_search import NO_TERMS, SearchBackend
+from server.services.task_views import VIEW_FIELDS, TaskView
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class TaskQuery:
 
 @dataclass(frozen=True, slots=True)
 class TaskPage:
-    items: list[Task]
+    items: list[TaskView]
     next_cursor: str | None
 
 
@@ -251,11 +252,11 @@ class Tasks:
             filters["order_key"] = {"$lt": after}
         cursor = (
             Task.get_pymongo_collection()
-            .find(filters, NO_TERMS)
+            .find(filters, VIEW_FIELDS)
             .sort("order_key", -1)
             .limit(query.limit + 1)
         )
-        items = [Task.model_validate(doc) async for doc in cursor]
+        items = [TaskView.of(doc) async for doc in cursor]
         more = len(items) > query.limit
         items = items[: query.limit]
         return TaskPage(
@@ -280,7 +281,7 @@ class Tasks:
         )
         return task_list, [Task.model_validate(doc) async for doc in cursor], total
 
-    async def find(self, user_id: UserRef, text: str, limit: int = 10) -> list[Task]:
+    async def find(self, user_id: UserRef, text: str, limit: int = 10) -> list[TaskView]:
         """The user's open tasks matching `text`, best first."""
         page = await self.page(user_id, TaskQuery(text=text, limit=limit))
         return page.items
