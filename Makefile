@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow lint format migrate bench bench-wrk clean messages chromium screenshots
+.PHONY: run test test-slow test-timing coverage mutate lint format migrate bench bench-wrk clean messages chromium screenshots
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,15 @@ migrate: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint chromium
-	$(BIN)/pytest -m "not slow"
+# The whole suite once (slow tests included) under branch and subprocess coverage, failing
+# below [tool.coverage.report] fail_under; then the timing comparisons, untraced.
+test: lint chromium coverage test-timing
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is unreachable).
 # Installed here when missing and running as root (as CI does); otherwise a clear stop.
@@ -51,6 +53,23 @@ screenshots: $(STAMP) chromium
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
+
+# The whole suite (slow tests included) under coverage, child processes too; fails below
+# [tool.coverage.report] fail_under in pyproject.toml. CI runs this instead of test + test-slow,
+# and the timing comparisons (which tracing would distort) without coverage.
+coverage: $(STAMP)
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest -m "not timing"
+	$(BIN)/coverage combine -q
+	$(BIN)/coverage report
+
+test-timing: $(STAMP)
+	$(BIN)/pytest -m timing
+
+# Mutation testing of the security-critical modules (see [tool.mutmut] in pyproject.toml and
+# tests/MUTANTS.md); slow, not in CI: run it before each release.
+mutate: $(STAMP)
+	$(BIN)/python tests/mutation.py
 
 # Reports figures in bench/results.md and .json; a missed target never fails it.
 # `make bench BENCH_ARGS="--quick"` for a smoke test, `--phase NAME` for one phase.
@@ -85,4 +104,4 @@ messages: $(STAMP)
 	$(BIN)/python -m server.telegram.i18n
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache mutants .coverage .coverage.* htmlcov

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import ClientResponse
@@ -36,3 +38,36 @@ async def post_update(
     """POST an update as Telegram does; one without an update_id gets a fresh one."""
     update = {"update_id": next(_update_ids), **update}
     return await client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: secret})
+
+
+# An explicit timeout (not asyncio.timeout), so a miss fails naming what was awaited.
+async def wait_until(
+    check: Callable[[], Awaitable[bool]],
+    what: str,
+    timeout: float = 5.0,  # noqa: ASYNC109
+) -> None:
+    """Poll `check` until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(f"not within {timeout}s: {what}")
+        await asyncio.sleep(0.02)
+
+
+async def wait_handled(
+    db: Any,
+    update_id: int,
+    timeout: float = 5.0,  # noqa: ASYNC109
+) -> dict[str, Any]:
+    """Wait until the recorded update is marked handled (its handlers have all finished);
+    return the record. nx-27017 stores the `$set` boolean as 1, MongoDB as True."""
+    record: dict[str, Any] | None = None
+
+    async def handled() -> bool:
+        nonlocal record
+        record = await db["telegram_updates"].find_one({"_id": update_id})
+        return bool(record and record["handled"])
+
+    await wait_until(handled, f"update {update_id} marked handled", timeout)
+    assert record is not None
+    return record

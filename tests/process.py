@@ -19,20 +19,26 @@ ROOT = Path(__file__).resolve().parents[1]
 EMBEDDED_LINE = re.compile(r"embedded nx-27017 on 127\.0\.0\.1:(\d+)")
 
 
+def child_env(**env: str) -> dict[str, str]:
+    """A minimal environment for a child `python -m server …`: PATH, coverage's variables
+    when the suite runs under `make coverage` (so the child is measured too), and `env`."""
+    passed = {k: v for k, v in os.environ.items() if k == "PATH" or k.startswith("COVERAGE_")}
+    return {**passed, **env}
+
+
 class ServiceProcess:
     def __init__(self, data_dir: Path, log_path: Path, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self.env = {
-            "PATH": os.environ.get("PATH", ""),
+        self.env = child_env(**{
             "PORT": str(self.port),
             "DATA_DIR": str(data_dir),
             "JWT_SECRET": TEST_JWT_SECRET,
             "LOG_LEVEL": "INFO",
             **{key.upper(): str(value) for key, value in CHEAP_ARGON2.items()},
             **env,
-        }
+        })  # fmt: skip
         if os.environ.get("MONGODB_URI"):
             self.env["MONGODB_URI"] = os.environ["MONGODB_URI"]
         self.process: asyncio.subprocess.Process | None = None

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from beanie import PydanticObjectId
-from beanie.operators import Set
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from models import RefreshSession, SpentRefreshToken, User
@@ -136,7 +135,7 @@ class AuthService:
         await self.limiter.forgive(*throttled)
         if needs_rehash:
             new_hash = await self.passwords.hash(password)
-            await user.update(Set({User.password_hash: new_hash}))
+            await user.update({"$set": {User.password_hash: new_hash}})
         return await self.open_session(user, user_agent=user_agent)
 
     async def open_session(
@@ -194,13 +193,13 @@ class AuthService:
             RefreshSession.token_hash == token_hash,
             RefreshSession.revoked == False,  # noqa: E712 - a query expression, not a test
         ).update(
-            Set(
-                {
+            {
+                "$set": {
                     RefreshSession.token_hash: new_hash,
                     RefreshSession.last_used_ms: epoch_ms(),
                     RefreshSession.user_agent: user_agent,
                 }
-            )
+            }
         )
         if getattr(result, "modified_count", 0) != 1:
             raise InvalidToken()
@@ -230,7 +229,7 @@ class AuthService:
 
     async def _revoke_family(self, family_id: str, reason: str) -> None:
         await RefreshSession.find(RefreshSession.family_id == family_id).update(
-            Set({RefreshSession.revoked: True})
+            {"$set": {RefreshSession.revoked: True}}
         )
         if self.gate is not None:  # the session's access tokens die with it (`sid`)
             self.gate.note_sessions_ended([family_id])

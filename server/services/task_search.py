@@ -91,7 +91,7 @@ class MongoSearch:
 
     async def _candidates(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         # Unsorted and only what ranking reads: the embedded server scans for a query like
-        # this, and stops at the limit only when it need not sort (measured: 160 ms sorted,
-        # 52 ms not, for 10,000 tasks); the full tasks are read for the winners alone.
+        # this, and stops at the limit only when it need not sort (sorting made it about three
+        # times slower); the full tasks are read for the winners alone.
         cursor = Task.get_pymongo_collection().find(query, RANK_FIELDS).limit(CANDIDATES)
         return [doc async for doc in cursor]

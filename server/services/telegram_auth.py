@@ -81,7 +81,7 @@ class InitDataVerifier(SignedFields):
         profile, auth_date = self._verify(init_data)
         self._check_age(auth_date, now)
         if len(self._verified) >= MAX_REMEMBERED:
-            self._verified.clear()  # a crude bound: re-verifying costs ~20 µs each
+            self._verified.clear()  # a crude bound: re-verifying costs one HMAC each
         self._verified[init_data] = (profile, auth_date)
         return profile
 

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +31,9 @@ Hit = tuple[Limit, str]  # a limit and the subject it counts (a username, an add
 
 
 class RateLimiter:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock  # injectable, so tests can pick the moment in a window
+
     async def hit(self, *hits: Hit) -> None:
         """Count one attempt against each limit (concurrently: one round trip each); raise
         TooManyAttempts when any window now holds more than its `max`."""
@@ -38,11 +42,11 @@ class RateLimiter:
             end for (count, end), (limit, _) in zip(counts, hits, strict=True) if count > limit.max
         ]
         if over:
-            raise TooManyAttempts(retry_after=max(1, math.ceil(max(over) - time.time())))
+            raise TooManyAttempts(retry_after=max(1, math.ceil(max(over) - self._clock())))
 
     async def forgive(self, *hits: Hit) -> None:
         """Take one attempt back from each (a login that succeeded was not a failure)."""
-        keys = [_key(limit, subject)[0] for limit, subject in hits]
+        keys = [_key(limit, subject, self._clock())[0] for limit, subject in hits]
         await RateCounter.get_pymongo_collection().update_many(
             {"_id": {"$in": keys}}, {"$inc": {"attempts": -1}}
         )
@@ -52,13 +56,13 @@ class RateLimiter:
         window's and the previous one's, which may outlive its window by EXPIRY_GRACE."""
         keys = []
         for limit, subject in hits:
-            key, window_end = _key(limit, subject)
+            key, window_end = _key(limit, subject, self._clock())
             previous, _ = _key(limit, subject, window_end - 2 * limit.window)
             keys += [key, previous]
         await RateCounter.get_pymongo_collection().delete_many({"_id": {"$in": keys}})
 
     async def _count(self, limit: Limit, subject: str) -> tuple[int, float]:
-        key, window_end = _key(limit, subject)
+        key, window_end = _key(limit, subject, self._clock())
         expires = datetime.fromtimestamp(window_end, UTC) + EXPIRY_GRACE
         collection = RateCounter.get_pymongo_collection()
         for attempt in range(2):
@@ -71,6 +75,7 @@ class RateLimiter:
                     upsert=True,
                     return_document=ReturnDocument.AFTER,
                 )
+                assert doc is not None  # an upsert always returns the document
                 return doc["attempts"], window_end
             except DuplicateKeyError:  # two first attempts raced to create it
                 if attempt:
@@ -78,8 +83,8 @@ class RateLimiter:
         raise AssertionError("unreachable")
 
 
-def _key(limit: Limit, subject: str, at: float | None = None) -> tuple[str, float]:
-    window = int((time.time() if at is None else at) // limit.window)
+def _key(limit: Limit, subject: str, now: float) -> tuple[str, float]:
+    window = int(now // limit.window)
     # Subjects are hashed: the collection holds no usernames or addresses.
     digest = hashlib.sha256(subject.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return f"{limit.name}:{digest}:{window}", float((window + 1) * limit.window)

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -53,6 +54,7 @@ class AccessTokens:
         audience: str,
         ttl: int,
         previous_keys: tuple[bytes, ...] = (),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._key = key
         # Verification only: tokens signed with a previous key stay valid until they expire.
@@ -60,12 +62,13 @@ class AccessTokens:
         self._issuer = issuer
         self._audience = audience
         self.ttl = ttl
+        self._clock = clock  # injectable, so tests can expire a token without waiting
 
     def issue(self, subject: str, session_id: str | None = None, not_before_ms: int = 0) -> str:
         """A token for `subject`. `iat_ms` (milliseconds; `iat` has whole seconds) is what
         revocation compares with the user's "tokens valid after" instant; `not_before_ms` keeps
         a token issued right after a revocation from counting as older than it."""
-        issued_ms = max(time.time_ns() // 1_000_000, not_before_ms)
+        issued_ms = max(int(self._clock() * 1000), not_before_ms)
         now = issued_ms // 1000
         claims: dict[str, object] = {
             "sub": subject,
@@ -100,7 +103,8 @@ class AccessTokens:
                     algorithms=[ALGORITHM],
                     audience=self._audience,
                     issuer=self._issuer,
-                    options={"require": REQUIRED_CLAIMS},
+                    # `exp` is checked below against our clock, the same way PyJWT would.
+                    options={"require": REQUIRED_CLAIMS, "verify_exp": False},
                 )
                 break
             except jwt.InvalidSignatureError:
@@ -111,6 +115,9 @@ class AccessTokens:
             raise InvalidToken()
         subject, issued_ms, sid = claims.get("sub"), claims.get("iat_ms"), claims.get("sid")
         if claims.get("typ") != ACCESS_TYPE or not isinstance(subject, str):
+            raise InvalidToken()
+        expires = claims["exp"]
+        if type(expires) is not int or expires <= self._clock():
             raise InvalidToken()
         if type(issued_ms) is not int:
             issued_ms = int(claims["iat"]) * 1000  # a token from before `iat_ms` existed

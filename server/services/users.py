@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from beanie import PydanticObjectId
-from beanie.operators import Set
 from bson.errors import InvalidId
 from pymongo.errors import DuplicateKeyError
 
@@ -125,5 +124,5 @@ class Users:
             if value is not None and getattr(user, field) != value
         }
         if changes:
-            await user.update(Set({**changes, "updated_at": utcnow()}))
+            await user.update({"$set": {**changes, "updated_at": utcnow()}})
         return user, False

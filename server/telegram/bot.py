@@ -55,7 +55,7 @@ def build_application(settings: Settings, services: Services) -> BotApp:
         .base_file_url(f"{root}/file/bot")
         # Updates are handled concurrently (one slow reply must not delay everyone), but
         # boundedly: a burst then queues in memory, already recorded, and the event loop
-        # keeps time for the webhook's acknowledgements (measured: ack p99 461 -> 127 ms).
+        # keeps time for the webhook's acknowledgements (see bench/results.md).
         .concurrent_updates(settings.bot_concurrency)
     )
     if settings.bot_mode is BotMode.WEBHOOK:

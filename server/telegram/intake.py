@@ -60,6 +60,11 @@ class UpdateIntake:
         application.add_error_handler(self._handler_failed)
         application.bot_data[FINISH_KEY] = self._finished
 
+    @property
+    def in_flight(self) -> int:
+        """How many recorded updates this process is handling now."""
+        return len(self._in_flight)
+
     def parse(self, payload: dict[str, Any]) -> Update:
         """The update object, bound to our bot (so its reply shortcuts work)."""
         return Update.de_json(payload, self._application.bot)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -96,14 +97,16 @@ async def test_bearer_scheme_is_case_insensitive(client):
     assert resp.status == 200
 
 
-async def test_expired_access_token_is_refused(make_client):
-    client = await make_client(access_token_ttl=1)
-    access = (await register(client, "alice"))["access_token"]
-    assert (await me(client, access)).status == 200
+async def test_an_access_token_expires_at_its_exp(client):
+    """Crafted like the app's own tokens, for a real user: valid until `exp`, refused from
+    then on (expiry to the second is in tests/unit/test_tokens.py, with a clock)."""
+    user = (await register(client, "alice"))["user"]
+    now = int(time.time())
+    live = craft_token(user["id"], iat=now - 890, exp=now + 60)
+    expired = craft_token(user["id"], iat=now - 901, exp=now - 1)
 
-    await asyncio.sleep(2.1)
-
-    await assert_unauthorized(await me(client, access))
+    assert (await me(client, live)).status == 200
+    await assert_unauthorized(await me(client, expired))
 
 
 async def test_refresh_token_is_not_an_access_token(client):
@@ -180,7 +183,10 @@ async def test_two_logins_are_independent_families(client, ending):
 async def test_concurrent_double_refresh_lets_at_most_one_through_and_revokes_the_family(
     client, db
 ):
-    """Five sessions, each refreshed twice at once: more chances to hit the real race."""
+    """Five sessions, each refreshed twice at once: more chances to hit the real race.
+    Which presenter wins is the server's choice: the loser revokes the family, possibly
+    before the winner's rotation lands, so both may get 401. Either way the token was spent
+    exactly once and the family is dead."""
     tokens = [(await register(client, "alice"))["refresh_token"]]
     tokens += [(await login(client, "alice"))["refresh_token"] for _ in range(4)]
 
@@ -200,6 +206,30 @@ async def test_concurrent_double_refresh_lets_at_most_one_through_and_revokes_th
     sessions = await db.refresh_sessions.find({}).to_list()
     assert len(sessions) == 5
     assert all(s["revoked"] for s in sessions), sessions
+    spent = await db.spent_refresh_tokens.find({}).to_list()
+    assert sorted(s["token_hash"] for s in spent) == sorted(sha256(t) for t in tokens)
+
+
+async def test_a_refresh_for_a_deleted_user_is_refused(client, db):
+    registered = await register(client, "alice")
+    await db.users.delete_one({"_id": ObjectId(registered["user"]["id"])})
+
+    await assert_unauthorized(await refresh(client, registered["refresh_token"]))
+
+
+async def test_logout_with_an_already_spent_refresh_token_ends_the_session(client, db):
+    first = await register(client, "alice")
+    second = await (await refresh(client, first["refresh_token"])).json()
+
+    resp = await client.post(
+        LOGOUT,
+        json={"refresh_token": first["refresh_token"]},
+        headers=bearer(first["access_token"]),
+    )
+
+    assert resp.status == 204
+    assert [s["revoked"] for s in await db.refresh_sessions.find({}).to_list()] == [True]
+    await assert_unauthorized(await refresh(client, second["refresh_token"]))
 
 
 async def test_logout_with_another_users_refresh_token_changes_nothing(client):

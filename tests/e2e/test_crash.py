@@ -4,7 +4,10 @@ requests in flight. Slow: run by `make test-slow` (and CI)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -33,6 +36,33 @@ async def login_status(session: aiohttp.ClientSession, url: str, i: int) -> int:
     body = {"username": f"storm{i}", "password": PASSWORD.format(i)}
     async with session.post(f"{url}/api/auth/login", json=body) as response:
         return response.status
+
+
+async def wait_for_login_attempts(
+    service: ServiceProcess,
+    username: str,
+    count: int,
+    answered: Callable[[], int],
+    seconds: float = 20.0,
+) -> None:
+    """Until the service has counted `count` login attempts for `username` (those already
+    answered were forgiven, so they are added back)."""
+    digest = hashlib.sha256(username.encode()).hexdigest()[:32]
+    client: AsyncMongoClient = AsyncMongoClient(f"mongodb://127.0.0.1:{service.embedded_port()}")
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            counters = (
+                await client["assistant"]["rate_counters"]
+                .find({"_id": {"$regex": f"^login-user:{digest}:"}})
+                .to_list()
+            )
+            if sum(c["attempts"] for c in counters) + answered() >= count:
+                return
+            assert time.monotonic() < deadline, f"{count} login attempts not counted in time"
+            await asyncio.sleep(0.02)
+    finally:
+        await client.close()
 
 
 async def test_kill_9_during_a_registration_storm_leaves_no_half_made_user(tmp_path: Path):
@@ -114,7 +144,12 @@ async def test_sigterm_lets_in_flight_requests_finish_then_stops_the_database(tm
                 return r.status
 
         in_flight = [asyncio.create_task(login()) for _ in range(8)]
-        await asyncio.sleep(0.3)  # all eight are accepted and queued on one hashing thread
+        # Each login counts its attempt before hashing (and a success takes it back just
+        # before answering): eight counted means eight are being served, queued on the one
+        # hashing thread.
+        await wait_for_login_attempts(
+            service, "calm", 8, answered=lambda: sum(t.done() for t in in_flight)
+        )
         assert not all(task.done() for task in in_flight)
         service.signal(signal.SIGTERM)
         statuses = await asyncio.gather(*in_flight)

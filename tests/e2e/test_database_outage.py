@@ -4,14 +4,17 @@ no lost Telegram update."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pymongo import AsyncMongoClient
 
 from server.db.embedded import EmbeddedMongo
-from tests.bot_helpers import bot_settings, post_update
+from server.telegram.bot import BOT_APP, INTAKE
+from tests.bot_helpers import bot_settings, post_update, wait_handled
 from tests.fake_bot_api import text_message_update
 
 TIMEOUT = 1.0
@@ -89,22 +92,29 @@ async def test_every_database_route_answers_503_fast_and_recovers(outage_client,
 
 
 async def test_webhook_answers_503_while_down_and_the_redelivery_is_handled_once(
-    outage_client, own_mongo, fake_api
+    outage_client, own_mongo, fake_api, db_name, caplog
 ):
+    caplog.set_level(logging.INFO, logger="server.telegram.webhook")
     update = text_message_update("/start", user_id=31337, update_id=500)
     own_mongo.stop()
     refused = await post_update(outage_client, update)
     assert refused.status == 503  # Telegram keeps the update and delivers it again
-    await asyncio.sleep(0.2)
+    # Queued only once recorded, and the answer waits for the record: nothing is queued.
+    application = outage_client.app[BOT_APP]
+    assert application.update_queue.empty()
+    assert outage_client.app[INTAKE].in_flight == 0
     assert not fake_api.calls_to("sendMessage")
 
     restarted = restart(own_mongo)
+    mongo = AsyncMongoClient(restarted.uri, tz_aware=True)
+    restarted_db = mongo[db_name]
     try:
         await wait_ready(outage_client)
         assert (await post_update(outage_client, update)).status == 200
         assert (await post_update(outage_client, update)).status == 200  # a duplicate
-        await fake_api.wait_for("sendMessage")
-        await asyncio.sleep(0.3)
+        assert "update 500 delivered again; already handled" in caplog.text  # not queued
+        await wait_handled(restarted_db, 500)
         assert len(fake_api.calls_to("sendMessage")) == 1
     finally:
+        await mongo.close()
         restarted.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from server.db.embedded import EmbeddedMongo
 from server.errors import StartupError
+from tests.process import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +21,7 @@ def migrate(data_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "server", "migrate"],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(data_dir)},
+        env=child_env(PATH="/usr/bin:/bin", DATA_DIR=str(data_dir)),
         capture_output=True,
         text=True,
         timeout=60,
@@ -40,11 +42,20 @@ def test_a_second_server_on_the_same_data_dir_is_refused(tmp_path):
     second.stop()
 
 
-def test_a_stale_pid_file_from_a_crash_is_cleared(tmp_path):
-    (tmp_path / "nx-27017.pid").write_text("999999999")  # no such process
+@pytest.mark.parametrize("left_over", ["999999999", "", "not-a-pid"])
+def test_a_stale_pid_file_from_a_crash_is_cleared(tmp_path, left_over):
+    pid_file = tmp_path / "nx-27017.pid"
+    pid_file.write_text(left_over)  # no such process, or a file cut short by the crash
     server = EmbeddedMongo(tmp_path)
     server.start()
-    server.stop()
+    try:
+        assert server._process is not None
+        assert pid_file.read_text().strip() == str(server._process.pid)  # the new server's
+        with socket.create_connection((server.host, server.port), timeout=5):
+            pass
+    finally:
+        server.stop()
+    assert server._process is None
 
 
 def test_the_cli_reports_a_start_up_failure_in_one_line(tmp_path):
