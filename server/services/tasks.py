@@ -23,6 +23,7 @@ from models.clock import utcnow
 from server.services.dates.rrule import normalize_rrule
 from server.services.errors import ConcurrentChange, InvalidInput, ListNotFound, TaskNotFound
 from server.services.lists import Lists, UserRef, object_id, user_key
+from server.services.mongo import insert
 from server.services.reminder_port import ReminderPlan, ReminderPlanner
 from server.services.task_search import NO_TERMS, SearchBackend
 from server.services.task_views import VIEW_FIELDS, TaskView
@@ -312,7 +313,7 @@ class Tasks:
             order_key=order_key(now, task_id),
             terms=self.search_backend.terms(title, notes),
         )
-        await task.insert()
+        await insert(task)
         await self._after_write(task)
         return task
 
