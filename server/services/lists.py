@@ -108,15 +108,18 @@ class Lists:
         self._ensured: set[str] = set()
         self._max_ensured = max_ensured
 
-    async def ensure_builtins(self, user_id: UserRef) -> str:
+    async def ensure_builtins(self, user_id: UserRef, *, just_read: bool = False) -> str:
         """Create whichever built-in lists the user lacks; returns the user key. A user that
-        no longer exists gets none (UserNotFound)."""
+        no longer exists gets none (UserNotFound); `just_read`: the caller has just read or
+        created the user (/start), so that lookup is not made again."""
         uid = user_key(user_id)
         if uid in self._ensured:
             return uid
         oid = object_id(uid)
         users = User.get_pymongo_collection()
-        if oid is None or await users.find_one({"_id": oid}, {"_id": 1}) is None:
+        if oid is None or (
+            not just_read and await users.find_one({"_id": oid}, {"_id": 1}) is None
+        ):
             raise UserNotFound()
         # One round trip for the four (was a read and four inserts: /start's largest cost):
         # inserted unordered, and those that exist already (made by a concurrent first

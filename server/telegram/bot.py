@@ -17,6 +17,7 @@ from server.db.database import Database
 from server.errors import StartupError
 from server.keys import DATABASE, METRICS, SERVICES, SETTINGS
 from server.services.registry import Services
+from server.telegram.aiohttp_request import AiohttpRequest
 from server.telegram.context import attach_services
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
@@ -57,6 +58,7 @@ def build_application(settings: Settings, services: Services) -> BotApp:
         # boundedly: a burst then queues in memory, already recorded, and the event loop
         # keeps time for the webhook's acknowledgements (see bench/results.md).
         .concurrent_updates(settings.bot_concurrency)
+        .request(AiohttpRequest())  # not httpx: see aiohttp_request.py
     )
     if settings.bot_mode is BotMode.WEBHOOK:
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
