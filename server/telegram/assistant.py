@@ -37,9 +37,10 @@ from server.services.dates.zones import city, common_zones, is_zone, offset_labe
 from server.services.profile import Profiles
 from server.services.reminder_drafts import Draft, ReminderDrafts
 from server.services.reminders import Reminders
-from server.services.users import TelegramProfile, Users
+from server.services.users import Users
 from server.telegram.i18n import LANGUAGES, N_, Lang, language, tr
 from server.telegram.reminders import when_text
+from server.telegram.sender import profile_of
 from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
@@ -77,14 +78,6 @@ class _ZoneAnswer(filters.MessageFilter):
         return any((replied.text or "").startswith(zone_prompt(lang)) for lang in LANGUAGES)
 
 
-def _profile(update: Update) -> TelegramProfile | None:
-    user = update.effective_user
-    if user is None or user.is_bot:
-        return None
-    return TelegramProfile(user.id, user.first_name, user.last_name, user.username,
-                           user.language_code)  # fmt: skip
-
-
 def _zone_name(zone: str, now: datetime) -> str:
     return f"{city(zone)} ({offset_label(zone, now)})"
 
@@ -117,7 +110,7 @@ class AssistantBot:
         )
 
     async def _user(self, update: Update) -> tuple[User, Lang] | None:
-        profile = _profile(update)
+        profile = profile_of(update)
         if profile is None:
             return None
         user, _ = await self._users.ensure_telegram_user(profile)

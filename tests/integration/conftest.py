@@ -15,9 +15,10 @@ from server.services.throttle import Limit, RateLimiter
 from server.services.tokens import AccessTokens
 from server.services.users import Users
 from tests.conftest import CHEAP_ARGON2, TEST_JWT_SECRET
+from tests.integration.accounts_env import accounts, accounts_settings
 from tests.integration.tasks_env import env
 
-__all__ = ["auth", "env", "models", "passwords"]
+__all__ = ["accounts", "accounts_settings", "auth", "env", "models", "passwords"]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ that record what they were asked."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -26,9 +27,14 @@ from server.auth.principal import (
     require_user,
 )
 from server.http.problems import Problem
-from server.services.errors import InvalidInitData, NotConfigured
-from server.services.tokens import AccessTokens
-from server.services.users import MAX_TELEGRAM_ID
+from server.services.errors import (
+    AccountDeactivated,
+    InvalidInitData,
+    InvalidToken,
+    NotConfigured,
+)
+from server.services.tokens import AccessClaims, AccessTokens
+from server.services.users import MAX_TELEGRAM_ID, TelegramProfile
 from tests.unit.requests import request
 
 USER_ID = PydanticObjectId("6650c0ffee0123456789abcd")
@@ -159,24 +165,150 @@ async def test_the_challenge_names_every_scheme_once() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("authorization", "told"),
+    [
+        ("Bearer good", ("bearer", "accepted")),
+        ("TMA init", ("tma", "accepted")),
+        ("bEaReR bad", ("bearer", "refused")),
+        (None, ("none", "refused")),
+        ("", ("none", "refused")),
+        ("Basic abc", ("other", "refused")),
+        ("Bearer   ", ("other", "refused")),
+        ("Bearer " + "x" * MAX_AUTHORIZATION_LENGTH, ("other", "refused")),
+    ],
+)
+async def test_each_outcome_is_told_once_by_its_lower_cased_scheme(
+    authorization: str | None, told: tuple[str, str]
+) -> None:
+    outcomes: list[tuple[str, str]] = []
+    middleware = auth_middleware(
+        [Fixed("Bearer"), Fixed("tma", accepts="init")], lambda *told: outcomes.append(told)
+    )
+    headers = {} if authorization is None else {"Authorization": authorization}
+
+    if told[1] == "accepted":
+        await middleware(request("GET", "/me", headers), protected(ok))
+    else:
+        with pytest.raises(Problem) as caught:
+            await middleware(request("GET", "/me", headers), protected(ok))
+        assert caught.value.status == 401
+
+    assert outcomes == [told]
+
+
+async def test_an_unprotected_handler_tells_no_outcome() -> None:
+    outcomes: list[tuple[str, str]] = []
+    middleware = auth_middleware([Fixed("Bearer")], lambda *told: outcomes.append(told))
+
+    async def open_handler(request: web.Request) -> web.Response:
+        return web.Response(text="open")
+
+    await middleware(request("GET", "/", {"Authorization": "Bearer bad"}), open_handler)
+
+    assert outcomes == []
+
+
+async def test_without_a_callback_outcomes_go_nowhere() -> None:
+    # The default callback: accepted and refused alike, nothing raised by it.
+    middleware = auth_middleware([Fixed("Bearer")])
+
+    await middleware(request("GET", "/", {"Authorization": "Bearer good"}), protected(ok))
+    with pytest.raises(Problem):
+        await middleware(request("GET", "/", {"Authorization": "Bearer bad"}), protected(ok))
+
+
+# --- the gate (stand-in) -------------------------------------------------------------------
+
+
+class Gate:
+    """Stands in for AccessGate (whose own tests are test_access_gate.py): records what it is
+    asked, answers `user_id`, or raises `error` (a revoked token, a deactivated account)."""
+
+    def __init__(self, user_id: PydanticObjectId = USER_ID, error: Exception | None = None) -> None:
+        self.user_id = user_id
+        self.error = error
+        self.claims: list[AccessClaims] = []
+        self.known: dict[int, PydanticObjectId] = {}  # the fast path's answers
+        self.admitted: list[int] = []
+
+    async def admit_token(self, claims: AccessClaims) -> PydanticObjectId:
+        self.claims.append(claims)
+        if self.error is not None:
+            raise self.error
+        return self.user_id
+
+    def known_telegram_user(self, telegram_id: int) -> PydanticObjectId | None:
+        return self.known.get(telegram_id)
+
+    async def admit_telegram_user(
+        self, telegram_id: int, resolve: Callable[[], Awaitable[PydanticObjectId]]
+    ) -> PydanticObjectId:
+        self.admitted.append(telegram_id)
+        user_id = await resolve()
+        if self.error is not None:
+            raise self.error
+        return user_id
+
+
 # --- Bearer ---------------------------------------------------------------------------------
 
-ACCESS = AccessTokens(b"k" * 32, "iss", "aud", 900)
+NOW = 1_700_000_000.25
+ACCESS = AccessTokens(b"k" * 32, "iss", "aud", 900, clock=lambda: NOW)
+GATE_ID = PydanticObjectId("6650c0ffee0123456789ffff")  # what the gate says, not the token
 
 
-async def test_bearer_accepts_a_valid_access_token() -> None:
-    principal = await BearerAuthenticator(ACCESS).authenticate(
-        ACCESS.issue(str(USER_ID)), request()
-    )
-
-    assert principal == Principal(kind="user", scheme="Bearer", user_id=USER_ID)
-    assert principal is not None
-    assert type(principal.user_id) is PydanticObjectId
+def bearer(gate: Gate) -> BearerAuthenticator:
+    return BearerAuthenticator(ACCESS, gate)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("token", ["garbage", ACCESS.issue("not-an-object-id"), ACCESS.issue("")])
-async def test_bearer_refuses_invalid_tokens_and_subjects(token: str) -> None:
-    assert await BearerAuthenticator(ACCESS).authenticate(token, request()) is None
+async def test_bearer_accepts_a_valid_access_token_the_gate_admits() -> None:
+    gate = Gate(GATE_ID)
+
+    principal = await bearer(gate).authenticate(ACCESS.issue(str(USER_ID)), request())
+
+    assert principal == Principal(kind="user", scheme="Bearer", user_id=GATE_ID)
+    assert gate.claims == [AccessClaims(str(USER_ID), int(NOW * 1000), None)]
+
+
+async def test_bearer_names_the_tokens_session() -> None:
+    gate = Gate()
+
+    principal = await bearer(gate).authenticate(ACCESS.issue(str(USER_ID), "family-1"), request())
+
+    assert principal == Principal("user", "Bearer", USER_ID, None, "family-1")
+    assert [claims.session_id for claims in gate.claims] == ["family-1"]
+
+
+EXPIRED = AccessTokens(b"k" * 32, "iss", "aud", 900, clock=lambda: NOW - 901)
+OTHER_KEY = AccessTokens(b"o" * 32, "iss", "aud", 900, clock=lambda: NOW)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["garbage", EXPIRED.issue(str(USER_ID)), OTHER_KEY.issue(str(USER_ID)), "é"],
+    ids=["garbage", "expired", "other-key", "non-ascii"],
+)
+async def test_bearer_refuses_invalid_tokens_before_the_gate(token: str) -> None:
+    gate = Gate()
+
+    assert await bearer(gate).authenticate(token, request()) is None
+    assert gate.claims == []
+
+
+async def test_bearer_refuses_a_token_the_gate_revoked() -> None:
+    # Revoked since (valid-after instant, ended session) or its user gone.
+    gate = Gate(error=InvalidToken())
+
+    assert await bearer(gate).authenticate(ACCESS.issue(str(USER_ID)), request()) is None
+    assert len(gate.claims) == 1
+
+
+async def test_bearer_lets_a_deactivated_account_through_as_its_403() -> None:
+    gate = Gate(error=AccountDeactivated())
+
+    with pytest.raises(AccountDeactivated):
+        await bearer(gate).authenticate(ACCESS.issue(str(USER_ID)), request())
 
 
 # --- Bot ------------------------------------------------------------------------------------
@@ -203,15 +335,23 @@ def users() -> Users:
 
 
 @pytest.fixture
-def bots(users: Users) -> BotAuthenticator:
-    return BotAuthenticator([TOKEN_A, TOKEN_B], users)  # type: ignore[arg-type]
+def gate() -> Gate:
+    return Gate()
+
+
+@pytest.fixture
+def bots(users: Users, gate: Gate) -> BotAuthenticator:
+    return BotAuthenticator([TOKEN_A, TOKEN_B], users, gate)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("token", [TOKEN_A, TOKEN_B])
-async def test_each_listed_token_is_its_own_bot(bots: BotAuthenticator, token: str) -> None:
+async def test_each_listed_token_is_its_own_bot(
+    bots: BotAuthenticator, gate: Gate, token: str
+) -> None:
     principal = await bots.authenticate(token, request())
 
     assert principal == Principal(kind="bot", scheme="Bot", bot_name=fingerprint(token))
+    assert gate.admitted == []
 
 
 @pytest.mark.parametrize(
@@ -221,14 +361,16 @@ async def test_other_tokens_are_refused(bots: BotAuthenticator, token: str) -> N
     assert await bots.authenticate(token, request()) is None
 
 
-async def test_no_tokens_configured_refuses_everything(users: Users) -> None:
-    none = BotAuthenticator([], users)  # type: ignore[arg-type]
+async def test_no_tokens_configured_refuses_everything(users: Users, gate: Gate) -> None:
+    none = BotAuthenticator([], users, gate)  # type: ignore[arg-type]
 
     assert await none.authenticate("", request()) is None
     assert await none.authenticate(TOKEN_A, request()) is None
 
 
-async def test_a_bot_acts_for_the_named_telegram_user(bots: BotAuthenticator, users: Users) -> None:
+async def test_a_bot_acts_for_the_named_telegram_user(
+    bots: BotAuthenticator, users: Users, gate: Gate
+) -> None:
     req = request(headers={TELEGRAM_USER_HEADER: "12345"})
 
     principal = await bots.authenticate(TOKEN_B, req)
@@ -236,7 +378,31 @@ async def test_a_bot_acts_for_the_named_telegram_user(bots: BotAuthenticator, us
     assert principal == Principal(
         kind="user", scheme="Bot", user_id=USER_ID, bot_name=fingerprint(TOKEN_B)
     )
-    assert users.asked == [12345]
+    # Resolved through the gate (which checks the user still exists and is active).
+    assert (gate.admitted, users.asked) == ([12345], [12345])
+
+
+async def test_a_telegram_user_the_gate_knows_is_not_looked_up(
+    bots: BotAuthenticator, users: Users, gate: Gate
+) -> None:
+    gate.known[12345] = GATE_ID
+
+    principal = await bots.authenticate(TOKEN_A, request(headers={TELEGRAM_USER_HEADER: "12345"}))
+
+    assert principal is not None
+    assert principal.user_id == GATE_ID
+    assert (gate.admitted, users.asked) == ([], [])
+
+
+@pytest.mark.parametrize("error", [AccountDeactivated(), InvalidToken()])
+async def test_the_gates_refusal_of_a_telegram_user_is_not_swallowed(
+    users: Users, error: Exception
+) -> None:
+    # A deactivated user is a 403; a user deleted between two lookups is an error, not a bot.
+    bots = BotAuthenticator([TOKEN_A], users, Gate(error=error))  # type: ignore[arg-type]
+
+    with pytest.raises(type(error)):
+        await bots.authenticate(TOKEN_A, request(headers={TELEGRAM_USER_HEADER: "12345"}))
 
 
 @pytest.mark.parametrize("value", ["1", "4503599627370495", "0000000000000001"])
@@ -252,7 +418,7 @@ async def test_telegram_user_ids_in_range(bots: BotAuthenticator, users: Users, 
      "1" * 17, "00000000000000001"],
 )  # fmt: skip
 async def test_invalid_telegram_user_ids_are_422_naming_the_header(
-    bots: BotAuthenticator, users: Users, value: str
+    bots: BotAuthenticator, users: Users, gate: Gate, value: str
 ) -> None:
     with pytest.raises(Problem) as caught:
         await bots.authenticate(TOKEN_A, request(headers={TELEGRAM_USER_HEADER: value}))
@@ -262,7 +428,7 @@ async def test_invalid_telegram_user_ids_are_422_naming_the_header(
     assert found.detail == "X-Telegram-User-Id must be a positive Telegram user id"
     assert found.errors == [{"field": TELEGRAM_USER_HEADER, "message": "Invalid Telegram user id",
                              "type": "telegram_user_id"}]  # fmt: skip
-    assert users.asked == []
+    assert (users.asked, gate.admitted) == ([], [])
 
 
 async def test_a_wrong_token_is_refused_before_the_user_header_is_read(
@@ -274,40 +440,91 @@ async def test_a_wrong_token_is_refused_before_the_user_header_is_read(
 
 # --- tma ------------------------------------------------------------------------------------
 
+PROFILE = TelegramProfile(777, first_name="Ann")
+
+
+class ProfileUsers:
+    """Stands in for Users on the Mini App path: records the profiles it resolves."""
+
+    def __init__(self) -> None:
+        self.asked: list[TelegramProfile] = []
+
+    async def user_id(self, profile: TelegramProfile) -> PydanticObjectId:
+        self.asked.append(profile)
+        return USER_ID
+
 
 class Auth:
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
         self.asked: list[str] = []
+        self.users = ProfileUsers()
 
-    async def telegram_user_id(self, init_data: str) -> PydanticObjectId:
+    def mini_app_user(self, init_data: str) -> TelegramProfile:
         self.asked.append(init_data)
         if self.error is not None:
             raise self.error
-        return USER_ID
+        return PROFILE
 
 
-async def test_tma_acts_for_the_mini_app_user() -> None:
-    auth = Auth()
+def mini_app(auth: Auth, gate: Gate) -> MiniAppAuthenticator:
+    return MiniAppAuthenticator(auth, gate)  # type: ignore[arg-type]
 
-    principal = await MiniAppAuthenticator(auth).authenticate("init", request())  # type: ignore[arg-type]
+
+async def test_tma_acts_for_the_mini_app_user_checked_by_the_gate() -> None:
+    auth, gate = Auth(), Gate()
+
+    principal = await mini_app(auth, gate).authenticate("init", request())
 
     assert principal == Principal(kind="user", scheme="tma", user_id=USER_ID)
     assert auth.asked == ["init"]
+    # First sight: resolved by the whole profile, then the gate checks that user.
+    assert gate.admitted == [777]
+    assert auth.users.asked == [PROFILE, PROFILE]
 
 
-@pytest.mark.parametrize("error", [InvalidInitData("forged"), NotConfigured("no bot")])
+async def test_tma_skips_the_gates_lookup_when_it_knows_the_same_user() -> None:
+    auth, gate = Auth(), Gate()
+    gate.known[777] = USER_ID  # the very object Users answers
+
+    principal = await mini_app(auth, gate).authenticate("init", request())
+
+    assert principal == Principal(kind="user", scheme="tma", user_id=USER_ID)
+    assert (gate.admitted, auth.users.asked) == ([], [PROFILE])
+
+
+async def test_tma_asks_the_gate_when_it_knows_another_user() -> None:
+    # The Telegram id was merged into another account: the gate's mapping is stale.
+    auth, gate = Auth(), Gate()
+    gate.known[777] = GATE_ID
+
+    principal = await mini_app(auth, gate).authenticate("init", request())
+
+    assert principal == Principal(kind="user", scheme="tma", user_id=USER_ID)
+    assert gate.admitted == [777]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [InvalidInitData("forged"), InvalidInitData("no user", field="user"), NotConfigured("no bot")],
+    ids=["forged", "signed-but-incomplete", "no-bot"],
+)
 async def test_tma_refuses_forged_data_or_no_bot(error: Exception) -> None:
-    authenticator = MiniAppAuthenticator(Auth(error))  # type: ignore[arg-type]
+    auth, gate = Auth(error), Gate()
 
-    assert await authenticator.authenticate("init", request()) is None
+    assert await mini_app(auth, gate).authenticate("init", request()) is None
+    assert (gate.admitted, auth.users.asked) == ([], [])
 
 
-async def test_a_signed_but_incomplete_tma_is_not_swallowed() -> None:
-    # InvalidInitData with a field is still an InvalidInitData: refused as credentials.
-    authenticator = MiniAppAuthenticator(Auth(InvalidInitData("no user", field="user")))  # type: ignore[arg-type]
+async def test_tma_refuses_a_user_the_gate_finds_gone() -> None:
+    gate = Gate(error=InvalidToken())  # deleted again between the two lookups
 
-    assert await authenticator.authenticate("init", request()) is None
+    assert await mini_app(Auth(), gate).authenticate("init", request()) is None
+
+
+async def test_tma_lets_a_deactivated_account_through_as_its_403() -> None:
+    with pytest.raises(AccountDeactivated):
+        await mini_app(Auth(), Gate(error=AccountDeactivated())).authenticate("init", request())
 
 
 # --- principal helpers ----------------------------------------------------------------------

@@ -169,8 +169,20 @@ async def test_a_form_that_is_not_utf8_is_400(body: bytes) -> None:
     assert (found.status, found.slug) == (400, "malformed-form")
 
 
+class WideForm(PairForm):
+    """A form with room for five fields, so repeated ones are not too many."""
+
+    color: str | None = None
+    size: str | None = None
+
+
 async def test_a_repeated_form_field_is_422_naming_each_field_once() -> None:
-    found = await problem(b"secret=a&name=x&secret=b&name=y&name=z", FORM, form=True)
+    req = request(headers={"Content-Type": FORM}, body=b"secret=a&name=x&secret=b&name=y&name=z")
+
+    with pytest.raises(Problem) as caught:
+        await read_json_or_form(req, Pair, WideForm)
+
+    found = caught.value
 
     assert (found.status, found.slug) == (422, "validation-error")
     assert found.detail == "Each form field may appear once"
@@ -178,6 +190,39 @@ async def test_a_repeated_form_field_is_422_naming_each_field_once() -> None:
         {"field": "name", "message": "Field repeated", "type": "repeated"},
         {"field": "secret", "message": "Field repeated", "type": "repeated"},
     ]
+
+
+async def test_a_repeated_field_within_the_limit_is_named() -> None:
+    found = await problem(b"secret=a&name=x&secret=b", FORM, form=True)
+
+    assert (found.status, found.detail) == (422, "Each form field may appear once")
+    assert found.errors == [{"field": "secret", "message": "Field repeated", "type": "repeated"}]
+
+
+TOO_MANY = {
+    "field": "body", "message": "At most 3 fields", "type": "too_many_fields"
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"name=a&secret=b&note=c&x=d", b"secret=a&name=x&secret=b&name=y", b"a=1&" * 3 + b"a=1",
+     b"&" * 30_000, b"name=a&secret=b&note=c&"],
+    ids=["four-distinct", "four-repeated", "four-same", "empty-fields", "trailing-separator"],
+)  # fmt: skip
+async def test_a_form_with_more_fields_than_its_schema_is_422_naming_the_body(body: bytes) -> None:
+    # Counted before the body is split: a form never needs more fields than its schema has.
+    found = await problem(body, FORM, form=True)
+
+    assert (found.status, found.slug) == (422, "validation-error")
+    assert found.detail == "The form has more than 3 fields"
+    assert found.errors == [TOO_MANY]
+
+
+async def test_a_form_with_as_many_fields_as_its_schema_is_read() -> None:
+    parsed = await either(b"name=a&secret=b&note=c", FORM)
+
+    assert parsed == PairForm(name="a", secret="b", note="c")
 
 
 async def test_a_repeated_long_field_name_is_capped() -> None:
@@ -241,8 +286,11 @@ async def test_a_form_with_a_repeated_name_is_always_refused(pairs: list[tuple[s
     if not repeated:
         return
     found = await problem(body, FORM, form=True)
-    assert found.errors is not None
-    assert [e["field"] for e in found.errors] == repeated
+    if len(pairs) > len(PairForm.model_fields):  # more than the schema's fields: the body
+        assert found.errors == [TOO_MANY]
+    else:
+        assert found.errors is not None
+        assert [e["field"] for e in found.errors] == repeated
 
 
 @settings(max_examples=300, deadline=None)

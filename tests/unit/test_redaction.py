@@ -4,6 +4,7 @@ each test restores the set of secrets it found."""
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -89,7 +90,48 @@ def test_the_factory_passes_keyword_arguments_on() -> None:
         "x", logging.INFO, __file__, 1, "m", None, None, func="caller", sinfo="stack"
     )
 
-    assert (record.funcName, record.stack_info) == ("caller", "stack")
+    # The stack comes back as a cleaned block, indented (test_a_stack_is_a_cleaned_block).
+    assert (record.funcName, record.stack_info) == ("caller", "  stack")
+
+
+def test_a_stack_is_a_cleaned_block() -> None:
+    install_redaction([SECRET])
+    stack = f"Stack (most recent call last):\n  at {SECRET}\x1b[31m\nforged: line"
+
+    record = logging.getLogRecordFactory()(
+        "x", logging.INFO, __file__, 1, "m", None, None, sinfo=stack
+    )
+
+    # Masked, controls escaped but the line breaks kept, and no line at the margin.
+    assert record.stack_info == (
+        f"  Stack (most recent call last):\n    at {MASK}\\x1b[31m\n  forged: line"
+    )
+
+
+def test_a_traceback_is_formatted_now_as_a_cleaned_block() -> None:
+    install_redaction([SECRET])
+    try:
+        raise ValueError(f"bad {SECRET}\x07\nforged: line")
+    except ValueError:
+        exc_info = sys.exc_info()
+
+    record = logging.getLogRecordFactory()("x", logging.ERROR, __file__, 1, "m", None, exc_info)
+
+    assert record.exc_text is not None
+    lines = record.exc_text.split("\n")
+    assert lines[0] == "  Traceback (most recent call last):"
+    assert lines[-2:] == [f"  ValueError: bad {MASK}\\x07", "  forged: line"]
+    assert all(line.startswith("  ") for line in lines)
+
+
+def test_a_record_without_an_exception_gets_no_traceback_text() -> None:
+    install_redaction([SECRET])
+
+    record = logging.getLogRecordFactory()(
+        "x", logging.ERROR, __file__, 1, "m", None, (None, None, None)
+    )
+
+    assert record.exc_text is None
 
 
 def test_a_secret_in_the_arguments_is_masked_and_the_args_dropped(

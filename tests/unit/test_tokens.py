@@ -16,11 +16,13 @@ import pytest
 from server.services.errors import InvalidToken
 from server.services.tokens import (
     REQUIRED_CLAIMS,
+    AccessClaims,
     AccessTokens,
     TokenPair,
     hash_refresh_token,
     new_refresh_token,
 )
+from tests.clock import ManualClock
 
 KEY = b"unit-test-jwt-key-0123456789abcdefghijklmnop"
 OLD_KEY = b"unit-test-old-key-0123456789abcdefghijklmno"
@@ -30,21 +32,13 @@ NOW = 1_700_000_000
 SUB = "6650c0ffee0123456789abcd"
 
 
-class Clock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def tokens(clock: Clock) -> AccessTokens:
+def tokens(clock: ManualClock) -> AccessTokens:
     return AccessTokens(KEY, ISSUER, AUDIENCE, TTL, previous_keys=(OLD_KEY,), clock=clock)
 
 
@@ -86,15 +80,53 @@ def test_issue_writes_every_claim_as_documented(tokens: AccessTokens) -> None:
     header = jwt.get_unverified_header(token)
     payload = jwt.decode(token, options={"verify_signature": False})
     assert header == {"alg": "HS256", "typ": "JWT"}
-    assert set(payload) == set(REQUIRED_CLAIMS)
+    # The required claims, and `iat_ms` (revocation compares milliseconds); no `sid`
+    # without a session.
+    assert set(payload) == {*REQUIRED_CLAIMS, "iat_ms"}
     assert payload["sub"] == SUB
     assert payload["iat"] == NOW
+    assert payload["iat_ms"] == NOW * 1000
     assert payload["exp"] == NOW + TTL
     assert payload["iss"] == ISSUER
     assert payload["aud"] == AUDIENCE
     assert payload["typ"] == "access"
     assert len(payload["jti"]) == 32
     int(payload["jti"], 16)  # a uuid4 in hex
+
+
+def test_issue_names_the_session(tokens: AccessTokens) -> None:
+    payload = jwt.decode(tokens.issue(SUB, "family-1"), options={"verify_signature": False})
+
+    assert payload["sid"] == "family-1"
+    assert set(payload) == {*REQUIRED_CLAIMS, "iat_ms", "sid"}
+
+
+def test_iat_ms_keeps_the_milliseconds_and_iat_the_whole_seconds(clock: ManualClock) -> None:
+    clock.now = NOW + 0.9876
+    tokens = AccessTokens(KEY, ISSUER, AUDIENCE, TTL, clock=clock)
+
+    payload = jwt.decode(tokens.issue(SUB), options={"verify_signature": False})
+
+    assert (payload["iat_ms"], payload["iat"], payload["exp"]) == (
+        NOW * 1000 + 987, NOW, NOW + TTL
+    )  # fmt: skip
+
+
+def test_not_before_keeps_a_token_from_counting_as_older_than_a_revocation(
+    tokens: AccessTokens,
+) -> None:
+    # Issued right after a revocation stamped (by another clock) later than this one's now.
+    later_ms = NOW * 1000 + 2500
+
+    payload = jwt.decode(
+        tokens.issue(SUB, not_before_ms=later_ms), options={"verify_signature": False}
+    )
+    early = jwt.decode(
+        tokens.issue(SUB, not_before_ms=NOW * 1000 - 1), options={"verify_signature": False}
+    )
+
+    assert (payload["iat_ms"], payload["iat"], payload["exp"]) == (later_ms, NOW + 2, NOW + 2 + TTL)
+    assert early["iat_ms"] == NOW * 1000  # an earlier bound changes nothing
 
 
 def test_issue_signs_with_the_current_key_only(tokens: AccessTokens) -> None:
@@ -132,18 +164,45 @@ def test_verify_returns_the_subject_of_an_issued_token(tokens: AccessTokens) -> 
     assert tokens.verify(tokens.issue(SUB)) == SUB
 
 
+def test_verify_claims_reads_subject_milliseconds_and_session(tokens: AccessTokens) -> None:
+    assert tokens.verify_claims(tokens.issue(SUB, "family-1")) == AccessClaims(
+        SUB, NOW * 1000, "family-1"
+    )
+    assert tokens.verify_claims(tokens.issue(SUB)) == AccessClaims(SUB, NOW * 1000, None)
+
+
+def test_a_token_without_iat_ms_counts_from_its_iat(tokens: AccessTokens) -> None:
+    # Issued before `iat_ms` existed: its whole second is the issue time.
+    assert tokens.verify_claims(sign(claims())) == AccessClaims(SUB, NOW * 1000, None)
+
+
+@pytest.mark.parametrize("value", ["1700000000000", 1.7e12, None, True])
+def test_an_iat_ms_that_is_not_an_integer_falls_back_to_iat(
+    tokens: AccessTokens, value: Any
+) -> None:
+    token = sign({**claims(), "iat_ms": value})
+
+    assert tokens.verify_claims(token).issued_ms == NOW * 1000
+
+
+@pytest.mark.parametrize("sid", [123, ["family-1"], {"id": "x"}, True])
+def test_a_session_id_that_is_not_a_string_is_refused(tokens: AccessTokens, sid: Any) -> None:
+    with pytest.raises(InvalidToken):
+        tokens.verify_claims(sign({**claims(), "sid": sid}))
+
+
 def test_a_token_signed_with_a_previous_key_is_accepted(tokens: AccessTokens) -> None:
     assert tokens.verify(sign(claims(), OLD_KEY)) == SUB
 
 
-def test_previous_keys_are_tried_after_the_current_one(clock: Clock) -> None:
+def test_previous_keys_are_tried_after_the_current_one(clock: ManualClock) -> None:
     several = AccessTokens(KEY, ISSUER, AUDIENCE, TTL, (OTHER_KEY, OLD_KEY), clock=clock)
 
     assert several.verify(sign(claims(), OLD_KEY)) == SUB
     assert several.verify(sign(claims(), OTHER_KEY)) == SUB
 
 
-def test_without_previous_keys_an_old_token_is_refused(clock: Clock) -> None:
+def test_without_previous_keys_an_old_token_is_refused(clock: ManualClock) -> None:
     rotated = AccessTokens(KEY, ISSUER, AUDIENCE, TTL, clock=clock)
 
     with pytest.raises(InvalidToken):
@@ -222,7 +281,9 @@ def test_an_audience_list_that_includes_ours_is_accepted(tokens: AccessTokens) -
     assert tokens.verify(sign(claims(aud=[AUDIENCE, "other"]))) == SUB
 
 
-def test_a_token_is_valid_until_the_second_before_exp(tokens: AccessTokens, clock: Clock) -> None:
+def test_a_token_is_valid_until_the_second_before_exp(
+    tokens: AccessTokens, clock: ManualClock
+) -> None:
     token = tokens.issue(SUB)
 
     clock.now = NOW + TTL - 1
@@ -237,7 +298,9 @@ def test_a_token_is_valid_until_the_second_before_exp(tokens: AccessTokens, cloc
         tokens.verify(token)
 
 
-def test_an_expired_token_of_a_previous_key_is_refused(tokens: AccessTokens, clock: Clock) -> None:
+def test_an_expired_token_of_a_previous_key_is_refused(
+    tokens: AccessTokens, clock: ManualClock
+) -> None:
     token = sign(claims(), OLD_KEY)
     clock.now = NOW + TTL
 

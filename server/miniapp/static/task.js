@@ -8,6 +8,19 @@ import { fetchLists } from './views.js';
 
 const REPEATS = ['', 'FREQ=DAILY', 'FREQ=WEEKLY', 'FREQ=MONTHLY', 'FREQ=YEARLY'];
 
+// A server without the parser route (404) is asked no more while this page runs: tasks are
+// then saved with the words as their title.
+let parserMissing = false;
+
+function askParser(text, signal) {
+  if (parserMissing) return Promise.resolve(null);
+  return api('POST', '/api/tasks/parse', { text }, { signal }).catch((err) => {
+    if (err.status !== 404 && err.status !== 405) throw err;
+    parserMissing = true;
+    return null;
+  });
+}
+
 function listSelect(lists, selected) {
   const select = h('select', { name: 'list' },
     lists.map((l) => h('option', { value: l.id, text: l.name })));
@@ -71,9 +84,7 @@ function addForm(area, params, lists, ctx) {
     if (value === parse.text) return parse.promise;
     if (parse.controller) parse.controller.abort();
     const controller = new AbortController();
-    const promise = value
-      ? api('POST', '/api/tasks/parse', { text: value }, { signal: controller.signal })
-      : Promise.resolve(null);
+    const promise = value ? askParser(value, controller.signal) : Promise.resolve(null);
     parse = { text: value, promise, controller };
     return promise;
   };
@@ -83,10 +94,12 @@ function addForm(area, params, lists, ctx) {
       understood.hidden = true;
       return;
     }
-    understood.note(t('parsing'));
+    if (!parserMissing) understood.note(t('parsing'));
     try {
       const parsed = await parseNow();
-      if (ctx.current() && value === text.value.trim()) understood.show(parsed, zone);
+      if (!ctx.current() || value !== text.value.trim()) return;
+      if (parsed) understood.show(parsed, zone);
+      else understood.note(t('parse_unavailable'));
     } catch (err) {
       if (err.name !== 'AbortError' && ctx.current()) understood.note(t('parse_failed'));
     }

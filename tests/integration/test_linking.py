@@ -1,0 +1,399 @@
+"""Telegram linking in the service, on a real database: what a link code is, who may redeem it
+(once, in time, one Telegram account of two racing), each outcome of binding and merging, and
+that a code is spent whatever the outcome. (Through the bot and HTTP:
+tests/e2e/test_account_telegram.py.)"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from models.clock import epoch_ms, from_ms
+from server.services.errors import Conflict, InvalidToken, NotConfigured, Unavailable
+from server.services.linking import (
+    LINK_CLAIM_LEASE,
+    LINK_CODE_TTL,
+    MAX_CODE_LENGTH,
+    LinkOutcome,
+    LinkResult,
+)
+from server.services.users import TelegramProfile
+from tests.account_helpers import add_notes, notes_of
+from tests.integration.accounts_env import BOT_USERNAME, AccountsEnv, make_accounts
+
+PREFIX = f"https://t.me/{BOT_USERNAME}?start=link_"
+HASH = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"  # any stored hash
+
+
+def sha256(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+async def new_link(env: AccountsEnv, user_id: Any) -> str:
+    offer = await env.services.linking.create_link(user_id)
+    assert offer.url.startswith(PREFIX), offer.url
+    return offer.url.removeprefix(PREFIX)
+
+
+async def redeem(env: AccountsEnv, code: str, telegram_id: int, **profile: Any) -> LinkResult:
+    return await env.services.linking.redeem(code, TelegramProfile(telegram_id, **profile))
+
+
+async def codes(env: AccountsEnv) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = await env.db["link_codes"].find({}).to_list()
+    return found
+
+
+# --- making a link --------------------------------------------------------------------------
+
+
+async def test_a_link_is_a_deep_link_to_the_bot_with_a_hashed_single_code(
+    accounts: AccountsEnv,
+) -> None:
+    user = await accounts.add_user(username="uma")
+    before = epoch_ms()
+
+    offer = await accounts.services.linking.create_link(user.id)  # type: ignore[arg-type]
+
+    code = offer.url.removeprefix(PREFIX)
+    assert offer.url == PREFIX + code
+    assert len(code) == 32  # 24 random bytes, base64url
+    assert offer.expires_in == LINK_CODE_TTL == 600
+    [doc] = await codes(accounts)
+    assert doc["_id"] == sha256(code)  # only the hash is stored
+    assert doc["user_id"] == user.id
+    assert (doc["claimed_by"], doc["claimed_until"]) == (0, 0)
+    assert before + 600_000 <= doc["expires_ms"] <= epoch_ms() + 600_000
+    assert doc["expires_at"].replace(tzinfo=None) == from_ms(doc["expires_ms"]).replace(tzinfo=None)
+
+
+async def test_every_link_has_its_own_code(accounts: AccountsEnv) -> None:
+    user = await accounts.add_user(username="uma")
+
+    seen = {await new_link(accounts, user.id) for _ in range(5)}
+
+    assert len(seen) == 5
+
+
+async def test_a_new_link_replaces_the_users_previous_one(accounts: AccountsEnv) -> None:
+    user = await accounts.add_user(username="uma")
+    other = await accounts.add_user(username="otto")
+    old = await new_link(accounts, user.id)
+    theirs = await new_link(accounts, other.id)
+
+    new = await new_link(accounts, user.id)
+
+    assert sorted(doc["_id"] for doc in await codes(accounts)) == sorted(
+        [sha256(new), sha256(theirs)]
+    )
+    assert await redeem(accounts, old, 901) == LinkResult(LinkOutcome.INVALID)
+    assert (await redeem(accounts, new, 901)).outcome is LinkOutcome.LINKED
+
+
+async def test_a_link_being_redeemed_is_not_replaced(accounts: AccountsEnv) -> None:
+    # Another Telegram account is merging into this user right now: no second link meanwhile.
+    user = await accounts.add_user(username="uma")
+    code = await new_link(accounts, user.id)
+    await accounts.db["link_codes"].update_one({}, {"$set": {"claimed_by": 77}})
+
+    with pytest.raises(Conflict, match="being used right now"):
+        await accounts.services.linking.create_link(user.id)  # type: ignore[arg-type]
+
+    assert [doc["_id"] for doc in await codes(accounts)] == [sha256(code)]
+
+
+async def test_a_linked_account_gets_no_link(accounts: AccountsEnv) -> None:
+    user = await accounts.add_user(username="uma", telegram_id=5)
+
+    with pytest.raises(Conflict, match="already linked"):
+        await accounts.services.linking.create_link(user.id)  # type: ignore[arg-type]
+    assert await codes(accounts) == []
+
+
+async def test_links_need_a_bot_and_its_username(
+    models: Any, make_settings: Any, accounts_settings: Any
+) -> None:
+    without_bot = await make_accounts(models, make_settings())
+    unnamed = await make_accounts(models, accounts_settings(telegram_bot_username=None))
+    try:
+        user = await without_bot.add_user(username="uma")
+        with pytest.raises(NotConfigured, match="TELEGRAM_BOT_TOKEN"):
+            await without_bot.services.linking.create_link(user.id)  # type: ignore[arg-type]
+        with pytest.raises(Unavailable, match="username"):
+            await unnamed.services.linking.create_link(user.id)  # type: ignore[arg-type]
+        # getMe's answer, once the bot runs, names it.
+        unnamed.services.telegram.connect("named_by_getme_bot", unnamed.messenger)
+        offer = await unnamed.services.linking.create_link(user.id)  # type: ignore[arg-type]
+        assert offer.url.startswith("https://t.me/named_by_getme_bot?start=link_")
+    finally:
+        without_bot.services.passwords.close()
+        unnamed.services.passwords.close()
+
+
+# --- redeeming ------------------------------------------------------------------------------
+
+
+async def test_a_link_binds_the_telegram_account_that_opens_it(accounts: AccountsEnv) -> None:
+    user = await accounts.add_user(username="uma")
+    code = await new_link(accounts, user.id)
+
+    result = await redeem(
+        accounts, code, 901, first_name="Uma", last_name="T", username="uma_tg",
+        language_code="ru",
+    )  # fmt: skip
+
+    assert result == LinkResult(LinkOutcome.LINKED, "uma")
+    doc = await accounts.reload(user.id)
+    assert doc is not None
+    assert (doc["telegram_id"], doc["telegram_username"], doc["first_name"]) == (
+        901, "uma_tg", "Uma"
+    )  # fmt: skip
+    assert (doc["last_name"], doc["language_code"]) == ("T", "ru")
+    assert await codes(accounts) == []  # spent
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.INVALID)
+    # The gate knows at once: the Bot and tma schemes act as this user for Telegram id 901.
+    assert accounts.services.gate.known_telegram_user(901) == user.id
+
+
+@pytest.mark.parametrize("code", ["", "x" * (MAX_CODE_LENGTH + 1), "\udcff", "link_abc"])
+async def test_codes_that_cannot_be_links_are_invalid(accounts: AccountsEnv, code: str) -> None:
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.INVALID)
+
+
+async def test_the_longest_payload_telegram_carries_is_a_code_and_no_longer(
+    accounts: AccountsEnv,
+) -> None:
+    # A deep-link payload has at most 64 characters: "link_" and 59 of the code.
+    user = await accounts.add_user(username="uma")
+    longest = "y" * MAX_CODE_LENGTH
+    assert MAX_CODE_LENGTH == 59
+    for code in (longest, longest + "y"):
+        await accounts.db["link_codes"].insert_one(
+            {"_id": sha256(code), "user_id": user.id if code == longest else ObjectId(),
+             "expires_ms": epoch_ms() + 60_000, "claimed_by": 0, "claimed_until": 0}
+        )  # fmt: skip
+
+    assert await redeem(accounts, longest + "y", 901) == LinkResult(LinkOutcome.INVALID)
+    assert (await redeem(accounts, longest, 901)).outcome is LinkOutcome.LINKED
+
+
+async def test_an_expired_link_is_invalid(accounts: AccountsEnv) -> None:
+    user = await accounts.add_user(username="uma")
+    code = await new_link(accounts, user.id)
+    await accounts.db["link_codes"].update_one({}, {"$set": {"expires_ms": epoch_ms()}})
+
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.INVALID)
+    assert (await accounts.reload(user.id) or {})["telegram_id"] is None
+
+
+async def test_the_claim_holds_a_lease_for_the_telegram_account(accounts: AccountsEnv) -> None:
+    user = await accounts.add_user(username="uma")
+    code = await new_link(accounts, user.id)
+    seen: list[dict[str, Any]] = []
+    owner_move = accounts.owner.move_all
+
+    async def look(from_id: Any, to_id: Any) -> None:  # called mid-merge: the claim is held
+        seen.extend(await codes(accounts))
+        await owner_move(from_id, to_id)
+
+    accounts.owner.move_all = look  # type: ignore[method-assign]
+    await accounts.add_user(telegram_id=901)  # its own account: merged, so owners are called
+    before = epoch_ms()
+
+    assert (await redeem(accounts, code, 901)).outcome is LinkOutcome.MERGED
+
+    [claimed] = seen
+    assert claimed["claimed_by"] == 901
+    lease = LINK_CLAIM_LEASE * 1000
+    assert before + lease <= claimed["claimed_until"] <= epoch_ms() + lease
+
+
+async def claimed_link(env: AccountsEnv, by: int, lease_left_ms: int) -> tuple[Any, str]:
+    user = await env.add_user(username="uma")
+    code = await new_link(env, user.id)
+    until = epoch_ms() + lease_left_ms
+    await env.db["link_codes"].update_one({}, {"$set": {"claimed_by": by, "claimed_until": until}})
+    return user, code
+
+
+async def test_a_link_claimed_by_another_telegram_account_is_invalid_for_good(
+    accounts: AccountsEnv,
+) -> None:
+    _, code = await claimed_link(accounts, by=902, lease_left_ms=60_000)
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.INVALID)
+
+    await accounts.db["link_codes"].update_one({}, {"$set": {"claimed_until": 0}})
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.INVALID)  # lease lapsed
+    assert len(await codes(accounts)) == 1  # not spent by the loser
+
+
+async def test_the_same_telegram_account_is_busy_while_its_claim_holds(
+    accounts: AccountsEnv,
+) -> None:
+    user, code = await claimed_link(accounts, by=901, lease_left_ms=60_000)
+
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.BUSY)  # a double tap
+    assert (await accounts.reload(user.id) or {})["telegram_id"] is None
+    assert len(await codes(accounts)) == 1
+
+
+async def test_the_same_telegram_account_resumes_once_its_lease_lapsed(
+    accounts: AccountsEnv,
+) -> None:
+    user, code = await claimed_link(accounts, by=901, lease_left_ms=-1)
+
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.LINKED, "uma")
+    assert (await accounts.reload(user.id) or {})["telegram_id"] == 901
+
+
+async def test_an_expired_claimed_link_does_not_resume(accounts: AccountsEnv) -> None:
+    _, code = await claimed_link(accounts, by=901, lease_left_ms=-1)
+    await accounts.db["link_codes"].update_one({}, {"$set": {"expires_ms": epoch_ms() - 1}})
+
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.INVALID)
+
+
+# --- outcomes -------------------------------------------------------------------------------
+
+
+async def test_a_link_of_a_deleted_user_is_invalid_and_spent(accounts: AccountsEnv) -> None:
+    user = await accounts.add_user(username="uma")
+    code = await new_link(accounts, user.id)
+    await accounts.db["users"].delete_one({"_id": user.id})
+
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.INVALID)
+    assert await codes(accounts) == []
+    assert await accounts.db["users"].count_documents({}) == 0
+
+
+async def test_a_deactivated_target_is_refused(accounts: AccountsEnv) -> None:
+    user = await accounts.add_user(username="uma")
+    code = await new_link(accounts, user.id)
+    await accounts.db["users"].update_one({"_id": user.id}, {"$set": {"active": False}})
+
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.DEACTIVATED)
+    assert (await accounts.reload(user.id) or {})["telegram_id"] is None
+    assert await codes(accounts) == []
+
+
+async def test_opening_ones_own_link_again_says_so(accounts: AccountsEnv) -> None:
+    user = await accounts.add_user(username="uma")
+    code = await new_link(accounts, user.id)
+    await accounts.db["users"].update_one({"_id": user.id}, {"$set": {"telegram_id": 901}})
+
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.ALREADY_LINKED, "uma")
+    assert await codes(accounts) == []
+
+
+async def test_an_account_linked_to_another_telegram_account_stays_so(
+    accounts: AccountsEnv,
+) -> None:
+    user = await accounts.add_user(username="uma")
+    code = await new_link(accounts, user.id)
+    await accounts.db["users"].update_one({"_id": user.id}, {"$set": {"telegram_id": 902}})
+
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.LINKED_ELSEWHERE, "uma")
+    assert (await accounts.reload(user.id) or {})["telegram_id"] == 902
+
+
+async def test_no_merge_when_both_accounts_have_a_password(accounts: AccountsEnv) -> None:
+    target = await accounts.add_user(username="uma", password_hash=HASH)
+    source = await accounts.add_user(username="tg_uma", password_hash=HASH, telegram_id=901)
+    await add_notes(accounts.db, str(source.id), "mine")
+    code = await new_link(accounts, target.id)
+
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.BOTH_PASSWORDS, "uma")
+    assert accounts.owner.moves == []
+    assert await notes_of(accounts.db, str(source.id)) == ["mine"]
+    assert await accounts.db["users"].count_documents({}) == 2
+    assert await codes(accounts) == []
+
+
+@pytest.mark.parametrize(
+    ("target_password", "source_password"), [(HASH, None), (None, HASH), (None, None)]
+)
+async def test_one_password_or_none_is_merged(
+    accounts: AccountsEnv, target_password: str | None, source_password: str | None
+) -> None:
+    target = await accounts.add_user(username="uma", password_hash=target_password)
+    source = await accounts.add_user(telegram_id=901, password_hash=source_password)
+    code = await new_link(accounts, target.id)
+
+    assert (await redeem(accounts, code, 901)).outcome is LinkOutcome.MERGED
+    doc = await accounts.reload(target.id)
+    assert doc is not None
+    assert doc["password_hash"] == (target_password or source_password)
+    assert await accounts.reload(source.id) is None
+
+
+async def test_a_deactivated_telegram_account_is_not_merged(accounts: AccountsEnv) -> None:
+    target = await accounts.add_user(username="uma")
+    source = await accounts.add_user(telegram_id=901, active=False)
+    code = await new_link(accounts, target.id)
+
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.DEACTIVATED)
+    assert accounts.owner.moves == []
+    assert await accounts.reload(source.id) is not None
+    assert (await accounts.reload(target.id) or {})["telegram_id"] is None
+
+
+async def test_a_merge_moves_the_data_and_missing_preferences_then_removes_the_source(
+    accounts: AccountsEnv,
+) -> None:
+    target = await accounts.add_user(username="uma", timezone="Europe/Berlin")
+    source = await accounts.add_user(
+        telegram_id=901, username="tg_name", password_hash=HASH, timezone="Asia/Tokyo",
+        language="ru",
+    )  # fmt: skip
+    await add_notes(accounts.db, str(source.id), "from telegram")
+    await add_notes(accounts.db, str(target.id), "from web")
+    await accounts.db["refresh_sessions"].insert_one(
+        {"user_id": source.id, "family_id": "src", "token_hash": "h", "revoked": False}
+    )
+    source_token = accounts.services.access.issue(str(source.id), "src")
+    claims = accounts.services.access.verify_claims(source_token)
+    assert await accounts.services.gate.admit_token(claims) == source.id  # cached as alive
+    code = await new_link(accounts, target.id)
+
+    result = await redeem(accounts, code, 901, first_name="Tess")
+
+    assert result == LinkResult(LinkOutcome.MERGED, "uma")
+    assert accounts.owner.moves == [(source.id, target.id)]
+    assert await notes_of(accounts.db, str(target.id)) == ["from telegram", "from web"]
+    doc = await accounts.reload(target.id)
+    assert doc is not None
+    # The target's own choices stay; what it lacks comes from the merged account.
+    assert (doc["username"], doc["timezone"]) == ("uma", "Europe/Berlin")
+    assert (doc["password_hash"], doc["language"]) == (HASH, "ru")
+    assert (doc["telegram_id"], doc["first_name"]) == (901, "Tess")
+    assert await accounts.reload(source.id) is None
+    assert await accounts.db["refresh_sessions"].count_documents({}) == 0
+    # The merged account's tokens stop at once in this process.
+    with pytest.raises(InvalidToken):
+        await accounts.services.gate.admit_token(claims)
+
+
+async def test_a_username_comes_from_the_merged_account_when_the_target_has_none(
+    accounts: AccountsEnv,
+) -> None:
+    target = await accounts.add_user(telegram_id=None)  # e.g. made by an operator's import
+    await accounts.add_user(telegram_id=901, username="Tg_Name", username_normalized="tg_name")
+    code = await new_link(accounts, target.id)
+
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.MERGED, "Tg_Name")
+    doc = await accounts.reload(target.id)
+    assert doc is not None
+    assert (doc["username"], doc["username_normalized"]) == ("Tg_Name", "tg_name")
+
+
+async def test_a_refused_link_is_spent_too(accounts: AccountsEnv) -> None:
+    target = await accounts.add_user(username="uma", password_hash=HASH)
+    await accounts.add_user(telegram_id=901, password_hash=HASH)
+    code = await new_link(accounts, target.id)
+    await redeem(accounts, code, 901)
+
+    await accounts.db["users"].delete_one({"telegram_id": 901})
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.INVALID)

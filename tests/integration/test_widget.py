@@ -1,0 +1,75 @@
+"""Login Widget sign-in in the service, on a real database: configured or not, limited per
+address before any check, and a session like every other sign-in's. (Signatures: the unit
+tests of WidgetVerifier; through HTTP: tests/e2e/test_account_telegram.py.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server.services.errors import InvalidInitData, NotConfigured, TooManyAttempts
+from tests.account_helpers import widget_fields
+from tests.integration.accounts_env import AccountsEnv, make_accounts
+
+CLIENT = "192.0.2.8"
+
+
+def signed(user_id: int, **extra: Any) -> dict[str, str]:
+    return {key: str(value) for key, value in widget_fields(user_id, **extra).items()}
+
+
+async def test_a_signed_widget_user_gets_a_session_and_an_account(accounts: AccountsEnv) -> None:
+    widget = accounts.services.widget
+
+    pair = await widget.sign_in(signed(8008, username="wendy"), CLIENT, user_agent="Safari/18")
+
+    doc = await accounts.db["users"].find_one({"telegram_id": 8008})
+    assert doc is not None
+    assert doc["telegram_username"] == "wendy"
+    claims = accounts.services.access.verify_claims(pair.access_token)
+    assert claims.subject == str(doc["_id"])
+    session = await accounts.db["refresh_sessions"].find_one({"family_id": claims.session_id})
+    assert session is not None
+    assert (session["user_id"], session["user_agent"]) == (doc["_id"], "Safari/18")
+    again = await widget.sign_in(signed(8008), CLIENT)  # the same account, a second session
+    assert accounts.services.access.verify_claims(again.access_token).subject == claims.subject
+    assert await accounts.db["users"].count_documents({}) == 1
+
+
+async def test_a_forged_widget_user_is_refused_and_nothing_is_written(
+    accounts: AccountsEnv,
+) -> None:
+    forged = {**signed(8009), "first_name": "Mallory"}
+
+    with pytest.raises(InvalidInitData):
+        await accounts.services.widget.sign_in(forged, CLIENT)
+
+    assert await accounts.db["users"].count_documents({}) == 0
+    assert await accounts.db["refresh_sessions"].count_documents({}) == 0
+
+
+async def test_widget_sign_ins_are_limited_per_address_before_any_check(
+    models: Any, accounts_settings: Any
+) -> None:
+    env = await make_accounts(models, accounts_settings(telegram_sign_in_max_per_address=2))
+    try:
+        widget = env.services.widget
+        await widget.sign_in(signed(8011), CLIENT)
+        with pytest.raises(InvalidInitData):
+            await widget.sign_in({**signed(8011), "hash": "0" * 64}, CLIENT)  # counted too
+        with pytest.raises(TooManyAttempts):
+            await widget.sign_in(signed(8011), CLIENT)
+        await widget.sign_in(signed(8011), "192.0.2.99")  # another address
+    finally:
+        env.services.passwords.close()
+
+
+async def test_the_widget_needs_a_bot_token(models: Any, make_settings: Any) -> None:
+    env = await make_accounts(models, make_settings())
+    try:
+        with pytest.raises(NotConfigured, match="TELEGRAM_BOT_TOKEN"):
+            await env.services.widget.sign_in(signed(8012), CLIENT)
+        assert await env.db["rate_counters"].count_documents({}) == 0  # nothing counted
+    finally:
+        env.services.passwords.close()
