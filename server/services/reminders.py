@@ -66,8 +66,8 @@ SLOT_SHARE = 0.95  # of the send budget that slots hand out
 MAX_ATTEMPTS = 8  # transient failures of one occurrence before it is given up
 COUNTER_GRACE = timedelta(seconds=120)  # slot counters outlive their slot by this much
 # Due reminders looked up at a time (their ids), and for how long such a batch is used.
-CLAIM_BATCH = 32
-CLAIM_BATCH_FOR_MS = 1000
+CLAIM_BATCH = 100
+CLAIM_BATCH_FOR_MS = 2000
 REACHABLE_FOR = 5.0  # seconds a chat found not blocked is not asked about again (chat_back)
 MAX_REACHABLE = 100_000
 
