@@ -21,6 +21,7 @@ from server.services.errors import (
     ListNotFound,
     UserNotFound,
 )
+from server.services.mongo import find_one
 
 Language = Literal["en", "ru"]
 UserRef = PydanticObjectId | str
@@ -188,7 +189,7 @@ class Lists:
 
     async def builtin(self, user_id: UserRef, key: BuiltinKey) -> TaskList:
         uid = await self.ensure_builtins(user_id)
-        found = await TaskList.find_one({"user_id": uid, "key": key})
+        found = await find_one(TaskList, {"user_id": uid, "key": key})
         if found is None:  # erased under us; ensure again next time
             self.forget(uid)
             raise ListNotFound()
@@ -200,7 +201,7 @@ class Lists:
             return await self.builtin(user_id, ref)
         uid = await self.ensure_builtins(user_id)
         oid = object_id(ref)
-        found = await TaskList.find_one({"_id": oid, "user_id": uid}) if oid else None
+        found = await find_one(TaskList, {"_id": oid, "user_id": uid}) if oid else None
         if found is None:
             raise ListNotFound()
         return found

@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -64,6 +65,11 @@ GATE_CACHE_MS = 200
 SLOT_SHARE = 0.95  # of the send budget that slots hand out
 MAX_ATTEMPTS = 8  # transient failures of one occurrence before it is given up
 COUNTER_GRACE = timedelta(seconds=120)  # slot counters outlive their slot by this much
+# Due reminders looked up at a time (their ids), and for how long such a batch is used.
+CLAIM_BATCH = 100
+CLAIM_BATCH_FOR_MS = 2000
+REACHABLE_FOR = 5.0  # seconds a chat found not blocked is not asked about again (chat_back)
+MAX_REACHABLE = 100_000
 
 
 def to_ms(instant: datetime) -> int:
@@ -168,6 +174,9 @@ class Reminders:
         # its next occurrence.
         self.on_advanced = on_advanced
         self._work = asyncio.Event()
+        self._reachable: dict[int, float] = {}  # chat id -> found not blocked until (monotonic)
+        self._due_ids: list[Any] = []  # due reminders to try to claim (see _claim_due)
+        self._due_read_ms = 0
         self._slot_hint: dict[str, int] = {}  # per counter prefix: first window worth trying
         # The shared 429 gate, read at most every GATE_CACHE_MS per process (a 429 this
         # process receives closes it here at once).
@@ -179,6 +188,8 @@ class Reminders:
     async def plan(self, plan: ReminderPlan) -> None:
         collection = Reminder.get_pymongo_collection()
         if plan.done or plan.remind_at is None:
+            if plan.created:
+                return  # nothing to cancel
             await collection.update_one(
                 {"_id": plan.task_id, "state": PENDING},
                 {"$set": {"state": CANCELLED, "claim": None, "lease_ms": 0},
@@ -186,9 +197,13 @@ class Reminders:
             )  # fmt: skip
             return
         due = to_ms(plan.remind_at)
-        current = await collection.find_one(
-            {"_id": plan.task_id},
-            {"state": 1, "due_ms": 1, "repeat": 1, "sent_occurrence_ms": 1},
+        current = (
+            None
+            if plan.created
+            else await collection.find_one(
+                {"_id": plan.task_id},
+                {"state": 1, "due_ms": 1, "repeat": 1, "sent_occurrence_ms": 1},
+            )
         )
         unchanged = current is not None and current.get("repeat") == plan.repeat
         if (
@@ -344,6 +359,7 @@ class Reminders:
             if user is None or user.id is None:
                 return
             user_id = user.id
+        self._reachable.pop(chat_id, None)
         now = self.clock.now_ms()
         await ReminderChat.get_pymongo_collection().update_one(
             {"_id": chat_id}, {"$set": {"user_id": str(user_id), "blocked_ms": now}}, upsert=True
@@ -353,13 +369,24 @@ class Reminders:
         )
         log.info("chat %s unreachable: its reminders are paused", chat_id)
 
-    async def chat_back(self, chat_id: int) -> bool:
-        """The user wrote again (or unblocked the bot): resume. One cheap write when the chat
-        was never blocked, so it can run on every incoming update."""
+    async def chat_back(self, chat_id: int, *, unblocked: bool = False) -> bool:
+        """The user wrote again (`unblocked`: Telegram said they unblocked the bot): resume.
+        One cheap write when the chat was never blocked, so it can run on every incoming
+        update; and a chat found not blocked is not asked about again for REACHABLE_FOR
+        seconds on the "wrote again" path (a database round trip per update saved). A block
+        noted by another process within that time is lifted by Telegram's unblock update
+        (`unblocked`, never cached: a blocked user can write only after unblocking), else by
+        a message once the entry has expired."""
+        now = time.monotonic()
+        if not unblocked and self._reachable.get(chat_id, 0.0) > now:
+            return False
         chat = await ReminderChat.get_pymongo_collection().find_one_and_update(
             {"_id": chat_id, "blocked_ms": {"$gt": 0}}, {"$set": {"blocked_ms": 0}}
         )
         if chat is None:
+            if len(self._reachable) >= MAX_REACHABLE:
+                self._reachable.clear()  # a crude bound: refilling costs one write per chat
+            self._reachable[chat_id] = now + REACHABLE_FOR
             return False
         await Reminder.get_pymongo_collection().update_many(
             {"user_id": chat["user_id"]}, {"$set": {"paused": 0}}
@@ -442,16 +469,35 @@ class Reminders:
             return True
         token = secrets.token_hex(8)
         lease_ms = int(self.settings.lease * 1000)
-        doc = await Reminder.get_pymongo_collection().find_one_and_update(
-            {"state": PENDING, "paused": 0, "due_ms": {"$lte": now}, "lease_ms": {"$lt": now}},
-            {"$set": {"lease_ms": now + lease_ms, "claim": token}, "$inc": {"attempts": 1}},
-            sort=[("due_ms", 1)],
-            return_document=ReturnDocument.AFTER,
-        )
+        doc = await self._claim_due(now, token, lease_ms)
         if doc is None:
             return False
         await self._deliver_claimed(sender, doc, token, now + lease_ms)
         return True
+
+    async def _claim_due(self, now: int, token: str, lease_ms: int) -> dict[str, Any] | None:
+        """Claim one due reminder, earliest first. The due ones are looked up CLAIM_BATCH at a
+        time (ids only) and claimed one by one by id with the same conditions, so the claim
+        stays atomic (of two processes one wins; the other moves on to its next id), while
+        the search for due reminders, a sorted scan of the collection on the embedded server,
+        is made once per batch instead of once per message. Each process takes its batch in
+        a shuffled order, so two processes seldom race for the same id."""
+        collection = Reminder.get_pymongo_collection()
+        due = {"state": PENDING, "paused": 0, "due_ms": {"$lte": now}, "lease_ms": {"$lt": now}}
+        claim = {"$set": {"lease_ms": now + lease_ms, "claim": token}, "$inc": {"attempts": 1}}
+        while True:
+            if not self._due_ids or self._due_read_ms + CLAIM_BATCH_FOR_MS < now:
+                cursor = collection.find(due, {"_id": 1}).sort("due_ms", 1).limit(CLAIM_BATCH)
+                ids = [doc["_id"] async for doc in cursor]
+                random.shuffle(ids)
+                self._due_ids, self._due_read_ms = ids, now
+                if not ids:
+                    return None
+            doc: dict[str, Any] | None = await collection.find_one_and_update(
+                {"_id": self._due_ids.pop(), **due}, claim, return_document=ReturnDocument.AFTER
+            )
+            if doc is not None:
+                return doc
 
     async def _deliver_claimed(
         self, sender: Sender, doc: dict[str, Any], token: str, lease_end: int

@@ -314,7 +314,7 @@ class Tasks:
             terms=self.search_backend.terms(title, notes),
         )
         await insert(task)
-        await self._after_write(task)
+        await self._after_write(task, created=True)
         return task
 
     async def update(
@@ -511,12 +511,12 @@ class Tasks:
             task = await self._load(task.user_id, task.id)  # type: ignore[arg-type]
         raise ConcurrentChange()
 
-    async def _after_write(self, task: Task) -> None:
+    async def _after_write(self, task: Task, *, created: bool = False) -> None:
         await self.search_backend.index(task)
-        await self.planner.plan(_plan(task))
+        await self.planner.plan(_plan(task, created=created))
 
 
-def _plan(task: Task) -> ReminderPlan:
+def _plan(task: Task, *, created: bool = False) -> ReminderPlan:
     assert task.id is not None
     return ReminderPlan(
         task_id=task.id,
@@ -525,4 +525,5 @@ def _plan(task: Task) -> ReminderPlan:
         remind_at=task.remind_at,
         repeat=task.repeat,
         done=task.done,
+        created=created,
     )

@@ -191,7 +191,7 @@ class ReminderBot:
         if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):  # "kicked": blocked
             await self._reminders.chat_blocked(change.chat.id)
         elif status == ChatMemberStatus.MEMBER:
-            await self._reminders.chat_back(change.chat.id)
+            await self._reminders.chat_back(change.chat.id, unblocked=True)
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
