@@ -360,6 +360,46 @@ async def test_account_sessions_password_link_and_deletion(base_url, open_page):
     assert watched.failed_responses == [("POST", "/api/auth/password", 422)]  # the wrong one
 
 
+async def test_mini_app_user_sets_a_password_then_deletes_the_account(base_url, open_page):
+    """A Telegram-only account gets a username and a first password inside Telegram (then
+    signs in with them anywhere), and is deleted from inside Telegram."""
+    user = {**RU_USER, "id": 777003, "username": "sveta_k", "language_code": "en"}
+    init_data = sign_init_data(user)
+    watched = await open_page(init_script=webapp_script(init_data, user, DARK_THEME, "dark"))
+    page = watched.page
+    await page.goto(mini_app_url(base_url, init_data, DARK_THEME))
+    await page.click("#settings-button")
+    await page.click("#open-account")
+    await page.wait_for_selector("#sessions >> text=No browser is signed in to this account.")
+    await page.fill("#password-form input[name=username]", "sveta")
+    await page.fill("#password-form input[name=new_password]", "a brand new passphrase")
+    await page.click("#password-form button[type=submit]")
+    await page.wait_for_selector("#password-form [role=status] >> text=Password saved.")
+    async with ClientSession() as http:
+        response = await http.post(
+            base_url + "api/auth/login",
+            json={"username": "sveta", "password": "a brand new passphrase"},
+        )
+        assert response.status == 200
+    # The pair that setting the password returned was ended, not left open.
+    await page.evaluate("window.__tg.press('back')")
+    await page.click("#open-account")
+    await page.wait_for_selector("#sessions .session")
+    assert await page.locator("#sessions .session").count() == 1  # the login above
+
+    await page.fill("#delete-form input[name=password]", "a brand new passphrase")
+    await page.click("#delete-form button[type=submit]")
+    await page.wait_for_selector("#deleted")
+    async with ClientSession() as http:
+        response = await http.post(
+            base_url + "api/auth/login",
+            json={"username": "sveta", "password": "a brand new passphrase"},
+        )
+        assert response.status == 401
+    assert watched.page_errors == []
+    assert watched.failed_responses == []
+
+
 async def test_screenshots(base_url, open_page, tmp_path):
     """Light (desktop) and a 360-px phone; the dark one is taken in the Mini App test."""
     watched = await open_page(viewport=(1024, 700), color_scheme="light")
