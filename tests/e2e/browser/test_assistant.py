@@ -264,7 +264,7 @@ async def test_mini_app_shows_the_lists_in_russian(base_url, open_page, tmp_path
     assert await page.get_attribute("#lists .count", "aria-label") == "0 открытых задач"
     # Telegram's MainButton adds a task; its text is Russian.
     await page.evaluate("window.__tg.press('main')")
-    await page.fill("input[name=text]", "Позвонить маме")
+    await page.fill("input[name=text]", "Позвонить маме завтра в 9")
     assert "main.setText:Сохранить" in await page.evaluate("window.__tg.calls")
     await page.evaluate("window.__tg.press('main'); window.__tg.press('main')")  # saved once
     await page.wait_for_selector("#lists .list-row")
@@ -272,6 +272,14 @@ async def test_mini_app_shows_the_lists_in_russian(base_url, open_page, tmp_path
     assert await page.get_attribute("#lists .count", "aria-label") == "1 открытая задача"
     assert await computed(page, "body", "background-color") == rgb(DARK_THEME["bg_color"])
     await open_list(page, "Входящие")
+    await page.evaluate("window.__tg.press('main')")
+    await page.fill("input[name=text]", "Купить хлеб")
+    await page.evaluate("window.__tg.press('main')")
+    await page.wait_for_selector("#task-rows .task >> text=Купить хлеб")
+    called = page.locator("#task-rows .task", has_text="Позвонить маме")
+    meta = await called.locator(".task-meta").inner_text()
+    assert meta.startswith("Напоминание: ")
+    assert "Срок" not in meta  # the parser's due is its reminder: said once
     await page.screenshot(path=screenshot_path("dark.png", tmp_path))
     assert watched.console_errors == []
     assert watched.page_errors == []
