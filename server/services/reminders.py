@@ -385,7 +385,8 @@ class Reminders:
 
     async def _worker(self, sender: Sender, index: int) -> None:
         failures = 0
-        while True:
+        current = asyncio.current_task()
+        while current is None or not current.cancelling():
             try:
                 sent = await self.deliver_one(sender)
                 failures = 0
@@ -394,7 +395,14 @@ class Reminders:
                 failures += 1
                 if index == 0:
                     log.warning("reminders: database unavailable (%s)", type(exc).__name__)
-                await self.clock.sleep(min(5.0, 0.2 * 2**failures))
+                    await self.clock.sleep(min(5.0, 0.2 * 2**failures))
+                else:
+                    # Only worker 0 probes an absent database; the others wait until it
+                    # delivers again (fewer operations queued in the driver meanwhile).
+                    self._work.clear()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(30):
+                            await self._work.wait()
                 continue
             except Exception:
                 # A bug must not stop delivery for good: log it, back off, go on (a claim
@@ -409,8 +417,11 @@ class Reminders:
             self._work.clear()
             # Worker 0 looks every `poll`; the others sleep until there is work.
             timeout = self.settings.poll if index == 0 else self.settings.poll * 5
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that arrives as the event is set, and the worker would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._work.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._work.wait()
 
     async def _gate_ms(self) -> int:
         until, read_at = self._gate

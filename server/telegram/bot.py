@@ -21,6 +21,7 @@ from server.keys import DATABASE, METRICS, SERVICES, SETTINGS
 from server.services.errors import TaskNotFound
 from server.services.registry import Services
 from server.services.tasks import TaskDraft, TaskQuery
+from server.telegram.aiohttp_request import AiohttpRequest
 from server.telegram.assistant import AssistantBot, SaveTask
 from server.telegram.context import attach_services
 from server.telegram.handlers import AccountCommands
@@ -73,6 +74,7 @@ def build_application(
         # boundedly: a burst then queues in memory, already recorded, and the event loop
         # keeps time for the webhook's acknowledgements (see bench/results.md).
         .concurrent_updates(settings.bot_concurrency)
+        .request(AiohttpRequest())  # not httpx: see aiohttp_request.py
     )
     if settings.bot_mode is BotMode.WEBHOOK:
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server

@@ -68,7 +68,7 @@ class AccountCommands:
             return
         user, created = await self._users.ensure_telegram_user(profile)
         assert user.id is not None
-        await self._lists.ensure_builtins(user.id)  # Inbox, Today, Later, Someday
+        await self._lists.ensure_builtins(user.id, just_read=True)  # Inbox, Today, …
         lang = language(user.language, profile.language_code)
         name = user.first_name or user.telegram_username or str(profile.telegram_id)
         if created:

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 # Callback data: "r:<action>:<task id>" (well under Telegram's 64 bytes).
 CALLBACK = re.compile(r"^r:(done|10m|1h|tomorrow):([0-9a-f]{24})$")
+STOP_TIMEOUT = 5.0
 BEFORE_COMMANDS = -10  # handler group that sees every update before the commands
 
 
@@ -169,7 +170,10 @@ class ReminderBot:
     async def stop(self) -> None:
         if self._delivery is not None:
             self._delivery.cancel()
-            await asyncio.gather(self._delivery, return_exceptions=True)
+            # Bounded: shutdown must not hang on a send in flight (its claim lapses anyway).
+            done, _ = await asyncio.wait([self._delivery], timeout=STOP_TIMEOUT)
+            if not done:
+                log.warning("reminder delivery did not stop within %s s", STOP_TIMEOUT)
 
     async def seen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A user who writes (or presses a button) is reachable again."""
