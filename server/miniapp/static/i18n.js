@@ -19,6 +19,10 @@ const STRINGS = {
     task_text: 'What and when', task_text_hint: 'For example: Call mom tomorrow at 9',
     understood: 'Understood', parsing: 'Reading…', parse_failed: 'Could not read the time; the text is saved as the title.',
     parse_unavailable: 'Times are not read from the text here; it is saved as the title.',
+    clarify_ambiguous_time: 'Which time?', clarify_ambiguous_day: 'Which day?', clarify_ambiguous_date: 'Which date?',
+    clarify_in_the_past: 'That time has passed.', clarify_conflict: 'The times in the text disagree.',
+    clarify_other: 'The time is unclear.',
+    clarify_keep_words: 'No reminder: keep the words', clarify_first: 'Choose when to be reminded (above), or keep the words.',
     u_title: 'Task', u_remind: 'Reminder', u_due: 'Due', u_repeat: 'Repeats', u_none: '—',
     title: 'Title', notes: 'Notes', list: 'List', remind_at: 'Remind at', due: 'Due',
     repeat: 'Repeat', repeat_none: 'Never', repeat_custom: 'As set: {text}',
@@ -99,6 +103,10 @@ const STRINGS = {
     task_text: 'Что и когда', task_text_hint: 'Например: Позвонить маме завтра в 9',
     understood: 'Понял так', parsing: 'Разбираю…', parse_failed: 'Не удалось разобрать время; текст сохранится как название.',
     parse_unavailable: 'Здесь время из текста не распознаётся; текст сохранится как название.',
+    clarify_ambiguous_time: 'В какое время?', clarify_ambiguous_day: 'В какой день?', clarify_ambiguous_date: 'Какого числа?',
+    clarify_in_the_past: 'Это время уже прошло.', clarify_conflict: 'Времена в тексте противоречат друг другу.',
+    clarify_other: 'Время указано неясно.',
+    clarify_keep_words: 'Без напоминания: оставить слова', clarify_first: 'Выберите, когда напомнить (выше), или оставьте слова.',
     u_title: 'Задача', u_remind: 'Напоминание', u_due: 'Срок', u_repeat: 'Повтор', u_none: '—',
     title: 'Название', notes: 'Заметки', list: 'Список', remind_at: 'Напомнить', due: 'Срок',
     repeat: 'Повторять', repeat_none: 'Не повторять', repeat_custom: 'Как задано: {text}',
@@ -189,6 +197,10 @@ function fill(text, vars) {
 export function t(key, vars = {}) {
   const text = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
   return fill(typeof text === 'string' ? text : text.other, vars);
+}
+
+export function has(key) {
+  return key in STRINGS.en;
 }
 
 export function plural(key, n, vars = {}) {
