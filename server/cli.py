@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 
 from aiohttp import web
@@ -75,14 +77,34 @@ def _serve(settings: Settings) -> None:
             "TRUSTED_PROXY_HOPS=0: per-address limits see the socket peer; behind a router "
             "(Heroku: 1) every client shares the router's address"
         )
-    web.run_app(
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C before our signal handlers
+        asyncio.run(_run_service(settings))
+
+
+async def _run_service(settings: Settings) -> None:
+    """What `web.run_app` does, except that a failed start-up still runs the cleanup of the
+    parts that had started (run_app's setup sits outside its try, so the database context was
+    left to asyncio's finaliser, which logged a traceback at exit). SIGTERM / SIGINT end the
+    wait; the cleanup then lets requests in flight finish (SHUTDOWN_TIMEOUT) before the
+    database closes."""
+    runner = web.AppRunner(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
         access_log_class=AccessLogger,
         shutdown_timeout=settings.shutdown_timeout,
-        print=lambda _: log.info("serving on http://%s:%s", settings.host, settings.port),
+        handle_signals=False,  # ours below: an event, not an exception that cancels tasks
     )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        log.info("serving on http://%s:%s", settings.host, settings.port)
+        await stop.wait()
+        log.info("stopping: a signal arrived")
+    finally:
+        await runner.cleanup()
 
 
 async def _webhook_command(command: str, settings: Settings) -> int:

@@ -11,7 +11,7 @@
 
 aiohttp builds its connection protocol in `web.Server.__call__` and offers no setting for the
 protocol class (aio-libs/aiohttp#3287), so `harden` wraps the app's `_make_handler` to hand
-out a `Server` subclass whose only change is that class. Both `web.run_app` and the test
+out a `Server` subclass whose only change is that class. Both `web.AppRunner` (cli.py) and the test
 server build their server through that method; tests/e2e/test_attacks.py fails if a new
 aiohttp version stops doing so.
 """

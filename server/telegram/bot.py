@@ -225,11 +225,17 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         await application.initialize()
     except InvalidToken:
+        # initialize() had opened the connection pool; a bot that failed to initialise is not
+        # closed by shutdown(), so close the pool here (else "Unclosed connector" at exit).
+        await application.bot.request.shutdown()
         raise StartupError("TELEGRAM_BOT_TOKEN was refused by the Bot API") from None
     except NetworkError as exc:
         # The API must not go down with Telegram; the webhook answers 503 meanwhile.
         log.error("Telegram bot: Bot API unreachable at start (%s); running without it", exc)
-        yield
+        try:
+            yield
+        finally:
+            await application.bot.request.shutdown()
         return
     intake: UpdateIntake | None = None
     polling: asyncio.Task[None] | None = None
