@@ -130,7 +130,9 @@ def _before_and_after(before: dict[str, Any] | None) -> list[str]:
 def _header(results: dict[str, Any]) -> list[str]:
     m = results.get("machine", {})
     packages = ", ".join(f"{k} {v}" for k, v in (m.get("packages") or {}).items())
-    dirty = " + uncommitted changes" if m.get("git_dirty") else ""
+    dirty = m.get("git_dirty")  # True, or a note (added by hand) of what was uncommitted
+    dirty = f" + uncommitted changes ({dirty})" if isinstance(dirty, str) else (
+        " + uncommitted changes" if dirty else "")  # fmt: skip
     quick = " (--quick: a smoke test, not for quoting)" if results.get("quick") else ""
     subset = results.get("selected_phases")
     return [
