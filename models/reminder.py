@@ -84,6 +84,7 @@ class ReminderDraft(Document):
     remind_at_ms: int | None = None
     repeat: str | None = None
     options_ms: list[int] = []  # readings to choose from when the time was ambiguous
+    options_repeat: list[str] = []  # with a repeat: each reading's RRULE, in that order
     awaiting_time: int = 0  # 1 after "Change time": the user's next time phrase is for this
     updated_ms: int = 0
     expires_at: datetime  # written at insert only (TTL)

@@ -45,7 +45,11 @@ async def parse_text(request: web.Request) -> web.Response:
     zone = ZoneInfo(name)
     result = parse(body.text, datetime.now(UTC), zone)
     clarify = (
-        ClarifyOut(reason=result.clarify.reason, options=list(result.clarify.options))
+        ClarifyOut(
+            reason=result.clarify.reason,
+            options=list(result.clarify.options),
+            repeats=[r or "" for r in result.clarify.repeats],
+        )
         if result.clarify is not None
         else None
     )

@@ -45,6 +45,12 @@ class ParseRequest(Strict):
 class ClarifyOut(BaseModel):
     reason: Literal["ambiguous-time", "ambiguous-day", "ambiguous-date", "in-the-past", "conflict"]
     options: list[datetime] = Field(description="The readings to choose from (may be empty)")
+    repeats: list[str] = Field(
+        default_factory=list,
+        description="With a repeat: the RRULE each option stands for, in the same order (the "
+        "rule carries the time of day); save the chosen option's rule as `repeat`. Empty "
+        "without a repeat.",
+    )
 
 
 class ParseOut(BaseModel):

@@ -52,7 +52,7 @@ class ReminderDrafts:
             title=parsed.title or fallback_title,
             remind_at_ms=to_ms(parsed.when) if parsed.when else None,
             repeat=parsed.repeat,
-            options_ms=[to_ms(o) for o in parsed.clarify.options] if parsed.clarify else [],
+            **_options(parsed),
             updated_ms=to_ms(now),
             expires_at=now + DRAFT_TTL,
         )
@@ -68,7 +68,12 @@ class ReminderDrafts:
         doc = await self._doc(user_id, draft_id)
         if doc is None or not 0 <= option < len(doc.options_ms):
             return None
-        await self._set(doc, remind_at_ms=doc.options_ms[option], options_ms=[])
+        # A repeat's reading comes with its own rule (the rule carries the time of day).
+        repeat = (doc.options_repeat[option] or None) if doc.options_repeat else doc.repeat
+        await self._set(
+            doc, remind_at_ms=doc.options_ms[option], repeat=repeat, options_ms=[],
+            options_repeat=[],
+        )  # fmt: skip
         return Draft.of(doc)
 
     async def await_time(self, user_id: PydanticObjectId, draft_id: str) -> Draft | None:
@@ -97,8 +102,7 @@ class ReminderDrafts:
             return None
         await self._set(
             doc, remind_at_ms=to_ms(parsed.when) if parsed.when else None,
-            repeat=parsed.repeat, awaiting_time=0,
-            options_ms=[to_ms(o) for o in parsed.clarify.options] if parsed.clarify else [],
+            repeat=parsed.repeat, awaiting_time=0, **_options(parsed),
         )  # fmt: skip
         return Draft.of(doc)
 
@@ -126,3 +130,14 @@ class ReminderDrafts:
         await ReminderDraft.get_pymongo_collection().update_one({"_id": doc.id}, {"$set": values})
         for name, value in values.items():
             setattr(doc, name, value)
+
+
+def _options(parsed: Parsed) -> dict[str, list[int] | list[str]]:
+    """The readings to choose from, and with a repeat the rule each one stands for."""
+    clarify = parsed.clarify
+    if clarify is None:
+        return {"options_ms": [], "options_repeat": []}
+    return {
+        "options_ms": [to_ms(o) for o in clarify.options],
+        "options_repeat": [r or "" for r in clarify.repeats],
+    }

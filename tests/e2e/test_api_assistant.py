@@ -84,6 +84,12 @@ async def test_parse_reads_the_text_in_the_users_zone_and_saves_nothing(client, 
     assert body["remind_at"] is None
     assert body["clarify"]["reason"] == "ambiguous-time"
     assert len(body["clarify"]["options"]) == 2
+    assert body["clarify"]["repeats"] == []  # a one-off
+
+    body = await (await client.post(PARSE, json={"text": "every day at 7"}, headers=auth)).json()
+    assert (body["repeat"], body["remind_at"]) == (None, None)
+    readings = [datetime.fromisoformat(at).hour for at in body["clarify"]["options"]]
+    assert body["clarify"]["repeats"] == [f"FREQ=DAILY;BYHOUR={h};BYMINUTE=0" for h in readings]
 
     body = await (await client.post(PARSE, json={"text": "just a title"}, headers=auth)).json()
     assert body == {"title": "just a title", "remind_at": None, "repeat": None, "due": None,

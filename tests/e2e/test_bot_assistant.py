@@ -167,6 +167,28 @@ async def test_a_repeat_card_describes_the_rule(bot_client, fake_api, db):
     assert draft["repeat"] == "FREQ=WEEKLY;BYDAY=MO;BYHOUR=10;BYMINUTE=0"
 
 
+async def test_an_ambiguous_repeat_keeps_its_rule_through_the_choice(bot_client, fake_api, db):
+    await db.users.insert_one({"telegram_id": USER, "timezone": "Europe/Moscow", "role": "user",
+                               "active": True})  # fmt: skip
+    await post_update(bot_client, message("каждый день в 7 пить таблетки", lang="ru"))
+    [ambiguous] = await replies(fake_api, 1)
+    options = [(label, data) for label, data in buttons(ambiguous) if ":o" in data]
+    assert len(options) == 2
+    draft = await db.reminder_drafts.find_one({})
+    readings = [datetime.fromtimestamp(ms / 1000, ZoneInfo("Europe/Moscow")).hour
+                for ms in draft["options_ms"]]  # fmt: skip
+    morning = readings.index(7)
+    await post_update(bot_client, press(options[morning][1], ambiguous.params["text"], lang="ru"))
+    edit = await fake_api.wait_for("editMessageText")
+    assert "🔁 каждый день" in edit[-1].params["text"]
+    save = next(data for label, data in buttons(edit[-1]) if label == "Сохранить")
+    await post_update(bot_client, press(save, edit[-1].params["text"], lang="ru"))
+    await fake_api.wait_for("answerCallbackQuery", 2)
+    [task] = await db.tasks.find({}).to_list()
+    assert (task["title"], task["repeat"]) == ("пить таблетки", "FREQ=DAILY;BYHOUR=7;BYMINUTE=0")
+    assert task["remind_at"].astimezone(ZoneInfo("Europe/Moscow")).hour == 7
+
+
 async def test_text_without_a_time_is_left_to_other_handlers(bot_client, fake_api, db):
     await post_update(bot_client, message("buy milk"))
     await post_update(bot_client, message("/help", entities=[

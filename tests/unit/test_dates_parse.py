@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.services.dates.occurrences import next_occurrence
-from server.services.dates.parse import parse
+from server.services.dates.parse import Clarify, parse
 
 BERLIN, MOSCOW, NEW_YORK = "Europe/Berlin", "Europe/Moscow", "America/New_York"
 # Saturday noon before Berlin springs forward (Sun 29 March 2026, 02:00 -> 03:00).
@@ -130,6 +130,36 @@ def test_ambiguous_hour_offers_both_readings_in_order():
         "2026-03-28T19:00:00+01:00",
         "2026-03-29T07:00:00+02:00",
     ]
+
+
+@pytest.mark.parametrize("text", ["every day at 7 take pills", "каждый день в 7 пить таблетки"])
+def test_an_ambiguous_repeat_offers_each_reading_with_its_own_rule(text: str):
+    # The rule carries the time of day, so each reading has its own; choosing a reading must
+    # not drop the repeat.
+    tz = ZoneInfo(BERLIN)
+    result = parse(text, datetime(2026, 3, 28, 12, tzinfo=tz), tz)
+    assert result.clarify is not None
+    assert result.clarify.reason == "ambiguous-time"
+    assert [o.isoformat() for o in result.clarify.options] == [
+        "2026-03-28T19:00:00+01:00",
+        "2026-03-29T07:00:00+02:00",
+    ]
+    assert result.clarify.repeats == (
+        "FREQ=DAILY;BYHOUR=19;BYMINUTE=0",
+        "FREQ=DAILY;BYHOUR=7;BYMINUTE=0",
+    )
+    assert parse("at 7 call mom", datetime(2026, 3, 28, 12, tzinfo=tz), tz).clarify == Clarify(
+        "ambiguous-time", result.clarify.options
+    )  # a one-off: no rules
+
+
+def test_a_repeat_whose_start_needs_asking_offers_no_one_off_readings():
+    # On a Saturday at noon, "every week on Saturday at 15:00": starting today or in a week?
+    # A one-off option would lose the repeat, so the user is asked to say it again.
+    tz = ZoneInfo(MOSCOW)
+    result = parse("каждую неделю в субботу в 15:00", datetime(2026, 3, 28, 12, tzinfo=tz), tz)
+    assert result.clarify is not None
+    assert (result.clarify.reason, result.clarify.options) == ("ambiguous-day", ())
 
 
 def test_past_today_offers_tomorrow():

@@ -17,6 +17,9 @@ let parserMissing = false;
 function askParser(text, timezone, signal) {
   if (parserMissing) return Promise.resolve(null);
   return api('POST', '/api/tasks/parse', { text, timezone }, { signal }).catch((err) => {
+    // A zone this device names but the server's time-zone data lacks: read the text in the
+    // account's zone instead of not reading it at all.
+    if (err.status === 422 && timezone) return askParser(text, undefined, signal);
     if (err.status !== 404 && err.status !== 405) throw err;
     parserMissing = true;
     return null;
@@ -86,7 +89,10 @@ function settle(parsed, choice) {
   if (!parsed.clarify) return parsed;
   if (choice === undefined) return undefined;
   if (choice === null) return { title: parsed.text, remind_at: null, due: null, repeat: null };
-  return { ...parsed, remind_at: choice, due: choice };
+  // A repeat's reading comes with its own rule (the rule carries the time of day).
+  const index = (parsed.clarify.options || []).indexOf(choice);
+  const repeat = (parsed.clarify.repeats || [])[index] || parsed.repeat || null;
+  return { ...parsed, remind_at: choice, due: choice, repeat };
 }
 
 function addForm(area, params, lists, ctx) {

@@ -47,6 +47,9 @@ class Clarify:
 
     reason: Reason
     options: tuple[datetime, ...] = ()
+    # With a repeat ("every day at 7"): the RRULE each option stands for, in the same order
+    # (the rule carries its wall time, so it differs per reading). Empty without a repeat.
+    repeats: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,16 +502,18 @@ def _resolve(
         readings = [_first_of_repeat(repeat, h, by_kind, local_now, zone) for h in hours]
     else:
         readings = [*(_one_off(h, by_kind, part, local_now, zone) for h in hours)]
-    options: list[datetime] = []
+    chosen: dict[datetime, str | None] = {}  # each reading, with the repeat it stands for
     for reading in readings:
         if isinstance(reading, Clarify):
             if len(readings) == 1:
                 return reading
-            options.extend(reading.options)
+            chosen.update(dict.fromkeys(reading.options))
         else:
-            options.append(reading[0])
+            chosen[reading[0]] = reading[1]
     if len(readings) > 1:
-        return Clarify("ambiguous-time", tuple(sorted(set(options))))
+        options = tuple(sorted(chosen))
+        repeats = tuple(chosen[o] for o in options) if repeat is not None else ()
+        return Clarify("ambiguous-time", options, repeats)
     assert not isinstance(readings[0], Clarify)
     return readings[0]
 
@@ -632,7 +637,9 @@ def _first_of_repeat(
     if any(k in by_kind for k in ("relative", "day", "date", "weekday")):
         first = _one_off(hm, by_kind, None, local_now, zone)
         if isinstance(first, Clarify):
-            return first
+            # Its options are one-off times: choosing one would drop the repeat, so the user
+            # is asked to say it again instead.
+            return Clarify(first.reason)
         start = first[0].replace(hour=0, minute=0)
     parts = [f"FREQ={freq}"]
     if interval > 1:

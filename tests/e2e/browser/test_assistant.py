@@ -150,6 +150,18 @@ async def test_add_shows_what_was_understood_before_saving(base_url, open_page):
     assert "Reminder:" in await row.inner_text()
     assert "07:00 PM" in await row.inner_text()
     assert len(await page.locator("#task-rows .task").all()) == 2
+
+    # A repeat with an unclear time: the chosen reading keeps the repeat (its own rule).
+    await page.click("#primary")
+    await page.fill("input[name=text]", "Take pills every day at 7")
+    await page.wait_for_selector("#time-choices >> text=Which time?")
+    await page.click("#time-choices button >> text=AM")
+    await page.wait_for_selector("#time-choices button[aria-pressed=true] >> text=AM")
+    assert await page.inner_text("#understood dd >> nth=3") == "every day"
+    await page.click("#task-form button[type=submit]")
+    await page.wait_for_selector("#task-form", state="detached")
+    row = page.locator("#task-rows .task", has_text="Take pills")
+    assert "07:00 AM" in await row.inner_text()
     assert watched.failed_responses == []
 
     # In Russian, inside Telegram, with Telegram's MainButton.
@@ -192,6 +204,36 @@ async def test_without_the_parser_the_words_are_the_title(base_url, open_page):
     assert titles == ["Pay the rent on Friday"]
     assert len(watched.api_calls("/api/tasks/parse", method="POST")) == 1
     assert watched.console_errors == []
+    assert watched.page_errors == []
+
+
+async def test_a_device_zone_the_server_refuses_falls_back_to_the_account_zone(
+    base_url, open_page
+):
+    """The device names a zone the server's time-zone data lacks (422 naming `timezone`):
+    the text is read again without it (in the account's zone), not left unread."""
+    watched = await open_page(timezone_id="Europe/Berlin")
+    page = watched.page
+
+    async def refuse_the_zone(route) -> None:
+        if "timezone" in (route.request.post_data_json or {}):
+            await route.fulfill(
+                status=422,
+                content_type="application/problem+json",
+                body=json.dumps({"type": "about:blank", "title": "Unprocessable Content",
+                                 "status": 422, "errors": [{"field": "timezone"}]}),
+            )  # fmt: skip
+        else:
+            await route.continue_()
+
+    await page.route("**/api/tasks/parse", refuse_the_zone)
+    await sign_up(page, base_url, "quinn")
+    await page.click("#primary")
+    await page.fill("input[name=text]", "Water plants tomorrow at 9")
+    await page.wait_for_function(
+        "() => document.querySelector('#understood dd')?.textContent === 'Water plants'"
+    )
+    assert ("POST", "/api/tasks/parse", 422) in watched.failed_responses  # it was refused
     assert watched.page_errors == []
 
 
