@@ -26,6 +26,11 @@ from server.telegram.bot import make_bot, set_commands, set_webhook, webhook_url
 
 log = logging.getLogger("server")
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# Idle keep-alive connections are closed after this long (web.run_app's default; AppRunner's
+# own is an hour, which holds a file descriptor per idle client that long).
+KEEPALIVE_TIMEOUT = 75.0
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
@@ -85,26 +90,47 @@ async def _run_service(settings: Settings) -> None:
     """What `web.run_app` does, except that a failed start-up still runs the cleanup of the
     parts that had started (run_app's setup sits outside its try, so the database context was
     left to asyncio's finaliser, which logged a traceback at exit). SIGTERM / SIGINT end the
-    wait; the cleanup then lets requests in flight finish (SHUTDOWN_TIMEOUT) before the
-    database closes."""
+    wait, or cancel a start-up still waiting (on Telegram, say); the cleanup then lets
+    requests in flight finish (SHUTDOWN_TIMEOUT) before the database closes. A second signal
+    is left to its default action: it ends the process at once."""
     runner = web.AppRunner(
         create_app(settings),
         access_log_class=AccessLogger,
         shutdown_timeout=settings.shutdown_timeout,
+        keepalive_timeout=KEEPALIVE_TIMEOUT,
         handle_signals=False,  # ours below: an event, not an exception that cancels tasks
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+
+    def on_signal() -> None:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+        stop.set()
+
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, on_signal)
+    starting = asyncio.ensure_future(_start(runner, settings))
+    stopping = asyncio.ensure_future(stop.wait())
     try:
-        await runner.setup()
-        await web.TCPSite(runner, settings.host, settings.port).start()
-        log.info("serving on http://%s:%s", settings.host, settings.port)
-        await stop.wait()
-        log.info("stopping: a signal arrived")
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()  # a failed start-up raises here
+            await stopping
+        else:
+            log.info("stopping during start-up: a signal arrived")
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
     finally:
+        stopping.cancel()
         await runner.cleanup()
+
+
+async def _start(runner: web.AppRunner, settings: Settings) -> None:
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    log.info("serving on http://%s:%s", settings.host, settings.port)
 
 
 async def _webhook_command(command: str, settings: Settings) -> int:

@@ -229,6 +229,9 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         # closed by shutdown(), so close the pool here (else "Unclosed connector" at exit).
         await application.bot.request.shutdown()
         raise StartupError("TELEGRAM_BOT_TOKEN was refused by the Bot API") from None
+    except asyncio.CancelledError:  # a signal during start-up: close the pool, then go
+        await application.bot.request.shutdown()
+        raise
     except NetworkError as exc:
         # The API must not go down with Telegram; the webhook answers 503 meanwhile.
         log.error("Telegram bot: Bot API unreachable at start (%s); running without it", exc)

@@ -369,7 +369,37 @@ async def test_the_service_exits_when_telegram_refuses_the_token(fake_api, tmp_p
     assert err.strip().splitlines()[-1] == "error: TELEGRAM_BOT_TOKEN was refused by the Bot API"
     assert "database: embedded nx-27017 stopped" in err
     assert "Traceback" not in err  # the parts that had started are closed, not finalised
+    assert "Unclosed" not in err  # nor the bot's connection pool
     assert REFUSED_TOKEN not in out + err
+
+
+async def test_sigterm_during_a_slow_start_up_stops_the_service_at_once(fake_api, tmp_path):
+    # Telegram hangs at start-up: a deploy's SIGTERM must not wait for it (the platform's
+    # SIGKILL follows within 30 s), and what had started is closed.
+    fake_api.delay("getMe", 60)
+    environment = child_env(**{
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_BASE_URL": fake_api.url,
+        "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET, "PUBLIC_URL": PUBLIC_URL,
+        "DATA_DIR": str(tmp_path / "data"), "PORT": "0",
+    })  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "server", "serve", cwd=ROOT, env=environment,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await fake_api.wait_for("getMe", timeout=30)  # start-up is waiting on Telegram now
+        process.terminate()
+        _, err = await asyncio.wait_for(process.communicate(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    text = err.decode()
+    assert process.returncode == 0, text
+    assert "stopping during start-up: a signal arrived" in text
+    assert "database: embedded nx-27017 stopped" in text
+    assert "Traceback" not in text
+    assert "Unclosed" not in text
 
 
 @pytest.mark.parametrize("update_id", [2**63, -1, 10**30])

@@ -207,9 +207,7 @@ async def test_without_the_parser_the_words_are_the_title(base_url, open_page):
     assert watched.page_errors == []
 
 
-async def test_a_device_zone_the_server_refuses_falls_back_to_the_account_zone(
-    base_url, open_page
-):
+async def test_a_device_zone_the_server_refuses_falls_back_to_the_account_zone(base_url, open_page):
     """The device names a zone the server's time-zone data lacks (422 naming `timezone`):
     the text is read again without it (in the account's zone), not left unread."""
     watched = await open_page(timezone_id="Europe/Berlin")
