@@ -144,9 +144,8 @@ async def test_403_marks_the_user_unreachable_until_they_write_again(make_client
     [first_task] = await seed_reminders(db, [blocker], now_ms)
     await seed_reminders(db, [other], now_ms)
     await wait_until(lambda: len(fake_api.calls_to("sendMessage")) >= 2, 10, "both attempts")
-    await asyncio.sleep(0.3)
+    await wait_db(lambda: paused(db, first_task), 1, "the refused send pauses the reminders")
     assert await db.reminder_chats.find_one({"_id": 777, "blocked_ms": {"$gt": 0}})
-    assert (await db.reminders.find_one({"_id": first_task}))["paused"] == 1
     # a reminder planned for the blocked user now is paused too
     second_task = ObjectId()
     soon = datetime.now(UTC) + timedelta(seconds=0.2)
@@ -167,28 +166,53 @@ async def test_403_marks_the_user_unreachable_until_they_write_again(make_client
     assert delivered == {str(first_task), str(second_task)}
 
 
-async def test_a_kicked_my_chat_member_update_pauses_reminders(make_client, fake_api, db):
-    client = await make_client(**bot_settings(fake_api), **FAST)
+async def paused(db: Any, task: ObjectId) -> int:
+    return int((await db.reminders.find_one({"_id": task}))["paused"])
+
+
+async def test_a_kicked_update_pauses_reminders_and_an_unblock_resumes_them(
+    make_client, fake_api, db
+):
+    # Two processes: the user's message makes the second remember the chat as reachable;
+    # the block reaches the first; Telegram's unblock update reaches the second, which must
+    # look in the database (not at what it remembers) and resume the reminders.
+    first = await make_client(**bot_settings(fake_api), **FAST)
+    second = await make_client(**bot_settings(fake_api), **FAST)
     [user] = await seed_users(db, 1, first_id=888)
     future = int(time.time() * 1000) + 60_000
     [task] = await seed_reminders(db, [user], future)
     member = {"user": {"id": 123456, "is_bot": True, "first_name": "bot"}}
-    update = {
-        "my_chat_member": {
-            "chat": {"id": 888, "type": "private", "first_name": "u"},
-            "from": {"id": 888, "is_bot": False, "first_name": "u"},
-            "date": int(time.time()),
-            "old_chat_member": {**member, "status": "member"},
-            "new_chat_member": {**member, "status": "kicked", "until_date": 0},
+
+    def status(name: str) -> dict[str, Any]:  # a ban carries its end (0: for ever)
+        return {**member, "status": name} | ({"until_date": 0} if name == "kicked" else {})
+
+    def change(old: str, new: str) -> dict[str, Any]:
+        return {
+            "my_chat_member": {
+                "chat": {"id": 888, "type": "private", "first_name": "u"},
+                "from": {"id": 888, "is_bot": False, "first_name": "u"},
+                "date": int(time.time()),
+                "old_chat_member": status(old),
+                "new_chat_member": status(new),
+            }
         }
-    }
-    assert (await post_update(client, update)).status == 200
-    for _ in range(100):
-        if (await db.reminders.find_one({"_id": task}))["paused"] == 1:
-            break
+
+    hello = text_message_update("/help", chat_id=888, user_id=888)
+    assert (await post_update(second, hello)).status == 200
+    await fake_api.wait_for("sendMessage")  # the second has seen the chat reachable
+    assert (await post_update(first, change("member", "kicked"))).status == 200
+    await wait_db(lambda: paused(db, task), 1, "the kicked update pauses the reminders")
+    assert (await post_update(second, change("kicked", "member"))).status == 200
+    await wait_db(lambda: paused(db, task), 0, "the unblock update resumes the reminders")
+    assert not await db.reminder_chats.find_one({"_id": 888, "blocked_ms": {"$gt": 0}})
+
+
+async def wait_db(read: Any, expected: Any, what: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    deadline = time.monotonic() + timeout
+    while (value := await read()) != expected:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout}s: {what} (last seen {value!r})")
         await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the kicked update did not pause the reminders")
 
 
 async def test_a_database_outage_delays_reminders_then_each_goes_out_once_marked_late(
