@@ -174,7 +174,7 @@ class Reminders:
         # its next occurrence.
         self.on_advanced = on_advanced
         self._work = asyncio.Event()
-        self._reachable: dict[int, float] = {}  # chat id -> found not blocked until (monotonic)
+        self._reachable: dict[int, int] = {}  # chat id -> found not blocked until (clock ms)
         self._due_ids: list[Any] = []  # due reminders to try to claim (see _claim_due)
         self._due_read_ms = 0
         self._slot_hint: dict[str, int] = {}  # per counter prefix: first window worth trying
@@ -377,16 +377,19 @@ class Reminders:
         noted by another process within that time is lifted by Telegram's unblock update
         (`unblocked`, never cached: a blocked user can write only after unblocking), else by
         a message once the entry has expired."""
-        now = time.monotonic()
-        if not unblocked and self._reachable.get(chat_id, 0.0) > now:
+        now = self.clock.now_ms()
+        if not unblocked and self._reachable.get(chat_id, 0) > now:
             return False
         chat = await ReminderChat.get_pymongo_collection().find_one_and_update(
             {"_id": chat_id, "blocked_ms": {"$gt": 0}}, {"$set": {"blocked_ms": 0}}
         )
         if chat is None:
-            if len(self._reachable) >= MAX_REACHABLE:
-                self._reachable.clear()  # a crude bound: refilling costs one write per chat
-            self._reachable[chat_id] = now + REACHABLE_FOR
+            # Not remembered after an unblock update: another process may be recording a
+            # block this one has not seen yet, and the user's next message must find it.
+            if not unblocked:
+                if len(self._reachable) >= MAX_REACHABLE:
+                    self._reachable.clear()  # a crude bound: refilling costs a write per chat
+                self._reachable[chat_id] = now + int(REACHABLE_FOR * 1000)
             return False
         await Reminder.get_pymongo_collection().update_many(
             {"user_id": chat["user_id"]}, {"$set": {"paused": 0}}
