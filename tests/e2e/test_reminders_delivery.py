@@ -15,6 +15,7 @@ from bson import ObjectId
 
 from server.keys import SERVICES
 from server.services.reminder_port import ReminderPlan
+from server.services.reminders import to_ms
 from server.services.tasks import TaskDraft
 from tests.bot_helpers import bot_settings, post_update
 from tests.e2e.test_database_outage import own_mongo, restart, wait_ready  # noqa: F401
@@ -151,8 +152,11 @@ async def test_403_marks_the_user_unreachable_until_they_write_again(make_client
     soon = datetime.now(UTC) + timedelta(seconds=0.2)
     reminders = client.server.app[SERVICES].reminders
     await reminders.plan(ReminderPlan(second_task, blocker, "second", soon, None, False))
-    await asyncio.sleep(0.8)
-    assert (await db.reminders.find_one({"_id": second_task}))["paused"] == 1
+    assert await paused(db, second_task) == 1
+    # A witness due after it, for the other user: once the witness is out, delivery has
+    # passed the paused reminder's time, so had it been claimable it would have gone too.
+    [witness] = await seed_reminders(db, [other], to_ms(soon) + 300)
+    await wait_until(lambda: str(witness) in {task_of(c) for c in sends(fake_api)}, 10, "witness")
     to_777 = [c for c in fake_api.calls_to("sendMessage") if c.params["chat_id"] == "777"]
     assert len(to_777) == 1  # only the refused one
     # the user writes again: both are delivered
