@@ -409,8 +409,13 @@ class Reminders:
         try:
             await asyncio.gather(*workers)
         finally:
+            # Cancelled once only: a cancelled gather has already cancelled every worker,
+            # and a second cancel while a worker waits inside the driver (PyMongo's wait_for
+            # around a Condition, on Python 3.11) can orphan the driver's inner wait, which
+            # then holds its lock for good and hangs the loop's shutdown.
             for worker in workers:
-                worker.cancel()
+                if not worker.done() and not worker.cancelling():
+                    worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
 
     async def _worker(self, sender: Sender, index: int) -> None:
