@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     # An acknowledged update still unhandled after this many seconds (its process died) is
     # handled by another process.
     update_retry_after: float = Field(default=60, gt=0)
+    # Reminder delivery (all processes together share the send budget through MongoDB).
+    reminder_send_rate: int = Field(default=25, ge=1, le=1000)  # messages/s, Telegram: ~30
+    reminder_chat_interval: float = Field(default=1.0, ge=0.05, le=60)  # s between two per chat
+    reminder_lease: float = Field(default=30, ge=2, le=600)  # s a claim holds
+    reminder_workers: int = Field(default=8, ge=1, le=256)  # sends in flight per process
+    reminder_poll: float = Field(default=1.0, gt=0, le=5)  # s between looks when idle
+    reminder_late_after: float = Field(default=60, ge=0)  # s after which a send is "late"
 
     # Abuse limits: attempts per fixed window, counted in MongoDB across processes. The tight
     # login limit is per (username, address), so a stranger cannot lock the owner out; the

@@ -5,6 +5,7 @@ from beanie import Document
 from models.account_codes import LinkCode, ResetCode
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
+from models.reminder import Reminder, ReminderChat, ReminderDraft, ReminderPrefs, SendGate
 from models.task import Task
 from models.task_list import TaskList
 from models.telegram_update import TelegramUpdate
@@ -20,6 +21,11 @@ ALL_MODELS: list[type[Document]] = [
     Task,
     LinkCode,
     ResetCode,
+    Reminder,
+    ReminderChat,
+    ReminderDraft,
+    ReminderPrefs,
+    SendGate,
 ]
 
 __all__ = [
@@ -27,7 +33,12 @@ __all__ = [
     "LinkCode",
     "RateCounter",
     "RefreshSession",
+    "Reminder",
+    "ReminderChat",
+    "ReminderDraft",
+    "ReminderPrefs",
     "ResetCode",
+    "SendGate",
     "SpentRefreshToken",
     "Task",
     "TaskList",

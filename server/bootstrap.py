@@ -7,6 +7,9 @@ import hashlib
 import hmac
 import time
 from collections.abc import Sequence
+from datetime import datetime
+
+from beanie import PydanticObjectId
 
 from config import Settings
 from server.services.access_gate import AccessGate, Clock
@@ -18,9 +21,11 @@ from server.services.common_passwords import load_common_passwords
 from server.services.linking import TelegramLinking
 from server.services.lists import Lists
 from server.services.passwords import Passwords
+from server.services.profile import Profiles
 from server.services.recovery import PasswordRecovery, RecoveryLimits
 from server.services.registry import Services
-from server.services.reminder_port import NoReminders
+from server.services.reminder_drafts import ReminderDrafts
+from server.services.reminders import DeliverySettings, Reminders
 from server.services.sessions import Sessions
 from server.services.task_search import MongoSearch
 from server.services.tasks import Tasks
@@ -57,7 +62,13 @@ def build_services(
     )
     users = Users()
     lists = Lists()
-    tasks = Tasks(lists, planner=NoReminders(), search=MongoSearch())
+    reminders = _reminders(settings)
+    tasks = Tasks(lists, planner=reminders, search=MongoSearch())
+
+    async def advanced(task_id: PydanticObjectId, remind_at: datetime) -> None:
+        await tasks.set_remind_at(task_id, remind_at)
+
+    reminders.on_advanced = advanced  # a repeat moved on: the task shows its next time
     gate = AccessGate(users, ttl=settings.revocation_cache_ttl, clock=clock)
     limiter = RateLimiter()
     limits = _auth_limits(settings)
@@ -130,6 +141,9 @@ def build_services(
         ),
         admin=Admin(users, sessions, gate),
         telegram=channel,
+        reminders=reminders,
+        profiles=Profiles(users),
+        drafts=ReminderDrafts(),
     )
 
 
@@ -162,4 +176,17 @@ def _auth_limits(settings: Settings) -> AuthLimits:
             settings.telegram_sign_in_max_per_address,
             settings.telegram_sign_in_window,
         ),
+    )
+
+
+def _reminders(settings: Settings) -> Reminders:
+    return Reminders(
+        DeliverySettings(
+            send_rate=settings.reminder_send_rate,
+            chat_interval=settings.reminder_chat_interval,
+            lease=settings.reminder_lease,
+            workers=settings.reminder_workers,
+            poll=settings.reminder_poll,
+            late_after=settings.reminder_late_after,
+        )
     )

@@ -6,7 +6,8 @@ never user data, ids or raw paths. Every name and its meaning is in README "Runb
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -16,9 +17,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 NAMESPACE = "assistant"
@@ -41,6 +44,37 @@ REMINDER_LATE_AFTER = 60.0  # seconds after its time a reminder counts as late
 
 def status_class(status: int) -> str:
     return f"{status // 100}xx" if 100 <= status < 600 else "other"
+
+
+class EventLoopCounter(Collector):
+    """A labelled counter for the hottest paths, counted in plain ints: `inc` is one dict
+    update (~0.1 us) where a prometheus_client child's `inc` takes a lock (~0.3 us) and
+    `labels()` another ~0.7 us. Only the event loop thread may count (no lock); a scrape
+    reads the ints. Exposed exactly as a Counter: `<name>_total` and `<name>_created`."""
+
+    def __init__(
+        self, name: str, documentation: str, labels: tuple[str, ...],
+        known: list[tuple[str, ...]], registry: CollectorRegistry,
+    ) -> None:  # fmt: skip
+        self._name = name
+        self._documentation = documentation
+        self._labels = labels
+        self.counts: dict[tuple[str, ...], int] = dict.fromkeys(known, 0)
+        self._created: dict[tuple[str, ...], float] = dict.fromkeys(known, time.time())
+        registry.register(self)
+
+    def inc(self, key: tuple[str, ...]) -> None:
+        try:
+            self.counts[key] += 1
+        except KeyError:  # outside the known label values: counted from now on
+            self._created[key] = time.time()
+            self.counts[key] = 1
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self._name, self._documentation, labels=self._labels)
+        for key, count in list(self.counts.items()):
+            family.add_metric(list(key), count, created=self._created[key])
+        yield family
 
 
 class ReminderMetrics:
@@ -99,9 +133,11 @@ class Metrics:
             ["method", "route", "status"], namespace=ns, registry=r, buckets=HTTP_BUCKETS,
         )  # fmt: skip
         self._http_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
-        self._auth = Counter(
-            "auth_attempts", "Credentials presented, by scheme and outcome",
-            ["scheme", "outcome"], namespace=ns, registry=r,
+        # Counted on every authenticated request (the auth middleware): plain ints.
+        self._auth = EventLoopCounter(
+            f"{ns}_auth_attempts", "Credentials presented, by scheme and outcome",
+            ("scheme", "outcome"),
+            [(scheme, outcome) for scheme in AUTH_SCHEMES for outcome in AUTH_OUTCOMES], r,
         )  # fmt: skip
         self.updates_received = Counter(
             "telegram_updates_received",
@@ -145,9 +181,6 @@ class Metrics:
             namespace=ns, registry=r,
         )  # fmt: skip
         self.reminders = ReminderMetrics(r, REMINDER_LATE_AFTER)
-        for scheme in AUTH_SCHEMES:
-            for outcome in AUTH_OUTCOMES:
-                self._auth.labels(scheme, outcome)
         for kind in DB_ERROR_KINDS:
             self._db_errors.labels(kind)
 
@@ -163,7 +196,8 @@ class Metrics:
         children[1].observe(seconds)
 
     def auth(self, scheme: str, outcome: str) -> None:
-        self._auth.labels(scheme, outcome).inc()
+        """Event loop thread only (see EventLoopCounter)."""
+        self._auth.inc((scheme, outcome))
 
     def db_error(self, exc: BaseException) -> None:
         unavailable = isinstance(exc, ConnectionFailure) or (

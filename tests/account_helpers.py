@@ -18,8 +18,11 @@ from bson import ObjectId, json_util
 from models import User
 from server.services.mongo import same_id
 from tests.bot_helpers import BOT_TOKEN, post_update
+from tests.clock import ManualClock
 from tests.fake_bot_api import FakeBotAPI, text_message_update
 from tests.helpers import bearer
+
+__all__ = ["ManualClock"]
 
 NOTES = "test_notes"
 NEW_PASSWORD = "a brand new passphrase 9182"
@@ -63,16 +66,6 @@ async def add_notes(db: Any, user_id: str, *texts: str) -> None:
 async def notes_of(db: Any, user_id: str) -> list[str]:
     docs = await db[NOTES].find({"user_id": same_id(ObjectId(user_id))}).to_list()
     return sorted(doc["text"] for doc in docs)
-
-
-class ManualClock:
-    """A monotonic clock that moves only when a test moves it."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def widget_fields(

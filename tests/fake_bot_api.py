@@ -45,7 +45,7 @@ import contextlib
 import json
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -70,6 +70,18 @@ class Call:
     method: str
     params: dict[str, Any]
     token: str
+    at: float = field(default_factory=time.time)  # when it arrived (epoch seconds)
+
+
+@dataclass
+class _Failure:
+    """A one-shot (or n-shot) failure of a method, optionally only for one chat."""
+
+    method: str
+    status: int
+    payload: JSONDict
+    times: int
+    chat_id: str | None
 
 
 class FakeBotAPI:
@@ -111,6 +123,7 @@ class FakeBotAPI:
         self.menu_buttons: dict[str, JSONDict] = {}  # chat_id ("" = the default) -> button
         self._stubs: dict[str, tuple[int, JSONDict]] = {}
         self._delays: dict[str, float] = {}
+        self._failures: list[_Failure] = []
         # What each chat shows now: sendMessage adds, editMessage* change, keyed by
         # (chat_id, message_id) as strings (form values arrive as strings).
         self.messages: dict[tuple[str, str], JSONDict] = {}
@@ -224,6 +237,37 @@ class FakeBotAPI:
         payload = {"ok": False, "error_code": error_code, "description": description}
         self._stubs[method.lower()] = (error_code, payload)
 
+    def fail(
+        self,
+        method: str,
+        error_code: int,
+        description: str,
+        *,
+        times: int = 1,
+        chat_id: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        """Fail the next ``times`` calls of ``method`` (only those to ``chat_id`` when given)
+        like Telegram: e.g. (429, "Too Many Requests: retry after 2", retry_after=2), which
+        PTB raises as RetryAfter, or (403, "Forbidden: bot was blocked by the user")."""
+        payload: JSONDict = {"ok": False, "error_code": error_code, "description": description}
+        if retry_after is not None:
+            payload["parameters"] = {"retry_after": retry_after}
+        self._failures.append(
+            _Failure(method.lower(), error_code, payload, times,
+                     None if chat_id is None else str(chat_id))
+        )  # fmt: skip
+
+    def _failure_for(self, method: str, params: JSONDict) -> _Failure | None:
+        for failure in self._failures:
+            if failure.method != method.lower() or failure.times <= 0:
+                continue
+            if failure.chat_id is not None and str(params.get("chat_id")) != failure.chat_id:
+                continue
+            failure.times -= 1
+            return failure
+        return None
+
     def reset(self) -> None:
         """Forget calls, queued updates, webhook, commands and stubs."""
         self.calls.clear()
@@ -240,6 +284,8 @@ class FakeBotAPI:
             return _error(401, "Unauthorized")
         if seconds := self._delays.get(method.lower()):
             await asyncio.sleep(seconds)
+        if failure := self._failure_for(method, params):
+            return web.json_response(failure.payload, status=failure.status)
         if stubbed := self._stubs.get(method.lower()):
             status, payload = stubbed
             return web.json_response(payload, status=status)
@@ -305,10 +351,13 @@ class FakeBotAPI:
             "text": params["text"],
         }
         self._next_message_id += 1
-        # Telegram echoes these back in the sent Message.
-        for key in ("entities", "reply_markup"):
-            if isinstance(params.get(key), (list, dict)):
-                message[key] = params[key]
+        # Telegram echoes these back in the sent Message (a reply markup only when it is an
+        # inline keyboard: a ForceReply or reply keyboard is not part of the Message).
+        if isinstance(params.get("entities"), list):
+            message["entities"] = params["entities"]
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
         self.messages[(str(params["chat_id"]), str(message["message_id"]))] = message
         return message
 

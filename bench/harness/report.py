@@ -90,6 +90,7 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines.append("| --- | --- | --- | --- |")
     lines += [f"| {r['figure']} | {r['value']} | {r['target']} | {r['met']} |" for r in
               results.get("table", [])]  # fmt: skip
+    lines += _before_and_after(results.get("before"))
     lines += ["", "## Details", ""]
     phases = results.get("phases", {})
     cpu_runs: list[tuple[str, int, str, dict[str, Any]]] = []
@@ -107,6 +108,23 @@ def render_markdown(results: dict[str, Any]) -> str:
         failed = "; ".join(f"{k}: {v}" for k, v in results["errors"].items())
         lines += [f"Phases that failed: {failed}", ""]
     return "\n".join(lines)
+
+
+def _before_and_after(before: dict[str, Any] | None) -> list[str]:
+    """The table bench/compare.py stores: an earlier run's figures beside this run's."""
+    if not before:
+        return []
+    lines = ["", "## Before and after", ""]
+    if before.get("label"):
+        lines += [before["label"], ""]
+    lines += [f"- before: {run}" for run in before.get("runs", [])] + [""]
+    lines += [
+        "| figure | before | after | target | met (after)? |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [f"| {r['figure']} | {r['before']} | {r['after']} | {r['target']} | {r['met']} |"
+              for r in before.get("rows", [])]  # fmt: skip
+    return lines
 
 
 def _header(results: dict[str, Any]) -> list[str]:

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from server.api.body import read_json, read_json_or_form
 from server.api.client import client_address, user_agent
+from server.api.responses import json_response
 from server.api.schemas import (
     BotOut,
     LoginForm,
@@ -22,14 +23,9 @@ from server.api.schemas import (
 from server.auth.principal import principal_of, protected, require_user
 from server.keys import SERVICES
 
-# Responses with tokens must never be stored by a browser or a proxy (RFC 6749 §5.1).
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
 
 def _json(model: BaseModel, status: int = 200, *, no_store: bool = False) -> web.Response:
-    return web.json_response(
-        model.model_dump(mode="json"), status=status, headers=NO_STORE if no_store else None
-    )
+    return json_response(model, status, no_store=no_store)
 
 
 async def register(request: web.Request) -> web.Response:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.api import auth_handlers, health, tasks_handlers
+from server.api import assistant_handlers, auth_handlers, health, tasks_handlers
 from server.api.account_routes import ACCOUNT_ENDPOINTS
+from server.api.assistant_schemas import MePatch, ParseOut, ParseRequest
 from server.api.docs import add_docs
 from server.api.openapi import build_openapi
 from server.api.schemas import (
@@ -18,6 +19,7 @@ from server.api.schemas import (
     RegisterRequest,
     TelegramAuthRequest,
     TokenPairOut,
+    UserOut,
 )
 from server.api.task_schemas import (
     ListIn,
@@ -78,6 +80,12 @@ ENDPOINTS: list[Endpoint] = [
              request=TaskPatch, responses={200: TaskOut}, errors=(403, 404, 409, 503)),
     Endpoint("DELETE", "/api/tasks/{id}", tasks_handlers.delete_task, "Delete a task", "tasks",
              responses={204: None}, errors=(403, 404, 503)),
+    Endpoint("PATCH", "/api/auth/me", assistant_handlers.patch_me,
+             "Change your username, time zone or language", "auth", request=MePatch,
+             responses={200: UserOut}, errors=(403, 409, 422, 503)),
+    Endpoint("POST", "/api/tasks/parse", assistant_handlers.parse_text,
+             "What the natural-language parser understands in a text (saves nothing)", "tasks",
+             request=ParseRequest, responses={200: ParseOut}, errors=(403, 422, 503)),
     *ACCOUNT_ENDPOINTS,
 ]  # fmt: skip
 

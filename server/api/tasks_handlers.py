@@ -3,10 +3,12 @@ answer. Every route needs a user (a bot acting as itself gets 403)."""
 
 from __future__ import annotations
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel
 
 from server.api.body import read_json, read_query
+from server.api.responses import json_response
 from server.api.task_schemas import (
     ListIn,
     ListOut,
@@ -14,17 +16,27 @@ from server.api.task_schemas import (
     TaskIn,
     TaskListQuery,
     TaskOut,
-    TaskPageOut,
     TaskPatch,
 )
 from server.auth.principal import protected, require_user
 from server.http.problems import Problem
 from server.keys import SERVICES
-from server.services.tasks import UNSET, TaskChanges, TaskDraft, TaskQuery
+from server.services.tasks import UNSET, TaskChanges, TaskDraft, TaskPage, TaskQuery
 
 
 def _json(model: BaseModel, status: int = 200) -> web.Response:
-    return web.json_response(model.model_dump(mode="json"), status=status)
+    return json_response(model, status)
+
+
+def _page(page: TaskPage) -> web.Response:
+    """A TaskPageOut, without building a model per task: the page is the hot path (50 tasks
+    through pydantic models cost more than the whole rest of the request)."""
+    body = {"items": [TaskOut.row(task) for task in page.items], "next_cursor": page.next_cursor}
+    return web.Response(
+        body=orjson.dumps(body, option=orjson.OPT_UTC_Z),
+        content_type="application/json",
+        charset="utf-8",
+    )
 
 
 @protected
@@ -71,9 +83,7 @@ async def list_tasks(request: web.Request) -> web.Response:
             cursor=query.cursor,
         ),
     )
-    return _json(
-        TaskPageOut(items=[TaskOut.of(task) for task in page.items], next_cursor=page.next_cursor)
-    )
+    return _page(page)
 
 
 @protected

@@ -17,9 +17,16 @@ from server.services.tokens import AccessTokens
 from server.services.users import Users, is_telegram_id
 
 TELEGRAM_USER_HEADER = "X-Telegram-User-Id"
+# Principals remembered per credential (Bot acting for a user, tma): bounded like the other
+# per-process caches (emptied when full; refilling costs one `authenticate` each).
+MAX_REMEMBERED_PRINCIPALS = 10_000
 
 
 class Authenticator(Protocol):
+    """Each may also have `known(credentials, request) -> Principal | None`: the answer for a
+    repeat caller from its caches alone, without a coroutine (the auth middleware's fast path,
+    ~1 us a request). None there only means "not known"; `authenticate` then decides."""
+
     scheme: str  # as written in WWW-Authenticate; matched case-insensitively
 
     async def authenticate(self, credentials: str, request: web.Request) -> Principal | None: ...
@@ -55,19 +62,46 @@ class BotAuthenticator:
         self._gate = gate
         # Compare digests: equal lengths, so compare_digest leaks nothing, not even length.
         # The bot-as-itself principal is immutable: built once per token, not per request.
+        # Per token too: X-Telegram-User-Id value -> (Telegram id, the principal acting for
+        # that user), valid while the gate still maps the id to that very user id object.
         self._tokens = [
-            (_digest(token), Principal(kind="bot", scheme=self.scheme, bot_name=_name(token)))
+            (
+                _digest(token),
+                Principal(kind="bot", scheme=self.scheme, bot_name=_name(token)),
+                dict[str, tuple[int, Principal]](),
+            )
             for token in tokens
         ]
 
-    async def authenticate(self, credentials: str, request: web.Request) -> Principal | None:
+    def _bot(self, credentials: str) -> tuple[Principal, dict[str, tuple[int, Principal]]] | None:
         presented = _digest(credentials)
-        bot = None
-        for digest, principal in self._tokens:  # no early exit: time does not tell which
+        found = None
+        for digest, principal, acting in self._tokens:  # no early exit: time tells nothing
             if hmac.compare_digest(presented, digest):
-                bot = principal
-        if bot is None:
+                found = principal, acting
+        return found
+
+    def known(self, credentials: str, request: web.Request) -> Principal | None:
+        found = self._bot(credentials)
+        if found is None:
             return None
+        header = request.headers.get(TELEGRAM_USER_HEADER)
+        if header is None:
+            return found[0]
+        remembered = found[1].get(header)
+        if remembered is None:
+            return None
+        telegram_id, principal = remembered
+        # The gate's answer (within its bound; AccountDeactivated raises from here too).
+        if self._gate.known_telegram_user(telegram_id) is not principal.user_id:
+            return None
+        return principal
+
+    async def authenticate(self, credentials: str, request: web.Request) -> Principal | None:
+        found = self._bot(credentials)
+        if found is None:
+            return None
+        bot, acting = found
         header = request.headers.get(TELEGRAM_USER_HEADER)
         if header is None:
             return bot
@@ -77,7 +111,11 @@ class BotAuthenticator:
                 telegram_id, lambda: self._users.user_id_by_telegram_id(telegram_id)
             )
         )
-        return Principal(kind="user", scheme=self.scheme, user_id=user_id, bot_name=bot.bot_name)
+        principal = Principal(
+            kind="user", scheme=self.scheme, user_id=user_id, bot_name=bot.bot_name
+        )
+        _remember(acting, header, (telegram_id, principal))
+        return principal
 
 
 class MiniAppAuthenticator:
@@ -88,6 +126,22 @@ class MiniAppAuthenticator:
     def __init__(self, auth: AuthService, gate: AccessGate) -> None:
         self._auth = auth
         self._gate = gate
+        # Init data -> the principal it was admitted as (a Mini App sends the same init data
+        # with every request), valid while the gate maps its Telegram id to that user id.
+        self._principals: dict[str, tuple[int, Principal]] = {}
+
+    def known(self, credentials: str, request: web.Request) -> Principal | None:
+        remembered = self._principals.get(credentials)
+        if remembered is None:
+            return None
+        telegram_id, principal = remembered
+        try:
+            self._auth.mini_app_user(credentials)  # its freshness, every time
+        except (InvalidInitData, NotConfigured):
+            return None
+        if self._gate.known_telegram_user(telegram_id) is not principal.user_id:
+            return None
+        return principal
 
     async def authenticate(self, credentials: str, request: web.Request) -> Principal | None:
         try:
@@ -101,7 +155,17 @@ class MiniAppAuthenticator:
                 )
         except (InvalidInitData, NotConfigured, InvalidToken):
             return None
-        return Principal(kind="user", scheme=self.scheme, user_id=user_id)
+        principal = Principal(kind="user", scheme=self.scheme, user_id=user_id)
+        _remember(self._principals, credentials, (profile.telegram_id, principal))
+        return principal
+
+
+def _remember(
+    cache: dict[str, tuple[int, Principal]], key: str, value: tuple[int, Principal]
+) -> None:
+    if len(cache) >= MAX_REMEMBERED_PRINCIPALS and key not in cache:
+        cache.clear()
+    cache[key] = value
 
 
 def _name(token: str) -> str:

@@ -23,6 +23,7 @@ from server.services.errors import (
     UsernameTaken,
     UserNotFound,
 )
+from server.services.mongo import insert
 from server.services.passwords import Passwords
 from server.services.telegram_auth import InitDataVerifier
 from server.services.throttle import Hit, Limit, RateLimiter
@@ -98,7 +99,7 @@ class AuthService:
             password_hash=await self.passwords.hash(password),
         )
         try:
-            await user.insert()
+            await insert(user)
         except DuplicateKeyError:
             raise UsernameTaken() from None
         log.info("user registered: %s", user.id)
@@ -161,7 +162,7 @@ class AuthService:
             last_used_ms=created_ms,
             user_agent=user_agent,
         )
-        await session.insert()
+        await insert(session)
         return self._pair(user.id, token, session.family_id, not_before_ms)
 
     async def refresh(self, refresh_token: str, *, user_agent: str | None = None) -> TokenPair:

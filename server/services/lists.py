@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from beanie import PydanticObjectId
+from beanie.odm.utils.dump import get_dict
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from models import Task, TaskList, User
 from models.task_list import BUILTIN_KEYS, BuiltinKey
@@ -21,6 +21,7 @@ from server.services.errors import (
     ListNotFound,
     UserNotFound,
 )
+from server.services.mongo import find_one
 
 Language = Literal["en", "ru"]
 UserRef = PydanticObjectId | str
@@ -33,6 +34,7 @@ BUILTIN_NAMES: dict[BuiltinKey, dict[Language, str]] = {
     "someday": {"en": "Someday", "ru": "Когда-нибудь"},
 }
 LIST_NAME_MAX_LENGTH = 100
+DUPLICATE_KEY = 11000  # MongoDB's error code (nx-27017 reports the same)
 
 
 def preferred_language(stored: str | None, language_code: str | None) -> Language:
@@ -107,22 +109,31 @@ class Lists:
         self._ensured: set[str] = set()
         self._max_ensured = max_ensured
 
-    async def ensure_builtins(self, user_id: UserRef) -> str:
+    async def ensure_builtins(self, user_id: UserRef, *, just_read: bool = False) -> str:
         """Create whichever built-in lists the user lacks; returns the user key. A user that
-        no longer exists gets none (UserNotFound)."""
+        no longer exists gets none (UserNotFound); `just_read`: the caller has just read or
+        created the user (/start), so that lookup is not made again."""
         uid = user_key(user_id)
         if uid in self._ensured:
             return uid
         oid = object_id(uid)
-        if oid is None or await User.find_one({"_id": oid}) is None:
+        users = User.get_pymongo_collection()
+        if oid is None or (
+            not just_read and await users.find_one({"_id": oid}, {"_id": 1}) is None
+        ):
             raise UserNotFound()
-        have = {doc.key for doc in await TaskList.find({"user_id": uid}).to_list()}
-        for key in BUILTIN_KEYS:
-            if key in have:
-                continue
-            # A concurrent first request may have made it: that is what the index is for.
-            with contextlib.suppress(DuplicateKeyError):
-                await TaskList(user_id=uid, key=key).insert()
+        # One round trip for the four (was a read and four inserts: /start's largest cost):
+        # inserted unordered, and those that exist already (made by a concurrent first
+        # request, another process, an earlier run) fail alone on the unique index.
+        lists = [get_dict(TaskList(user_id=uid, key=key), to_db=True) for key in BUILTIN_KEYS]
+        try:
+            await TaskList.get_pymongo_collection().insert_many(lists, ordered=False)
+        except BulkWriteError as exc:
+            details = exc.details
+            if details.get("writeConcernErrors") or any(
+                error.get("code") != DUPLICATE_KEY for error in details.get("writeErrors", [])
+            ):
+                raise
         if len(self._ensured) >= self._max_ensured:
             self._ensured.clear()  # a crude bound: refilling costs one query per user
         self._ensured.add(uid)
@@ -178,7 +189,7 @@ class Lists:
 
     async def builtin(self, user_id: UserRef, key: BuiltinKey) -> TaskList:
         uid = await self.ensure_builtins(user_id)
-        found = await TaskList.find_one({"user_id": uid, "key": key})
+        found = await find_one(TaskList, {"user_id": uid, "key": key})
         if found is None:  # erased under us; ensure again next time
             self.forget(uid)
             raise ListNotFound()
@@ -190,7 +201,7 @@ class Lists:
             return await self.builtin(user_id, ref)
         uid = await self.ensure_builtins(user_id)
         oid = object_id(ref)
-        found = await TaskList.find_one({"_id": oid, "user_id": uid}) if oid else None
+        found = await find_one(TaskList, {"_id": oid, "user_id": uid}) if oid else None
         if found is None:
             raise ListNotFound()
         return found

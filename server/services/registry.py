@@ -12,7 +12,10 @@ from server.services.auth import AuthService
 from server.services.linking import TelegramLinking
 from server.services.lists import Lists
 from server.services.passwords import Passwords
+from server.services.profile import Profiles
 from server.services.recovery import PasswordRecovery
+from server.services.reminder_drafts import ReminderDrafts
+from server.services.reminders import Reminders
 from server.services.sessions import Sessions
 from server.services.tasks import Tasks
 from server.services.telegram_channel import TelegramChannel
@@ -29,6 +32,9 @@ class Services:
     auth: AuthService
     users: Users
     updates: UpdateJournal
+    reminders: Reminders
+    profiles: Profiles
+    drafts: ReminderDrafts
     lists: Lists
     tasks: Tasks
     gate: AccessGate

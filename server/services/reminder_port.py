@@ -22,6 +22,9 @@ class ReminderPlan:
     remind_at: datetime | None
     repeat: str | None  # an RFC 5545 RRULE, interpreted in the user's time zone
     done: bool
+    # The task was just created: no reminder of it can exist yet (the planner may skip
+    # looking for one, a database round trip per new task).
+    created: bool = False
 
 
 class ReminderPlanner(Protocol):

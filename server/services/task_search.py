@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from models import Task
 from server.services import search
+from server.services.task_views import VIEW_FIELDS, TaskView
 
 # The most tasks fetched to rank for one query. Ranking 200 costs under a millisecond; the
 # fetch is what costs, so it stays bounded whatever the user has.
@@ -35,7 +36,7 @@ class SearchBackend(Protocol):
 
     async def search(
         self, user_id: str, text: str, *, list_id: str | None, done: bool | None, limit: int
-    ) -> list[Task]:
+    ) -> list[TaskView]:
         """The user's tasks matching `text`, best first, at most `limit`."""
 
 
@@ -59,7 +60,7 @@ class MongoSearch:
 
     async def search(
         self, user_id: str, text: str, *, list_id: str | None, done: bool | None, limit: int
-    ) -> list[Task]:
+    ) -> list[TaskView]:
         query = search.prepare(text)
         if query.empty:
             return []
@@ -84,9 +85,9 @@ class MongoSearch:
         if not best:
             return []
         found = Task.get_pymongo_collection().find({"_id": {"$in": best}, "user_id": user_id},
-                                                   NO_TERMS)  # fmt: skip
+                                                   VIEW_FIELDS)  # fmt: skip
         by_id = {doc["_id"]: doc async for doc in found}
-        return [Task.model_validate(by_id[task_id]) for task_id in best if task_id in by_id]
+        return [TaskView.of(by_id[task_id]) for task_id in best if task_id in by_id]
 
     async def _candidates(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         # Unsorted and only what ranking reads: the embedded server scans for a query like

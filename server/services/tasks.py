@@ -23,8 +23,10 @@ from models.clock import utcnow
 from server.services.dates.rrule import normalize_rrule
 from server.services.errors import ConcurrentChange, InvalidInput, ListNotFound, TaskNotFound
 from server.services.lists import Lists, UserRef, object_id, user_key
+from server.services.mongo import insert
 from server.services.reminder_port import ReminderPlan, ReminderPlanner
 from server.services.task_search import NO_TERMS, SearchBackend
+from server.services.task_views import VIEW_FIELDS, TaskView
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +84,7 @@ class TaskQuery:
 
 @dataclass(frozen=True, slots=True)
 class TaskPage:
-    items: list[Task]
+    items: list[TaskView]
     next_cursor: str | None
 
 
@@ -251,11 +253,11 @@ class Tasks:
             filters["order_key"] = {"$lt": after}
         cursor = (
             Task.get_pymongo_collection()
-            .find(filters, NO_TERMS)
+            .find(filters, VIEW_FIELDS)
             .sort("order_key", -1)
             .limit(query.limit + 1)
         )
-        items = [Task.model_validate(doc) async for doc in cursor]
+        items = [TaskView.of(doc) async for doc in cursor]
         more = len(items) > query.limit
         items = items[: query.limit]
         return TaskPage(
@@ -280,7 +282,7 @@ class Tasks:
         )
         return task_list, [Task.model_validate(doc) async for doc in cursor], total
 
-    async def find(self, user_id: UserRef, text: str, limit: int = 10) -> list[Task]:
+    async def find(self, user_id: UserRef, text: str, limit: int = 10) -> list[TaskView]:
         """The user's open tasks matching `text`, best first."""
         page = await self.page(user_id, TaskQuery(text=text, limit=limit))
         return page.items
@@ -311,8 +313,8 @@ class Tasks:
             order_key=order_key(now, task_id),
             terms=self.search_backend.terms(title, notes),
         )
-        await task.insert()
-        await self._after_write(task)
+        await insert(task)
+        await self._after_write(task, created=True)
         return task
 
     async def update(
@@ -509,12 +511,12 @@ class Tasks:
             task = await self._load(task.user_id, task.id)  # type: ignore[arg-type]
         raise ConcurrentChange()
 
-    async def _after_write(self, task: Task) -> None:
+    async def _after_write(self, task: Task, *, created: bool = False) -> None:
         await self.search_backend.index(task)
-        await self.planner.plan(_plan(task))
+        await self.planner.plan(_plan(task, created=created))
 
 
-def _plan(task: Task) -> ReminderPlan:
+def _plan(task: Task, *, created: bool = False) -> ReminderPlan:
     assert task.id is not None
     return ReminderPlan(
         task_id=task.id,
@@ -523,4 +525,5 @@ def _plan(task: Task) -> ReminderPlan:
         remind_at=task.remind_at,
         repeat=task.repeat,
         done=task.done,
+        created=created,
     )

@@ -37,7 +37,10 @@ class RateLimiter:
     async def hit(self, *hits: Hit) -> None:
         """Count one attempt against each limit (concurrently: one round trip each); raise
         TooManyAttempts when any window now holds more than its `max`."""
-        counts = await asyncio.gather(*(self._count(limit, subject) for limit, subject in hits))
+        if len(hits) == 1:  # no gather (a task per awaitable) for a single count
+            counts = [await self._count(*hits[0])]
+        else:
+            counts = await asyncio.gather(*(self._count(limit, subject) for limit, subject in hits))
         over = [
             end for (count, end), (limit, _) in zip(counts, hits, strict=True) if count > limit.max
         ]

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from aiohttp import web
+from beanie import PydanticObjectId
 from telegram import Bot, BotCommand, MenuButtonWebApp, Update, WebAppInfo
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
@@ -16,12 +18,23 @@ from config import BotMode, Settings
 from server.db.database import Database
 from server.errors import StartupError
 from server.keys import DATABASE, METRICS, SERVICES, SETTINGS
+from server.services.errors import TaskNotFound
 from server.services.registry import Services
+from server.services.tasks import TaskDraft, TaskQuery
+from server.telegram.aiohttp_request import AiohttpRequest
+from server.telegram.assistant import AssistantBot, SaveTask
 from server.telegram.context import attach_services
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
 from server.telegram.messenger import TelegramAccountMessenger
+from server.telegram.reminders import (
+    DoneAction,
+    ReminderActions,
+    ReminderBot,
+    SnoozeAction,
+    TodayTitles,
+)
 from server.telegram.task_handlers import add_task_handlers
 from server.telegram.texts import COMMANDS, MENU_BUTTON
 from server.telegram.types import BotApp, BotAppBuilder
@@ -29,11 +42,13 @@ from server.telegram.types import BotApp, BotAppBuilder
 log = logging.getLogger(__name__)
 
 BOT_APP = web.AppKey("telegram_application", Application)
+REMINDER_BOT = web.AppKey("reminder_bot", ReminderBot)
+ASSISTANT_BOT = web.AppKey("assistant_bot", AssistantBot)
 INTAKE = web.AppKey("telegram_intake", UpdateIntake)  # set in webhook mode only
 WEBHOOK_SECRET = web.AppKey("telegram_webhook_secret", bytes)  # set in webhook mode only
 WEBHOOK_PATH = "/telegram/webhook"
 MINI_APP_PATH = "/app/"
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
 def _token(settings: Settings) -> str:
@@ -46,7 +61,9 @@ def make_bot(settings: Settings) -> Bot:
     return Bot(_token(settings), base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
 
 
-def build_application(settings: Settings, services: Services) -> BotApp:
+def build_application(
+    settings: Settings, services: Services
+) -> tuple[BotApp, ReminderBot, AssistantBot]:
     root = settings.bot_api_root
     builder: BotAppBuilder = (
         Application.builder()
@@ -57,14 +74,74 @@ def build_application(settings: Settings, services: Services) -> BotApp:
         # boundedly: a burst then queues in memory, already recorded, and the event loop
         # keeps time for the webhook's acknowledgements (see bench/results.md).
         .concurrent_updates(settings.bot_concurrency)
+        .request(AiohttpRequest())  # not httpx: see aiohttp_request.py
     )
     if settings.bot_mode is BotMode.WEBHOOK:
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
     attach_services(application, services)
     AccountCommands(services, mini_app_url(settings)).add_to(application)
+    # Before the task handlers: their button handler takes every callback, their capture
+    # every plain text; reminder buttons and texts that name a time are ours.
+    reminders = ReminderBot(
+        services.reminders, services.users,
+        ReminderActions(done=_done(services), snooze=_snooze(services)), today=_today(services),
+    )  # fmt: skip
+    reminders.add_to(application)
+    assistant = AssistantBot(
+        services.users, services.profiles, services.drafts, save=_save(services),
+        reminders=services.reminders,
+    )  # fmt: skip
+    assistant.add_to(application)
     add_task_handlers(application)
-    return application
+    return application, reminders, assistant
+
+
+# What the reminder buttons and the confirmation card do, through the tasks service.
+
+
+def _done(services: Services) -> DoneAction:
+    async def done(user_id: PydanticObjectId, task_id: PydanticObjectId) -> bool:
+        try:
+            await services.tasks.complete(user_id, task_id)
+        except TaskNotFound:
+            return False
+        return True
+
+    return done
+
+
+def _snooze(services: Services) -> SnoozeAction:
+    async def snooze(user_id: PydanticObjectId, task_id: PydanticObjectId, until: datetime) -> bool:
+        try:
+            await services.tasks.snooze(user_id, task_id, until)
+        except TaskNotFound:
+            return False
+        return True
+
+    return snooze
+
+
+def _today(services: Services) -> TodayTitles:
+    async def today(user_id: PydanticObjectId) -> list[str]:
+        page = await services.tasks.page(user_id, TaskQuery(list_ref="today", limit=50))
+        return [task.title for task in page.items]
+
+    return today
+
+
+def _save(services: Services) -> SaveTask:
+    async def save(
+        user_id: PydanticObjectId, title: str, remind_at: datetime, repeat: str | None
+    ) -> None:
+        await services.tasks.create(
+            user_id,
+            TaskDraft(
+                title=title, remind_at=remind_at, repeat=repeat, due=None if repeat else remind_at
+            ),
+        )
+
+    return save
 
 
 def webhook_url(settings: Settings) -> str:
@@ -144,7 +221,7 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         return
     if mode is BotMode.WEBHOOK:
         app[WEBHOOK_SECRET] = settings.webhook_secret.encode()  # derived once, not per update
-    application = build_application(settings, app[SERVICES])
+    application, reminders, assistant = build_application(settings, app[SERVICES])
     try:
         await application.initialize()
     except InvalidToken:
@@ -176,9 +253,14 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         app[SERVICES].telegram.connect(
             application.bot.username, TelegramAccountMessenger(application.bot)
         )
+        app[REMINDER_BOT] = reminders
+        app[ASSISTANT_BOT] = assistant
+        # the reminder delivery loop, once the database answers
+        reminders.start(application.bot, app[DATABASE].wait_ready)
         log.info("Telegram bot @%s: %s mode", application.bot.username, mode)
         yield
     finally:
+        await reminders.stop()
         if polling is not None:
             polling.cancel()
             await asyncio.gather(polling, return_exceptions=True)

@@ -9,9 +9,9 @@ from telegram.ext import CommandHandler, ContextTypes, TypeHandler
 
 from server.services.linking import LINK_PREFIX, LinkOutcome, LinkResult
 from server.services.registry import Services
-from server.services.users import TelegramProfile
 from server.telegram.i18n import Lang, language, tr
 from server.telegram.intake import stop_handling
+from server.telegram.sender import profile_of, telegram_language
 from server.telegram.task_handlers import assistant_intro
 from server.telegram.types import BotApp
 
@@ -19,24 +19,6 @@ log = logging.getLogger(__name__)
 
 # Before every other handler: a deactivated account gets a polite refusal and nothing else.
 GATE_GROUP = -100
-
-
-def profile_of(update: Update) -> TelegramProfile | None:
-    user = update.effective_user
-    if user is None or user.is_bot:
-        return None
-    return TelegramProfile(
-        telegram_id=user.id,
-        first_name=user.first_name,
-        last_name=user.last_name,
-        username=user.username,
-        language_code=user.language_code,
-    )
-
-
-def telegram_language(update: Update) -> Lang:
-    """The language before we know the user: what their Telegram client says."""
-    return language(None, update.effective_user.language_code if update.effective_user else None)
 
 
 class AccountCommands:
@@ -86,7 +68,7 @@ class AccountCommands:
             return
         user, created = await self._users.ensure_telegram_user(profile)
         assert user.id is not None
-        await self._lists.ensure_builtins(user.id)  # Inbox, Today, Later, Someday
+        await self._lists.ensure_builtins(user.id, just_read=True)  # Inbox, Today, …
         lang = language(user.language, profile.language_code)
         name = user.first_name or user.telegram_username or str(profile.telegram_id)
         if created:

@@ -19,6 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from models import Task
 from models.task_list import BUILTIN_KEYS, BuiltinKey
+from server.services.task_views import TaskView
 from server.telegram.i18n import Lang, tr
 
 PAGE_SIZE = 10
@@ -191,7 +192,7 @@ def list_keyboard(
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def tasks_keyboard(tasks: list[Task]) -> InlineKeyboardMarkup | None:
+def tasks_keyboard(tasks: list[Task] | list[TaskView]) -> InlineKeyboardMarkup | None:
     """Search results: each task opens its card."""
     rows = [
         [

@@ -33,10 +33,10 @@ from models.task_list import BuiltinKey
 from server.services.errors import InvalidInput, ListNotFound, TaskNotFound
 from server.services.lists import display_name
 from server.services.tasks import NOTES_MAX_LENGTH, TaskDraft, Tasks, title_and_notes
-from server.services.users import TelegramProfile
 from server.telegram import keyboards as kb
 from server.telegram.context import services_of
 from server.telegram.i18n import Lang, language, ntr, tr
+from server.telegram.sender import profile_of
 from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
@@ -73,19 +73,11 @@ class Asker:
 
 async def _asker(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Asker | None:
     """The user behind the update (created on first sight, like /start)."""
-    tg_user = update.effective_user
-    if tg_user is None or tg_user.is_bot:
+    profile = profile_of(update)
+    if profile is None:
         return None
-    user, _ = await services_of(context).users.ensure_telegram_user(
-        TelegramProfile(
-            telegram_id=tg_user.id,
-            first_name=tg_user.first_name,
-            last_name=tg_user.last_name,
-            username=tg_user.username,
-            language_code=tg_user.language_code,
-        )
-    )
-    return Asker(user, language(user.language, tg_user.language_code))
+    user, _ = await services_of(context).users.ensure_telegram_user(profile)
+    return Asker(user, language(user.language, profile.language_code))
 
 
 # --- What a plain text means ----------------------------------------------------------------

@@ -17,6 +17,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("find", N_("Find a task: /find words")),
     ("new", N_("Add a task: /new title")),
     ("password", N_("How to sign in on the web")),
+    ("timezone", N_("Your time zone")),
+    ("quiet", N_("Quiet hours for reminders")),
+    ("digest", N_("A morning digest of Today")),
 ]
 
 # The default menu button is the same for every user, so it has one text.

@@ -35,13 +35,13 @@ async def test_webhook_mode_registers_webhook_and_commands(bot_client, fake_api)
     [call] = fake_api.calls_to("setWebhook")
     assert call.params["url"] == f"{PUBLIC_URL}/telegram/webhook"
     assert call.params["secret_token"] == WEBHOOK_SECRET
-    assert call.params["allowed_updates"] == ["message", "callback_query"]
+    assert call.params["allowed_updates"] == ["message", "callback_query", "my_chat_member"]
     languages = {c.params.get("language_code") for c in fake_api.calls_to("setMyCommands")}
     assert languages == {None, "ru"}
     ru = fake_api.commands[('{"type": "default"}', "ru")]
     assert [c["command"] for c in ru] == [
         "start", "help", "me", "inbox", "today", "later", "someday", "lists", "find", "new",
-        "password",
+        "password", "timezone", "quiet", "digest",
     ]  # fmt: skip
     assert ru[0]["description"] == "Регистрация и приветствие"
     assert ru[9] == {"command": "new", "description": "Добавить задачу: /new название"}

@@ -15,27 +15,20 @@ from server.services.access_gate import AccessGate
 from server.services.errors import AccountDeactivated, InvalidToken
 from server.services.tokens import AccessClaims
 from server.services.users import Users
+from tests.clock import ManualClock
 
 TTL = 5.0
 T0 = 500.0
 ISSUED = 1_700_000_000_000
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def gate(models: Any, clock: Clock) -> AccessGate:
+def gate(models: Any, clock: ManualClock) -> AccessGate:
     return AccessGate(Users(), ttl=TTL, clock=clock)
 
 
@@ -82,7 +75,7 @@ async def test_a_user_after_the_services_set_writes(gate: AccessGate, models: An
 
 
 async def test_revocations_by_another_process_are_seen_after_the_bound(
-    gate: AccessGate, models: Any, clock: Clock
+    gate: AccessGate, models: Any, clock: ManualClock
 ) -> None:
     user_id = await add_user(models, active=True, tokens_valid_after=0)
     assert await gate.admit_token(claims(user_id)) == user_id
@@ -155,7 +148,7 @@ async def test_a_session_without_the_revoked_field_is_live(gate: AccessGate, mod
 
 
 async def test_a_session_ended_by_another_process_is_seen_after_the_bound(
-    gate: AccessGate, models: Any, clock: Clock
+    gate: AccessGate, models: Any, clock: ManualClock
 ) -> None:
     user_id = await add_user(models)
     await add_session(models, user_id, "s", revoked=False)
@@ -170,7 +163,7 @@ async def test_a_session_ended_by_another_process_is_seen_after_the_bound(
 
 
 async def test_telegram_accounts_active_deactivated_and_unknown(
-    gate: AccessGate, models: Any, clock: Clock
+    gate: AccessGate, models: Any, clock: ManualClock
 ) -> None:
     await add_user(models, telegram_id=1, active=True)
     await add_user(models, telegram_id=2, active=True)

@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from models import RateCounter
 from server.services.errors import TooManyAttempts
 from server.services.throttle import EXPIRY_GRACE, Limit, RateLimiter
+from tests.clock import ManualClock
 
 WINDOW = 900
 # In the future (2096): counters expire by the real clock, and the database purges expired ones.
@@ -25,21 +26,13 @@ LOGIN = Limit("login-user", 3, WINDOW)
 ADDRESS = Limit("login-addr", 5, WINDOW)
 
 
-class Clock:
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def limiter(models: Any, clock: Clock) -> RateLimiter:
+def limiter(models: Any, clock: ManualClock) -> RateLimiter:
     return RateLimiter(clock)
 
 
@@ -57,7 +50,7 @@ async def hits_until_refused(limiter: RateLimiter, *hits: tuple[Limit, str]) -> 
 
 
 async def test_max_attempts_pass_and_the_next_is_refused_with_retry_after(
-    limiter: RateLimiter, clock: Clock
+    limiter: RateLimiter, clock: ManualClock
 ) -> None:
     for _ in range(LOGIN.max):
         await limiter.hit((LOGIN, "alice"))
@@ -72,7 +65,7 @@ async def test_max_attempts_pass_and_the_next_is_refused_with_retry_after(
     assert caught.value.retry_after == 1  # rounded up, never 0
 
 
-async def test_retry_after_is_at_least_one_second(limiter: RateLimiter, clock: Clock) -> None:
+async def test_retry_after_is_at_least_one_second(limiter: RateLimiter, clock: ManualClock) -> None:
     end = WINDOW_START + WINDOW
     clock.now = end - 0.001
     assert await hits_until_refused(limiter, (LOGIN, "alice")) == LOGIN.max
@@ -86,7 +79,7 @@ async def test_retry_after_is_at_least_one_second(limiter: RateLimiter, clock: C
     assert caught.value.retry_after == 1
 
 
-async def test_a_new_window_starts_from_zero(limiter: RateLimiter, clock: Clock) -> None:
+async def test_a_new_window_starts_from_zero(limiter: RateLimiter, clock: ManualClock) -> None:
     assert await hits_until_refused(limiter, (LOGIN, "alice")) == LOGIN.max
 
     clock.now = WINDOW_START + WINDOW  # the first second of the next window
@@ -95,7 +88,7 @@ async def test_a_new_window_starts_from_zero(limiter: RateLimiter, clock: Clock)
 
 
 async def test_the_last_second_of_a_window_is_still_that_window(
-    limiter: RateLimiter, clock: Clock
+    limiter: RateLimiter, clock: ManualClock
 ) -> None:
     assert await hits_until_refused(limiter, (LOGIN, "alice")) == LOGIN.max
     clock.now = WINDOW_START + WINDOW - 0.001
@@ -187,7 +180,7 @@ async def test_forgive_takes_one_attempt_back_from_each(limiter: RateLimiter, mo
 
 
 async def test_forgive_touches_only_its_own_window(
-    limiter: RateLimiter, clock: Clock, models: Any
+    limiter: RateLimiter, clock: ManualClock, models: Any
 ) -> None:
     await limiter.hit((LOGIN, "alice"))
     clock.now += WINDOW

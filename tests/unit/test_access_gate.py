@@ -19,20 +19,13 @@ from server.services.access_gate import (
 )
 from server.services.errors import AccountDeactivated, InvalidToken
 from server.services.tokens import AccessClaims
+from tests.clock import ManualClock
 
 ALICE = PydanticObjectId("6650c0ffee0123456789aaaa")
 BOB = PydanticObjectId("6650c0ffee0123456789bbbb")
 TTL = 5.0
 T0 = 1000.0
 ISSUED = 1_700_000_000_000  # epoch ms, when the tokens below were issued
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Users:
@@ -49,7 +42,7 @@ class MemoryGate(AccessGate):
     """The real gate over dicts; records every read. While `hold` is set, reads wait for it
     (to stage concurrent requests)."""
 
-    def __init__(self, clock: Clock, max_entries: int = 100) -> None:
+    def __init__(self, clock: ManualClock, max_entries: int = 100) -> None:
         self.users_service = Users()
         super().__init__(self.users_service, ttl=TTL, clock=clock, max_entries=max_entries)  # type: ignore[arg-type]
         self.now = clock
@@ -86,12 +79,12 @@ class MemoryGate(AccessGate):
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(T0)
 
 
 @pytest.fixture
-def gate(clock: Clock) -> MemoryGate:
+def gate(clock: ManualClock) -> MemoryGate:
     gate = MemoryGate(clock)
     gate.user_rows[str(ALICE)] = (True, ISSUED - 1, 42)
     gate.session_rows["fam-a"] = (True, str(ALICE))
@@ -163,7 +156,7 @@ async def test_a_token_of_an_ended_or_foreign_session_is_revoked(
         await gate.admit_token(token(sid="fam-a"))
 
 
-async def test_a_user_is_read_once_per_bound(gate: MemoryGate, clock: Clock) -> None:
+async def test_a_user_is_read_once_per_bound(gate: MemoryGate, clock: ManualClock) -> None:
     await gate.admit_token(token(sid="fam-a"))
     gate.user_rows[str(ALICE)] = (True, ISSUED + 1, 42)  # revoked by another process
     gate.session_rows["fam-a"] = (False, str(ALICE))
@@ -178,7 +171,7 @@ async def test_a_user_is_read_once_per_bound(gate: MemoryGate, clock: Clock) -> 
     assert gate.reads == [str(ALICE), "fam-a", str(ALICE)]
 
 
-async def test_a_session_is_read_once_per_bound(gate: MemoryGate, clock: Clock) -> None:
+async def test_a_session_is_read_once_per_bound(gate: MemoryGate, clock: ManualClock) -> None:
     await gate.admit_token(token(sid="fam-a"))
     gate.session_rows["fam-a"] = (False, str(ALICE))  # ended by another process
     gate.user_rows[str(ALICE)] = (True, 0, 42)
@@ -208,7 +201,7 @@ def resolver(*answers: PydanticObjectId) -> tuple[list[PydanticObjectId], object
 
 
 async def test_a_telegram_user_is_resolved_checked_and_then_known(
-    gate: MemoryGate, clock: Clock
+    gate: MemoryGate, clock: ManualClock
 ) -> None:
     given, resolve = resolver(ALICE)
 
@@ -223,7 +216,7 @@ async def test_a_telegram_user_is_resolved_checked_and_then_known(
 
 
 async def test_a_known_telegram_user_is_forgotten_after_the_bound(
-    gate: MemoryGate, clock: Clock
+    gate: MemoryGate, clock: ManualClock
 ) -> None:
     _, resolve = resolver(ALICE)
     await gate.admit_telegram_user(42, resolve)  # type: ignore[arg-type]
@@ -292,7 +285,7 @@ async def test_a_resolved_user_with_another_telegram_id_is_admitted_but_not_reme
     assert gate.known_telegram_user(42) is None
 
 
-async def test_user_state_is_cached_within_the_bound(gate: MemoryGate, clock: Clock) -> None:
+async def test_user_state_is_cached_within_the_bound(gate: MemoryGate, clock: ManualClock) -> None:
     first = await gate.user_state(ALICE)
     clock.now = T0 + TTL - 0.001
     assert await gate.user_state(ALICE) is first
@@ -301,7 +294,9 @@ async def test_user_state_is_cached_within_the_bound(gate: MemoryGate, clock: Cl
     assert gate.reads == [str(ALICE), str(ALICE)]
 
 
-async def test_telegram_account_active_reads_once_per_bound(gate: MemoryGate, clock: Clock) -> None:
+async def test_telegram_account_active_reads_once_per_bound(
+    gate: MemoryGate, clock: ManualClock
+) -> None:
     gate.telegram_rows[7] = False
 
     assert await gate.telegram_account_active(7) is False
@@ -317,7 +312,7 @@ async def test_telegram_account_active_reads_once_per_bound(gate: MemoryGate, cl
 # --- local writes ---------------------------------------------------------------------------
 
 
-async def test_a_user_written_here_is_seen_at_once(gate: MemoryGate, clock: Clock) -> None:
+async def test_a_user_written_here_is_seen_at_once(gate: MemoryGate, clock: ManualClock) -> None:
     await gate.admit_token(token())
     clock.now = T0 + 1
 
@@ -415,7 +410,7 @@ async def test_sessions_ended_here_end_their_tokens_at_once(gate: MemoryGate) ->
     assert gate.reads == [str(ALICE), "fam-a"]
 
 
-async def test_ended_sessions_stay_ended_for_a_bound(gate: MemoryGate, clock: Clock) -> None:
+async def test_ended_sessions_stay_ended_for_a_bound(gate: MemoryGate, clock: ManualClock) -> None:
     gate.note_sessions_ended(["fam-a"])
     clock.now = T0 + TTL - 0.001
     with pytest.raises(InvalidToken):
@@ -523,7 +518,7 @@ def test_a_full_cache_is_emptied_for_a_new_key_only() -> None:
     assert cache == {3: "new"}
 
 
-async def test_the_gates_maps_are_bounded(clock: Clock) -> None:
+async def test_the_gates_maps_are_bounded(clock: ManualClock) -> None:
     gate = MemoryGate(clock, max_entries=2)
     ids = [PydanticObjectId(f"6650c0ffee012345678900{n:02x}") for n in range(3)]
     for user_id in ids:

@@ -22,6 +22,7 @@ from server.services.tokens import (
     hash_refresh_token,
     new_refresh_token,
 )
+from tests.clock import ManualClock
 
 KEY = b"unit-test-jwt-key-0123456789abcdefghijklmnop"
 OLD_KEY = b"unit-test-old-key-0123456789abcdefghijklmno"
@@ -31,21 +32,13 @@ NOW = 1_700_000_000
 SUB = "6650c0ffee0123456789abcd"
 
 
-class Clock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def tokens(clock: Clock) -> AccessTokens:
+def tokens(clock: ManualClock) -> AccessTokens:
     return AccessTokens(KEY, ISSUER, AUDIENCE, TTL, previous_keys=(OLD_KEY,), clock=clock)
 
 
@@ -108,7 +101,7 @@ def test_issue_names_the_session(tokens: AccessTokens) -> None:
     assert set(payload) == {*REQUIRED_CLAIMS, "iat_ms", "sid"}
 
 
-def test_iat_ms_keeps_the_milliseconds_and_iat_the_whole_seconds(clock: Clock) -> None:
+def test_iat_ms_keeps_the_milliseconds_and_iat_the_whole_seconds(clock: ManualClock) -> None:
     clock.now = NOW + 0.9876
     tokens = AccessTokens(KEY, ISSUER, AUDIENCE, TTL, clock=clock)
 
@@ -202,14 +195,14 @@ def test_a_token_signed_with_a_previous_key_is_accepted(tokens: AccessTokens) ->
     assert tokens.verify(sign(claims(), OLD_KEY)) == SUB
 
 
-def test_previous_keys_are_tried_after_the_current_one(clock: Clock) -> None:
+def test_previous_keys_are_tried_after_the_current_one(clock: ManualClock) -> None:
     several = AccessTokens(KEY, ISSUER, AUDIENCE, TTL, (OTHER_KEY, OLD_KEY), clock=clock)
 
     assert several.verify(sign(claims(), OLD_KEY)) == SUB
     assert several.verify(sign(claims(), OTHER_KEY)) == SUB
 
 
-def test_without_previous_keys_an_old_token_is_refused(clock: Clock) -> None:
+def test_without_previous_keys_an_old_token_is_refused(clock: ManualClock) -> None:
     rotated = AccessTokens(KEY, ISSUER, AUDIENCE, TTL, clock=clock)
 
     with pytest.raises(InvalidToken):
@@ -288,7 +281,9 @@ def test_an_audience_list_that_includes_ours_is_accepted(tokens: AccessTokens) -
     assert tokens.verify(sign(claims(aud=[AUDIENCE, "other"]))) == SUB
 
 
-def test_a_token_is_valid_until_the_second_before_exp(tokens: AccessTokens, clock: Clock) -> None:
+def test_a_token_is_valid_until_the_second_before_exp(
+    tokens: AccessTokens, clock: ManualClock
+) -> None:
     token = tokens.issue(SUB)
 
     clock.now = NOW + TTL - 1
@@ -303,7 +298,9 @@ def test_a_token_is_valid_until_the_second_before_exp(tokens: AccessTokens, cloc
         tokens.verify(token)
 
 
-def test_an_expired_token_of_a_previous_key_is_refused(tokens: AccessTokens, clock: Clock) -> None:
+def test_an_expired_token_of_a_previous_key_is_refused(
+    tokens: AccessTokens, clock: ManualClock
+) -> None:
     token = sign(claims(), OLD_KEY)
     clock.now = NOW + TTL
 

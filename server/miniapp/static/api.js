@@ -29,7 +29,8 @@ export class ApiError extends Error {
 const auth = { initData: null, access: null, refresh: null, timer: 0, refreshing: null };
 let onSignedOut = () => {};
 
-/** Called when the session ends on its own (refresh refused): the app shows the sign-in. */
+/** Called when the session ends on its own (a refresh refused; inside Telegram, the init data
+ * refused, e.g. grown too old while the app stayed open): the app shows what to do next. */
 export function whenSignedOut(callback) {
   onSignedOut = callback;
 }
@@ -165,6 +166,7 @@ export async function api(method, path, body, { signal, retry = true } = {}) {
       await refreshNow();
       return send(method, path, body, { signal, authorization: credentials() });
     }
+    if (err instanceof ApiError && err.status === 401 && auth.initData !== null) onSignedOut(err);
     throw err;
   }
 }

@@ -59,8 +59,14 @@ function go(name, params = {}) {
   render();
 }
 
+// history.back() takes effect later (at popstate): count the ones on their way, so a quick
+// double tap on Back cannot go past the first view and leave the app.
+let backsPending = 0;
+
 function back() {
-  if (state.stack.length > 1) history.back();
+  if (state.stack.length - backsPending <= 1) return;
+  backsPending += 1;
+  history.back();
 }
 
 /** Change the current view's parameters in place (a filter, say) without a history entry. */
@@ -70,6 +76,7 @@ function replaceParams(params) {
 }
 
 addEventListener('popstate', (event) => {
+  backsPending = Math.max(0, backsPending - 1);
   if (!state.user) return;
   const depth = (event.state && event.state.depth) || 1;
   state.stack.length = Math.max(1, Math.min(depth, state.stack.length));
@@ -282,6 +289,7 @@ async function boot() {
     state.tg.ready();
     state.tg.expand();
     useTelegram(state.tg.initData);
+    whenSignedOut(showTelegramInvalid);
     return start();
   }
   whenSignedOut(() => showSignIn(t('session_ended')));

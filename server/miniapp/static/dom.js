@@ -48,8 +48,11 @@ export function debounce(fn, ms) {
   };
 }
 
-/** Disable a form's controls while `work` runs, so a double click cannot send twice. */
+/** Disable a form's controls while `work` runs, so a double click cannot send twice. A call
+ * while the form is busy does nothing: Telegram's MainButton submits the form without its
+ * (disabled) button. */
 export async function busy(form, work) {
+  if (form.hasAttribute('aria-busy')) return undefined;
   const controls = [...form.querySelectorAll('button, input, select, textarea')];
   const before = controls.map((c) => c.disabled);
   controls.forEach((c) => { c.disabled = true; });

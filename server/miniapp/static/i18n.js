@@ -18,6 +18,11 @@ const STRINGS = {
     mark_done: 'Mark “{title}” done', mark_open: 'Mark “{title}” not done',
     task_text: 'What and when', task_text_hint: 'For example: Call mom tomorrow at 9',
     understood: 'Understood', parsing: 'Reading…', parse_failed: 'Could not read the time; the text is saved as the title.',
+    parse_unavailable: 'Times are not read from the text here; it is saved as the title.',
+    clarify_ambiguous_time: 'Which time?', clarify_ambiguous_day: 'Which day?', clarify_ambiguous_date: 'Which date?',
+    clarify_in_the_past: 'That time has passed.', clarify_conflict: 'The times in the text disagree.',
+    clarify_other: 'The time is unclear.',
+    clarify_keep_words: 'No reminder: keep the words', clarify_first: 'Choose when to be reminded (above), or keep the words.',
     u_title: 'Task', u_remind: 'Reminder', u_due: 'Due', u_repeat: 'Repeats', u_none: '—',
     title: 'Title', notes: 'Notes', list: 'List', remind_at: 'Remind at', due: 'Due',
     repeat: 'Repeat', repeat_none: 'Never', repeat_custom: 'As set: {text}',
@@ -33,7 +38,7 @@ const STRINGS = {
     tg_login: 'Log in with Telegram', or: 'or', sign_out: 'Sign out',
     language: 'Language', timezone: 'Time zone', use_device_tz: 'Use this device’s ({tz})',
     signed_in_as: 'Signed in as {name}',
-    sessions: 'Sessions', this_device: 'this device', unknown_device: 'Unknown device',
+    sessions: 'Sessions', no_sessions: 'No browser is signed in to this account.', this_device: 'this device', unknown_device: 'Unknown device',
     session_meta: 'Signed in {created} · last used {used}', end_session: 'End',
     end_others: 'Log out elsewhere', logout_all: 'Log out everywhere',
     others_ended: 'Other sessions were ended.',
@@ -61,6 +66,10 @@ const STRINGS = {
     err_invalid_credentials: 'Incorrect username or password.',
     err_wrong_password: 'The password is incorrect.',
     err_username_taken: 'This username is taken. Choose another one.',
+    err_list_name_taken: 'You already have a list with this name.',
+    err_builtin_list: 'Built-in lists cannot be renamed or deleted.',
+    err_concurrent: 'This was changed elsewhere at the same moment. Try again.',
+    err_deactivated: 'This account is deactivated.',
     err_too_many: 'Too many attempts. Try again in {time}.',
     err_not_found: 'This no longer exists. It may have been deleted elsewhere.',
     err_forbidden: 'You are not allowed to do this.',
@@ -93,6 +102,11 @@ const STRINGS = {
     mark_done: 'Отметить «{title}» выполненной', mark_open: 'Снять отметку с «{title}»',
     task_text: 'Что и когда', task_text_hint: 'Например: Позвонить маме завтра в 9',
     understood: 'Понял так', parsing: 'Разбираю…', parse_failed: 'Не удалось разобрать время; текст сохранится как название.',
+    parse_unavailable: 'Здесь время из текста не распознаётся; текст сохранится как название.',
+    clarify_ambiguous_time: 'В какое время?', clarify_ambiguous_day: 'В какой день?', clarify_ambiguous_date: 'Какого числа?',
+    clarify_in_the_past: 'Это время уже прошло.', clarify_conflict: 'Времена в тексте противоречат друг другу.',
+    clarify_other: 'Время указано неясно.',
+    clarify_keep_words: 'Без напоминания: оставить слова', clarify_first: 'Выберите, когда напомнить (выше), или оставьте слова.',
     u_title: 'Задача', u_remind: 'Напоминание', u_due: 'Срок', u_repeat: 'Повтор', u_none: '—',
     title: 'Название', notes: 'Заметки', list: 'Список', remind_at: 'Напомнить', due: 'Срок',
     repeat: 'Повторять', repeat_none: 'Не повторять', repeat_custom: 'Как задано: {text}',
@@ -108,7 +122,7 @@ const STRINGS = {
     tg_login: 'Войти через Telegram', or: 'или', sign_out: 'Выйти',
     language: 'Язык', timezone: 'Часовой пояс', use_device_tz: 'Как на этом устройстве ({tz})',
     signed_in_as: 'Вы вошли как {name}',
-    sessions: 'Сеансы', this_device: 'это устройство', unknown_device: 'Неизвестное устройство',
+    sessions: 'Сеансы', no_sessions: 'В этот аккаунт не вошёл ни один браузер.', this_device: 'это устройство', unknown_device: 'Неизвестное устройство',
     session_meta: 'Вход {created} · активность {used}', end_session: 'Завершить',
     end_others: 'Выйти на других устройствах', logout_all: 'Выйти везде',
     others_ended: 'Другие сеансы завершены.',
@@ -136,6 +150,10 @@ const STRINGS = {
     err_invalid_credentials: 'Неверное имя пользователя или пароль.',
     err_wrong_password: 'Неверный пароль.',
     err_username_taken: 'Это имя пользователя занято. Выберите другое.',
+    err_list_name_taken: 'Список с таким названием уже есть.',
+    err_builtin_list: 'Встроенные списки нельзя переименовать или удалить.',
+    err_concurrent: 'Это одновременно изменили в другом месте. Попробуйте ещё раз.',
+    err_deactivated: 'Этот аккаунт отключён.',
     err_too_many: 'Слишком много попыток. Попробуйте через {time}.',
     err_not_found: 'Этого больше нет. Возможно, удалено на другом устройстве.',
     err_forbidden: 'Это действие вам недоступно.',
@@ -181,6 +199,10 @@ export function t(key, vars = {}) {
   return fill(typeof text === 'string' ? text : text.other, vars);
 }
 
+export function has(key) {
+  return key in STRINGS.en;
+}
+
 export function plural(key, n, vars = {}) {
   const forms = STRINGS[lang][key];
   const form = forms[new Intl.PluralRules(lang).select(n)] ?? forms.other;
@@ -198,6 +220,10 @@ export function explain(err, { passwordOnly = false } = {}) {
   }
   if (slug === 'invalid-credentials') return t(passwordOnly ? 'err_wrong_password' : 'err_invalid_credentials');
   if (slug === 'username-taken') return t('err_username_taken');
+  if (slug === 'list-name-taken') return t('err_list_name_taken');
+  if (slug === 'builtin-list') return t('err_builtin_list');
+  if (slug === 'concurrent-change') return t('err_concurrent');
+  if (slug === 'account-deactivated') return t('err_deactivated');
   if (err.status === 429) {
     const minutes = Math.max(1, Math.ceil((err.retryAfter || 60) / 60));
     return t('err_too_many', { time: plural('minutes_in', minutes) });
@@ -213,6 +239,8 @@ export function explain(err, { passwordOnly = false } = {}) {
 }
 
 function fieldSentence(error) {
+  // A password confirmation that was wrong (changing the password, deleting the account).
+  if (error.type === 'wrong_password') return t('err_wrong_password');
   const name = String(error.field || '').split('.').pop();
   const label = STRINGS[lang][`f_${name}`] ? t(`f_${name}`) : name;
   const number = Number((String(error.message).match(/\d+/) || [])[0]);

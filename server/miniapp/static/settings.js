@@ -106,6 +106,8 @@ function sessionsSection(ctx) {
         await api('DELETE', `/api/auth/sessions/${encodeURIComponent(s.id)}`);
         load();
       }).catch((err) => box.show(explain(err))) });
+    // Inside Telegram the init data signs each call in, so there may be no session at all.
+    if (!items.length) area.append(h('p', { class: 'muted', text: t('no_sessions') }));
     area.append(h('ul', { class: 'rows sessions' }, items.map((s) => h('li', { class: 'session' },
       h('div', {}, h('strong', { text: device(s.user_agent) }),
         s.current ? h('span', { class: 'badge', text: t('this_device') }) : null,

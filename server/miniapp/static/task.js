@@ -2,11 +2,26 @@
 // (title, notes, list = move, reminder, due, repeat, done, delete).
 import { api } from './api.js';
 import { busy, debounce, field, h, messageBox } from './dom.js';
-import { explain, t } from './i18n.js';
+import { explain, has, t } from './i18n.js';
 import { formatTime, fromInputValue, repeatText, toInputValue, zoneOf } from './time.js';
 import { fetchLists } from './views.js';
 
 const REPEATS = ['', 'FREQ=DAILY', 'FREQ=WEEKLY', 'FREQ=MONTHLY', 'FREQ=YEARLY'];
+
+// A server without the parser route (404) is asked no more while this page runs: tasks are
+// then saved with the words as their title.
+let parserMissing = false;
+
+/** The words read in the zone this page shows times in (the account's, else this device's):
+ * right after a first sign-in the account may not have its zone yet. */
+function askParser(text, timezone, signal) {
+  if (parserMissing) return Promise.resolve(null);
+  return api('POST', '/api/tasks/parse', { text, timezone }, { signal }).catch((err) => {
+    if (err.status !== 404 && err.status !== 405) throw err;
+    parserMissing = true;
+    return null;
+  });
+}
 
 function listSelect(lists, selected) {
   const select = h('select', { name: 'list' },
@@ -27,24 +42,51 @@ export function taskView(main, params, ctx) {
   }, ({ lists, task }) => (task ? editForm(area, task, lists, ctx) : addForm(area, params, lists, ctx)));
 }
 
-/** What the parser understood, as a small definition list that updates as one types. */
+/** What the parser understood, as a small definition list that updates as one types. When
+ * the time is unclear (the parser's `clarify`: "at 7" morning or evening, a date read two
+ * ways, a time already past), the readings it offers are buttons, and "no reminder" keeps the
+ * words in the title: nothing typed is dropped without the person choosing it. */
 function understoodBox() {
   const dl = h('dl', { class: 'understood', id: 'understood', 'aria-live': 'polite' });
-  const wrap = h('div', { class: 'understood-box', hidden: true }, h('h2', { text: t('understood') }), dl);
-  wrap.show = (parsed, zone) => {
+  const choices = h('div', { class: 'choices', id: 'time-choices', role: 'group' });
+  const wrap = h('div', { class: 'understood-box', hidden: true }, h('h2', { text: t('understood') }), dl, choices);
+  wrap.show = (parsed, zone, choice, onChoose) => {
     wrap.hidden = false;
+    const final = settle(parsed, choice) || { ...parsed, remind_at: null, due: null };
     const row = (key, value) => [h('dt', { text: t(key) }), h('dd', { text: value || t('u_none') })];
     dl.replaceChildren(
-      ...row('u_title', parsed.title),
-      ...row('u_remind', formatTime(parsed.remind_at, zone)),
-      ...row('u_due', formatTime(parsed.due, zone)),
-      ...row('u_repeat', repeatText(parsed.repeat)));
+      ...row('u_title', final.title),
+      ...row('u_remind', formatTime(final.remind_at, zone)),
+      ...row('u_due', formatTime(final.due, zone)),
+      ...row('u_repeat', repeatText(final.repeat)));
+    const clarify = parsed.clarify;
+    choices.replaceChildren();
+    if (!clarify) return;
+    const key = `clarify_${String(clarify.reason).replace(/-/g, '_')}`;
+    const question = has(key) ? t(key) : t('clarify_other');
+    const pick = (value, label) => h('button', { type: 'button', class: 'secondary choice', text: label,
+      'aria-pressed': String(choice !== undefined && choice === value), onclick: () => onChoose(value) });
+    choices.setAttribute('aria-label', question);
+    choices.append(h('p', { class: 'muted', text: question }),
+      ...(clarify.options || []).map((at) => pick(at, formatTime(at, zone))),
+      pick(null, t('clarify_keep_words')));
   };
   wrap.note = (text) => {
     wrap.hidden = false;
     dl.replaceChildren(h('dd', { class: 'muted', text }));
+    choices.replaceChildren();
   };
   return wrap;
+}
+
+/** The task a parse and the person's choice make: the parse as it is when it was clear; with
+ * `clarify`, the chosen reading (an RFC 3339 time), or the words as typed (null); undefined
+ * while nothing is chosen. */
+function settle(parsed, choice) {
+  if (!parsed.clarify) return parsed;
+  if (choice === undefined) return undefined;
+  if (choice === null) return { title: parsed.text, remind_at: null, due: null, repeat: null };
+  return { ...parsed, remind_at: choice, due: choice };
 }
 
 function addForm(area, params, lists, ctx) {
@@ -65,28 +107,36 @@ function addForm(area, params, lists, ctx) {
   text.focus();
 
   // Each parse is tied to the text it read; saving waits for the parse of the current text.
-  let parse = { text: '', promise: Promise.resolve(null), controller: null };
+  // A choice between readings belongs to that parse too: new words, a new choice.
+  let parse = { text: '', promise: Promise.resolve(null), controller: null, choice: undefined };
   const parseNow = () => {
     const value = text.value.trim();
     if (value === parse.text) return parse.promise;
     if (parse.controller) parse.controller.abort();
     const controller = new AbortController();
     const promise = value
-      ? api('POST', '/api/tasks/parse', { text: value }, { signal: controller.signal })
+      ? askParser(value, zone, controller.signal).then((parsed) => parsed && { ...parsed, text: value })
       : Promise.resolve(null);
-    parse = { text: value, promise, controller };
+    parse = { text: value, promise, controller, choice: undefined };
     return promise;
   };
+  const showParsed = (parsed) => understood.show(parsed, zone, parse.choice, (choice) => {
+    parse.choice = choice;
+    box.show('');
+    showParsed(parsed);
+  });
   const preview = debounce(async () => {
     const value = text.value.trim();
     if (!value) {
       understood.hidden = true;
       return;
     }
-    understood.note(t('parsing'));
+    if (!parserMissing) understood.note(t('parsing'));
     try {
       const parsed = await parseNow();
-      if (ctx.current() && value === text.value.trim()) understood.show(parsed, zone);
+      if (!ctx.current() || value !== text.value.trim()) return;
+      if (parsed) showParsed(parsed);
+      else understood.note(t('parse_unavailable'));
     } catch (err) {
       if (err.name !== 'AbortError' && ctx.current()) understood.note(t('parse_failed'));
     }
@@ -104,8 +154,14 @@ function addForm(area, params, lists, ctx) {
     busy(form, async () => {
       // A parser that failed must not stop the save: the words become the title.
       const parsed = (await parseNow().catch(() => null)) || { title: value };
-      const body = { title: parsed.title || value, list: list.value };
-      for (const key of ['remind_at', 'due', 'repeat']) if (parsed[key]) body[key] = parsed[key];
+      const final = settle(parsed, parse.choice);
+      if (!final) {
+        showParsed(parsed);
+        box.show(t('clarify_first'));
+        return;
+      }
+      const body = { title: final.title || value, list: list.value };
+      for (const key of ['remind_at', 'due', 'repeat']) if (final[key]) body[key] = final[key];
       if (notes.value.trim()) body.notes = notes.value;
       await api('POST', '/api/tasks', body);
       ctx.back();

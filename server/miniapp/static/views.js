@@ -16,6 +16,8 @@ export function listName(ctx, id) {
   return list ? list.name : '';
 }
 
+const sameInstant = (a, b) => Boolean(a && b) && new Date(a).getTime() === new Date(b).getTime();
+
 /** One task: a checkbox to complete it, and its title, which opens the editor. */
 export function taskRow(task, ctx, { showList = false } = {}) {
   const zone = zoneOf(ctx.state.user);
@@ -40,7 +42,8 @@ export function taskRow(task, ctx, { showList = false } = {}) {
     // Words rather than emoji: not every system has an emoji font.
     task.remind_at && `${t('u_remind')}: ${formatTime(task.remind_at, zone)}`,
     task.repeat && `↻ ${repeatText(task.repeat)}`,
-    task.due && `${t('u_due')}: ${formatTime(task.due, zone)}`,
+    // A time read from words is both (the parser's due is its reminder): say it once.
+    task.due && !sameInstant(task.due, task.remind_at) && `${t('u_due')}: ${formatTime(task.due, zone)}`,
     showList && listName(ctx, task.list_id) && t('in_list', { name: listName(ctx, task.list_id) }),
   ].filter(Boolean).join(' · ');
   const open = h('button', { type: 'button', class: 'task-open', onclick: () => ctx.go('task', { id: task.id }) },

@@ -3,24 +3,26 @@ Debian's Chromium through Playwright (its own browser download is unreachable he
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from aiohttp.test_utils import TestClient, make_mocked_request
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from aiohttp.test_utils import TestClient
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    async_playwright,
+)
 
-from config import load_settings
-from server.app import create_app
-from server.keys import SERVICES
 from tests.bot_helpers import bot_settings
-from tests.conftest import TEST_JWT_SECRET, AppFactory
+from tests.conftest import AppFactory
 from tests.fake_bot_api import FakeBotAPI
 
 # Flags that work in this sandbox (no GPU, no network besides loopback, no first-run UI).
@@ -34,7 +36,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ASSISTANT_MARK = "needs_assistant_api"
 
 
 def chromium_path() -> str:
@@ -46,44 +47,6 @@ def chromium_path() -> str:
             pytrace=False,
         )
     return path
-
-
-# --- Tests written for the assistant routes that another branch brings ------------------
-# TEMPORARY (the lead removes this after merging the lists/tasks/accounts routes): items
-# marked needs_assistant_api are skipped while the app's OpenAPI document has no /api/tasks.
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", f"{ASSISTANT_MARK}: needs the lists/tasks/accounts routes of DESIGN.md"
-    )
-
-
-def _openapi_paths(tmp: Path) -> set[str]:
-    """The paths of the app's own OpenAPI document, read without starting the app."""
-    app = create_app(load_settings(_env_file=None, jwt_secret=TEST_JWT_SECRET, data_dir=tmp))
-    try:
-        [route] = [
-            r
-            for r in app.router.routes()
-            if r.method == "GET" and r.resource and r.resource.canonical.endswith("openapi.json")
-        ]
-        response = asyncio.run(route.handler(make_mocked_request("GET", route.resource.canonical)))
-        return set(json.loads(response.body)["paths"])
-    finally:
-        app[SERVICES].close()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    marked = [item for item in items if item.get_closest_marker(ASSISTANT_MARK)]
-    if not marked:
-        return
-    tmp = Path(config.rootpath) / ".pytest_cache" / "openapi-probe"
-    if "/api/tasks" in _openapi_paths(tmp):
-        return
-    skip = pytest.mark.skip(reason="the app's OpenAPI document has no /api/tasks yet")
-    for item in marked:
-        item.add_marker(skip)
 
 
 # --- The app and the browser ----------------------------------------------------------------
@@ -120,6 +83,12 @@ async def browser() -> AsyncIterator[Browser]:
             await browser.close()
 
 
+# Chromium logs every HTTP error answer as a console error too; those are kept apart (as
+# `failed_responses`, with their method and path), so `console_errors` holds what the page's
+# own code and the CSP said, and each test states which refusals it expects.
+HTTP_ERROR_LOG = "Failed to load resource: the server responded with a status of"
+
+
 @dataclass
 class Watched:
     """A page, and what its console and network said."""
@@ -129,9 +98,19 @@ class Watched:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    failed_responses: list[tuple[str, str, int]] = field(default_factory=list)
 
     def api_calls(self, path: str, method: str = "GET") -> list[tuple[str, str, dict[str, str]]]:
         return [r for r in self.requests if r[0] == method and r[1].split("?")[0].endswith(path)]
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and not message.text.startswith(HTTP_ERROR_LOG):
+            self.console_errors.append(message.text)
+
+    def on_response(self, response: Response) -> None:
+        if response.status >= 400:
+            path = urlsplit(response.url).path
+            self.failed_responses.append((response.request.method, path, response.status))
 
 
 @pytest.fixture
@@ -151,10 +130,8 @@ async def open_page(browser: Browser) -> AsyncIterator[Callable[..., Awaitable[W
             await context.add_init_script(init_script)
         page = await context.new_page()
         watched = Watched(page, context)
-        page.on(
-            "console",
-            lambda m: watched.console_errors.append(m.text) if m.type == "error" else None,
-        )
+        page.on("console", watched.on_console)
+        page.on("response", watched.on_response)
         page.on("pageerror", lambda e: watched.page_errors.append(str(e)))
         page.on(
             "request",

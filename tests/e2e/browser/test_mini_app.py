@@ -178,4 +178,17 @@ async def test_unavailable_and_offline_are_shown_with_a_retry(base_url, open_pag
     await page.unroute("**/api/auth/me")
     await page.get_by_role("button", name="Повторить").click()
     await page.wait_for_selector("#settings-button:visible")
+
+    # Init data that grew too old while the app stayed open: "open it again", not a sign-in.
+    refused = {**problem, "type": "urn:problem:invalid-init-data", "status": 401}
+    await page.route(
+        "**/api/lists",
+        lambda route: route.fulfill(
+            status=401, content_type="application/problem+json", body=json.dumps(refused)
+        ),
+    )
+    await page.click("#settings-button")
+    await page.evaluate("window.__tg.press('back')")
+    await page.wait_for_selector("#tg-invalid")
+    assert not await page.is_visible("#settings-button")
     assert watched.page_errors == []

@@ -148,16 +148,11 @@ async def test_the_access_token_is_refreshed_before_it_expires(make_server, open
 async def test_a_session_ended_elsewhere_shows_the_sign_in_with_a_reason(make_server, open_page):
     base_url = await make_server(access_token_ttl=2)
     page = (await open_page()).page
-    pairs: list[dict] = []
-
-    async def remember(response):
-        if response.url.endswith("/api/auth/register"):
-            pairs.append(json.loads(await response.text()))
-
-    page.on("response", remember)
     await page.goto(base_url + "app/")
     await page.click("text=New here? Create an account")
-    await submit(page, "erin", PASSWORD)
+    async with page.expect_response("**/api/auth/register") as registered:
+        await submit(page, "erin", PASSWORD)
+    pairs = [await (await registered.value).json()]
     await page.wait_for_selector("#settings-button:visible")
     async with ClientSession() as http:  # a thief used the refresh token: the family is revoked
         for _ in range(2):

@@ -1,0 +1,56 @@
+"""PATCH /api/auth/me (the user's own username, time zone, language) and
+POST /api/tasks/parse (what the natural-language parser understands; saves nothing)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from server.api.assistant_schemas import ClarifyOut, MePatch, ParseOut, ParseRequest
+from server.api.body import read_json
+from server.api.schemas import UserOut
+from server.auth.principal import protected, require_user
+from server.http.problems import Problem
+from server.keys import SERVICES
+from server.services.dates.parse import parse
+from server.services.profile import UNSET
+
+
+@protected
+async def patch_me(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    body = await read_json(request, MePatch)
+    sent = body.model_fields_set
+    if "username" in sent and body.username is None:
+        error = {"field": "username", "message": "cannot be removed", "type": "not_null"}
+        raise Problem(422, "Invalid fields: username", slug="validation-error", errors=[error])
+    user = await request.app[SERVICES].profiles.update(
+        user_id,
+        username=body.username if body.username is not None else UNSET,
+        timezone=body.timezone if "timezone" in sent else UNSET,
+        language=body.language if "language" in sent else UNSET,
+    )
+    return web.json_response(UserOut.of(user).model_dump(mode="json"))
+
+
+@protected
+async def parse_text(request: web.Request) -> web.Response:
+    user_id = require_user(request)
+    body = await read_json(request, ParseRequest)
+    name = body.timezone
+    if name is None:
+        name = (await request.app[SERVICES].users.get(user_id)).timezone or "UTC"
+    zone = ZoneInfo(name)
+    result = parse(body.text, datetime.now(UTC), zone)
+    clarify = (
+        ClarifyOut(reason=result.clarify.reason, options=list(result.clarify.options))
+        if result.clarify is not None
+        else None
+    )
+    out = ParseOut(
+        title=result.title, remind_at=result.when, repeat=result.repeat, due=result.when,
+        timezone=name, phrase=result.phrase, clarify=clarify,
+    )  # fmt: skip
+    return web.json_response(out.model_dump(mode="json"))

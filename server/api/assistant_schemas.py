@@ -1,0 +1,59 @@
+"""Bodies of PATCH /api/auth/me and POST /api/tasks/parse."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
+
+from server.api.schemas import Strict, Username
+from server.services.dates.zones import is_zone
+
+MAX_PARSE_TEXT = 1000
+
+
+def _iana(name: str) -> str:
+    if not is_zone(name):
+        raise ValueError("not an IANA time zone, e.g. Europe/Berlin")
+    return name
+
+
+TimeZoneName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_iana),
+    Field(description="An IANA time zone name, e.g. Europe/Berlin", examples=["Europe/Berlin"]),
+]  # fmt: skip
+
+
+class MePatch(Strict):
+    """Only the fields sent change; `null` clears the time zone or the language."""
+
+    # Optional, not nullable: every account keeps a username once it has one.
+    username: Username | SkipJsonSchema[None] = None
+    timezone: TimeZoneName | None = None
+    language: Literal["en", "ru"] | None = None
+
+
+class ParseRequest(Strict):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_PARSE_TEXT)]
+    timezone: TimeZoneName | SkipJsonSchema[None] = Field(
+        default=None, description="Read the text in this zone (default: the user's, else UTC)"
+    )
+
+
+class ClarifyOut(BaseModel):
+    reason: Literal["ambiguous-time", "ambiguous-day", "ambiguous-date", "in-the-past", "conflict"]
+    options: list[datetime] = Field(description="The readings to choose from (may be empty)")
+
+
+class ParseOut(BaseModel):
+    title: str = Field(description="The text without the time phrase and the 'remind me' words")
+    remind_at: datetime | None = Field(description="When to remind (the first occurrence)")
+    repeat: str | None = Field(description="An RFC 5545 RRULE on the user's wall clock")
+    due: datetime | None = Field(description="The time the text names (same as remind_at)")
+    timezone: str = Field(description="The zone the text was read in")
+    phrase: str | None = Field(description="The words understood as the time")
+    clarify: ClarifyOut | None = Field(
+        description="Set instead of remind_at when the text is ambiguous or in the past"
+    )

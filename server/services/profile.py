@@ -1,0 +1,75 @@
+"""What a user may change about their own account: username, time zone, language
+(`PATCH /api/auth/me`, the bot's /timezone). The username follows registration's rules."""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Final
+
+from beanie import PydanticObjectId
+from pymongo.errors import DuplicateKeyError
+
+from models import User
+from server.services.dates.zones import is_zone
+from server.services.errors import InvalidInput, UsernameTaken
+from server.services.users import (
+    USERNAME_MAX_LENGTH,
+    USERNAME_MIN_LENGTH,
+    USERNAME_PATTERN,
+    Users,
+    normalize_username,
+)
+
+LANGUAGES: Final = ("en", "ru")
+
+
+class Unset(enum.Enum):
+    UNSET = "unset"
+
+
+UNSET: Final = Unset.UNSET
+
+
+class Profiles:
+    def __init__(self, users: Users) -> None:
+        self._users = users
+
+    async def update(
+        self,
+        user_id: PydanticObjectId,
+        *,
+        username: str | Unset = UNSET,
+        timezone: str | Unset | None = UNSET,
+        language: str | Unset | None = UNSET,
+    ) -> User:
+        """Change what is given (None clears the time zone or language); return the user."""
+        user = await self._users.get(user_id)
+        changes: dict[str, object] = {}
+        if not isinstance(username, Unset):
+            if not (
+                USERNAME_MIN_LENGTH <= len(username) <= USERNAME_MAX_LENGTH
+                and re.fullmatch(USERNAME_PATTERN, username)
+            ):
+                raise InvalidInput(
+                    "username",
+                    f"{USERNAME_MIN_LENGTH}-{USERNAME_MAX_LENGTH} ASCII letters, digits, _ . -",
+                )
+            changes |= {"username": username, "username_normalized": normalize_username(username)}
+        if not isinstance(timezone, Unset):
+            if timezone is not None and not is_zone(timezone):
+                raise InvalidInput("timezone", "not an IANA time zone, e.g. Europe/Berlin")
+            changes["timezone"] = timezone
+        if not isinstance(language, Unset):
+            if language is not None and language not in LANGUAGES:
+                raise InvalidInput("language", "must be en or ru")
+            changes["language"] = language
+        if changes:
+            try:
+                # Strings only: `$set` keeps them as they are on MongoDB and the embedded one.
+                await User.get_pymongo_collection().update_one({"_id": user.id}, {"$set": changes})
+            except DuplicateKeyError:
+                raise UsernameTaken() from None
+            for name, value in changes.items():
+                setattr(user, name, value)
+        return user

@@ -1,0 +1,726 @@
+"""Reminder delivery shared by any number of processes on one MongoDB.
+
+Each task has at most one reminder document (`_id` = the task's id). A process sends one by
+claiming it atomically (`find_one_and_update` on pending + due + lease lapsed, setting a
+claim token and a lease), sending, then recording the send with an update that matches its
+claim token. So:
+
+- an occurrence is sent by one process and never before `due_ms` (every process's clock is
+  assumed NTP-synchronised; the claim compares against the claiming process's clock);
+- a process that dies holding a claim loses it when the lease lapses, and another sends it.
+  The one window where a reminder can be sent twice is between Telegram's answer to
+  sendMessage and the recording update (one database round trip, milliseconds): a crash
+  exactly there, or a database that stays unreachable for the whole lease after the send,
+  makes the next claimant send again. Telegram offers no idempotency key for sendMessage,
+  so that at-least-once window cannot be closed, only kept this small;
+- a database outage only delays: due reminders stay due and are sent once after recovery,
+  marked late when they go out more than `late_after` after their time;
+- a repeating reminder is re-armed at its next occurrence in the user's zone by the same
+  update that records the send.
+
+Sending respects Telegram's limits across processes through MongoDB: a global budget of
+`send_rate` messages per second and one message per `chat_interval` per chat, both as
+one-message time slots reserved with `$inc` counters (the rate-counter collection), and a
+shared gate that a 429 `retry_after` closes for everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from beanie import PydanticObjectId
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from models import User
+from models.rate_counter import RateCounter
+from models.reminder import (
+    CANCELLED,
+    PENDING,
+    SENT,
+    Reminder,
+    ReminderChat,
+    ReminderDraft,
+    ReminderPrefs,
+    SendGate,
+)
+from server.services.dates.occurrences import RuleError, next_occurrence
+from server.services.reminder_port import ReminderPlan
+
+log = logging.getLogger(__name__)
+
+GATE_ID = "telegram"
+GATE_CACHE_MS = 200
+SLOT_SHARE = 0.95  # of the send budget that slots hand out
+MAX_ATTEMPTS = 8  # transient failures of one occurrence before it is given up
+COUNTER_GRACE = timedelta(seconds=120)  # slot counters outlive their slot by this much
+# Due reminders looked up at a time (their ids), and for how long such a batch is used.
+CLAIM_BATCH = 100
+CLAIM_BATCH_FOR_MS = 2000
+REACHABLE_FOR = 5.0  # seconds a chat found not blocked is not asked about again (chat_back)
+MAX_REACHABLE = 100_000
+
+
+def to_ms(instant: datetime) -> int:
+    if instant.tzinfo is None:
+        raise ValueError("aware datetime expected")
+    return int(instant.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+class Clock(Protocol):
+    def now_ms(self) -> int: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now_ms(self) -> int:
+        return int(time.time() * 1000)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+# ---------------------------------------------------------------- what a sender reports
+
+
+class RetryLater(Exception):
+    """Telegram's 429: nobody may send for `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds} s")
+        self.seconds = seconds
+
+
+class ChatUnreachable(Exception):
+    """403: the user blocked the bot (or deleted their account)."""
+
+
+class SendFailed(Exception):
+    """Anything else; `permanent` (a 400) gives the occurrence up, else it is retried."""
+
+    def __init__(self, detail: str, permanent: bool = False) -> None:
+        super().__init__(detail)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True, slots=True)
+class DueReminder:
+    task_id: PydanticObjectId
+    user_id: PydanticObjectId
+    chat_id: int
+    title: str
+    due: datetime  # aware UTC
+    late: bool
+    repeat: str | None
+    zone: ZoneInfo
+    language: str | None  # the user's choice
+    language_code: str | None  # what Telegram last said
+    kind: str = "task"  # "digest": the morning digest of Today (task_id is the user's id)
+
+
+class Sender(Protocol):
+    async def send(self, reminder: DueReminder) -> None:
+        """Send it; raise RetryLater, ChatUnreachable or SendFailed when that fails."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    send_rate: int = 25  # messages per second, all processes together
+    chat_interval: float = 1.0  # seconds between two messages to one chat
+    lease: float = 30.0  # seconds a claim holds
+    workers: int = 8  # sends in flight per process
+    poll: float = 1.0  # seconds between looks for due reminders when idle
+    late_after: float = 60.0  # a send this long after its time is marked late
+
+
+Advance = Callable[[PydanticObjectId, datetime], Awaitable[None]]
+
+
+def zone_of(user: User | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(user.timezone) if user is not None and user.timezone else ZoneInfo("UTC")
+    except (ValueError, KeyError):
+        return ZoneInfo("UTC")
+
+
+class Reminders:
+    """The ReminderPlanner of the tasks service, and the delivery loop."""
+
+    def __init__(
+        self,
+        settings: DeliverySettings | None = None,
+        clock: Clock | None = None,
+        on_advanced: Advance | None = None,
+    ) -> None:
+        self.settings = settings or DeliverySettings()
+        self.clock: Clock = clock or SystemClock()
+        # Told when a repeat moved on (the tasks service's set_remind_at), so the task shows
+        # its next occurrence.
+        self.on_advanced = on_advanced
+        self._work = asyncio.Event()
+        self._reachable: dict[int, float] = {}  # chat id -> found not blocked until (monotonic)
+        self._due_ids: list[Any] = []  # due reminders to try to claim (see _claim_due)
+        self._due_read_ms = 0
+        self._slot_hint: dict[str, int] = {}  # per counter prefix: first window worth trying
+        # The shared 429 gate, read at most every GATE_CACHE_MS per process (a 429 this
+        # process receives closes it here at once).
+        self._gate = (0, -GATE_CACHE_MS)  # (paused until, read at)
+        self.sent = 0  # this process's sends, for logs and benchmarks
+
+    # ------------------------------------------------------------------ planning
+
+    async def plan(self, plan: ReminderPlan) -> None:
+        collection = Reminder.get_pymongo_collection()
+        if plan.done or plan.remind_at is None:
+            if plan.created:
+                return  # nothing to cancel
+            await collection.update_one(
+                {"_id": plan.task_id, "state": PENDING},
+                {"$set": {"state": CANCELLED, "claim": None, "lease_ms": 0},
+                 "$inc": {"version": 1}},
+            )  # fmt: skip
+            return
+        due = to_ms(plan.remind_at)
+        current = (
+            None
+            if plan.created
+            else await collection.find_one(
+                {"_id": plan.task_id},
+                {"state": 1, "due_ms": 1, "repeat": 1, "sent_occurrence_ms": 1},
+            )
+        )
+        unchanged = current is not None and current.get("repeat") == plan.repeat
+        if (
+            unchanged
+            and current is not None
+            and (
+                (current["state"] == PENDING and current["due_ms"] == due)
+                or (current["state"] == SENT and current.get("sent_occurrence_ms") == due)
+            )
+        ):
+            # The same occurrence (a title edit, or the tasks service echoing our own
+            # advance): keep any claim, so an in-flight send is not taken over and repeated.
+            await collection.update_one({"_id": plan.task_id}, {"$set": {"title": plan.title}})
+            return
+        # A user who blocked the bot gets the reminder paused, not a refused send.
+        blocked = await ReminderChat.get_pymongo_collection().find_one(
+            {"user_id": str(plan.user_id), "blocked_ms": {"$gt": 0}}, {"_id": 1}
+        )
+        fields = {
+            "paused": int(blocked is not None), "user_id": str(plan.user_id),
+            "title": plan.title, "repeat": plan.repeat, "due_ms": due, "occurrence_ms": due,
+            "state": PENDING, "claim": None, "lease_ms": 0, "attempts": 0,
+        }  # fmt: skip
+        inserted = False
+        if current is None:
+            # An insert, not an upsert: the embedded server stores an upserted ObjectId `_id`
+            # as a string.
+            try:
+                await collection.insert_one(
+                    {
+                        "_id": plan.task_id,
+                        **fields,
+                        "sent_ms": 0,
+                        "sent_occurrence_ms": 0,
+                        "late": 0,
+                        "version": 1,
+                    }
+                )
+                inserted = True
+            except DuplicateKeyError:  # planned at the same moment by another process
+                pass
+        if not inserted:
+            await collection.update_one(
+                {"_id": plan.task_id}, {"$set": fields, "$inc": {"version": 1}}
+            )
+        if due <= self.clock.now_ms() + int(self.settings.poll * 1000):
+            self._work.set()
+
+    async def forget_task(self, task_id: PydanticObjectId) -> None:
+        await Reminder.get_pymongo_collection().delete_one({"_id": task_id})
+
+    async def forget_user(self, user_id: PydanticObjectId) -> None:
+        uid = str(user_id)
+        await Reminder.get_pymongo_collection().delete_many({"user_id": uid})
+        await ReminderChat.get_pymongo_collection().delete_many({"user_id": uid})
+        await ReminderDraft.get_pymongo_collection().delete_many({"user_id": uid})
+        await ReminderPrefs.get_pymongo_collection().delete_one({"_id": uid})
+
+    async def snooze(
+        self, user_id: PydanticObjectId, task_id: PydanticObjectId, until: datetime
+    ) -> bool:
+        """Move the task's reminder to `until` (the Snooze buttons, before a tasks service
+        owns this). False when the user has no such reminder."""
+        result = await Reminder.get_pymongo_collection().update_one(
+            {"_id": task_id, "user_id": str(user_id)},
+            {"$set": {"due_ms": to_ms(until), "occurrence_ms": to_ms(until), "state": PENDING,
+                      "claim": None, "lease_ms": 0, "attempts": 0},
+             "$inc": {"version": 1}},
+        )  # fmt: skip
+        return result.matched_count == 1
+
+    async def cancel(self, user_id: PydanticObjectId, task_id: PydanticObjectId) -> bool:
+        """No more reminders for the task (the Done button, before a tasks service owns it)."""
+        result = await Reminder.get_pymongo_collection().update_one(
+            {"_id": task_id, "user_id": str(user_id)},
+            {"$set": {"state": CANCELLED, "claim": None, "lease_ms": 0}, "$inc": {"version": 1}},
+        )
+        return result.matched_count == 1
+
+    async def get(self, task_id: PydanticObjectId) -> Reminder | None:
+        return await Reminder.get(task_id)
+
+    # ------------------------------------------------- quiet hours and the digest
+
+    async def prefs(self, user_id: PydanticObjectId) -> ReminderPrefs:
+        found = await ReminderPrefs.get(str(user_id))
+        return found if found is not None else ReminderPrefs(id=str(user_id))
+
+    async def set_quiet_hours(
+        self, user_id: PydanticObjectId, start: int | None, end: int | None
+    ) -> None:
+        """Quiet from `start` to `end` (minutes of the day on the user's clock; may wrap past
+        midnight), or off with None."""
+        if start is not None and end is not None and not (0 <= start < 1440 and 0 <= end < 1440):
+            raise ValueError("minutes of the day expected")
+        values = {
+            "quiet_start": -1 if start is None or end is None or start == end else start,
+            "quiet_end": -1 if start is None or end is None or start == end else end,
+        }
+        await ReminderPrefs.get_pymongo_collection().update_one(
+            {"_id": str(user_id)}, {"$set": values}, upsert=True
+        )  # fmt: skip
+
+    async def set_digest(
+        self, user_id: PydanticObjectId, minute: int | None, zone: ZoneInfo
+    ) -> datetime | None:
+        """A daily digest of Today at `minute` on the user's clock (None: off). Returns the
+        first one. It is a reminder like the others (claimed, budgeted, re-armed daily), with
+        the user's id as its `_id`."""
+        await ReminderPrefs.get_pymongo_collection().update_one(
+            {"_id": str(user_id)}, {"$set": {"digest_at": -1 if minute is None else minute}},
+            upsert=True,
+        )  # fmt: skip
+        collection = Reminder.get_pymongo_collection()
+        if minute is None:
+            await collection.delete_one({"_id": user_id, "kind": "digest"})
+            return None
+        rule = f"FREQ=DAILY;BYHOUR={minute // 60};BYMINUTE={minute % 60}"
+        now = from_ms(self.clock.now_ms())
+        first = next_occurrence(rule, now, now, zone)
+        assert first is not None
+        fields = {"user_id": str(user_id), "title": "", "repeat": rule, "kind": "digest",
+                  "due_ms": to_ms(first), "occurrence_ms": to_ms(first), "state": PENDING,
+                  "claim": None, "lease_ms": 0, "attempts": 0, "paused": 0}  # fmt: skip
+        try:
+            await collection.insert_one(
+                {
+                    "_id": user_id,
+                    **fields,
+                    "sent_ms": 0,
+                    "sent_occurrence_ms": 0,
+                    "late": 0,
+                    "version": 1,
+                }
+            )
+        except DuplicateKeyError:
+            await collection.update_one({"_id": user_id}, {"$set": fields})
+        return first
+
+    async def _quiet_until(self, user_id: str, now_ms: int, zone: ZoneInfo) -> int | None:
+        """When the user's quiet hours end, if `now_ms` falls inside them."""
+        prefs = await ReminderPrefs.get_pymongo_collection().find_one({"_id": user_id})
+        if prefs is None or prefs.get("quiet_start", -1) < 0:
+            return None
+        return quiet_end_ms(prefs["quiet_start"], prefs["quiet_end"], now_ms, zone)
+
+    # ---------------------------------------------------------- reachability
+
+    async def chat_blocked(self, chat_id: int, user_id: PydanticObjectId | None = None) -> None:
+        """The user blocked the bot: pause their reminders until they write again."""
+        if user_id is None:
+            user = await User.find_one(User.telegram_id == chat_id)
+            if user is None or user.id is None:
+                return
+            user_id = user.id
+        self._reachable.pop(chat_id, None)
+        now = self.clock.now_ms()
+        await ReminderChat.get_pymongo_collection().update_one(
+            {"_id": chat_id}, {"$set": {"user_id": str(user_id), "blocked_ms": now}}, upsert=True
+        )
+        await Reminder.get_pymongo_collection().update_many(
+            {"user_id": str(user_id)}, {"$set": {"paused": 1}}
+        )
+        log.info("chat %s unreachable: its reminders are paused", chat_id)
+
+    async def chat_back(self, chat_id: int, *, unblocked: bool = False) -> bool:
+        """The user wrote again (`unblocked`: Telegram said they unblocked the bot): resume.
+        One cheap write when the chat was never blocked, so it can run on every incoming
+        update; and a chat found not blocked is not asked about again for REACHABLE_FOR
+        seconds on the "wrote again" path (a database round trip per update saved). A block
+        noted by another process within that time is lifted by Telegram's unblock update
+        (`unblocked`, never cached: a blocked user can write only after unblocking), else by
+        a message once the entry has expired."""
+        now = time.monotonic()
+        if not unblocked and self._reachable.get(chat_id, 0.0) > now:
+            return False
+        chat = await ReminderChat.get_pymongo_collection().find_one_and_update(
+            {"_id": chat_id, "blocked_ms": {"$gt": 0}}, {"$set": {"blocked_ms": 0}}
+        )
+        if chat is None:
+            if len(self._reachable) >= MAX_REACHABLE:
+                self._reachable.clear()  # a crude bound: refilling costs one write per chat
+            self._reachable[chat_id] = now + REACHABLE_FOR
+            return False
+        await Reminder.get_pymongo_collection().update_many(
+            {"user_id": chat["user_id"]}, {"$set": {"paused": 0}}
+        )
+        self._work.set()
+        log.info("chat %s reachable again: its reminders resume", chat_id)
+        return True
+
+    # ------------------------------------------------------------------ delivery
+
+    async def run(self, sender: Sender) -> None:
+        """The delivery loop: `workers` sends in flight; runs until cancelled."""
+        workers = [
+            asyncio.create_task(self._worker(sender, i), name=f"reminders-{i}")
+            for i in range(self.settings.workers)
+        ]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _worker(self, sender: Sender, index: int) -> None:
+        failures = 0
+        current = asyncio.current_task()
+        while current is None or not current.cancelling():
+            try:
+                sent = await self.deliver_one(sender)
+                failures = 0
+            except PyMongoError as exc:
+                # The database is away: nothing is lost (due reminders stay due); retry.
+                failures += 1
+                if index == 0:
+                    log.warning("reminders: database unavailable (%s)", type(exc).__name__)
+                    await self.clock.sleep(min(5.0, 0.2 * 2**failures))
+                else:
+                    # Only worker 0 probes an absent database; the others wait until it
+                    # delivers again (fewer operations queued in the driver meanwhile).
+                    self._work.clear()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(30):
+                            await self._work.wait()
+                continue
+            except Exception:
+                # A bug must not stop delivery for good: log it, back off, go on (a claim
+                # left behind lapses with its lease).
+                failures += 1
+                log.exception("reminders: delivery failed")
+                await self.clock.sleep(min(30.0, 0.5 * 2**failures))
+                continue
+            if sent:
+                self._work.set()  # there may be more: wake the others
+                continue
+            self._work.clear()
+            # Worker 0 looks every `poll`; the others sleep until there is work.
+            timeout = self.settings.poll if index == 0 else self.settings.poll * 5
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that arrives as the event is set, and the worker would never stop.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._work.wait()
+
+    async def _gate_ms(self) -> int:
+        until, read_at = self._gate
+        now = self.clock.now_ms()
+        if now - read_at >= GATE_CACHE_MS:
+            gate = await SendGate.get_pymongo_collection().find_one({"_id": GATE_ID})
+            until = max(until, int(gate["paused_until_ms"]) if gate else 0)
+            self._gate = (until, now)
+        return until
+
+    async def deliver_one(self, sender: Sender) -> bool:
+        """Claim one due reminder and send it. False when none was due (or sending is
+        paused). Database errors propagate; a claim left behind lapses with its lease."""
+        now = self.clock.now_ms()
+        gate = await self._gate_ms()
+        if gate > now:
+            await self.clock.sleep((gate - now) / 1000)
+            return True
+        token = secrets.token_hex(8)
+        lease_ms = int(self.settings.lease * 1000)
+        doc = await self._claim_due(now, token, lease_ms)
+        if doc is None:
+            return False
+        await self._deliver_claimed(sender, doc, token, now + lease_ms)
+        return True
+
+    async def _claim_due(self, now: int, token: str, lease_ms: int) -> dict[str, Any] | None:
+        """Claim one due reminder, earliest first. The due ones are looked up CLAIM_BATCH at a
+        time (ids only) and claimed one by one by id with the same conditions, so the claim
+        stays atomic (of two processes one wins; the other moves on to its next id), while
+        the search for due reminders, a sorted scan of the collection on the embedded server,
+        is made once per batch instead of once per message. Each process takes its batch in
+        a shuffled order, so two processes seldom race for the same id."""
+        collection = Reminder.get_pymongo_collection()
+        due = {"state": PENDING, "paused": 0, "due_ms": {"$lte": now}, "lease_ms": {"$lt": now}}
+        claim = {"$set": {"lease_ms": now + lease_ms, "claim": token}, "$inc": {"attempts": 1}}
+        while True:
+            if not self._due_ids or self._due_read_ms + CLAIM_BATCH_FOR_MS < now:
+                cursor = collection.find(due, {"_id": 1}).sort("due_ms", 1).limit(CLAIM_BATCH)
+                ids = [doc["_id"] async for doc in cursor]
+                random.shuffle(ids)
+                self._due_ids, self._due_read_ms = ids, now
+                if not ids:
+                    return None
+            doc: dict[str, Any] | None = await collection.find_one_and_update(
+                {"_id": self._due_ids.pop(), **due}, claim, return_document=ReturnDocument.AFTER
+            )
+            if doc is not None:
+                return doc
+
+    async def _deliver_claimed(
+        self, sender: Sender, doc: dict[str, Any], token: str, lease_end: int
+    ) -> None:
+        collection = Reminder.get_pymongo_collection()
+        mine = {"_id": doc["_id"], "claim": token}
+        found = await User.get_pymongo_collection().find_one(
+            {"_id": PydanticObjectId(doc["user_id"])},
+            {"telegram_id": 1, "timezone": 1, "language": 1, "language_code": 1},
+        )
+        user = _Recipient.of(found)
+        if user is None:
+            # Nowhere to send it (an API-only user): give this occurrence up.
+            await collection.update_one(mine, {"$set": {"state": CANCELLED, "claim": None}})
+            return
+        now = self.clock.now_ms()
+        quiet_end = await self._quiet_until(doc["user_id"], now, user.zone)
+        if quiet_end is not None:  # the user's quiet hours: wait until they end
+            await collection.update_one(
+                mine, {"$set": {"lease_ms": quiet_end, "claim": None, "quiet_end_ms": quiet_end}}
+            )
+            return
+        if not await self._take_chat(user.telegram_id, now):
+            # This chat had a message less than `chat_interval` ago: come back after it.
+            retry = now + int(self.settings.chat_interval * 1000)
+            await collection.update_one(mine, {"$set": {"lease_ms": retry, "claim": None}})
+            return
+        rate = self.settings.send_rate
+        # Slots 1000/rate ms apart, less 5 %: a send can leave a little late (a busy event
+        # loop, the network), and the ones after it must still fit the budget in every second.
+        # Handed out `batch` per counter document, so a reservation is about one write.
+        interval = math.ceil(1000 / (rate * SLOT_SHARE))
+        batch = max(1, math.ceil(rate / 10))
+        for _ in range(3):
+            slot = await self._reserve("rem-all", self.clock.now_ms(), interval, batch)
+            if (wait := slot - self.clock.now_ms()) > 0:
+                await self.clock.sleep(wait / 1000)
+            # Woken late (a busy event loop): sending now would crowd the next slots, which
+            # other senders are about to use. Take a fresh slot instead.
+            if self.clock.now_ms() - slot <= interval // 2:
+                break
+        gate = await self._gate_ms()
+        if gate > self.clock.now_ms():  # a 429 arrived meanwhile: not now
+            await collection.update_one(mine, {"$set": {"lease_ms": gate, "claim": None}})
+            return
+        send_ms = self.clock.now_ms()
+        # Held back by quiet hours is not late; missed through an outage is.
+        late = send_ms - max(doc["due_ms"], int(doc.get("quiet_end_ms") or 0)) > (
+            self.settings.late_after * 1000
+        )
+        zone = user.zone
+        due = DueReminder(
+            task_id=doc["_id"], user_id=PydanticObjectId(doc["user_id"]), chat_id=user.telegram_id,
+            title=doc["title"], due=from_ms(doc["due_ms"]), late=late, repeat=doc.get("repeat"),
+            zone=zone, language=user.language, language_code=user.language_code,
+            kind=doc.get("kind", "task"),
+        )  # fmt: skip
+        try:
+            await sender.send(due)
+        except RetryLater as exc:
+            until = self.clock.now_ms() + int(exc.seconds * 1000)
+            self._gate = (max(until, self._gate[0]), self._gate[1])
+            await SendGate.get_pymongo_collection().update_one(
+                {"_id": GATE_ID}, {"$max": {"paused_until_ms": until}}, upsert=True
+            )
+            await collection.update_one(
+                mine, {"$set": {"lease_ms": 0, "claim": None}, "$inc": {"attempts": -1}},
+            )  # fmt: skip
+            log.warning("reminders: Telegram asked to wait %.1f s; all sending paused", exc.seconds)
+            return
+        except ChatUnreachable:
+            await collection.update_one(mine, {"$set": {"lease_ms": 0, "claim": None}})
+            await self.chat_blocked(user.telegram_id, PydanticObjectId(doc["user_id"]))
+            return
+        except SendFailed as exc:
+            give_up = exc.permanent or doc.get("attempts", 1) >= MAX_ATTEMPTS
+            retry_at = self.clock.now_ms() + 1000 * min(600, 5 * 2 ** doc.get("attempts", 1))
+            log.warning("reminder %s not sent (%s)%s", doc["_id"], exc,
+                        "; given up" if give_up else "; will retry")  # fmt: skip
+            if give_up:
+                await collection.update_one(mine, {"$set": {"state": CANCELLED, "claim": None}})
+            else:
+                await collection.update_one(mine, {"$set": {"lease_ms": retry_at, "claim": None}})
+            return
+        self.sent += 1
+        await self._record_sent(doc, token, send_ms, late, zone, lease_end)
+
+    async def _record_sent(
+        self, doc: dict[str, Any], token: str, send_ms: int, late: bool, zone: ZoneInfo,
+        lease_end: int,
+    ) -> None:  # fmt: skip
+        """Record the send (and re-arm a repeat) with an update that matches our claim. Tried
+        until the lease lapses: while the database is away, keeping the claim is what stops
+        another process from sending it again."""
+        following: datetime | None = None
+        if doc.get("repeat"):
+            occurrence = from_ms(doc["occurrence_ms"])
+            after = max(from_ms(send_ms), occurrence)  # missed occurrences are not replayed
+            try:
+                following = next_occurrence(doc["repeat"], occurrence, after, zone)
+            except RuleError:
+                log.warning("reminder %s: repeat %r is not a rule", doc["_id"], doc["repeat"])
+        record: dict[str, Any] = {
+            "claim": None, "lease_ms": 0, "sent_ms": send_ms, "quiet_end_ms": 0,
+            "sent_occurrence_ms": doc["due_ms"], "late": int(late),
+        }  # fmt: skip
+        if following is not None:
+            ms = to_ms(following)
+            record |= {"state": PENDING, "due_ms": ms, "occurrence_ms": ms, "attempts": 0}
+        else:
+            record["state"] = SENT
+        delay = 0.1
+        while True:
+            try:
+                await Reminder.get_pymongo_collection().update_one(
+                    {"_id": doc["_id"], "claim": token}, {"$set": record}
+                )
+                break
+            except PyMongoError:
+                if self.clock.now_ms() + delay * 1000 >= lease_end:
+                    log.error("reminder %s sent but not recorded: may be sent again", doc["_id"])
+                    return
+                await self.clock.sleep(delay)
+                delay = min(2.0, delay * 2)
+        if following is not None and self.on_advanced is not None and doc.get("kind") != "digest":
+            try:
+                await self.on_advanced(doc["_id"], following)
+            except Exception:
+                log.warning("reminder %s: could not move the task on", doc["_id"], exc_info=True)
+
+    async def _take_chat(self, chat_id: int, now: int) -> bool:
+        """The chat's turn: True (and the chat busy for `chat_interval`) when its last message
+        is at least that long ago. Atomic, so two processes cannot both take a turn. Not an
+        upsert: on the embedded server an upsert whose filter misses overwrites the existing
+        document instead of failing on its `_id`."""
+        collection = ReminderChat.get_pymongo_collection()
+        following = now + int(self.settings.chat_interval * 1000)
+        taken = await collection.update_one(
+            {"_id": chat_id, "next_ms": {"$lte": now}}, {"$set": {"next_ms": following}}
+        )
+        if taken.matched_count:
+            return True
+        try:  # a chat we never wrote to, or a busy one (then its _id exists)
+            await collection.insert_one({"_id": chat_id, "next_ms": following, "blocked_ms": 0})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def _reserve(self, prefix: str, start_ms: int, interval_ms: int, batch: int) -> int:
+        """A one-message slot at or after `start_ms`, slots `interval_ms` apart: the shared
+        counter of each window of `batch` slots hands out its slots in turn; a full window
+        sends the caller to the next."""
+        window_ms = interval_ms * batch
+        window = max(start_ms // window_ms, self._slot_hint.get(prefix, 0))
+        collection = RateCounter.get_pymongo_collection()
+        for _ in range(10_000):
+            key = f"{prefix}:{window_ms}:{window}"
+            expires = from_ms((window + 1) * window_ms) + COUNTER_GRACE
+            try:
+                counter = await collection.find_one_and_update(
+                    {"_id": key, "expires_at": expires},
+                    {"$inc": {"attempts": 1}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:  # two first reservations raced to create it
+                continue
+            taken = int(counter["attempts"]) if counter is not None else batch + 1
+            slot = window * window_ms + (taken - 1) * interval_ms
+            if taken <= batch and slot >= start_ms - interval_ms:
+                if taken == batch and batch > 1:
+                    self._slot_hint[prefix] = window + 1
+                return max(start_ms, slot)
+            if taken < batch:
+                continue  # that slot has passed unused: sending now would bunch up; the next
+            if batch > 1:
+                self._slot_hint[prefix] = window + 1
+            window += 1
+        raise RuntimeError("no send slot found")
+
+
+@dataclass(frozen=True, slots=True)
+class _Recipient:
+    telegram_id: int
+    zone: ZoneInfo
+    language: str | None
+    language_code: str | None
+
+    @classmethod
+    def of(cls, doc: dict[str, Any] | None) -> _Recipient | None:
+        if doc is None or not isinstance(doc.get("telegram_id"), int):
+            return None
+        try:
+            zone = ZoneInfo(doc["timezone"]) if doc.get("timezone") else ZoneInfo("UTC")
+        except (ValueError, KeyError):
+            zone = ZoneInfo("UTC")
+        return cls(doc["telegram_id"], zone, doc.get("language"), doc.get("language_code"))
+
+
+def quiet_end_ms(start: int, end: int, now_ms: int, zone: ZoneInfo) -> int | None:
+    """If `now_ms` is inside the daily quiet window [start, end) (minutes of the day on the
+    zone's clock; a window may wrap past midnight), when it ends; else None."""
+    local = from_ms(now_ms).astimezone(zone)
+    minute = local.hour * 60 + local.minute
+    inside = start <= minute < end if start < end else (minute >= start or minute < end)
+    if not inside:
+        return None
+    day = local.date() if minute < end else local.date() + timedelta(days=1)
+    ends = datetime(day.year, day.month, day.day, end // 60, end % 60, tzinfo=zone)
+    return to_ms(ends.astimezone(UTC))
+
+
+SNOOZE_MINUTES = {"10m": 10, "1h": 60}
+
+
+def snooze_target(kind: str, now: datetime, zone: ZoneInfo) -> datetime:
+    """Where a Snooze button moves a reminder: 10 minutes or an hour from now, or tomorrow at
+    09:00 on the user's wall clock ("tomorrow" seen from their zone, across DST too)."""
+    if kind in SNOOZE_MINUTES:
+        return (now.astimezone(UTC) + timedelta(minutes=SNOOZE_MINUTES[kind])).replace(
+            second=0, microsecond=0
+        )
+    if kind == "tomorrow":
+        tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+        return datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, tzinfo=zone).astimezone(UTC)
+    raise ValueError(kind)

@@ -1,0 +1,236 @@
+"""Reminders in Telegram: a due reminder becomes a message with Done / Snooze buttons; the
+buttons' callbacks; a chat that blocks the bot pauses its reminders, and any update from
+the user resumes them. The delivery loop runs as a background task of the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from beanie import PydanticObjectId
+from bson.errors import InvalidId
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    TypeHandler,
+)
+
+from server.services.reminders import (
+    ChatUnreachable,
+    DueReminder,
+    Reminders,
+    RetryLater,
+    SendFailed,
+    snooze_target,
+    zone_of,
+)
+from server.services.users import Users
+from server.telegram.i18n import Lang, language, ntr, tr
+from server.telegram.types import BotApp
+
+log = logging.getLogger(__name__)
+
+# Callback data: "r:<action>:<task id>" (well under Telegram's 64 bytes).
+CALLBACK = re.compile(r"^r:(done|10m|1h|tomorrow):([0-9a-f]{24})$")
+STOP_TIMEOUT = 5.0
+BEFORE_COMMANDS = -10  # handler group that sees every update before the commands
+
+
+# What the buttons do. Until a tasks service owns tasks, they act on the reminder alone.
+DoneAction = Callable[[PydanticObjectId, PydanticObjectId], Awaitable[bool]]
+SnoozeAction = Callable[[PydanticObjectId, PydanticObjectId, datetime], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderActions:
+    done: DoneAction
+    snooze: SnoozeAction
+
+
+def when_text(instant: datetime, now: datetime, lang: Lang) -> str:
+    """ "09:00" today, "завтра 09:00" / "tomorrow 09:00", else "31.12 09:00", in the zone of
+    `instant` (callers pass it in the user's zone)."""
+    clock = instant.strftime("%H:%M")
+    if instant.date() == now.date():
+        return clock
+    if instant.date() == now.date() + timedelta(days=1):
+        return tr(lang, "tomorrow {time}", time=clock)
+    return instant.strftime("%d.%m ") + clock
+
+
+def keyboard(task_id: PydanticObjectId, lang: Lang) -> InlineKeyboardMarkup:
+    def button(label: str, action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(label, callback_data=f"r:{action}:{task_id}")
+
+    return InlineKeyboardMarkup(
+        [
+            [button(tr(lang, "Done"), "done")],
+            [button(tr(lang, "Snooze 10 min"), "10m"), button(tr(lang, "Snooze 1 h"), "1h")],
+            [button(tr(lang, "Tomorrow 09:00"), "tomorrow")],
+        ]
+    )
+
+
+def reminder_text(reminder: DueReminder, lang: Lang) -> str:
+    text = "⏰ " + reminder.title
+    if reminder.late:
+        local_due = reminder.due.astimezone(reminder.zone)
+        now = datetime.now(UTC).astimezone(reminder.zone)
+        due = local_due.strftime("%H:%M") if local_due.date() == now.date() else (
+            local_due.strftime("%d.%m %H:%M")
+        )  # fmt: skip
+        text += "\n" + tr(lang, "(late: this was due at {time})", time=due)
+    return text
+
+
+# The titles of the user's open tasks in Today, for the morning digest.
+TodayTitles = Callable[[PydanticObjectId], Awaitable[list[str]]]
+DIGEST_MAX_ITEMS = 20
+
+
+def digest_text(titles: list[str], lang: Lang) -> str:
+    head = ntr(lang, "☀️ Today, {n} task:", "☀️ Today, {n} tasks:", len(titles))
+    shown = titles[:DIGEST_MAX_ITEMS]
+    more = len(titles) - len(shown)
+    lines = [head, *("• " + t for t in shown)]
+    if more:
+        lines.append(ntr(lang, "…and {n} more", "…and {n} more", more))
+    return "\n".join(lines)
+
+
+class TelegramSender:
+    """Sends a due reminder; turns Bot API errors into what the delivery loop understands."""
+
+    def __init__(self, bot: Bot, today: TodayTitles | None = None) -> None:
+        self._bot = bot
+        self._today = today
+
+    async def send(self, reminder: DueReminder) -> None:
+        lang = language(reminder.language, reminder.language_code)
+        if reminder.kind == "digest":
+            titles = await self._today(reminder.user_id) if self._today is not None else []
+            if not titles:
+                return  # nothing for today: no message
+            text, markup = digest_text(titles, lang), None
+        else:
+            text, markup = reminder_text(reminder, lang), keyboard(reminder.task_id, lang)
+        try:
+            await self._bot.send_message(reminder.chat_id, text, reply_markup=markup)
+        except RetryAfter as exc:
+            with warnings.catch_warnings():  # PTB 22.2+ warns that it will become a timedelta
+                warnings.simplefilter("ignore")
+                wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            raise RetryLater(seconds) from None
+        except Forbidden:
+            raise ChatUnreachable() from None
+        except BadRequest as exc:
+            raise SendFailed(exc.message, permanent=True) from None
+        except (NetworkError, TelegramError) as exc:
+            raise SendFailed(type(exc).__name__) from None
+
+
+class ReminderBot:
+    """The reminders' handlers and the delivery task, for one bot Application."""
+
+    def __init__(
+        self, reminders: Reminders, users: Users, actions: ReminderActions | None = None,
+        today: TodayTitles | None = None,
+    ) -> None:  # fmt: skip
+        self._reminders = reminders
+        self._users = users
+        self._today = today
+        self._actions = actions or ReminderActions(done=reminders.cancel, snooze=reminders.snooze)
+        self._delivery: asyncio.Task[None] | None = None
+
+    def add_to(self, application: BotApp) -> None:
+        application.add_handler(TypeHandler(Update, self.seen), group=BEFORE_COMMANDS)
+        application.add_handler(
+            ChatMemberHandler(self.membership, ChatMemberHandler.MY_CHAT_MEMBER)
+        )
+        application.add_handler(CallbackQueryHandler(self.button, pattern=CALLBACK))
+
+    def start(self, bot: Bot, database_ready: Callable[[], Awaitable[None]] | None = None) -> None:
+        async def deliver() -> None:
+            if database_ready is not None:
+                await database_ready()  # the models are bound once the database answered
+            await self._reminders.run(TelegramSender(bot, self._today))
+
+        self._delivery = asyncio.create_task(deliver(), name="reminder-delivery")
+
+    async def stop(self) -> None:
+        if self._delivery is not None:
+            self._delivery.cancel()
+            # Bounded: shutdown must not hang on a send in flight (its claim lapses anyway).
+            done, _ = await asyncio.wait([self._delivery], timeout=STOP_TIMEOUT)
+            if not done:
+                log.warning("reminder delivery did not stop within %s s", STOP_TIMEOUT)
+
+    async def seen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A user who writes (or presses a button) is reachable again."""
+        if update.my_chat_member is not None:
+            return  # handled by `membership`
+        user, chat = update.effective_user, update.effective_chat
+        if user is not None and not user.is_bot and chat is not None and chat.type == "private":
+            await self._reminders.chat_back(user.id)
+
+    async def membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        change = update.my_chat_member
+        if change is None or change.chat.type != "private":
+            return
+        status = change.new_chat_member.status
+        if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):  # "kicked": blocked
+            await self._reminders.chat_blocked(change.chat.id)
+        elif status == ChatMemberStatus.MEMBER:
+            await self._reminders.chat_back(change.chat.id, unblocked=True)
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.data is None:
+            return
+        match = CALLBACK.match(query.data)
+        assert match is not None  # the handler's pattern
+        action, raw_id = match.groups()
+        lang = language(None, query.from_user.language_code)
+        user = await self._users.find_by_telegram_id(query.from_user.id)
+        try:
+            task_id = PydanticObjectId(raw_id)
+        except InvalidId:
+            await query.answer()
+            return
+        if user is None or user.id is None:
+            await query.answer(tr(lang, "I don't know you yet. Send /start first."))
+            return
+        lang = language(user.language, query.from_user.language_code)
+        zone = zone_of(user)
+        now = datetime.now(UTC)
+        if action == "done":
+            ok = await self._actions.done(user.id, task_id)
+            status = "✅ " + tr(lang, "Done")
+        else:
+            until = snooze_target(action, now, zone)
+            ok = await self._actions.snooze(user.id, task_id, until)
+            status = "💤 " + tr(
+                lang, "Snoozed until {time}",
+                time=when_text(until.astimezone(zone), now.astimezone(zone), lang),
+            )  # fmt: skip
+        if not ok:
+            await query.answer(tr(lang, "This reminder is no longer there."))
+            return
+        await query.answer(status)
+        message = query.message
+        text = getattr(message, "text", None)
+        if text:
+            try:
+                await query.edit_message_text(f"{text}\n\n{status}")
+            except TelegramError:
+                log.info("could not update the reminder message", exc_info=True)

@@ -1,0 +1,99 @@
+"""PATCH /api/auth/me and POST /api/tasks/parse through the real app."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tests.helpers import ME, assert_problem, bearer, register
+
+PARSE = "/api/tasks/parse"
+
+
+async def test_patch_me_changes_timezone_language_and_username(client):
+    alice = await register(client, "alice")
+    auth = bearer(alice["access_token"])
+    resp = await client.patch(
+        ME, json={"timezone": "Europe/Berlin", "language": "ru"}, headers=auth
+    )
+    assert resp.status == 200, await resp.text()
+    user = await resp.json()
+    assert (user["timezone"], user["language"], user["username"]) == (
+        "Europe/Berlin",
+        "ru",
+        "alice",
+    )
+    resp = await client.patch(ME, json={"username": "Alice2"}, headers=auth)
+    assert (await resp.json())["username"] == "Alice2"
+    assert (await (await client.get(ME, headers=auth)).json())["timezone"] == "Europe/Berlin"
+    # null clears; {} changes nothing
+    resp = await client.patch(ME, json={"language": None}, headers=auth)
+    assert (await resp.json())["language"] is None
+    resp = await client.patch(ME, json={}, headers=auth)
+    assert (await resp.json())["timezone"] == "Europe/Berlin"
+
+
+async def test_patch_me_refuses_bad_values_and_taken_names(client):
+    await register(client, "bob")
+    carol = await register(client, "carol")
+    auth = bearer(carol["access_token"])
+    for body, field in (
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"timezone": "localtime"}, "timezone"),
+        ({"language": "de"}, "language"),
+        ({"username": "no spaces"}, "username"),
+        ({"username": None}, "username"),
+        ({"nickname": "x"}, "nickname"),
+    ):
+        problem = await assert_problem(await client.patch(ME, json=body, headers=auth), 422)
+        assert problem["errors"][0]["field"] == field, problem
+    problem = await assert_problem(
+        await client.patch(ME, json={"username": "BOB"}, headers=auth), 409
+    )
+    assert problem["type"] == "urn:problem:username-taken"
+    await assert_problem(await client.patch(ME, json={"timezone": "UTC"}), 401)
+    me = await (await client.get(ME, headers=auth)).json()
+    assert (me["username"], me["timezone"]) == ("carol", None)  # nothing half-written
+
+
+async def test_parse_reads_the_text_in_the_users_zone_and_saves_nothing(client, db):
+    dave = await register(client, "dave")
+    auth = bearer(dave["access_token"])
+    await client.patch(ME, json={"timezone": "Europe/Moscow"}, headers=auth)
+    resp = await client.post(PARSE, json={"text": "напомни завтра в 9 купить молоко"}, headers=auth)
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    assert body["title"] == "купить молоко"
+    assert body["timezone"] == "Europe/Moscow"
+    when = datetime.fromisoformat(body["remind_at"])
+    assert (when.hour, when.minute, when.utcoffset().total_seconds()) == (9, 0, 3 * 3600)
+    assert body["due"] == body["remind_at"]
+    assert body["repeat"] is None
+    assert body["clarify"] is None
+    assert body["phrase"] == "завтра в 9"
+
+    resp = await client.post(
+        PARSE, json={"text": "every weekday at 8:30 standup", "timezone": "America/New_York"},
+        headers=auth,
+    )  # fmt: skip
+    body = await resp.json()
+    assert body["title"] == "standup"
+    assert body["repeat"] == "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=8;BYMINUTE=30"
+    assert datetime.fromisoformat(body["remind_at"]).hour == 8
+
+    body = await (await client.post(PARSE, json={"text": "в 7 зарядка"}, headers=auth)).json()
+    assert body["remind_at"] is None
+    assert body["clarify"]["reason"] == "ambiguous-time"
+    assert len(body["clarify"]["options"]) == 2
+
+    body = await (await client.post(PARSE, json={"text": "just a title"}, headers=auth)).json()
+    assert body == {"title": "just a title", "remind_at": None, "repeat": None, "due": None,
+                    "timezone": "Europe/Moscow", "phrase": None, "clarify": None}  # fmt: skip
+    assert await db.list_collection_names() == [] or await db.reminders.count_documents({}) == 0
+
+
+async def test_parse_refuses_bad_input(client):
+    erin = await register(client, "erin")
+    auth = bearer(erin["access_token"])
+    for body in ({"text": ""}, {"text": "x" * 1001}, {"text": "ok", "timezone": "Nowhere"}, {}):
+        await assert_problem(await client.post(PARSE, json=body, headers=auth), 422)
+    await assert_problem(await client.post(PARSE, json={"text": "tomorrow"}), 401)
