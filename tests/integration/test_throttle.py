@@ -259,7 +259,7 @@ async def test_a_second_duplicate_key_error_is_not_swallowed(
 
 
 async def test_erase_deletes_the_current_and_the_previous_windows_counters(
-    limiter: RateLimiter, clock: Clock, models: Any
+    limiter: RateLimiter, clock: ManualClock, models: Any
 ) -> None:
     # An erased account's username: its counters go, this window's and the last one's (which
     # outlives its window by EXPIRY_GRACE); other subjects' and older windows' stay.

@@ -331,7 +331,9 @@ async def test_a_user_written_here_is_seen_at_once(gate: MemoryGate, clock: Manu
     assert gate.reads == [str(ALICE)]
 
 
-async def test_what_was_written_here_is_the_users_state(gate: MemoryGate, clock: Clock) -> None:
+async def test_what_was_written_here_is_the_users_state(
+    gate: MemoryGate, clock: ManualClock
+) -> None:
     clock.now = T0 + 1
     gate.note_user(user(id=ALICE, telegram_id=43, active=True, tokens_valid_after=9))
 
