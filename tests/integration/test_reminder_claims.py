@@ -296,7 +296,9 @@ async def test_the_record_is_retried_with_growing_pauses_while_the_lease_runs(
     assert (await reminder(models, claim.doc["_id"]))["state"] == SENT
 
 
-@pytest.mark.parametrize(("left_ms", "tries"), [(100, 1), (101, 2), (301, 3)])
+# Pauses of 0.1, 0.2, 0.4, 0.8, 1.6 then 2 s: with 5101 ms left, 2001 ms remain before the
+# first 2 s pause, which still fits.
+@pytest.mark.parametrize(("left_ms", "tries"), [(100, 1), (101, 2), (301, 3), (5101, 7)])
 async def test_the_record_is_given_up_when_the_lease_would_lapse_and_said_so(
     claims: ReminderClaims,
     models: Any,
@@ -367,6 +369,7 @@ async def test_a_429_closes_the_gate_here_at_once_and_for_every_process(
 async def test_a_shorter_429_never_reopens_the_gate_early(
     claims: ReminderClaims, models: Any, clock: Clock
 ) -> None:
+    assert await claims.gate_ms() == 0  # read now: the next 200 ms answer from memory
     await claims.close_gate(10)
     await claims.close_gate(1)
 
@@ -480,6 +483,46 @@ async def test_a_full_window_sends_later_callers_straight_to_the_next(
     assert await counters(models) == {"p:300:0": 4, "p:300:1": 3}
 
 
+async def test_a_slot_exactly_one_interval_before_the_start_is_used(
+    claims: ReminderClaims, models: Any
+) -> None:
+    assert await claims.reserve("p", S + 400, 100, 3) == S + 400  # the slot at 300: sent now
+    assert await counters(models) == {"p:300:1": 1}
+
+
+async def test_a_window_found_full_is_skipped_from_then_on(
+    claims: ReminderClaims, models: Any
+) -> None:
+    # Windows of 2 slots. Another process filled window 0; this one finds it full, takes the
+    # first slot of window 1, and from then on asks window 1 first.
+    for _ in range(2):
+        await claims_at(Clock()).reserve("p", S, 100, 2)
+
+    assert await claims.reserve("p", S, 100, 2) == S + 200
+    assert await counters(models, S) == {"p:200:0": 3, "p:200:1": 1}
+    assert await claims.reserve("p", S, 100, 2) == S + 300
+    assert await counters(models, S) == {"p:200:0": 3, "p:200:1": 2}
+
+
+async def test_the_first_window_is_the_one_the_start_falls_in(
+    claims: ReminderClaims, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Even at the clock's very start (the counters staged: no database, whose expiry would
+    # purge counters of 1970).
+    asked: list[str] = []
+
+    async def counter(filter: dict[str, Any], *args: Any, **kwargs: Any) -> dict[str, int]:
+        asked.append(filter["_id"])
+        return {"attempts": asked.count(filter["_id"])}
+
+    staged = SimpleNamespace(find_one_and_update=counter)
+    monkeypatch.setattr(RateCounter, "get_pymongo_collection", classmethod(lambda cls: staged))
+
+    assert await claims.reserve("p", 0, 100, 3) == 0
+    assert await claims.reserve("p", 0, 100, 3) == 100
+    assert asked == ["p:300:0", "p:300:0"]
+
+
 async def test_a_window_of_one_slot_keeps_no_hint(claims: ReminderClaims, models: Any) -> None:
     assert [await claims.reserve("p", S, 100, 1) for _ in range(2)] == [S, S + 100]
     assert await counters(models) == {"p:100:0": 2, "p:100:1": 1}
@@ -571,6 +614,32 @@ async def test_the_budget_of_a_slow_rate_is_one_slot_per_counter(models: Any, cl
 
     assert clock.sleeps == [0.117]
     assert await counters(models, start) == {"rem-all:117:0": 2, "rem-all:117:1": 1}
+
+
+@pytest.mark.parametrize(
+    ("send_rate", "window_ms"),
+    [(9, 117), (11, 96 * 2), (20, 53 * 2), (25, 43 * 3), (1000, 2 * 100)],
+)
+async def test_slot_intervals_and_windows_follow_the_send_rate(
+    models: Any, clock: Clock, send_rate: int, window_ms: int
+) -> None:
+    # Slots ceil(1000 / (rate * 0.95)) ms apart, ceil(rate / 10) of them per counter.
+    clock.ms = 2 * 10**12
+
+    await claims_at(clock, send_rate=send_rate).wait_for_slot()
+
+    [key] = (await counters(models)).keys()
+    assert key.split(":")[:2] == ["rem-all", str(window_ms)]
+
+
+async def test_a_slot_one_millisecond_away_is_waited_for(models: Any, clock: Clock) -> None:
+    claims = claims_at(clock, send_rate=20)  # slots 53 ms apart, 2 per window
+    clock.ms = 106 * 2 * 10**10 + 52  # the window's first slot was 52 ms ago, its second is next
+
+    await claims.wait_for_slot()  # the first slot: within an interval, sent now
+    await claims.wait_for_slot()
+
+    assert clock.sleeps == [0.001]
 
 
 @pytest.mark.parametrize(("late_ms", "reservations"), [(26, 1), (27, 3)])
