@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -451,6 +453,31 @@ async def test_slots_are_handed_out_in_turn_a_window_per_counter(
     ends = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=S + 300)
     assert window["expires_at"].replace(tzinfo=UTC) == ends + COUNTER_GRACE
     assert timedelta(seconds=120) == COUNTER_GRACE
+
+
+@pytest.fixture
+def local_zone_far_from_utc() -> Any:
+    """The process's local time zone is UTC+5:45 for the test (a server not set to UTC)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kathmandu"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+@pytest.mark.usefixtures("local_zone_far_from_utc")
+async def test_a_counter_expires_by_utc_whatever_the_local_zone(
+    claims: ReminderClaims, models: Any
+) -> None:
+    await claims.reserve("p", S, 100, 3)
+
+    window = await models.rate_counters.find_one({"_id": f"p:300:{W}"})
+    ends = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=S + 300)
+    assert window["expires_at"].replace(tzinfo=UTC) == ends + COUNTER_GRACE
 
 
 async def test_a_slot_is_never_before_the_start(claims: ReminderClaims, models: Any) -> None:
