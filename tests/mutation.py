@@ -5,7 +5,8 @@ then reports per module: mutants, killed, timeout (the mutant made the tests han
 survived, listed (the survivors tests/MUTANTS.md explains as equivalent), the score
 killed / (mutants - listed), and the raw score killed / mutants. It fails when a module
 scores below TARGET, or when a surviving mutant is not listed in tests/MUTANTS.md with the
-reason it is equivalent.
+reason it is equivalent. The tests of every mutant share one embedded database (started
+here, or MONGODB_URI when set).
 
     python tests/mutation.py            # a full run (what `make mutate` does)
     python tests/mutation.py --report   # only the report of the last run
@@ -19,9 +20,12 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from server.db.embedded import EmbeddedMongo
 
 ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "mutants"
@@ -38,13 +42,29 @@ def run() -> float:
     MUTANTS.mkdir()
     mutmut = Path(sys.executable).with_name("mutmut")
     started = time.monotonic()
-    with (MUTANTS / "run.log").open("w") as log:
-        code = subprocess.call(  # noqa: S603 - our own interpreter's mutmut
-            [str(mutmut), "run", "--max-children", str(os.cpu_count() or 1)],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    # One database for every mutant's tests (each test has a database of its own on it), as
+    # MONGODB_URI: otherwise each of the ~1,600 pytest runs starts an embedded server, which
+    # costs a second or two and, on a busy machine, can miss its start-up deadline, and the
+    # failed run would count the mutant as killed.
+    with tempfile.TemporaryDirectory(prefix="mutate-db-") as data:
+        env = dict(os.environ)
+        database = None
+        if not env.get("MONGODB_URI"):
+            database = EmbeddedMongo(Path(data))
+            database.start()
+            env["MONGODB_URI"] = database.uri
+        try:
+            with (MUTANTS / "run.log").open("w") as log:
+                code = subprocess.call(  # noqa: S603 - our own interpreter's mutmut
+                    [str(mutmut), "run", "--max-children", str(os.cpu_count() or 1)],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+        finally:
+            if database is not None:
+                database.stop()
     elapsed = time.monotonic() - started
     if code != 0:
         print((MUTANTS / "run.log").read_text()[-3000:])

@@ -21,7 +21,8 @@ claim token. So:
 Sending respects Telegram's limits across processes through MongoDB: a global budget of
 `send_rate` messages per second and one message per `chat_interval` per chat, both as
 one-message time slots reserved with `$inc` counters (the rate-counter collection), and a
-shared gate that a 429 `retry_after` closes for everyone.
+shared gate that a 429 `retry_after` closes for everyone. The claim, the writes as its
+holder and those shared limits are server/services/reminder_claims.py.
 """
 
 from __future__ import annotations
@@ -29,9 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
-import random
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,11 +38,9 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from beanie import PydanticObjectId
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from models import User
-from models.rate_counter import RateCounter
 from models.reminder import (
     CANCELLED,
     PENDING,
@@ -53,21 +49,14 @@ from models.reminder import (
     ReminderChat,
     ReminderDraft,
     ReminderPrefs,
-    SendGate,
 )
 from server.services.dates.occurrences import RuleError, next_occurrence
+from server.services.reminder_claims import Claim, Clock, ReminderClaims
 from server.services.reminder_port import ReminderPlan
 
 log = logging.getLogger(__name__)
 
-GATE_ID = "telegram"
-GATE_CACHE_MS = 200
-SLOT_SHARE = 0.95  # of the send budget that slots hand out
 MAX_ATTEMPTS = 8  # transient failures of one occurrence before it is given up
-COUNTER_GRACE = timedelta(seconds=120)  # slot counters outlive their slot by this much
-# Due reminders looked up at a time (their ids), and for how long such a batch is used.
-CLAIM_BATCH = 100
-CLAIM_BATCH_FOR_MS = 2000
 REACHABLE_FOR = 5.0  # seconds a chat found not blocked is not asked about again (chat_back)
 MAX_REACHABLE = 100_000
 
@@ -80,12 +69,6 @@ def to_ms(instant: datetime) -> int:
 
 def from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
-
-
-class Clock(Protocol):
-    def now_ms(self) -> int: ...
-
-    async def sleep(self, seconds: float) -> None: ...
 
 
 class SystemClock:
@@ -167,20 +150,19 @@ class Reminders:
         settings: DeliverySettings | None = None,
         clock: Clock | None = None,
         on_advanced: Advance | None = None,
+        claims: ReminderClaims | None = None,
     ) -> None:
         self.settings = settings or DeliverySettings()
         self.clock: Clock = clock or SystemClock()
+        # Who may send what and when, across processes: built from these settings unless given.
+        self.claims = claims or ReminderClaims(
+            self.clock, self.settings.lease, self.settings.send_rate, self.settings.chat_interval
+        )
         # Told when a repeat moved on (the tasks service's set_remind_at), so the task shows
         # its next occurrence.
         self.on_advanced = on_advanced
         self._work = asyncio.Event()
         self._reachable: dict[int, int] = {}  # chat id -> found not blocked until (clock ms)
-        self._due_ids: list[Any] = []  # due reminders to try to claim (see _claim_due)
-        self._due_read_ms = 0
-        self._slot_hint: dict[str, int] = {}  # per counter prefix: first window worth trying
-        # The shared 429 gate, read at most every GATE_CACHE_MS per process (a 429 this
-        # process receives closes it here at once).
-        self._gate = (0, -GATE_CACHE_MS)  # (paused until, read at)
         self.sent = 0  # this process's sends, for logs and benchmarks
 
     # ------------------------------------------------------------------ planning
@@ -458,60 +440,22 @@ class Reminders:
                 async with asyncio.timeout(timeout):
                     await self._work.wait()
 
-    async def _gate_ms(self) -> int:
-        until, read_at = self._gate
-        now = self.clock.now_ms()
-        if now - read_at >= GATE_CACHE_MS:
-            gate = await SendGate.get_pymongo_collection().find_one({"_id": GATE_ID})
-            until = max(until, int(gate["paused_until_ms"]) if gate else 0)
-            self._gate = (until, now)
-        return until
-
     async def deliver_one(self, sender: Sender) -> bool:
         """Claim one due reminder and send it. False when none was due (or sending is
         paused). Database errors propagate; a claim left behind lapses with its lease."""
         now = self.clock.now_ms()
-        gate = await self._gate_ms()
+        gate = await self.claims.gate_ms()
         if gate > now:
             await self.clock.sleep((gate - now) / 1000)
             return True
-        token = secrets.token_hex(8)
-        lease_ms = int(self.settings.lease * 1000)
-        doc = await self._claim_due(now, token, lease_ms)
-        if doc is None:
+        claim = await self.claims.claim_due(now)
+        if claim is None:
             return False
-        await self._deliver_claimed(sender, doc, token, now + lease_ms)
+        await self._deliver_claimed(sender, claim)
         return True
 
-    async def _claim_due(self, now: int, token: str, lease_ms: int) -> dict[str, Any] | None:
-        """Claim one due reminder, earliest first. The due ones are looked up CLAIM_BATCH at a
-        time (ids only) and claimed one by one by id with the same conditions, so the claim
-        stays atomic (of two processes one wins; the other moves on to its next id), while
-        the search for due reminders, a sorted scan of the collection on the embedded server,
-        is made once per batch instead of once per message. Each process takes its batch in
-        a shuffled order, so two processes seldom race for the same id."""
-        collection = Reminder.get_pymongo_collection()
-        due = {"state": PENDING, "paused": 0, "due_ms": {"$lte": now}, "lease_ms": {"$lt": now}}
-        claim = {"$set": {"lease_ms": now + lease_ms, "claim": token}, "$inc": {"attempts": 1}}
-        while True:
-            if not self._due_ids or self._due_read_ms + CLAIM_BATCH_FOR_MS < now:
-                cursor = collection.find(due, {"_id": 1}).sort("due_ms", 1).limit(CLAIM_BATCH)
-                ids = [doc["_id"] async for doc in cursor]
-                random.shuffle(ids)
-                self._due_ids, self._due_read_ms = ids, now
-                if not ids:
-                    return None
-            doc: dict[str, Any] | None = await collection.find_one_and_update(
-                {"_id": self._due_ids.pop(), **due}, claim, return_document=ReturnDocument.AFTER
-            )
-            if doc is not None:
-                return doc
-
-    async def _deliver_claimed(
-        self, sender: Sender, doc: dict[str, Any], token: str, lease_end: int
-    ) -> None:
-        collection = Reminder.get_pymongo_collection()
-        mine = {"_id": doc["_id"], "claim": token}
+    async def _deliver_claimed(self, sender: Sender, claim: Claim) -> None:
+        doc, claims = claim.doc, self.claims
         found = await User.get_pymongo_collection().find_one(
             {"_id": PydanticObjectId(doc["user_id"])},
             {"telegram_id": 1, "timezone": 1, "language": 1, "language_code": 1},
@@ -519,37 +463,24 @@ class Reminders:
         user = _Recipient.of(found)
         if user is None:
             # Nowhere to send it (an API-only user): give this occurrence up.
-            await collection.update_one(mine, {"$set": {"state": CANCELLED, "claim": None}})
+            await claims.update(claim, {"$set": {"state": CANCELLED, "claim": None}})
             return
         now = self.clock.now_ms()
         quiet_end = await self._quiet_until(doc["user_id"], now, user.zone)
         if quiet_end is not None:  # the user's quiet hours: wait until they end
-            await collection.update_one(
-                mine, {"$set": {"lease_ms": quiet_end, "claim": None, "quiet_end_ms": quiet_end}}
+            await claims.update(
+                claim, {"$set": {"lease_ms": quiet_end, "claim": None, "quiet_end_ms": quiet_end}}
             )
             return
-        if not await self._take_chat(user.telegram_id, now):
+        if not await claims.take_chat(user.telegram_id, now):
             # This chat had a message less than `chat_interval` ago: come back after it.
             retry = now + int(self.settings.chat_interval * 1000)
-            await collection.update_one(mine, {"$set": {"lease_ms": retry, "claim": None}})
+            await claims.update(claim, {"$set": {"lease_ms": retry, "claim": None}})
             return
-        rate = self.settings.send_rate
-        # Slots 1000/rate ms apart, less 5 %: a send can leave a little late (a busy event
-        # loop, the network), and the ones after it must still fit the budget in every second.
-        # Handed out `batch` per counter document, so a reservation is about one write.
-        interval = math.ceil(1000 / (rate * SLOT_SHARE))
-        batch = max(1, math.ceil(rate / 10))
-        for _ in range(3):
-            slot = await self._reserve("rem-all", self.clock.now_ms(), interval, batch)
-            if (wait := slot - self.clock.now_ms()) > 0:
-                await self.clock.sleep(wait / 1000)
-            # Woken late (a busy event loop): sending now would crowd the next slots, which
-            # other senders are about to use. Take a fresh slot instead.
-            if self.clock.now_ms() - slot <= interval // 2:
-                break
-        gate = await self._gate_ms()
+        await claims.wait_for_slot()
+        gate = await claims.gate_ms()
         if gate > self.clock.now_ms():  # a 429 arrived meanwhile: not now
-            await collection.update_one(mine, {"$set": {"lease_ms": gate, "claim": None}})
+            await claims.update(claim, {"$set": {"lease_ms": gate, "claim": None}})
             return
         send_ms = self.clock.now_ms()
         # Held back by quiet hours is not late; missed through an outage is.
@@ -566,18 +497,14 @@ class Reminders:
         try:
             await sender.send(due)
         except RetryLater as exc:
-            until = self.clock.now_ms() + int(exc.seconds * 1000)
-            self._gate = (max(until, self._gate[0]), self._gate[1])
-            await SendGate.get_pymongo_collection().update_one(
-                {"_id": GATE_ID}, {"$max": {"paused_until_ms": until}}, upsert=True
-            )
-            await collection.update_one(
-                mine, {"$set": {"lease_ms": 0, "claim": None}, "$inc": {"attempts": -1}},
+            await claims.close_gate(exc.seconds)
+            await claims.update(
+                claim, {"$set": {"lease_ms": 0, "claim": None}, "$inc": {"attempts": -1}},
             )  # fmt: skip
             log.warning("reminders: Telegram asked to wait %.1f s; all sending paused", exc.seconds)
             return
         except ChatUnreachable:
-            await collection.update_one(mine, {"$set": {"lease_ms": 0, "claim": None}})
+            await claims.update(claim, {"$set": {"lease_ms": 0, "claim": None}})
             await self.chat_blocked(user.telegram_id, PydanticObjectId(doc["user_id"]))
             return
         except SendFailed as exc:
@@ -586,20 +513,17 @@ class Reminders:
             log.warning("reminder %s not sent (%s)%s", doc["_id"], exc,
                         "; given up" if give_up else "; will retry")  # fmt: skip
             if give_up:
-                await collection.update_one(mine, {"$set": {"state": CANCELLED, "claim": None}})
+                await claims.update(claim, {"$set": {"state": CANCELLED, "claim": None}})
             else:
-                await collection.update_one(mine, {"$set": {"lease_ms": retry_at, "claim": None}})
+                await claims.update(claim, {"$set": {"lease_ms": retry_at, "claim": None}})
             return
         self.sent += 1
-        await self._record_sent(doc, token, send_ms, late, zone, lease_end)
+        await self._record_sent(claim, send_ms, late, zone)
 
-    async def _record_sent(
-        self, doc: dict[str, Any], token: str, send_ms: int, late: bool, zone: ZoneInfo,
-        lease_end: int,
-    ) -> None:  # fmt: skip
-        """Record the send (and re-arm a repeat) with an update that matches our claim. Tried
-        until the lease lapses: while the database is away, keeping the claim is what stops
-        another process from sending it again."""
+    async def _record_sent(self, claim: Claim, send_ms: int, late: bool, zone: ZoneInfo) -> None:
+        """Record the send (and re-arm a repeat) as the claim holder (ReminderClaims.record:
+        retried until the lease lapses), then tell the tasks service where a repeat moved."""
+        doc = claim.doc
         following: datetime | None = None
         if doc.get("repeat"):
             occurrence = from_ms(doc["occurrence_ms"])
@@ -617,74 +541,13 @@ class Reminders:
             record |= {"state": PENDING, "due_ms": ms, "occurrence_ms": ms, "attempts": 0}
         else:
             record["state"] = SENT
-        delay = 0.1
-        while True:
-            try:
-                await Reminder.get_pymongo_collection().update_one(
-                    {"_id": doc["_id"], "claim": token}, {"$set": record}
-                )
-                break
-            except PyMongoError:
-                if self.clock.now_ms() + delay * 1000 >= lease_end:
-                    log.error("reminder %s sent but not recorded: may be sent again", doc["_id"])
-                    return
-                await self.clock.sleep(delay)
-                delay = min(2.0, delay * 2)
+        if not await self.claims.record(claim, record):
+            return
         if following is not None and self.on_advanced is not None and doc.get("kind") != "digest":
             try:
                 await self.on_advanced(doc["_id"], following)
             except Exception:
                 log.warning("reminder %s: could not move the task on", doc["_id"], exc_info=True)
-
-    async def _take_chat(self, chat_id: int, now: int) -> bool:
-        """The chat's turn: True (and the chat busy for `chat_interval`) when its last message
-        is at least that long ago. Atomic, so two processes cannot both take a turn. Not an
-        upsert: on the embedded server an upsert whose filter misses overwrites the existing
-        document instead of failing on its `_id`."""
-        collection = ReminderChat.get_pymongo_collection()
-        following = now + int(self.settings.chat_interval * 1000)
-        taken = await collection.update_one(
-            {"_id": chat_id, "next_ms": {"$lte": now}}, {"$set": {"next_ms": following}}
-        )
-        if taken.matched_count:
-            return True
-        try:  # a chat we never wrote to, or a busy one (then its _id exists)
-            await collection.insert_one({"_id": chat_id, "next_ms": following, "blocked_ms": 0})
-        except DuplicateKeyError:
-            return False
-        return True
-
-    async def _reserve(self, prefix: str, start_ms: int, interval_ms: int, batch: int) -> int:
-        """A one-message slot at or after `start_ms`, slots `interval_ms` apart: the shared
-        counter of each window of `batch` slots hands out its slots in turn; a full window
-        sends the caller to the next."""
-        window_ms = interval_ms * batch
-        window = max(start_ms // window_ms, self._slot_hint.get(prefix, 0))
-        collection = RateCounter.get_pymongo_collection()
-        for _ in range(10_000):
-            key = f"{prefix}:{window_ms}:{window}"
-            expires = from_ms((window + 1) * window_ms) + COUNTER_GRACE
-            try:
-                counter = await collection.find_one_and_update(
-                    {"_id": key, "expires_at": expires},
-                    {"$inc": {"attempts": 1}},
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:  # two first reservations raced to create it
-                continue
-            taken = int(counter["attempts"]) if counter is not None else batch + 1
-            slot = window * window_ms + (taken - 1) * interval_ms
-            if taken <= batch and slot >= start_ms - interval_ms:
-                if taken == batch and batch > 1:
-                    self._slot_hint[prefix] = window + 1
-                return max(start_ms, slot)
-            if taken < batch:
-                continue  # that slot has passed unused: sending now would bunch up; the next
-            if batch > 1:
-                self._slot_hint[prefix] = window + 1
-            window += 1
-        raise RuntimeError("no send slot found")
 
 
 @dataclass(frozen=True, slots=True)

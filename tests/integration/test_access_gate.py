@@ -89,9 +89,25 @@ async def test_revocations_by_another_process_are_seen_after_the_bound(
 
 
 @pytest.mark.parametrize("subject", ["", "not-an-object-id", "6650c0ffee0123456789abc"])
-async def test_a_subject_that_is_no_user_id_is_refused(gate: AccessGate, subject: str) -> None:
-    with pytest.raises(InvalidToken):
-        await gate.admit_token(claims(subject))
+async def test_a_subject_that_is_no_user_id_is_refused(
+    gate: AccessGate, clock: ManualClock, subject: str
+) -> None:
+    for _ in range(2):  # read, then remembered within the bound
+        with pytest.raises(InvalidToken):
+            await gate.admit_token(claims(subject))
+        clock.now += 1
+    # Remembered as no user at all: inactive, nothing valid.
+    assert await gate.user_state(subject) == (None, False, 0, None, T0 + TTL)  # type: ignore[arg-type]
+
+
+async def test_each_user_is_read_by_its_own_id(gate: AccessGate, models: Any) -> None:
+    active = await add_user(models, active=True, telegram_id=1)
+    deactivated = await add_user(models, active=False, tokens_valid_after=7, telegram_id=2)
+
+    with pytest.raises(AccountDeactivated):
+        await gate.admit_token(claims(deactivated))
+    assert await gate.admit_token(claims(active)) == active
+    assert await gate.user_state(deactivated) == (deactivated, False, 7, 2, T0 + TTL)
 
 
 async def test_a_deleted_user_is_refused(gate: AccessGate, models: Any) -> None:
@@ -118,9 +134,10 @@ async def test_sessions_live_ended_by_set_and_erased(gate: AccessGate, models: A
     await add_session(models, other, "theirs", revoked=False)
 
     assert await gate.admit_token(claims(user_id, sid="live")) == user_id
-    for family in ("ended", "theirs", "erased"):
-        with pytest.raises(InvalidToken):
-            await gate.admit_token(claims(user_id, sid=family))
+    for _ in range(2):  # read, then remembered within the bound
+        for family in ("ended", "theirs", "erased"):
+            with pytest.raises(InvalidToken):
+                await gate.admit_token(claims(user_id, sid=family))
 
 
 async def test_a_session_without_the_revoked_field_is_live(gate: AccessGate, models: Any) -> None:

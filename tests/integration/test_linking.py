@@ -6,10 +6,10 @@ tests/e2e/test_account_telegram.py.)"""
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 import pytest
-from bson import ObjectId
 
 from models.clock import epoch_ms, from_ms
 from server.services.errors import Conflict, InvalidToken, NotConfigured, Unavailable
@@ -50,11 +50,20 @@ async def codes(env: AccountsEnv) -> list[dict[str, Any]]:
 # --- making a link --------------------------------------------------------------------------
 
 
+NOW_MS = 1_800_000_000_123
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The linking service's wall clock stands still at NOW_MS."""
+    monkeypatch.setattr("server.services.linking.epoch_ms", lambda: NOW_MS)
+
+
+@pytest.mark.usefixtures("frozen")
 async def test_a_link_is_a_deep_link_to_the_bot_with_a_hashed_single_code(
     accounts: AccountsEnv,
 ) -> None:
     user = await accounts.add_user(username="uma")
-    before = epoch_ms()
 
     offer = await accounts.services.linking.create_link(user.id)  # type: ignore[arg-type]
 
@@ -66,8 +75,8 @@ async def test_a_link_is_a_deep_link_to_the_bot_with_a_hashed_single_code(
     assert doc["_id"] == sha256(code)  # only the hash is stored
     assert doc["user_id"] == user.id
     assert (doc["claimed_by"], doc["claimed_until"]) == (0, 0)
-    assert before + 600_000 <= doc["expires_ms"] <= epoch_ms() + 600_000
-    assert doc["expires_at"].replace(tzinfo=None) == from_ms(doc["expires_ms"]).replace(tzinfo=None)
+    assert doc["expires_ms"] == NOW_MS + 600_000
+    assert doc["expires_at"].replace(tzinfo=None) == from_ms(NOW_MS + 600_000).replace(tzinfo=None)
 
 
 async def test_every_link_has_its_own_code(accounts: AccountsEnv) -> None:
@@ -99,7 +108,7 @@ async def test_a_link_being_redeemed_is_not_replaced(accounts: AccountsEnv) -> N
     code = await new_link(accounts, user.id)
     await accounts.db["link_codes"].update_one({}, {"$set": {"claimed_by": 77}})
 
-    with pytest.raises(Conflict, match="being used right now"):
+    with pytest.raises(Conflict, match=r"^A link of this account is being used right now$"):
         await accounts.services.linking.create_link(user.id)  # type: ignore[arg-type]
 
     assert [doc["_id"] for doc in await codes(accounts)] == [sha256(code)]
@@ -108,7 +117,7 @@ async def test_a_link_being_redeemed_is_not_replaced(accounts: AccountsEnv) -> N
 async def test_a_linked_account_gets_no_link(accounts: AccountsEnv) -> None:
     user = await accounts.add_user(username="uma", telegram_id=5)
 
-    with pytest.raises(Conflict, match="already linked"):
+    with pytest.raises(Conflict, match=r"^This account is already linked to a Telegram account$"):
         await accounts.services.linking.create_link(user.id)  # type: ignore[arg-type]
     assert await codes(accounts) == []
 
@@ -120,9 +129,13 @@ async def test_links_need_a_bot_and_its_username(
     unnamed = await make_accounts(models, accounts_settings(telegram_bot_username=None))
     try:
         user = await without_bot.add_user(username="uma")
-        with pytest.raises(NotConfigured, match="TELEGRAM_BOT_TOKEN"):
+        with pytest.raises(
+            NotConfigured, match=r"^Linking Telegram needs TELEGRAM_BOT_TOKEN on the server$"
+        ):
             await without_bot.services.linking.create_link(user.id)  # type: ignore[arg-type]
-        with pytest.raises(Unavailable, match="username"):
+        with pytest.raises(
+            Unavailable, match=r"^The bot's username is not known yet; try again shortly$"
+        ):
             await unnamed.services.linking.create_link(user.id)  # type: ignore[arg-type]
         # getMe's answer, once the bot runs, names it.
         unnamed.services.telegram.connect("named_by_getme_bot", unnamed.messenger)
@@ -167,16 +180,18 @@ async def test_the_longest_payload_telegram_carries_is_a_code_and_no_longer(
     accounts: AccountsEnv,
 ) -> None:
     # A deep-link payload has at most 64 characters: "link_" and 59 of the code.
-    user = await accounts.add_user(username="uma")
+    uma = await accounts.add_user(username="uma")
+    otto = await accounts.add_user(username="otto")
     longest = "y" * MAX_CODE_LENGTH
     assert MAX_CODE_LENGTH == 59
-    for code in (longest, longest + "y"):
+    for code, user in ((longest, uma), (longest + "y", otto)):  # both stored, both live
         await accounts.db["link_codes"].insert_one(
-            {"_id": sha256(code), "user_id": user.id if code == longest else ObjectId(),
-             "expires_ms": epoch_ms() + 60_000, "claimed_by": 0, "claimed_until": 0}
+            {"_id": sha256(code), "user_id": user.id, "expires_ms": epoch_ms() + 60_000,
+             "claimed_by": 0, "claimed_until": 0}
         )  # fmt: skip
 
     assert await redeem(accounts, longest + "y", 901) == LinkResult(LinkOutcome.INVALID)
+    assert (await accounts.reload(otto.id) or {})["telegram_id"] is None
     assert (await redeem(accounts, longest, 901)).outcome is LinkOutcome.LINKED
 
 
@@ -189,6 +204,7 @@ async def test_an_expired_link_is_invalid(accounts: AccountsEnv) -> None:
     assert (await accounts.reload(user.id) or {})["telegram_id"] is None
 
 
+@pytest.mark.usefixtures("frozen")
 async def test_the_claim_holds_a_lease_for_the_telegram_account(accounts: AccountsEnv) -> None:
     user = await accounts.add_user(username="uma")
     code = await new_link(accounts, user.id)
@@ -201,14 +217,12 @@ async def test_the_claim_holds_a_lease_for_the_telegram_account(accounts: Accoun
 
     accounts.owner.move_all = look  # type: ignore[method-assign]
     await accounts.add_user(telegram_id=901)  # its own account: merged, so owners are called
-    before = epoch_ms()
 
     assert (await redeem(accounts, code, 901)).outcome is LinkOutcome.MERGED
 
     [claimed] = seen
-    assert claimed["claimed_by"] == 901
-    lease = LINK_CLAIM_LEASE * 1000
-    assert before + lease <= claimed["claimed_until"] <= epoch_ms() + lease
+    assert (claimed["claimed_by"], claimed["claimed_until"]) == (901, NOW_MS + 30_000)
+    assert LINK_CLAIM_LEASE == 30
 
 
 async def claimed_link(env: AccountsEnv, by: int, lease_left_ms: int) -> tuple[Any, str]:
@@ -353,9 +367,11 @@ async def test_a_merge_moves_the_data_and_missing_preferences_then_removes_the_s
     await accounts.db["refresh_sessions"].insert_one(
         {"user_id": source.id, "family_id": "src", "token_hash": "h", "revoked": False}
     )
-    source_token = accounts.services.access.issue(str(source.id), "src")
-    claims = accounts.services.access.verify_claims(source_token)
-    assert await accounts.services.gate.admit_token(claims) == source.id  # cached as alive
+    access, gate = accounts.services.access, accounts.services.gate
+    # Its tokens, with a session and without one (only the user's state decides then).
+    tokens = [access.verify_claims(access.issue(str(source.id), sid)) for sid in ("src", None)]
+    for claims in tokens:
+        assert await gate.admit_token(claims) == source.id  # read, and cached as alive
     code = await new_link(accounts, target.id)
 
     result = await redeem(accounts, code, 901, first_name="Tess")
@@ -372,8 +388,9 @@ async def test_a_merge_moves_the_data_and_missing_preferences_then_removes_the_s
     assert await accounts.reload(source.id) is None
     assert await accounts.db["refresh_sessions"].count_documents({}) == 0
     # The merged account's tokens stop at once in this process.
-    with pytest.raises(InvalidToken):
-        await accounts.services.gate.admit_token(claims)
+    for claims in tokens:
+        with pytest.raises(InvalidToken):
+            await gate.admit_token(claims)
 
 
 async def test_a_username_comes_from_the_merged_account_when_the_target_has_none(
@@ -397,3 +414,114 @@ async def test_a_refused_link_is_spent_too(accounts: AccountsEnv) -> None:
 
     await accounts.db["users"].delete_one({"telegram_id": 901})
     assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.INVALID)
+
+
+async def test_the_merge_step_alone_forgets_the_merged_telegram_identity(
+    accounts: AccountsEnv,
+) -> None:
+    # The link write after a merge can still fail (the accounts kept changing): by then the
+    # Telegram id must no longer map to the deleted account in this process.
+    target = await accounts.add_user(username="uma")
+    source = await accounts.add_user(telegram_id=901)
+    gate, users = accounts.services.gate, accounts.services.users
+    admitted = await gate.admit_telegram_user(901, lambda: users.user_id_by_telegram_id(901))
+    assert admitted == source.id
+
+    await accounts.services.linking._merge(source, target)
+
+    assert gate.known_telegram_user(901) is None
+    assert await accounts.reload(source.id) is None
+
+
+# --- races, staged --------------------------------------------------------------------------
+
+
+class Meanwhile:
+    """Users.find_by_telegram_id, after which another process acts (`then`), for the first
+    `times` calls: the moment between linking's look and its write."""
+
+    def __init__(self, env: AccountsEnv, then: Any, times: int = 1) -> None:
+        self.real = env.services.users.find_by_telegram_id
+        self.then, self.times, self.calls = then, times, 0
+
+    async def __call__(self, telegram_id: int) -> Any:
+        found = await self.real(telegram_id)
+        self.calls += 1
+        if self.calls <= self.times:
+            await self.then(telegram_id)
+        return found
+
+
+async def test_an_account_made_for_the_telegram_id_meanwhile_is_merged_too(
+    accounts: AccountsEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its /start made an account between linking's look and its write (a duplicate key).
+    target = await accounts.add_user(username="uma")
+    code = await new_link(accounts, target.id)
+
+    async def start(telegram_id: int) -> None:
+        await accounts.db["users"].insert_one({"telegram_id": telegram_id, "username": None})
+
+    meanwhile = Meanwhile(accounts, start)
+    monkeypatch.setattr(accounts.services.users, "find_by_telegram_id", meanwhile)
+
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.MERGED, "uma")
+    assert meanwhile.calls == 2
+    assert (await accounts.reload(target.id) or {})["telegram_id"] == 901
+    assert await accounts.db["users"].count_documents({}) == 1
+
+
+async def test_a_target_linked_elsewhere_meanwhile_is_not_overwritten(
+    accounts: AccountsEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = await accounts.add_user(username="uma")
+    code = await new_link(accounts, target.id)
+
+    async def linked_elsewhere(telegram_id: int) -> None:
+        await accounts.db["users"].update_one({"_id": target.id}, {"$set": {"telegram_id": 555}})
+
+    meanwhile = Meanwhile(accounts, linked_elsewhere)
+    monkeypatch.setattr(accounts.services.users, "find_by_telegram_id", meanwhile)
+
+    assert await redeem(accounts, code, 901) == LinkResult(LinkOutcome.LINKED_ELSEWHERE, "uma")
+    assert (await accounts.reload(target.id) or {})["telegram_id"] == 555
+
+
+async def test_accounts_that_keep_changing_give_up_after_three_looks(
+    accounts: AccountsEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = await accounts.add_user(username="uma")
+    code = await new_link(accounts, target.id)
+
+    async def start_again(telegram_id: int) -> None:  # an account for it, every time
+        await accounts.db["users"].delete_many({"telegram_id": telegram_id})
+        await accounts.db["users"].insert_one({"telegram_id": telegram_id, "username": None})
+
+    meanwhile = Meanwhile(accounts, start_again, times=4)
+    monkeypatch.setattr(accounts.services.users, "find_by_telegram_id", meanwhile)
+
+    with pytest.raises(Conflict, match=r"^The accounts kept changing while linking; try again$"):
+        await redeem(accounts, code, 901)
+    assert meanwhile.calls == 3
+    assert (await accounts.reload(target.id) or {})["telegram_id"] is None
+
+
+# --- the audit trail ------------------------------------------------------------------------
+
+
+async def test_links_and_merges_are_logged_by_user_id(
+    accounts: AccountsEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "server.services.linking")
+    uma = await accounts.add_user(username="uma")
+    otto = await accounts.add_user(username="otto")
+    source = await accounts.add_user(telegram_id=902)
+
+    await redeem(accounts, await new_link(accounts, uma.id), 901)
+    await redeem(accounts, await new_link(accounts, otto.id), 902)
+
+    assert [r.getMessage() for r in caplog.records if r.name == "server.services.linking"] == [
+        f"telegram account linked to user {uma.id}",
+        f"user {source.id} merged into user {otto.id}",
+        f"telegram account linked to user {otto.id} (merged)",
+    ]

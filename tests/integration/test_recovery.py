@@ -4,6 +4,7 @@ reset does. (Through HTTP and the bot: tests/e2e/test_account_telegram.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -66,9 +67,24 @@ async def linked_user(env: AccountsEnv, name: str = "cleo", **fields: Any) -> An
 # --- asking for a code ----------------------------------------------------------------------
 
 
-async def test_a_code_is_eight_digits_sent_once_and_stored_keyed(accounts: AccountsEnv) -> None:
+NOW_MS = 1_800_000_000_456
+
+
+def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "server.services.recovery"]
+
+
+@pytest.fixture
+def log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO, "server.services.recovery")
+    return caplog
+
+
+async def test_a_code_is_eight_digits_sent_once_and_stored_keyed(
+    accounts: AccountsEnv, monkeypatch: pytest.MonkeyPatch, log: pytest.LogCaptureFixture
+) -> None:
     user = await linked_user(accounts, language_code="de")
-    before = epoch_ms()
+    monkeypatch.setattr("server.services.recovery.epoch_ms", lambda: NOW_MS)
 
     [sent] = await ask(accounts, "cleo")
 
@@ -80,8 +96,9 @@ async def test_a_code_is_eight_digits_sent_once_and_stored_keyed(accounts: Accou
     assert doc["code_hash"] == keyed(sent.code)  # an HMAC under the server's key
     assert sent.code not in str(doc)
     assert doc["attempts"] == 0
-    assert before + RESET_CODE_TTL * 1000 <= doc["expires_ms"] <= epoch_ms() + 600_000
-    assert doc["expires_at"].replace(tzinfo=None) == from_ms(doc["expires_ms"]).replace(tzinfo=None)
+    assert doc["expires_ms"] == NOW_MS + RESET_CODE_TTL * 1000 == NOW_MS + 600_000
+    assert doc["expires_at"].replace(tzinfo=None) == from_ms(NOW_MS + 600_000).replace(tzinfo=None)
+    assert messages(log) == [f"password reset code sent to user {user.id}"]  # the audit trail
 
 
 async def test_the_users_chosen_language_comes_first(accounts: AccountsEnv) -> None:
@@ -143,11 +160,12 @@ async def test_no_code_for_a_user_the_bot_cannot_or_may_not_reach(
     assert await stored(accounts) == []
 
 
-async def test_no_code_for_nobody(accounts: AccountsEnv) -> None:
+async def test_no_code_for_nobody(accounts: AccountsEnv, log: pytest.LogCaptureFixture) -> None:
     await linked_user(accounts)
 
     assert await ask(accounts, "nobody-here") == []
     assert await stored(accounts) == []
+    assert messages(log) == []  # nothing went wrong, nothing to say
 
 
 async def test_no_code_while_the_bot_is_not_running(
@@ -160,7 +178,7 @@ async def test_no_code_while_the_bot_is_not_running(
         assert await ask(accounts, "cleo") == []
 
     assert await stored(accounts) == []
-    assert "the bot is not running; no code sent" in caplog.text
+    assert messages(caplog) == ["password reset: the bot is not running; no code sent"]
 
 
 async def test_a_failed_send_is_logged_not_raised(
@@ -172,7 +190,7 @@ async def test_a_failed_send_is_logged_not_raised(
     with caplog.at_level(logging.WARNING, "server.services.recovery"):
         await ask(accounts, "cleo")
 
-    assert "password reset: could not send a code: ConnectionError" in caplog.text
+    assert messages(caplog) == ["password reset: could not send a code: ConnectionError"]
 
 
 async def test_codes_per_username_are_limited_silently(
@@ -185,7 +203,9 @@ async def test_codes_per_username_are_limited_silently(
         for username in ("cleo", "CLEO", "Cleo"):  # one username, however it is written
             await ask(env, username, client=f"192.0.2.{len(env.messenger.sent)}")
         assert len(env.messenger.sent) == 2
-        assert "too many codes asked for one username; none sent" in caplog.text
+        assert messages(caplog)[-1] == (
+            "password reset: too many codes asked for one username; none sent"
+        )
     finally:
         env.services.passwords.close()
 
@@ -221,6 +241,25 @@ async def test_drain_waits_for_every_code_being_sent(accounts: AccountsEnv) -> N
     assert sorted(sent.telegram_id for sent in accounts.messenger.sent) == [4001, 4002]
 
 
+async def test_drain_survives_a_send_cancelled_at_shutdown(accounts: AccountsEnv) -> None:
+    await linked_user(accounts)
+    sending = asyncio.Event()
+
+    async def hang(*args: object) -> None:
+        sending.set()
+        await asyncio.Event().wait()
+
+    accounts.messenger.send_reset_code = hang  # type: ignore[method-assign]
+    await accounts.services.recovery.forgot("cleo", CLIENT)
+    await asyncio.wait_for(sending.wait(), 5)
+    for task in accounts.services.recovery._background:
+        task.cancel()
+
+    await accounts.services.recovery.drain()  # returns, raises nothing
+
+    assert accounts.services.recovery._background == set()
+
+
 # --- resetting ------------------------------------------------------------------------------
 
 
@@ -229,7 +268,7 @@ def wrong(code: str) -> str:
 
 
 async def test_the_right_code_sets_the_password_and_ends_every_other_session(
-    accounts: AccountsEnv,
+    accounts: AccountsEnv, log: pytest.LogCaptureFixture
 ) -> None:
     user = await linked_user(accounts)
     services = accounts.services
@@ -253,6 +292,7 @@ async def test_the_right_code_sets_the_password_and_ends_every_other_session(
         await services.gate.admit_token(old_claims)
     with pytest.raises(InvalidResetCode):
         await reset(accounts, "cleo", code)
+    assert messages(log)[-1] == f"password reset with a code for user {user.id}"
 
 
 @pytest.mark.parametrize("typed", ["{a} {b}", "{a}-{b}", " {a}{b} ", "{a}\t{b}"])

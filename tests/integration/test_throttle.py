@@ -256,3 +256,26 @@ async def test_a_second_duplicate_key_error_is_not_swallowed(
     with pytest.raises(DuplicateKeyError):
         await limiter.hit((LOGIN, "alice"))
     assert staged.calls == 2
+
+
+async def test_erase_deletes_the_current_and_the_previous_windows_counters(
+    limiter: RateLimiter, clock: ManualClock, models: Any
+) -> None:
+    # An erased account's username: its counters go, this window's and the last one's (which
+    # outlives its window by EXPIRY_GRACE); other subjects' and older windows' stay.
+    for moment in (START - 2 * WINDOW, START - WINDOW, START):
+        clock.now = moment
+        await limiter.hit((LOGIN, "gone"), (LOGIN, "kept"), (ADDRESS, "gone"))
+    assert len(await counters(models)) == 9
+
+    await limiter.erase((LOGIN, "gone"), (ADDRESS, "gone"))
+
+    windows = sorted(
+        (doc["_id"].split(":")[0], int(doc["_id"].rsplit(":", 1)[1]))
+        for doc in await counters(models)
+    )
+    current = int(WINDOW_START // WINDOW)
+    assert windows == sorted(
+        [("login-user", current - 2), ("login-addr", current - 2)]  # "gone": the oldest only
+        + [("login-user", w) for w in (current - 2, current - 1, current)]  # "kept": all
+    )

@@ -331,6 +331,16 @@ async def test_a_user_written_here_is_seen_at_once(gate: MemoryGate, clock: Manu
     assert gate.reads == [str(ALICE)]
 
 
+async def test_what_was_written_here_is_the_users_state(
+    gate: MemoryGate, clock: ManualClock
+) -> None:
+    clock.now = T0 + 1
+    gate.note_user(user(id=ALICE, telegram_id=43, active=True, tokens_valid_after=9))
+
+    assert await gate.user_state(ALICE) == (ALICE, True, 9, 43, T0 + 1 + TTL)
+    assert gate.reads == []
+
+
 async def test_a_new_valid_after_instant_written_here_revokes_at_once(gate: MemoryGate) -> None:
     await gate.admit_token(token())
 
@@ -361,6 +371,8 @@ async def test_a_user_removed_here_is_gone_at_once(gate: MemoryGate) -> None:
         await gate.admit_token(token())
     assert gate.known_telegram_user(42) is None
     assert gate.users_service.forgotten == [ALICE]
+    # No user at all: inactive, nothing valid (whoever asks, whatever they check first).
+    assert await gate.user_state(ALICE) == (None, False, 0, None, T0 + TTL)
     reads = len(gate.reads)
     await gate.telegram_account_active(42)  # read again
     assert len(gate.reads) == reads + 1
@@ -461,13 +473,21 @@ async def test_a_cancelled_read_is_not_stored() -> None:
         await asyncio.Event().wait()
         return 1
 
-    cache: _Cache[str, int] = _Cache(10)
-    loading = asyncio.ensure_future(cache.load("k", fetch))
-    await started.wait()
-    cache.loading["k"].cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await loading
+    errors: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    try:
+        cache: _Cache[str, int] = _Cache(10)
+        loading = asyncio.ensure_future(cache.load("k", fetch))
+        await started.wait()
+        cache.loading["k"].cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loading
+        await asyncio.sleep(0)  # the done callbacks have run
+    finally:
+        loop.set_exception_handler(None)
     assert ("k" in cache, cache.loading) == (False, {})
+    assert errors == []  # the cancelled read was not asked for its exception
 
 
 async def test_a_read_overtaken_by_a_local_write_is_not_stored() -> None:

@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 from beanie import PydanticObjectId
 
+from server.auth import authenticators
 from server.auth.authenticators import (
     TELEGRAM_USER_HEADER,
     BearerAuthenticator,
@@ -438,6 +439,68 @@ async def test_a_wrong_token_is_refused_before_the_user_header_is_read(
     assert users.asked == []
 
 
+# --- Bot: the fast path (`known`, from the caches alone) ---------------------------------------
+
+
+def as_user(telegram_id: str) -> web.Request:
+    return request(headers={TELEGRAM_USER_HEADER: telegram_id})
+
+
+async def test_known_answers_a_bot_acting_as_itself(bots: BotAuthenticator) -> None:
+    assert bots.known(TOKEN_B, request()) == Principal(
+        kind="bot", scheme="Bot", bot_name=fingerprint(TOKEN_B)
+    )
+    assert bots.known("wrong", request()) is None
+    assert bots.known("wrong", as_user("12345")) is None
+
+
+async def test_known_answers_a_user_once_authenticated_while_the_gate_agrees(
+    bots: BotAuthenticator, users: Users, gate: Gate
+) -> None:
+    assert bots.known(TOKEN_A, as_user("12345")) is None  # never seen: `authenticate` decides
+    principal = await bots.authenticate(TOKEN_A, as_user("12345"))
+    gate.known[12345] = USER_ID  # the gate remembers the very user id it admitted
+
+    assert bots.known(TOKEN_A, as_user("12345")) is principal
+    assert (gate.admitted, users.asked) == ([12345], [12345])  # nothing asked again
+
+
+async def test_known_forgets_a_user_the_gate_maps_elsewhere(
+    bots: BotAuthenticator, gate: Gate
+) -> None:
+    await bots.authenticate(TOKEN_A, as_user("12345"))
+
+    assert bots.known(TOKEN_A, as_user("12345")) is None  # the gate has no answer (expired)
+    gate.known[12345] = GATE_ID  # merged into another account since
+    assert bots.known(TOKEN_A, as_user("12345")) is None
+
+
+async def test_known_users_are_remembered_per_user_and_per_bot(
+    bots: BotAuthenticator, gate: Gate
+) -> None:
+    first = await bots.authenticate(TOKEN_A, as_user("1"))
+    second = await bots.authenticate(TOKEN_A, as_user("2"))
+    gate.known.update({1: USER_ID, 2: USER_ID})
+
+    assert bots.known(TOKEN_A, as_user("1")) is first
+    assert bots.known(TOKEN_A, as_user("2")) is second
+    assert bots.known(TOKEN_A, as_user("3")) is None
+    assert bots.known(TOKEN_B, as_user("1")) is None  # another bot: its own users
+
+
+def test_remembered_principals_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(authenticators, "MAX_REMEMBERED_PRINCIPALS", 3)
+    cache: dict[str, tuple[int, Principal]] = {}
+    one, two = (1, Principal("user", "Bot")), (2, Principal("user", "tma"))
+
+    for key in ("a", "b", "c"):
+        authenticators._remember(cache, key, one)
+    authenticators._remember(cache, "c", two)  # full, but a key it holds: replaced in place
+    assert cache == {"a": one, "b": one, "c": two}
+    authenticators._remember(cache, "d", two)  # full: emptied, then the new one
+    assert cache == {"d": two}
+
+
 # --- tma ------------------------------------------------------------------------------------
 
 PROFILE = TelegramProfile(777, first_name="Ann")
@@ -525,6 +588,24 @@ async def test_tma_refuses_a_user_the_gate_finds_gone() -> None:
 async def test_tma_lets_a_deactivated_account_through_as_its_403() -> None:
     with pytest.raises(AccountDeactivated):
         await mini_app(Auth(), Gate(error=AccountDeactivated())).authenticate("init", request())
+
+
+async def test_tma_known_answers_remembered_init_data_still_fresh_while_the_gate_agrees() -> None:
+    auth, gate = Auth(), Gate()
+    authenticator = mini_app(auth, gate)
+    assert authenticator.known("init", request()) is None  # never seen
+
+    principal = await authenticator.authenticate("init", request())
+    gate.known[777] = USER_ID
+
+    assert authenticator.known("init", request()) is principal
+    assert authenticator.known("other init", request()) is None
+    assert auth.asked == ["init", "init"]  # its freshness checked again
+    gate.known[777] = GATE_ID  # merged into another account since
+    assert authenticator.known("init", request()) is None
+    gate.known[777] = USER_ID
+    auth.error = InvalidInitData("expired")
+    assert authenticator.known("init", request()) is None
 
 
 # --- principal helpers ----------------------------------------------------------------------

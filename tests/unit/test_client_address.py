@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from multidict import CIMultiDict
 
-from server.api.client import client_address
+from server.api.client import MAX_USER_AGENT, client_address, user_agent
 from tests.unit.requests import request
 
 PEER = "192.0.2.10"
@@ -65,3 +65,24 @@ def test_a_long_entry_is_capped() -> None:
 def test_no_peer_at_all_is_unknown() -> None:
     assert address(0, peer=None) == "unknown"
     assert address(1, peer=None) == "unknown"
+
+
+# --- the User-Agent, as the session list shows it -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "shown"),
+    [
+        ({}, None),
+        ({"User-Agent": ""}, None),
+        ({"User-Agent": "   "}, None),
+        ({"User-Agent": "  Firefox/140  "}, "Firefox/140"),
+        ({"user-agent": "curl/8"}, "curl/8"),
+        ({"User-Agent": "x" * (MAX_USER_AGENT + 1)}, "x" * MAX_USER_AGENT),
+    ],
+    ids=["none", "empty", "blank", "stripped", "any-case", "shortened"],
+)
+def test_the_user_agent_is_stripped_shortened_or_none(
+    headers: dict[str, str], shown: str | None
+) -> None:
+    assert user_agent(request("GET", headers=headers)) == shown

@@ -136,27 +136,68 @@ def test_without_a_core_count_one_worker(monkeypatch: pytest.MonkeyPatch) -> Non
         hasher.close()
 
 
+class Held:
+    """A hasher whose hashes wait, in their thread, until `release` is set; `started` is set
+    when the first one runs."""
+
+    def __init__(self, real: object) -> None:
+        self.real = real
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.finished: list[str] = []
+
+    def hash(self, password: str) -> str:
+        self.started.set()
+        assert self.release.wait(10), "never released"
+        result: str = self.real.hash(password)  # type: ignore[attr-defined]
+        self.finished.append(password)
+        return result
+
+
 async def test_close_waits_for_the_running_hash_and_cancels_the_queued_ones() -> None:
+    # A costlier hash: close() not waiting would return well before it finishes.
     hasher = Passwords(time_cost=2, memory_cost=16 * 1024, parallelism=1, workers=1)
-    finished: list[str] = []
-    real = hasher._hasher
-
-    class Recording:
-        def hash(self, password: str) -> str:
-            result = real.hash(password)
-            finished.append(password)
-            return result
-
-    hasher._hasher = Recording()  # type: ignore[assignment]
+    held = Held(hasher._hasher)
+    hasher._hasher = held  # type: ignore[assignment]
     hashes = [asyncio.ensure_future(hasher.hash(f"password-{i}")) for i in range(3)]
-    await asyncio.sleep(0)  # all three submitted: one running, two queued
+    assert await asyncio.to_thread(held.started.wait, 10)  # one running, two queued
+    # The running hash may finish only once the queued ones are cancelled (else the single
+    # thread would take the next): the pool's shutdown is split around the release.
+    shutdown = hasher._pool.shutdown
+
+    def cancel_release_then_wait(wait: bool = True, *, cancel_futures: bool = False) -> None:
+        shutdown(wait=False, cancel_futures=cancel_futures)
+        held.release.set()
+        shutdown(wait=wait)
+
+    hasher._pool.shutdown = cancel_release_then_wait  # type: ignore[method-assign]
 
     hasher.close()
 
-    assert finished == ["password-0"]  # close() returned only once the running one finished
+    assert held.finished == ["password-0"]  # close() returned once the running one finished
     outcomes = await asyncio.gather(*hashes, return_exceptions=True)
     assert isinstance(outcomes[0], str)
     assert [type(o) for o in outcomes[1:]] == [asyncio.CancelledError] * 2
+
+
+async def test_the_queue_depth_counts_hashes_waiting_for_a_thread() -> None:
+    hasher = Passwords(**CHEAP, workers=1)
+    try:
+        assert hasher.queue_depth() == 0
+        for _ in range(2):  # the count comes back to zero, every time
+            held = Held(hasher._hasher)
+            hasher._hasher = held  # type: ignore[assignment]
+            hashes = [asyncio.ensure_future(hasher.hash(f"p{i}")) for i in range(4)]
+            assert await asyncio.to_thread(held.started.wait, 10)
+            assert hasher.queue_depth() == 3  # one running, three waiting
+            held.release.set()
+            await asyncio.gather(*hashes)
+            assert hasher.queue_depth() == 0
+            hasher._hasher = held.real  # type: ignore[assignment]
+    finally:
+        if isinstance(hasher._hasher, Held):  # a failed check: let the held thread go
+            hasher._hasher.release.set()
+        hasher.close()
 
 
 async def test_close_stops_the_pool() -> None:

@@ -47,6 +47,27 @@ def test_redact_leaves_other_text_alone() -> None:
     assert redact(SECRET[:-1]) == SECRET[:-1]
 
 
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI2NjUwIn0.c2lnbmF0dXJlLWJ5dGVz"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (f"token {JWT} seen", f"token {MASK} seen"),
+        ("Authorization: Bearer abcdefghij0123456789", f"Authorization: Bearer {MASK}"),
+        ("GET /botTOKEN Bot 123456:ABCDEFGHIJKLMNOP", f"GET /botTOKEN Bot {MASK}"),
+        ("tma query_id=AAHdF6IQAAAAAN0", f"tma {MASK}"),
+        ("Bearer  abcdefghij0123456789'", f"Bearer {MASK}'"),
+        ("Bearer short-123", "Bearer short-123"),  # too short to be a credential
+        ("Bearerabcdefghij0123456789", "Bearerabcdefghij0123456789"),  # not a scheme
+        ("aBot abcdefghij0123456789", "aBot abcdefghij0123456789"),  # not a word
+    ],
+)
+def test_credential_shaped_text_is_masked_without_configuring_it(text: str, masked: str) -> None:
+    # No secrets configured: a credential after a scheme, or a JWT, is masked by its shape.
+    assert redact(text) == masked
+
+
 def test_short_strings_are_not_treated_as_secrets() -> None:
     install_redaction(["1234567", "", "12345678"])
 

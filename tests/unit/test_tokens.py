@@ -129,6 +129,17 @@ def test_not_before_keeps_a_token_from_counting_as_older_than_a_revocation(
     assert early["iat_ms"] == NOW * 1000  # an earlier bound changes nothing
 
 
+def test_without_a_bound_the_clock_alone_decides(clock: ManualClock) -> None:
+    # The default bound is no bound at all: even a clock at the epoch's first millisecond
+    # is taken as it is.
+    clock.now = 0.0009
+    tokens = AccessTokens(KEY, ISSUER, AUDIENCE, TTL, clock=clock)
+
+    payload = jwt.decode(tokens.issue(SUB), options={"verify_signature": False})
+
+    assert (payload["iat_ms"], payload["iat"]) == (0, 0)
+
+
 def test_issue_signs_with_the_current_key_only(tokens: AccessTokens) -> None:
     token = tokens.issue(SUB)
 
