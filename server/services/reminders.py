@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8  # transient failures of one occurrence before it is given up
 REACHABLE_FOR = 5.0  # seconds a chat found not blocked is not asked about again (chat_back)
 MAX_REACHABLE = 100_000
+DEACTIVATED_RECHECK_MS = 600_000  # how often a deactivated user's due reminder is looked at
 
 
 def to_ms(instant: datetime) -> int:
@@ -458,7 +459,7 @@ class Reminders:
         doc, claims = claim.doc, self.claims
         found = await User.get_pymongo_collection().find_one(
             {"_id": PydanticObjectId(doc["user_id"])},
-            {"telegram_id": 1, "timezone": 1, "language": 1, "language_code": 1},
+            {"telegram_id": 1, "timezone": 1, "language": 1, "language_code": 1, "active": 1},
         )
         user = _Recipient.of(found)
         if user is None:
@@ -466,6 +467,13 @@ class Reminders:
             await claims.update(claim, {"$set": {"state": CANCELLED, "claim": None}})
             return
         now = self.clock.now_ms()
+        if not user.active:
+            # A deactivated account gets nothing; its reminders wait (looked at again every
+            # DEACTIVATED_RECHECK) and go out, marked late, if an admin reactivates it.
+            await claims.update(
+                claim, {"$set": {"lease_ms": now + DEACTIVATED_RECHECK_MS, "claim": None}}
+            )
+            return
         quiet_end = await self._quiet_until(doc["user_id"], now, user.zone)
         if quiet_end is not None:  # the user's quiet hours: wait until they end
             await claims.update(
@@ -556,6 +564,7 @@ class _Recipient:
     zone: ZoneInfo
     language: str | None
     language_code: str | None
+    active: bool
 
     @classmethod
     def of(cls, doc: dict[str, Any] | None) -> _Recipient | None:
@@ -565,7 +574,10 @@ class _Recipient:
             zone = ZoneInfo(doc["timezone"]) if doc.get("timezone") else ZoneInfo("UTC")
         except (ValueError, KeyError):
             zone = ZoneInfo("UTC")
-        return cls(doc["telegram_id"], zone, doc.get("language"), doc.get("language_code"))
+        # `active` absent: an account from before deactivation existed; 0/1: the embedded
+        # server's booleans after `$set`.
+        active = bool(doc.get("active", True))
+        return cls(doc["telegram_id"], zone, doc.get("language"), doc.get("language_code"), active)
 
 
 def quiet_end_ms(start: int, end: int, now_ms: int, zone: ZoneInfo) -> int | None:

@@ -315,3 +315,24 @@ async def test_the_digest_is_a_daily_reminder_on_the_users_clock(bound):
     )
     assert await reminders.set_digest(user, None, BERLIN) is None
     assert await bound.reminders.count_documents({"_id": user}) == 0
+
+
+async def test_a_deactivated_user_gets_nothing_until_reactivated_then_it_is_late(bound):
+    start = datetime(2026, 3, 28, 9, tzinfo=UTC)
+    clock = FakeClock(start)
+    reminders, sender = service(clock, late_after=60), Recorder()
+    user = await make_user(bound, 7)
+    await bound.users.update_one({"_id": user}, {"$set": {"active": False}})
+    task = ObjectId()
+    await reminders.plan(ReminderPlan(task, user, "pay rent", start, None, False))
+    assert await reminders.deliver_one(sender) is True  # claimed, looked at, held
+    assert sender.sent == []
+    doc = await bound.reminders.find_one({"_id": task})
+    assert (doc["state"], doc["claim"]) == (0, None)  # still pending, not given up
+    clock.advance(600)
+    assert await reminders.deliver_one(sender) is False  # held for 10 minutes (a lease: then)
+    await bound.users.update_one({"_id": user}, {"$set": {"active": True}})
+    clock.advance(0.001)
+    assert await reminders.deliver_one(sender) is True
+    [sent] = sender.sent
+    assert (sent.title, sent.late) == ("pay rent", True)
