@@ -61,6 +61,14 @@ async def add_task(page, text: str, expect_title: str | None = None) -> None:
     await page.wait_for_selector("#task-form", state="detached")
 
 
+async def login_status(base_url: str, username: str, password: str) -> int:
+    """A sign-in elsewhere (outside the page), as the status it gets."""
+    async with ClientSession() as http:
+        body = {"username": username, "password": password}
+        async with http.post(base_url + "api/auth/login", json=body) as response:
+            return response.status
+
+
 async def back_home(page) -> None:
     """Back to the lists one view at a time, each step waiting until the app has gone back."""
     while (depth := await page.evaluate("history.state.depth")) > 1:
@@ -398,12 +406,7 @@ async def test_account_sessions_password_link_and_deletion(base_url, open_page):
     await page.fill("#delete-form input[name=password]", "a brand new passphrase")
     await page.click("#delete-form button[type=submit]")
     await page.wait_for_selector("#sign-in [role=alert] >> text=Your account was deleted.")
-    async with ClientSession() as http:
-        response = await http.post(
-            base_url + "api/auth/login",
-            json={"username": "judy", "password": "a brand new passphrase"},
-        )
-        assert response.status == 401
+    assert await login_status(base_url, "judy", "a brand new passphrase") == 401
     assert watched.page_errors == []
     assert watched.failed_responses == [("POST", "/api/auth/password", 422)]  # the wrong one
 
@@ -423,12 +426,7 @@ async def test_mini_app_user_sets_a_password_then_deletes_the_account(base_url, 
     await page.fill("#password-form input[name=new_password]", "a brand new passphrase")
     await page.click("#password-form button[type=submit]")
     await page.wait_for_selector("#password-form [role=status] >> text=Password saved.")
-    async with ClientSession() as http:
-        response = await http.post(
-            base_url + "api/auth/login",
-            json={"username": "sveta", "password": "a brand new passphrase"},
-        )
-        assert response.status == 200
+    assert await login_status(base_url, "sveta", "a brand new passphrase") == 200
     # The pair that setting the password returned was ended, not left open.
     await page.evaluate("window.__tg.press('back')")
     await page.click("#open-account")
@@ -438,12 +436,7 @@ async def test_mini_app_user_sets_a_password_then_deletes_the_account(base_url, 
     await page.fill("#delete-form input[name=password]", "a brand new passphrase")
     await page.click("#delete-form button[type=submit]")
     await page.wait_for_selector("#deleted")
-    async with ClientSession() as http:
-        response = await http.post(
-            base_url + "api/auth/login",
-            json={"username": "sveta", "password": "a brand new passphrase"},
-        )
-        assert response.status == 401
+    assert await login_status(base_url, "sveta", "a brand new passphrase") == 401
     assert watched.page_errors == []
     assert watched.failed_responses == []
 
