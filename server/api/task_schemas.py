@@ -127,22 +127,10 @@ class TaskOut(BaseModel):
 
     @classmethod
     def of(cls, task: Task | TaskView) -> TaskOut:
-        return cls(
-            id=str(task.id),
-            title=task.title,
-            notes=task.notes,
-            list_id=task.list_id,
-            done=task.done,
-            done_at=task.done_at,
-            due=task.due,
-            remind_at=task.remind_at,
-            repeat=task.repeat,
-            created_at=task.created_at,
-            updated_at=task.updated_at,
-        )
+        return cls(**cls.row(task))
 
     @staticmethod
-    def row(task: TaskView) -> dict[str, Any]:
+    def row(task: Task | TaskView) -> dict[str, Any]:
         """The same object as a plain dict, for the page's fast path (tasks_handlers): no
         model per task. Dumped with orjson's OPT_UTC_Z it is byte-for-byte what the model
         dumps (tests/unit/test_task_json.py)."""
