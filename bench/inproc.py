@@ -222,7 +222,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     token = services.access.issue(str(bearer_user), session_id="bench-session")
     issuer, audience = settings.jwt_issuer, settings.jwt_audience
     key = settings.jwt_key
-    required = list(getattr(sys.modules["server.services.tokens"], "REQUIRED_CLAIMS", []))
+    required = list(getattr(sys.modules["server.services.accounts.tokens"], "REQUIRED_CLAIMS", []))
     fields = init_data_fields()
     verifier = services.auth.init_data
     init_data = urlencode({**fields, "hash": verifier.sign(fields)})

@@ -25,11 +25,11 @@ from pymongo import AsyncMongoClient
 from models import Task, User
 from server.db.connection import init_models
 from server.db.embedded import EmbeddedMongo
-from server.services import search
-from server.services.lists import Lists
-from server.services.reminder_port import NoReminders
-from server.services.task_search import MongoSearch
-from server.services.tasks import TaskQuery, Tasks, order_key
+from server.services.reminders.port import NoReminders
+from server.services.tasks import search
+from server.services.tasks.lists import Lists
+from server.services.tasks.search_backend import MongoSearch
+from server.services.tasks.service import TaskQuery, Tasks, order_key
 
 RU_WORDS = (
     "купить молоко хлеб сыр позвонить маме папе отчёт встреча проект презентация письмо "

@@ -28,7 +28,7 @@ class Task(Document):
     # server mishandles) and ties are impossible.
     order_key: str = ""
     # Search terms: normalised 1- and 2-letter word prefixes and word trigrams
-    # (server/services/search.py).
+    # (server/services/tasks/search.py).
     terms: list[str] = Field(default_factory=list)
     # Optimistic concurrency: every whole-document write requires the version it read.
     version: int = 0

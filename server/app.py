@@ -12,7 +12,6 @@ from aiohttp import web
 
 from config import Settings
 from server.api.guard import body_guard
-from server.api.middleware import problem_middleware, security_headers_middleware
 from server.api.routes import setup_routes
 from server.auth.authenticators import (
     BearerAuthenticator,
@@ -22,16 +21,17 @@ from server.auth.authenticators import (
 from server.auth.middleware import auth_middleware
 from server.bootstrap import build_services
 from server.db.lifecycle import open_database
-from server.http_server import handler_args, harden
+from server.http.middleware import problem_middleware, security_headers_middleware
+from server.http.server import handler_args, harden
 from server.keys import DATABASE, METRICS, MONGO, SERVICES, SETTINGS
-from server.metrics import Metrics
 from server.miniapp import setup_miniapp
+from server.observability.metrics import Metrics
+from server.observability.redaction import harden_logging
 from server.ops.database_gate import database_gate
 from server.ops.metrics_endpoint import add_metrics_route, metrics_listener
 from server.ops.observe import add_request_id_header, observe_middleware
-from server.redaction import harden_logging
-from server.services.access_gate import Clock
-from server.services.account_data import AccountDataOwner
+from server.services.accounts.access_gate import Clock
+from server.services.accounts.account_data import AccountDataOwner
 from server.telegram import webhook
 from server.telegram.bot import telegram_ctx
 

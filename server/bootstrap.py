@@ -12,30 +12,30 @@ from datetime import datetime
 from beanie import PydanticObjectId
 
 from config import Settings
-from server.services.access_gate import AccessGate, Clock
-from server.services.account_data import AccountDataOwner
-from server.services.accounts import Accounts
-from server.services.admin import Admin
-from server.services.auth import AuthLimits, AuthService
-from server.services.common_passwords import load_common_passwords
-from server.services.linking import TelegramLinking
-from server.services.lists import Lists
-from server.services.passwords import Passwords
-from server.services.profile import Profiles
-from server.services.recovery import PasswordRecovery, RecoveryLimits
+from server.services.accounts.access_gate import AccessGate, Clock
+from server.services.accounts.account_data import AccountDataOwner
+from server.services.accounts.admin import Admin
+from server.services.accounts.auth import AuthLimits, AuthService
+from server.services.accounts.common_passwords import load_common_passwords
+from server.services.accounts.linking import TelegramLinking
+from server.services.accounts.manage import Accounts
+from server.services.accounts.passwords import Passwords
+from server.services.accounts.profile import Profiles
+from server.services.accounts.recovery import PasswordRecovery, RecoveryLimits
+from server.services.accounts.sessions import Sessions
+from server.services.accounts.telegram_auth import InitDataVerifier, WidgetVerifier
+from server.services.accounts.telegram_channel import TelegramChannel
+from server.services.accounts.tokens import AccessTokens
+from server.services.accounts.users import Users
+from server.services.accounts.widget import WidgetSignIn
+from server.services.common.throttle import Limit, RateLimiter
 from server.services.registry import Services
-from server.services.reminder_drafts import ReminderDrafts
-from server.services.reminders import DeliverySettings, Reminders
-from server.services.sessions import Sessions
-from server.services.task_search import MongoSearch
-from server.services.tasks import Tasks
-from server.services.telegram_auth import InitDataVerifier, WidgetVerifier
-from server.services.telegram_channel import TelegramChannel
-from server.services.throttle import Limit, RateLimiter
-from server.services.tokens import AccessTokens
+from server.services.reminders.drafts import ReminderDrafts
+from server.services.reminders.service import DeliverySettings, Reminders
+from server.services.tasks.lists import Lists
+from server.services.tasks.search_backend import MongoSearch
+from server.services.tasks.service import Tasks
 from server.services.updates import UpdateJournal
-from server.services.users import Users
-from server.services.widget import WidgetSignIn
 
 
 def build_services(
@@ -45,7 +45,8 @@ def build_services(
     clock: Clock = time.monotonic,
 ) -> Services:
     """`data_owners`: the services that keep data of a user's (lists, tasks, reminders), in
-    the order an account merge or deletion calls them (see server/services/account_data.py).
+    the order an account merge or deletion calls them (see
+    server/services/accounts/account_data.py).
     `clock`: the monotonic clock of the per-process caches (tests move it by hand)."""
     passwords = Passwords(
         time_cost=settings.argon2_time_cost,

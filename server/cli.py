@@ -18,10 +18,10 @@ from server.app import create_app
 from server.bootstrap import build_services
 from server.db.lifecycle import open_database
 from server.errors import StartupError
-from server.logs import AccessLogger, configure_logging
-from server.redaction import harden_logging, redact
-from server.services.admin import Role
-from server.services.errors import NotFound
+from server.observability.logs import AccessLogger, configure_logging
+from server.observability.redaction import harden_logging, redact
+from server.services.accounts.admin import Role
+from server.services.common.errors import NotFound
 from server.telegram.bot import make_bot, set_commands, set_webhook, webhook_url
 
 log = logging.getLogger("server")

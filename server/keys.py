@@ -5,7 +5,7 @@ from pymongo import AsyncMongoClient
 
 from config import Settings
 from server.db.database import Database
-from server.metrics import Metrics
+from server.observability.metrics import Metrics
 from server.services.registry import Services
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -16,7 +16,7 @@ from beanie import PydanticObjectId
 from bson import ObjectId, json_util
 
 from models import User
-from server.services.mongo import same_id
+from server.services.common.mongo import same_id
 from tests.bot_helpers import BOT_TOKEN, post_update
 from tests.clock import ManualClock
 from tests.fake_bot_api import FakeBotAPI, text_message_update

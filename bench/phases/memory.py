@@ -29,7 +29,7 @@ def run(bench: Bench) -> dict[str, Any]:
     before = service.rss_kib()
     ids, insert_s, total_users = insert_users(bench, count)
     bench.rss_mark(f"after inserting {count} users")
-    from server.services.tokens import AccessTokens
+    from server.services.accounts.tokens import AccessTokens
 
     issuer = AccessTokens(JWT_SECRET.encode(), JWT_ISSUER, JWT_AUDIENCE, 3600)
     tokens = [issuer.issue(str(oid)) for oid in ids]

@@ -11,8 +11,8 @@ from pydantic.json_schema import SkipJsonSchema
 
 from models import User
 from server.api.schemas import AnyPassword, NewPassword, Strict, Username, UserOut
-from server.services.admin import MAX_QUERY_LENGTH
-from server.services.sessions import SessionInfo
+from server.services.accounts.admin import MAX_QUERY_LENGTH
+from server.services.accounts.sessions import SessionInfo
 
 Text = Annotated[str, StringConstraints(max_length=1024)]
 

@@ -14,8 +14,8 @@ from server.api.schemas import UserOut
 from server.auth.principal import protected, require_user
 from server.http.problems import Problem
 from server.keys import SERVICES
+from server.services.accounts.profile import UNSET
 from server.services.dates.parse import parse
-from server.services.profile import UNSET
 
 
 @protected

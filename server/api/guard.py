@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 # What aiohttp decodes itself (the decoded size counts against MAX_BODY_BYTES). `br` and
 # `zstd` need optional packages that are not installed; aiohttp's parser refuses them before
-# this middleware runs, and server.http_server answers that with the same 415.
+# this middleware runs, and server.http.server answers that with the same 415.
 ACCEPTED_CODINGS = frozenset({"identity", "gzip", "x-gzip", "deflate"})
 # nginx's "client closed request": never sent (nobody is listening), only seen in the access
 # log, where a client that left is not a server error.

@@ -10,10 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
 from models import User
-from server.services.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
-from server.services.telegram_auth import MAX_INIT_DATA_LENGTH
-from server.services.tokens import TokenPair
-from server.services.users import USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH, USERNAME_PATTERN
+from server.services.accounts.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from server.services.accounts.telegram_auth import MAX_INIT_DATA_LENGTH
+from server.services.accounts.tokens import TokenPair
+from server.services.accounts.users import (
+    USERNAME_MAX_LENGTH,
+    USERNAME_MIN_LENGTH,
+    USERNAME_PATTERN,
+)
 
 Username = Annotated[
     str,

@@ -12,9 +12,8 @@ from pydantic.json_schema import SkipJsonSchema
 from models import Task
 from server.api.schemas import Strict
 from server.services.dates.rrule import MAX_RRULE_LENGTH
-from server.services.lists import LIST_NAME_MAX_LENGTH, ListView
-from server.services.task_views import TaskView
-from server.services.tasks import (
+from server.services.tasks.lists import LIST_NAME_MAX_LENGTH, ListView
+from server.services.tasks.service import (
     CURSOR_MAX_LENGTH,
     NOTES_MAX_LENGTH,
     PAGE_DEFAULT,
@@ -22,6 +21,7 @@ from server.services.tasks import (
     SEARCH_MAX_LENGTH,
     TITLE_MAX_LENGTH,
 )
+from server.services.tasks.views import TaskView
 
 ListName = Annotated[str, StringConstraints(min_length=1, max_length=LIST_NAME_MAX_LENGTH)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX_LENGTH)]

@@ -21,7 +21,7 @@ from server.api.task_schemas import (
 from server.auth.principal import protected, require_user
 from server.http.problems import Problem
 from server.keys import SERVICES
-from server.services.tasks import UNSET, TaskChanges, TaskDraft, TaskPage, TaskQuery
+from server.services.tasks.service import UNSET, TaskChanges, TaskDraft, TaskPage, TaskQuery
 
 
 def _json(model: BaseModel, status: int = 200) -> web.Response:

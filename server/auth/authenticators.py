@@ -10,11 +10,11 @@ from aiohttp import web
 
 from server.auth.principal import Principal
 from server.http.problems import Problem
-from server.services.access_gate import AccessGate
-from server.services.auth import AuthService
-from server.services.errors import InvalidInitData, InvalidToken, NotConfigured
-from server.services.tokens import AccessTokens
-from server.services.users import Users, is_telegram_id
+from server.services.accounts.access_gate import AccessGate
+from server.services.accounts.auth import AuthService
+from server.services.accounts.tokens import AccessTokens
+from server.services.accounts.users import Users, is_telegram_id
+from server.services.common.errors import InvalidInitData, InvalidToken, NotConfigured
 
 TELEGRAM_USER_HEADER = "X-Telegram-User-Id"
 # Principals remembered per credential (Bot acting for a user, tma): bounded like the other

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.request_context import current_request_id
+from server.observability.request_context import current_request_id
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from server.http.endpoints import HandlerFn
 from server.http.problems import Problem
-from server.metrics import CONTENT_TYPE, Metrics
+from server.observability.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
 

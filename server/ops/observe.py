@@ -10,8 +10,12 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from server.metrics import UNMATCHED_ROUTE, Metrics, status_class
-from server.request_context import REQUEST_ID_HEADER, accept_request_id, bound_request_id
+from server.observability.metrics import UNMATCHED_ROUTE, Metrics, status_class
+from server.observability.request_context import (
+    REQUEST_ID_HEADER,
+    accept_request_id,
+    bound_request_id,
+)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 

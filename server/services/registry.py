@@ -5,24 +5,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.services.access_gate import AccessGate
-from server.services.accounts import Accounts
-from server.services.admin import Admin
-from server.services.auth import AuthService
-from server.services.linking import TelegramLinking
-from server.services.lists import Lists
-from server.services.passwords import Passwords
-from server.services.profile import Profiles
-from server.services.recovery import PasswordRecovery
-from server.services.reminder_drafts import ReminderDrafts
-from server.services.reminders import Reminders
-from server.services.sessions import Sessions
-from server.services.tasks import Tasks
-from server.services.telegram_channel import TelegramChannel
-from server.services.tokens import AccessTokens
+from server.services.accounts.access_gate import AccessGate
+from server.services.accounts.admin import Admin
+from server.services.accounts.auth import AuthService
+from server.services.accounts.linking import TelegramLinking
+from server.services.accounts.manage import Accounts
+from server.services.accounts.passwords import Passwords
+from server.services.accounts.profile import Profiles
+from server.services.accounts.recovery import PasswordRecovery
+from server.services.accounts.sessions import Sessions
+from server.services.accounts.telegram_channel import TelegramChannel
+from server.services.accounts.tokens import AccessTokens
+from server.services.accounts.users import Users
+from server.services.accounts.widget import WidgetSignIn
+from server.services.reminders.drafts import ReminderDrafts
+from server.services.reminders.service import Reminders
+from server.services.tasks.lists import Lists
+from server.services.tasks.service import Tasks
 from server.services.updates import UpdateJournal
-from server.services.users import Users
-from server.services.widget import WidgetSignIn
 
 
 @dataclass(frozen=True, slots=True)

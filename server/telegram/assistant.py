@@ -32,12 +32,12 @@ from telegram.ext import (
 )
 
 from models import User
+from server.services.accounts.profile import Profiles
+from server.services.accounts.users import Users
 from server.services.dates.parse import Parsed, parse
 from server.services.dates.zones import city, common_zones, is_zone, offset_label, resolve, zone_at
-from server.services.profile import Profiles
-from server.services.reminder_drafts import Draft, ReminderDrafts
-from server.services.reminders import Reminders
-from server.services.users import Users
+from server.services.reminders.drafts import Draft, ReminderDrafts
+from server.services.reminders.service import Reminders
 from server.telegram.i18n import LANGUAGES, N_, Lang, language, tr
 from server.telegram.reminders import when_text
 from server.telegram.sender import profile_of

@@ -18,9 +18,9 @@ from config import BotMode, Settings
 from server.db.database import Database
 from server.errors import StartupError
 from server.keys import DATABASE, METRICS, SERVICES, SETTINGS
-from server.services.errors import TaskNotFound
+from server.services.common.errors import TaskNotFound
 from server.services.registry import Services
-from server.services.tasks import TaskDraft, TaskQuery
+from server.services.tasks.service import TaskDraft, TaskQuery
 from server.telegram.aiohttp_request import AiohttpRequest
 from server.telegram.assistant import AssistantBot, SaveTask
 from server.telegram.context import attach_services

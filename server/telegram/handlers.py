@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes, TypeHandler
 
-from server.services.linking import LINK_PREFIX, LinkOutcome, LinkResult
+from server.services.accounts.linking import LINK_PREFIX, LinkOutcome, LinkResult
 from server.services.registry import Services
 from server.telegram.i18n import Lang, language, tr
 from server.telegram.intake import stop_handling

@@ -14,8 +14,8 @@ from pymongo.errors import PyMongoError
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
 
-from server.metrics import Metrics
-from server.request_context import bind_update_id
+from server.observability.metrics import Metrics
+from server.observability.request_context import bind_update_id
 from server.services.updates import UpdateJournal
 from server.telegram.types import BotApp
 

@@ -19,7 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from models import Task
 from models.task_list import BUILTIN_KEYS, BuiltinKey
-from server.services.task_views import TaskView
+from server.services.tasks.views import TaskView
 from server.telegram.i18n import Lang, tr
 
 PAGE_SIZE = 10

@@ -24,7 +24,8 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from server.services.reminders import (
+from server.services.accounts.users import Users
+from server.services.reminders.service import (
     ChatUnreachable,
     DueReminder,
     Reminders,
@@ -33,7 +34,6 @@ from server.services.reminders import (
     snooze_target,
     zone_of,
 )
-from server.services.users import Users
 from server.telegram.i18n import Lang, language, ntr, tr
 from server.telegram.types import BotApp
 

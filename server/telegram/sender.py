@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from server.services.users import TelegramProfile
+from server.services.accounts.users import TelegramProfile
 from server.telegram.i18n import Lang, language
 
 

@@ -30,9 +30,9 @@ from telegram.ext import (
 
 from models import Task, TaskList, User
 from models.task_list import BuiltinKey
-from server.services.errors import InvalidInput, ListNotFound, TaskNotFound
-from server.services.lists import display_name
-from server.services.tasks import NOTES_MAX_LENGTH, TaskDraft, Tasks, title_and_notes
+from server.services.common.errors import InvalidInput, ListNotFound, TaskNotFound
+from server.services.tasks.lists import display_name
+from server.services.tasks.service import NOTES_MAX_LENGTH, TaskDraft, Tasks, title_and_notes
 from server.telegram import keyboards as kb
 from server.telegram.context import services_of
 from server.telegram.i18n import Lang, language, ntr, tr

@@ -11,7 +11,7 @@ from bson.errors import InvalidDocument
 
 from server.http.endpoints import Endpoint
 from server.http.problems import Problem
-from server.request_context import bind_update_id
+from server.observability.request_context import bind_update_id
 from server.telegram.bot import INTAKE, WEBHOOK_PATH, WEBHOOK_SECRET
 
 log = logging.getLogger(__name__)

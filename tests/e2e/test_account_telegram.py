@@ -17,8 +17,8 @@ from bson import ObjectId
 
 from server.app import create_app
 from server.keys import SERVICES
-from server.services.access_gate import DEFAULT_TTL
-from server.services.users import TelegramProfile
+from server.services.accounts.access_gate import DEFAULT_TTL
+from server.services.accounts.users import TelegramProfile
 from tests.account_helpers import (
     ADMIN_USERS,
     FORGOT,

@@ -14,7 +14,7 @@ import pytest
 from bson import ObjectId
 
 from server.app import create_app
-from server.services.access_gate import DEFAULT_TTL
+from server.services.accounts.access_gate import DEFAULT_TTL
 from tests.account_helpers import (
     ADMIN_USERS,
     LOGOUT_ALL,

@@ -36,9 +36,9 @@ from pymongo import MongoClient
 from config import load_settings
 from server.app import create_app
 from server.db.embedded import EmbeddedMongo
-from server.http_server import AcceptErrors
-from server.logs import AccessLogger
-from server.redaction import install_redaction
+from server.http.server import AcceptErrors
+from server.observability.logs import AccessLogger
+from server.observability.redaction import install_redaction
 from tests.bot_helpers import BOT_TOKEN, bot_settings
 from tests.helpers import LOGIN, PASSWORD, REGISTER, assert_problem, craft_token, register
 from tests.process import ROOT, ServiceProcess
@@ -46,7 +46,7 @@ from tests.process import ROOT, ServiceProcess
 BOT_KEY = "bot-service-key-for-attacks-0123456789abcdef"
 MAX_FORM = 65_535  # the largest form the review sent (MAX_BODY_BYTES is 65,536)
 LOG_FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-FORGED = "2026-11-27 15:00:00,000 WARNING server.services.auth: refresh session x revoked"
+FORGED = "2026-11-27 15:00:00,000 WARNING server.services.accounts.auth: refresh session x revoked"
 
 
 # --- a real server, raw sockets --------------------------------------------------------------
@@ -139,7 +139,7 @@ def assert_raw_problem(raw: Raw, status: int) -> dict[str, Any]:
 
 
 def written(caplog: pytest.LogCaptureFixture) -> str:
-    """The log as the service writes it (server.logs' format)."""
+    """The log as the service writes it (server.observability.logs' format)."""
     return "\n".join(LOG_FORMAT.format(record) for record in caplog.records)
 
 

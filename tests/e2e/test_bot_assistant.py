@@ -207,7 +207,7 @@ def command(text: str, lang: str = "en") -> dict[str, Any]:
 
 
 async def test_quiet_hours_and_the_morning_digest_commands(make_client, fake_api, db):
-    from server.services.tasks import TaskDraft
+    from server.services.tasks.service import TaskDraft
     from tests.bot_helpers import bot_settings
 
     client = await make_client(**bot_settings(fake_api), reminder_poll=0.1)

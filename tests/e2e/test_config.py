@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, Settings, load_settings
-from server.services.passwords import Passwords
+from server.services.accounts.passwords import Passwords
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STRONG_SECRET = "s" * 32

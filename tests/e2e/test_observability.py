@@ -20,8 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from config import ConfigError
 from server.app import create_app
 from server.db.embedded import EmbeddedMongo, free_port
-from server.log_format import make_handler
-from server.logs import AccessLogger
+from server.observability.log_format import make_handler
+from server.observability.logs import AccessLogger
 from tests.bot_helpers import BOT_TOKEN, WEBHOOK_SECRET, bot_settings, post_update
 from tests.conftest import TEST_JWT_SECRET
 from tests.fake_bot_api import text_message_update

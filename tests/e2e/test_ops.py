@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from server.app import create_app
 from server.db.embedded import EmbeddedMongo
-from server.logs import AccessLogger
+from server.observability.logs import AccessLogger
 from tests.conftest import TEST_JWT_SECRET
 from tests.helpers import (
     LOGIN,

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from bson import ObjectId
 
 from server.keys import SERVICES
-from server.services.reminder_port import ReminderPlan
-from server.services.reminders import to_ms
-from server.services.tasks import TaskDraft
+from server.services.reminders.port import ReminderPlan
+from server.services.reminders.service import to_ms
+from server.services.tasks.service import TaskDraft
 from tests.bot_helpers import bot_settings, post_update
 from tests.e2e.test_database_outage import own_mongo, restart, wait_ready  # noqa: F401
 from tests.fake_bot_api import FakeBotAPI, text_message_update
@@ -230,7 +230,7 @@ async def test_a_database_outage_delays_reminders_then_each_goes_out_once_marked
     )  # fmt: skip
     reminders = client.server.app[SERVICES].reminders
     users = client.server.app[SERVICES].users
-    from server.services.users import TelegramProfile
+    from server.services.accounts.users import TelegramProfile
 
     user, _ = await users.ensure_telegram_user(TelegramProfile(telegram_id=4242))
     due = datetime.now(UTC) + timedelta(seconds=1)
@@ -255,7 +255,7 @@ async def test_a_database_outage_delays_reminders_then_each_goes_out_once_marked
 async def test_snooze_and_done_buttons_and_a_repeat_through_real_presses(make_client, fake_api, db):
     client = await make_client(**bot_settings(fake_api), **FAST)
     services = client.server.app[SERVICES]
-    from server.services.users import TelegramProfile
+    from server.services.accounts.users import TelegramProfile
 
     user, _ = await services.users.ensure_telegram_user(TelegramProfile(telegram_id=5150))
     await db.users.update_one({"_id": user.id}, {"$set": {"timezone": "Europe/Berlin"}})
@@ -337,7 +337,7 @@ async def test_snooze_and_done_buttons_and_a_repeat_through_real_presses(make_cl
 async def test_a_reminder_planned_in_the_future_is_not_sent_early(make_client, fake_api):
     client = await make_client(**bot_settings(fake_api), **FAST)
     services = client.server.app[SERVICES]
-    from server.services.users import TelegramProfile
+    from server.services.accounts.users import TelegramProfile
 
     user, _ = await services.users.ensure_telegram_user(TelegramProfile(telegram_id=6000))
     due = datetime.now(UTC) + timedelta(seconds=1.5)

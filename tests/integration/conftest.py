@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from server.db.connection import init_models, make_client
-from server.services.auth import AuthLimits, AuthService
-from server.services.passwords import Passwords
-from server.services.throttle import Limit, RateLimiter
-from server.services.tokens import AccessTokens
-from server.services.users import Users
+from server.services.accounts.auth import AuthLimits, AuthService
+from server.services.accounts.passwords import Passwords
+from server.services.accounts.tokens import AccessTokens
+from server.services.accounts.users import Users
+from server.services.common.throttle import Limit, RateLimiter
 from tests.conftest import CHEAP_ARGON2, TEST_JWT_SECRET
 from tests.integration.accounts_env import accounts, accounts_settings
 from tests.integration.tasks_env import env

@@ -13,10 +13,10 @@ from pymongo import AsyncMongoClient
 
 from models import User
 from server.db.connection import init_models
-from server.services.lists import Lists
-from server.services.reminder_port import ReminderPlan
-from server.services.task_search import MongoSearch
-from server.services.tasks import Tasks
+from server.services.reminders.port import ReminderPlan
+from server.services.tasks.lists import Lists
+from server.services.tasks.search_backend import MongoSearch
+from server.services.tasks.service import Tasks
 
 
 @dataclass

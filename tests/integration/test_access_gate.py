@@ -11,10 +11,10 @@ import pytest
 from beanie import PydanticObjectId
 from bson import ObjectId
 
-from server.services.access_gate import AccessGate
-from server.services.errors import AccountDeactivated, InvalidToken
-from server.services.tokens import AccessClaims
-from server.services.users import Users
+from server.services.accounts.access_gate import AccessGate
+from server.services.accounts.tokens import AccessClaims
+from server.services.accounts.users import Users
+from server.services.common.errors import AccountDeactivated, InvalidToken
 from tests.clock import ManualClock
 
 TTL = 5.0

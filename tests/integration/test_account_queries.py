@@ -15,8 +15,8 @@ from pymongo import AsyncMongoClient, ReturnDocument
 
 from models.clock import epoch_ms, from_ms, to_ms
 from server.db.connection import init_models
-from server.services.mongo import same_id
-from server.services.sessions import family_ids
+from server.services.accounts.sessions import family_ids
+from server.services.common.mongo import same_id
 
 
 @pytest.fixture

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 
 from models.clock import epoch_ms, from_ms
-from server.services.errors import Conflict, InvalidToken, NotConfigured, Unavailable
-from server.services.linking import (
+from server.services.accounts.linking import (
     LINK_CLAIM_LEASE,
     LINK_CODE_TTL,
     MAX_CODE_LENGTH,
     LinkOutcome,
     LinkResult,
 )
-from server.services.users import TelegramProfile
+from server.services.accounts.users import TelegramProfile
+from server.services.common.errors import Conflict, InvalidToken, NotConfigured, Unavailable
 from tests.account_helpers import add_notes, notes_of
 from tests.integration.accounts_env import BOT_USERNAME, AccountsEnv, make_accounts
 
@@ -56,7 +56,7 @@ NOW_MS = 1_800_000_000_123
 @pytest.fixture
 def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
     """The linking service's wall clock stands still at NOW_MS."""
-    monkeypatch.setattr("server.services.linking.epoch_ms", lambda: NOW_MS)
+    monkeypatch.setattr("server.services.accounts.linking.epoch_ms", lambda: NOW_MS)
 
 
 @pytest.mark.usefixtures("frozen")
@@ -512,7 +512,7 @@ async def test_accounts_that_keep_changing_give_up_after_three_looks(
 async def test_links_and_merges_are_logged_by_user_id(
     accounts: AccountsEnv, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, "server.services.linking")
+    caplog.set_level(logging.INFO, "server.services.accounts.linking")
     uma = await accounts.add_user(username="uma")
     otto = await accounts.add_user(username="otto")
     source = await accounts.add_user(telegram_id=902)
@@ -520,8 +520,13 @@ async def test_links_and_merges_are_logged_by_user_id(
     await redeem(accounts, await new_link(accounts, uma.id), 901)
     await redeem(accounts, await new_link(accounts, otto.id), 902)
 
-    assert [r.getMessage() for r in caplog.records if r.name == "server.services.linking"] == [
-        f"telegram account linked to user {uma.id}",
-        f"user {source.id} merged into user {otto.id}",
-        f"telegram account linked to user {otto.id} (merged)",
-    ]
+    linking_log = "server.services.accounts.linking"
+    assert (
+        [r.getMessage() for r in caplog.records if r.name == linking_log]
+        == [r.getMessage() for r in caplog.records if r.name == "server.services.accounts.linking"]
+        == [
+            f"telegram account linked to user {uma.id}",
+            f"user {source.id} merged into user {otto.id}",
+            f"telegram account linked to user {otto.id} (merged)",
+        ]
+    )

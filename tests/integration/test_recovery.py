@@ -14,15 +14,15 @@ import pytest
 
 from models import ResetCode
 from models.clock import epoch_ms, from_ms
-from server.services.errors import (
+from server.services.accounts.recovery import RESET_CODE_DIGITS, RESET_CODE_TRIES, RESET_CODE_TTL
+from server.services.accounts.tokens import TokenPair
+from server.services.common.errors import (
     AccountDeactivated,
     InvalidResetCode,
     InvalidToken,
     PasswordTooCommon,
     TooManyAttempts,
 )
-from server.services.recovery import RESET_CODE_DIGITS, RESET_CODE_TRIES, RESET_CODE_TTL
-from server.services.tokens import TokenPair
 from tests.conftest import TEST_JWT_SECRET
 from tests.integration.accounts_env import AccountsEnv, SentCode, make_accounts
 
@@ -71,12 +71,12 @@ NOW_MS = 1_800_000_000_456
 
 
 def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "server.services.recovery"]
+    return [r.getMessage() for r in caplog.records if r.name == "server.services.accounts.recovery"]
 
 
 @pytest.fixture
 def log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.INFO, "server.services.recovery")
+    caplog.set_level(logging.INFO, "server.services.accounts.recovery")
     return caplog
 
 
@@ -84,7 +84,7 @@ async def test_a_code_is_eight_digits_sent_once_and_stored_keyed(
     accounts: AccountsEnv, monkeypatch: pytest.MonkeyPatch, log: pytest.LogCaptureFixture
 ) -> None:
     user = await linked_user(accounts, language_code="de")
-    monkeypatch.setattr("server.services.recovery.epoch_ms", lambda: NOW_MS)
+    monkeypatch.setattr("server.services.accounts.recovery.epoch_ms", lambda: NOW_MS)
 
     [sent] = await ask(accounts, "cleo")
 
@@ -113,7 +113,7 @@ async def test_short_codes_keep_their_leading_zeros(
     accounts: AccountsEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await linked_user(accounts)
-    monkeypatch.setattr("server.services.recovery.secrets.randbelow", lambda n: 42 % n)
+    monkeypatch.setattr("server.services.accounts.recovery.secrets.randbelow", lambda n: 42 % n)
 
     [sent] = await ask(accounts, "cleo")
 
@@ -126,7 +126,7 @@ async def test_codes_are_drawn_from_all_eight_digit_numbers(
     await linked_user(accounts)
     bounds: list[int] = []
     monkeypatch.setattr(
-        "server.services.recovery.secrets.randbelow", lambda n: bounds.append(n) or n - 1
+        "server.services.accounts.recovery.secrets.randbelow", lambda n: bounds.append(n) or n - 1
     )
 
     [sent] = await ask(accounts, "cleo")
@@ -174,7 +174,7 @@ async def test_no_code_while_the_bot_is_not_running(
     await linked_user(accounts)
     accounts.services.telegram.disconnect()
 
-    with caplog.at_level(logging.WARNING, "server.services.recovery"):
+    with caplog.at_level(logging.WARNING, "server.services.accounts.recovery"):
         assert await ask(accounts, "cleo") == []
 
     assert await stored(accounts) == []
@@ -187,7 +187,7 @@ async def test_a_failed_send_is_logged_not_raised(
     await linked_user(accounts)
     accounts.messenger.fail = ConnectionError("telegram down")
 
-    with caplog.at_level(logging.WARNING, "server.services.recovery"):
+    with caplog.at_level(logging.WARNING, "server.services.accounts.recovery"):
         await ask(accounts, "cleo")
 
     assert messages(caplog) == ["password reset: could not send a code: ConnectionError"]
@@ -197,7 +197,7 @@ async def test_codes_per_username_are_limited_silently(
     models: Any, accounts_settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     env = await make_accounts(models, accounts_settings(password_forgot_max_per_username=2))
-    caplog.set_level(logging.INFO, "server.services.recovery")
+    caplog.set_level(logging.INFO, "server.services.accounts.recovery")
     try:
         await linked_user(env)
         for username in ("cleo", "CLEO", "Cleo"):  # one username, however it is written

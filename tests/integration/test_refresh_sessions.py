@@ -10,9 +10,9 @@ import pytest
 
 from models import RefreshSession, SpentRefreshToken, User
 from models.clock import utcnow
-from server.services.auth import AuthService
-from server.services.errors import InvalidToken
-from server.services.tokens import TokenPair, hash_refresh_token
+from server.services.accounts.auth import AuthService
+from server.services.accounts.tokens import TokenPair, hash_refresh_token
+from server.services.common.errors import InvalidToken
 
 PASSWORD = "a-long-unusual-passphrase"
 

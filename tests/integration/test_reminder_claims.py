@@ -21,8 +21,8 @@ from pymongo.errors import AutoReconnect, DuplicateKeyError
 
 from models import RateCounter
 from models.reminder import CANCELLED, PENDING, SENT
-from server.services import reminder_claims
-from server.services.reminder_claims import (
+from server.services.reminders import claims as reminder_claims
+from server.services.reminders.claims import (
     CLAIM_BATCH,
     CLAIM_BATCH_FOR_MS,
     COUNTER_GRACE,
@@ -315,7 +315,7 @@ async def test_the_record_is_given_up_when_the_lease_would_lapse_and_said_so(
     monkeypatch.setattr(claims, "update", outage)
     clock.ms = claim.lease_end - left_ms  # the next pause of 0.1 s would reach the lease end
 
-    with caplog.at_level(logging.ERROR, "server.services.reminder_claims"):
+    with caplog.at_level(logging.ERROR, "server.services.reminders.claims"):
         assert await claims.record(claim, {"state": SENT}) is False
 
     assert outage.calls == tries

@@ -9,7 +9,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from server.services.reminders import REACHABLE_FOR, DeliverySettings, Reminders, to_ms
+from server.services.reminders.service import REACHABLE_FOR, DeliverySettings, Reminders, to_ms
 from tests.integration.test_reminders_service import bound, make_user  # noqa: F401
 
 CHAT = 4242

@@ -16,8 +16,8 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from server.db.connection import init_models, make_client
-from server.services.reminder_port import ReminderPlan
-from server.services.reminders import (
+from server.services.reminders.port import ReminderPlan
+from server.services.reminders.service import (
     DeliverySettings,
     DueReminder,
     Reminders,
@@ -262,7 +262,7 @@ async def test_query_shapes(db):
 
 
 def test_quiet_end_in_the_users_zone():
-    from server.services.reminders import quiet_end_ms
+    from server.services.reminders.service import quiet_end_ms
 
     def at(text: str) -> int:
         return to_ms(datetime.fromisoformat(text).replace(tzinfo=BERLIN))

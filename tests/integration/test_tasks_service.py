@@ -10,14 +10,14 @@ import pytest
 from beanie import PydanticObjectId
 
 from models import Task, TaskList
-from server.services.errors import (
+from server.services.common.errors import (
     InvalidInput,
     ListNotFound,
     TaskNotFound,
     UserNotFound,
 )
-from server.services.task_search import CANDIDATES
-from server.services.tasks import TaskChanges, TaskDraft, TaskQuery
+from server.services.tasks.search_backend import CANDIDATES
+from server.services.tasks.service import TaskChanges, TaskDraft, TaskQuery
 from tests.integration.tasks_env import TasksEnv
 
 WHEN = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)

@@ -14,8 +14,8 @@ import pytest
 from pymongo.errors import DuplicateKeyError
 
 from models import RateCounter
-from server.services.errors import TooManyAttempts
-from server.services.throttle import EXPIRY_GRACE, Limit, RateLimiter
+from server.services.common.errors import TooManyAttempts
+from server.services.common.throttle import EXPIRY_GRACE, Limit, RateLimiter
 from tests.clock import ManualClock
 
 WINDOW = 900

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.services.auth import AuthService
-from server.services.errors import InvalidCredentials, UsernameTaken
+from server.services.accounts.auth import AuthService
+from server.services.common.errors import InvalidCredentials, UsernameTaken
 
 PASSWORD = "a-long-unusual-passphrase"
 # A small alphabet, so that drawn names often collide in some letter case.

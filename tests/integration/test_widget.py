@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from server.services.errors import InvalidInitData, NotConfigured, TooManyAttempts
+from server.services.common.errors import InvalidInitData, NotConfigured, TooManyAttempts
 from tests.account_helpers import widget_fields
 from tests.integration.accounts_env import AccountsEnv, make_accounts
 

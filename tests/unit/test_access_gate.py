@@ -10,15 +10,15 @@ import pytest
 from beanie import PydanticObjectId
 
 from models import User
-from server.services.access_gate import (
+from server.services.accounts.access_gate import (
     AccessGate,
     SessionState,
     TelegramState,
     UserState,
     _Cache,
 )
-from server.services.errors import AccountDeactivated, InvalidToken
-from server.services.tokens import AccessClaims
+from server.services.accounts.tokens import AccessClaims
+from server.services.common.errors import AccountDeactivated, InvalidToken
 from tests.clock import ManualClock
 
 ALICE = PydanticObjectId("6650c0ffee0123456789aaaa")

@@ -28,14 +28,14 @@ from server.auth.principal import (
     require_user,
 )
 from server.http.problems import Problem
-from server.services.errors import (
+from server.services.accounts.tokens import AccessClaims, AccessTokens
+from server.services.accounts.users import MAX_TELEGRAM_ID, TelegramProfile
+from server.services.common.errors import (
     AccountDeactivated,
     InvalidInitData,
     InvalidToken,
     NotConfigured,
 )
-from server.services.tokens import AccessClaims, AccessTokens
-from server.services.users import MAX_TELEGRAM_ID, TelegramProfile
 from tests.unit.requests import request
 
 USER_ID = PydanticObjectId("6650c0ffee0123456789abcd")

@@ -13,14 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.services import telegram_auth
-from server.services.errors import InvalidInitData
-from server.services.telegram_auth import (
+from server.services.accounts import telegram_auth
+from server.services.accounts.telegram_auth import (
     CLOCK_SKEW,
     MAX_INIT_DATA_LENGTH,
     InitDataVerifier,
 )
-from server.services.users import MAX_TELEGRAM_ID, TelegramProfile
+from server.services.accounts.users import MAX_TELEGRAM_ID, TelegramProfile
+from server.services.common.errors import InvalidInitData
 
 BOT_TOKEN = "123456:UNIT-bot-token-abcdefghijklmnopqrstuvwxyz"
 MAX_AGE = 3600

@@ -20,6 +20,21 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "config", "server.api", "server.telegram", "server.auth", "server.http", "server.keys",
         "server.bootstrap", "server.app", "aiohttp", "telegram",
     ),
+    # App-wide pieces serve every adapter and import none of them.
+    "server/http": (
+        "server.api", "server.telegram", "server.auth", "server.bootstrap", "server.app",
+    ),
+    "server/observability": (
+        "server.api", "server.telegram", "server.auth", "server.services", "server.bootstrap",
+        "server.app",
+    ),
+    # What every feature uses depends on no feature.
+    "server/services/common": (
+        "server.services.accounts", "server.services.tasks", "server.services.reminders",
+    ),
+    "server/services/dates": (
+        "server.services.accounts", "server.services.tasks", "server.services.reminders",
+    ),
     "models": ("server", "config", "aiohttp", "telegram"),
 }  # fmt: skip
 

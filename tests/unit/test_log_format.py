@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from server.log_format import escape_controls, make_handler
-from server.redaction import install_redaction
-from server.request_context import accept_request_id, bind_update_id, bound_request_id
+from server.observability.log_format import escape_controls, make_handler
+from server.observability.redaction import install_redaction
+from server.observability.request_context import accept_request_id, bind_update_id, bound_request_id
 
 SECRET = "log-format-test-secret-0123456789"
 

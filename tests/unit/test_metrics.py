@@ -14,8 +14,8 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
-from server.metrics import Metrics, status_class
-from server.services.passwords import Passwords
+from server.observability.metrics import Metrics, status_class
+from server.services.accounts.passwords import Passwords
 
 
 def value(metrics: Metrics, name: str, **labels: str) -> float:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from argon2 import PasswordHasher
 
-from server.services import passwords as passwords_module
-from server.services.passwords import Passwords
+from server.services.accounts import passwords as passwords_module
+from server.services.accounts.passwords import Passwords
 
 CHEAP = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 

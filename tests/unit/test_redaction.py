@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from server import redaction
-from server.redaction import MASK, QUIETED, harden_logging, install_redaction, redact
+from server.observability import redaction
+from server.observability.redaction import MASK, QUIETED, harden_logging, install_redaction, redact
 
 SECRET = "s3cr3t-value-0123456789"
 OTHER = "another-secret-abcdefgh"

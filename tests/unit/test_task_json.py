@@ -13,7 +13,7 @@ from bson import ObjectId
 from bson.codec_options import CodecOptions
 
 from server.api.task_schemas import TaskOut
-from server.services.task_views import TaskView
+from server.services.tasks.views import TaskView
 
 TIMES = [
     datetime(2030, 5, 1, 9, 0, 0, 123000, tzinfo=UTC),

@@ -10,10 +10,10 @@ from bson import ObjectId
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.services import search
+from server.services.common.errors import InvalidInput
 from server.services.dates.rrule import normalize_rrule
-from server.services.errors import InvalidInput
-from server.services.tasks import (
+from server.services.tasks import search
+from server.services.tasks.service import (
     NOTES_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     clean_title,

@@ -13,8 +13,7 @@ from typing import Any
 import jwt
 import pytest
 
-from server.services.errors import InvalidToken
-from server.services.tokens import (
+from server.services.accounts.tokens import (
     REQUIRED_CLAIMS,
     AccessClaims,
     AccessTokens,
@@ -22,6 +21,7 @@ from server.services.tokens import (
     hash_refresh_token,
     new_refresh_token,
 )
+from server.services.common.errors import InvalidToken
 from tests.clock import ManualClock
 
 KEY = b"unit-test-jwt-key-0123456789abcdefghijklmnop"

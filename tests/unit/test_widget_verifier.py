@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from server.services.errors import InvalidInitData, InvalidLoginData
-from server.services.telegram_auth import CLOCK_SKEW, InitDataVerifier, WidgetVerifier
-from server.services.users import MAX_TELEGRAM_ID, TelegramProfile
+from server.services.accounts.telegram_auth import CLOCK_SKEW, InitDataVerifier, WidgetVerifier
+from server.services.accounts.users import MAX_TELEGRAM_ID, TelegramProfile
+from server.services.common.errors import InvalidInitData, InvalidLoginData
 
 BOT_TOKEN = "123456:UNIT-bot-token-abcdefghijklmnopqrstuvwxyz"
 MAX_AGE = 86_400

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import jwt
 
-from server.services.errors import InvalidToken
+from server.services.common.errors import InvalidToken
 
 ALGORITHM = "HS256"
 ACCESS_TYPE = "access"

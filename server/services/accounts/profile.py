@@ -11,15 +11,15 @@ from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
 from models import User
-from server.services.dates.zones import is_zone
-from server.services.errors import InvalidInput, UsernameTaken
-from server.services.users import (
+from server.services.accounts.users import (
     USERNAME_MAX_LENGTH,
     USERNAME_MIN_LENGTH,
     USERNAME_PATTERN,
     Users,
     normalize_username,
 )
+from server.services.common.errors import InvalidInput, UsernameTaken
+from server.services.dates.zones import is_zone
 
 LANGUAGES: Final = ("en", "ru")
 

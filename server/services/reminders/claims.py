@@ -1,5 +1,5 @@
 """Once-only reminder sending across processes on one MongoDB, the part of reminder delivery
-that decides who may send what and when (server/services/reminders.py decides what to send):
+that decides who may send what and when (server/services/reminders/service.py decides what to send):
 
 - the claim: a due reminder is taken atomically (`find_one_and_update` on pending + due +
   lease lapsed), with a random claim token and a lease; of two processes one wins;

@@ -25,12 +25,12 @@ from pymongo import ReturnDocument
 
 from models import ResetCode
 from models.clock import epoch_ms, from_ms
-from server.services.accounts import Accounts
-from server.services.errors import AccountDeactivated, InvalidResetCode, TooManyAttempts
-from server.services.telegram_channel import TelegramChannel
-from server.services.throttle import Limit, RateLimiter
-from server.services.tokens import TokenPair
-from server.services.users import Users, normalize_username
+from server.services.accounts.manage import Accounts
+from server.services.accounts.telegram_channel import TelegramChannel
+from server.services.accounts.tokens import TokenPair
+from server.services.accounts.users import Users, normalize_username
+from server.services.common.errors import AccountDeactivated, InvalidResetCode, TooManyAttempts
+from server.services.common.throttle import Limit, RateLimiter
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Logging set-up and the one-line access log. Query strings are left out on purpose: they
 are where careless clients put tokens. Control characters in the path are escaped (with
-every other record's) by server.redaction."""
+every other record's) by server.observability.redaction."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import logging
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
-from server.http_server import PARSE_ERROR
-from server.log_format import make_handler
-from server.request_context import REQUEST_ID_HEADER
+from server.http.server import PARSE_ERROR
+from server.observability.log_format import make_handler
+from server.observability.request_context import REQUEST_ID_HEADER
 
 
 def configure_logging(level: str, log_format: str = "plain") -> None:

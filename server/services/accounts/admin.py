@@ -12,10 +12,10 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from models import User
-from server.services.access_gate import AccessGate
-from server.services.errors import Conflict, Forbidden, InvalidInput, NotFound, UserNotFound
-from server.services.sessions import Sessions
-from server.services.users import Users, is_telegram_id, normalize_username
+from server.services.accounts.access_gate import AccessGate
+from server.services.accounts.sessions import Sessions
+from server.services.accounts.users import Users, is_telegram_id, normalize_username
+from server.services.common.errors import Conflict, Forbidden, InvalidInput, NotFound, UserNotFound
 
 Role = Literal["user", "admin"]
 MAX_QUERY_LENGTH = 64

@@ -10,7 +10,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from server.http.problems import Problem
 from server.keys import METRICS
-from server.services.errors import (
+from server.services.common.errors import (
     AccountDeactivated,
     BuiltinList,
     ConcurrentChange,

@@ -22,7 +22,7 @@ Sending respects Telegram's limits across processes through MongoDB: a global bu
 `send_rate` messages per second and one message per `chat_interval` per chat, both as
 one-message time slots reserved with `$inc` counters (the rate-counter collection), and a
 shared gate that a 429 `retry_after` closes for everyone. The claim, the writes as its
-holder and those shared limits are server/services/reminder_claims.py.
+holder and those shared limits are server/services/reminders/claims.py.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ from models.reminder import (
     ReminderPrefs,
 )
 from server.services.dates.occurrences import RuleError, next_occurrence
-from server.services.reminder_claims import Claim, Clock, ReminderClaims
-from server.services.reminder_port import ReminderPlan
+from server.services.reminders.claims import Claim, Clock, ReminderClaims
+from server.services.reminders.port import ReminderPlan
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import time
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
-from server.services.errors import InvalidInitData, InvalidLoginData
-from server.services.users import TelegramProfile, is_telegram_id
+from server.services.accounts.users import TelegramProfile, is_telegram_id
+from server.services.common.errors import InvalidInitData, InvalidLoginData
 
 MAX_INIT_DATA_LENGTH = 4096
 CLOCK_SKEW = 60  # seconds an auth_date may lie in the future

@@ -13,8 +13,17 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from models import RefreshSession, SpentRefreshToken, User
 from models.clock import epoch_ms, from_ms, to_ms, utcnow
-from server.services.access_gate import AccessGate
-from server.services.errors import (
+from server.services.accounts.access_gate import AccessGate
+from server.services.accounts.passwords import Passwords
+from server.services.accounts.telegram_auth import InitDataVerifier
+from server.services.accounts.tokens import (
+    AccessTokens,
+    TokenPair,
+    hash_refresh_token,
+    new_refresh_token,
+)
+from server.services.accounts.users import TelegramProfile, Users, normalize_username
+from server.services.common.errors import (
     AccountDeactivated,
     InvalidCredentials,
     InvalidToken,
@@ -23,12 +32,8 @@ from server.services.errors import (
     UsernameTaken,
     UserNotFound,
 )
-from server.services.mongo import insert
-from server.services.passwords import Passwords
-from server.services.telegram_auth import InitDataVerifier
-from server.services.throttle import Hit, Limit, RateLimiter
-from server.services.tokens import AccessTokens, TokenPair, hash_refresh_token, new_refresh_token
-from server.services.users import TelegramProfile, Users, normalize_username
+from server.services.common.mongo import insert
+from server.services.common.throttle import Hit, Limit, RateLimiter
 
 log = logging.getLogger(__name__)
 

@@ -10,17 +10,17 @@ from collections.abc import Sequence
 from beanie import PydanticObjectId
 
 from models import LinkCode, RefreshSession, ResetCode, SpentRefreshToken, User
-from server.services.access_gate import AccessGate
-from server.services.account_data import AccountDataOwner
-from server.services.auth import AuthService
-from server.services.errors import NotFound, PasswordTooCommon, WrongPassword
-from server.services.mongo import same_id
-from server.services.sessions import Sessions
-from server.services.sessions import family_ids as _family_ids
-from server.services.throttle import Hit, Limit, RateLimiter
-from server.services.tokens import TokenPair
+from server.services.accounts.access_gate import AccessGate
+from server.services.accounts.account_data import AccountDataOwner
+from server.services.accounts.auth import AuthService
+from server.services.accounts.sessions import Sessions
+from server.services.accounts.sessions import family_ids as _family_ids
+from server.services.accounts.tokens import TokenPair
+from server.services.accounts.users import Users, normalize_username
+from server.services.common.errors import NotFound, PasswordTooCommon, WrongPassword
+from server.services.common.mongo import same_id
+from server.services.common.throttle import Hit, Limit, RateLimiter
 from server.services.updates import UpdateJournal
-from server.services.users import Users, normalize_username
 
 log = logging.getLogger(__name__)
 

@@ -132,7 +132,7 @@ class HardenedRequestHandler(RequestHandler):
             problem = Problem(504, "The request took too long", slug="timeout")
         else:
             # Only reached when something fails outside the problem middleware. The traceback
-            # is masked by server.redaction like every other log record.
+            # is masked by server.observability.redaction like every other log record.
             log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
             problem = Problem(500, "An unexpected error occurred", slug="internal-error")
         if request.writer.output_size > 0:

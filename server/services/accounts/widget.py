@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from server.services.auth import AuthService
-from server.services.errors import NotConfigured
-from server.services.telegram_auth import WidgetVerifier
-from server.services.throttle import Limit, RateLimiter
-from server.services.tokens import TokenPair
-from server.services.users import Users
+from server.services.accounts.auth import AuthService
+from server.services.accounts.telegram_auth import WidgetVerifier
+from server.services.accounts.tokens import TokenPair
+from server.services.accounts.users import Users
+from server.services.common.errors import NotConfigured
+from server.services.common.throttle import Limit, RateLimiter
 
 
 class WidgetSignIn:

@@ -10,8 +10,8 @@ from pymongo.errors import DuplicateKeyError
 
 from models import User
 from models.clock import utcnow
-from server.services.errors import UserNotFound
-from server.services.mongo import find_one, insert
+from server.services.common.errors import UserNotFound
+from server.services.common.mongo import find_one, insert
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,9 @@ from beanie import PydanticObjectId
 from bson.errors import InvalidId
 
 from models import RefreshSession, User
-from server.services.errors import AccountDeactivated, InvalidToken
-from server.services.tokens import AccessClaims
-from server.services.users import Users
+from server.services.accounts.tokens import AccessClaims
+from server.services.accounts.users import Users
+from server.services.common.errors import AccountDeactivated, InvalidToken
 
 Clock = Callable[[], float]
 K = TypeVar("K")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from models import Task
-from server.services import search
-from server.services.task_views import VIEW_FIELDS, TaskView
+from server.services.tasks import search
+from server.services.tasks.views import VIEW_FIELDS, TaskView
 
 # The most tasks fetched to rank for one query. Ranking 200 costs under a millisecond; the
 # fetch is what costs, so it stays bounded whatever the user has.

@@ -1,6 +1,6 @@
 """The seam between accounts and the data users keep (lists, tasks, reminders, …).
 
-Merging two accounts and deleting one are account rules (server/services/accounts.py,
+Merging two accounts and deleting one are account rules (server/services/accounts/manage.py,
 linking.py); what a user owns is other services' business. Each of those implements
 `AccountDataOwner` and is registered once in the composition root (server/bootstrap.py,
 `build_services(..., data_owners=...)`); the account services call every owner, in the order

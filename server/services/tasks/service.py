@@ -20,13 +20,13 @@ from pymongo.errors import DuplicateKeyError
 
 from models import Task, TaskList
 from models.clock import utcnow
+from server.services.common.errors import ConcurrentChange, InvalidInput, ListNotFound, TaskNotFound
+from server.services.common.mongo import insert
 from server.services.dates.rrule import normalize_rrule
-from server.services.errors import ConcurrentChange, InvalidInput, ListNotFound, TaskNotFound
-from server.services.lists import Lists, UserRef, object_id, user_key
-from server.services.mongo import insert
-from server.services.reminder_port import ReminderPlan, ReminderPlanner
-from server.services.task_search import NO_TERMS, SearchBackend
-from server.services.task_views import VIEW_FIELDS, TaskView
+from server.services.reminders.port import ReminderPlan, ReminderPlanner
+from server.services.tasks.lists import Lists, UserRef, object_id, user_key
+from server.services.tasks.search_backend import NO_TERMS, SearchBackend
+from server.services.tasks.views import VIEW_FIELDS, TaskView
 
 log = logging.getLogger(__name__)
 

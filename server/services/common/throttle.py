@@ -14,7 +14,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from models.rate_counter import RateCounter
-from server.services.errors import TooManyAttempts
+from server.services.common.errors import TooManyAttempts
 
 # A counter outlives its window a little, so a slow clock on one process still finds it.
 EXPIRY_GRACE = timedelta(seconds=60)

@@ -26,12 +26,12 @@ from pymongo.errors import DuplicateKeyError
 
 from models import LinkCode, User
 from models.clock import epoch_ms, from_ms
-from server.services.access_gate import AccessGate
-from server.services.accounts import Accounts
-from server.services.errors import Conflict, NotConfigured, Unavailable
-from server.services.mongo import same_id
-from server.services.telegram_channel import TelegramChannel
-from server.services.users import TelegramProfile, Users
+from server.services.accounts.access_gate import AccessGate
+from server.services.accounts.manage import Accounts
+from server.services.accounts.telegram_channel import TelegramChannel
+from server.services.accounts.users import TelegramProfile, Users
+from server.services.common.errors import Conflict, NotConfigured, Unavailable
+from server.services.common.mongo import same_id
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from typing import IO, Any
 
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
-from server.redaction import escape_controls, redact
-from server.request_context import ContextFilter
+from server.observability.redaction import escape_controls, redact
+from server.observability.request_context import ContextFilter
 
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"
 # The fields of a JSON line; an `extra=` key is kept only when named here.

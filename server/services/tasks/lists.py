@@ -14,14 +14,14 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from models import Task, TaskList, User
 from models.task_list import BUILTIN_KEYS, BuiltinKey
-from server.services.errors import (
+from server.services.common.errors import (
     BuiltinList,
     InvalidInput,
     ListNameTaken,
     ListNotFound,
     UserNotFound,
 )
-from server.services.mongo import find_one
+from server.services.common.mongo import find_one
 
 Language = Literal["en", "ru"]
 UserRef = PydanticObjectId | str

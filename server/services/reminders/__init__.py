@@ -1,0 +1,1 @@
+"""Reminders: drafts from text, planning, once-only delivery across processes."""
