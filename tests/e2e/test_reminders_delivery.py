@@ -28,7 +28,7 @@ from server.services.tasks.service import TaskDraft
 from tests.bot_helpers import bot_settings, post_update, wait_until
 from tests.e2e.test_database_outage import own_mongo, restart, wait_ready  # noqa: F401
 from tests.fake_bot_api import FakeBotAPI, text_message_update
-from tests.kit.telegram import callback_query_update, chat_member_update
+from tests.kit.telegram import buttons, callback_query_update, chat_member_update
 
 FAST = {"reminder_poll": 0.1, "reminder_late_after": 5}
 
@@ -90,14 +90,14 @@ class MovableClock(SystemClock):
 def sends(fake: FakeBotAPI) -> list[Any]:
     """The reminder messages (other replies, e.g. a task card, have other buttons)."""
     return [
-        c for c in fake.calls_to("sendMessage")
-        if isinstance(c.params.get("reply_markup"), dict)
-        and c.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"].startswith("r:")
-    ]  # fmt: skip
+        call
+        for call in fake.calls_to("sendMessage")
+        if any(data.startswith("r:") for _, data in buttons(call)[:1])
+    ]
 
 
 def task_of(call: Any) -> str:
-    return call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[2]
+    return buttons(call)[0][1].split(":")[2]
 
 
 def max_in_any_second(times: list[float]) -> int:
