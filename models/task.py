@@ -10,7 +10,7 @@ from models.clock import utcnow
 class Task(Document):
     """A task in one of the user's lists. Written whole (replace_one guarded by `version`),
     never by `$set` of a datetime or boolean: the embedded server would store those as a
-    string and 1 (README, "known differences")."""
+    string and 1 (docs/embedded-database.md)."""
 
     user_id: str  # 24-hex strings, see TaskList.user_id
     list_id: str

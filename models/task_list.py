@@ -16,7 +16,7 @@ class TaskList(Document):
     user's language) or a list of the user's own (`name`)."""
 
     # A 24-hex string, not an ObjectId: on the embedded server a filter on any ObjectId field
-    # other than _id matches nothing (README, "known differences").
+    # other than _id matches nothing (docs/embedded-database.md).
     user_id: str
     key: BuiltinKey | None = None
     name: str | None = None  # None for built-ins: their name is computed from the key

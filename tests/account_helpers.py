@@ -5,8 +5,6 @@ collection for traces of a user."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import re
 import time
 from typing import Any
@@ -21,6 +19,7 @@ from tests.bot_helpers import BOT_TOKEN, post_update
 from tests.clock import ManualClock
 from tests.fake_bot_api import FakeBotAPI, text_message_update
 from tests.helpers import bearer
+from tests.kit.signing import sign_widget_fields
 
 __all__ = ["ManualClock"]
 
@@ -79,10 +78,7 @@ def widget_fields(
         "auth_date": int(time.time()) if auth_date is None else auth_date,
         **extra,
     }
-    check = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
-    key = hashlib.sha256(bot_token.encode()).digest()
-    fields["hash"] = hmac.new(key, check.encode(), hashlib.sha256).hexdigest()
-    return fields
+    return sign_widget_fields(fields, bot_token)
 
 
 async def link_code(client: TestClient, access_token: str) -> str:

@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
+# The constants, update builders, buttons and press live in the test kit; these names are
+# imported from here by many tests, so they stay importable from here.
+from tests.kit.telegram import (
+    BOT_TOKEN,
+    PUBLIC_URL,
+    SECRET_HEADER,
+    WEBHOOK_SECRET,
+    button,
+    buttons,
+    callback_query_update,
+    post_update,
+    press,
+    text_message_update,
+)
 
-from tests.fake_bot_api import FakeBotAPI
+if TYPE_CHECKING:
+    from tests.fake_bot_api import FakeBotAPI
 
-BOT_TOKEN = "123456:TEST-bot-token-abcdefghijklmnopqrstuvwxyz"
-WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef"
-PUBLIC_URL = "https://assistant.example.com"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+__all__ = [
+    "BOT_TOKEN",
+    "PUBLIC_URL",
+    "SECRET_HEADER",
+    "WEBHOOK_SECRET",
+    "bot_settings",
+    "button",
+    "buttons",
+    "callback_query_update",
+    "post_update",
+    "press",
+    "text_message_update",
+    "wait_handled",
+    "wait_until",
+]
 
 
 def bot_settings(fake: FakeBotAPI, **overrides: Any) -> dict[str, Any]:
@@ -27,17 +50,6 @@ def bot_settings(fake: FakeBotAPI, **overrides: Any) -> dict[str, Any]:
         "telegram_webhook_secret": WEBHOOK_SECRET,
         **overrides,
     }
-
-
-_update_ids = itertools.count(1000)
-
-
-async def post_update(
-    client: TestClient, update: dict[str, Any], secret: str = WEBHOOK_SECRET
-) -> ClientResponse:
-    """POST an update as Telegram does; one without an update_id gets a fresh one."""
-    update = {"update_id": next(_update_ids), **update}
-    return await client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: secret})
 
 
 # An explicit timeout (not asyncio.timeout), so a miss fails naming what was awaited.

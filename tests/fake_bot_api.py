@@ -31,6 +31,14 @@ share one event loop, so use function-scoped async fixtures::
         [call] = await fake_api.wait_for("sendMessage")
         assert call.params["chat_id"] == "1"  # form values stay strings, see below
 
+Waiting: every recorded call and every finished answer wakes the waiters (an asyncio
+Event, renewed on each change), so a test wakes as soon as what it waits for happened and
+never polls. To look only at what one step caused, take a mark first::
+
+    mark = fake_api.mark()
+    ...  # post an update
+    [reply] = await fake_api.wait_new("sendMessage", since=mark)
+
 How params arrive: PTB posts ``application/x-www-form-urlencoded``, or multipart when it
 uploads files. Every value is a string there: ints as ``"1"`` and bools as ``"true"``.
 Lists and objects (reply_markup, commands, allowed_updates, scope) come as JSON strings,
@@ -45,11 +53,18 @@ import contextlib
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+# The update builders live in the test kit; imported here too, where tests have always
+# found them.
+from tests.kit.telegram import callback_query_update, text_message_update
+
+__all__ = ["Call", "FakeBotAPI", "Mark", "callback_query_update", "text_message_update"]
 
 JSONDict = dict[str, Any]
 
@@ -71,6 +86,13 @@ class Call:
     params: dict[str, Any]
     token: str
     at: float = field(default_factory=time.time)  # when it arrived (epoch seconds)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A point in the record of calls (see FakeBotAPI.mark); survives reset()."""
+
+    recorded: int  # how many calls had been recorded, over the fake's whole life
 
 
 @dataclass
@@ -106,6 +128,8 @@ class FakeBotAPI:
             "has_main_web_app": False,
         }
         self.calls: list[Call] = []
+        self._forgotten = 0  # calls dropped by reset(), so a Mark stays a position in time
+        self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._root = ""
         self._closing = False
@@ -195,6 +219,46 @@ class FakeBotAPI:
         # Telegram method names are case-insensitive.
         return [call for call in self.calls if call.method.lower() == method.lower()]
 
+    def mark(self) -> Mark:
+        """Now, in the record of calls: pass it to calls_since() or wait_new() to see only
+        the calls made after it."""
+        return Mark(self._forgotten + len(self.calls))
+
+    def calls_since(self, mark: Mark, method: str | None = None) -> list[Call]:
+        """The calls recorded after `mark` (to `method` only, when given), oldest first."""
+        calls = self.calls[max(0, mark.recorded - self._forgotten) :]
+        if method is None:
+            return list(calls)
+        return [call for call in calls if call.method.lower() == method.lower()]
+
+    def _notify(self) -> None:
+        # Wake every waiter; each then re-checks its own condition. A fresh Event per change,
+        # so there is no clear() racing a waiter that has not run yet.
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _wait(
+        self,
+        ready: Callable[[], Any],
+        timeout: float,  # noqa: ASYNC109
+        failure: Callable[[], str],
+    ) -> Any:
+        """Wait until `ready()` returns something truthy; return it. On timeout raise
+        AssertionError(failure()). Checked at once, then after every change."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (result := ready()):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(failure())
+            changed = self._changed  # taken before awaiting: no change can slip between
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
+        return result
+
+    def _seen(self) -> str:
+        return str(dict(Counter(call.method for call in self.calls)) or "none")
+
     # An explicit timeout (not asyncio.timeout) so a miss fails with a readable summary.
     async def wait_for(
         self,
@@ -202,26 +266,74 @@ class FakeBotAPI:
         count: int = 1,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> list[Call]:
-        """Wait until at least ``count`` calls to ``method`` were recorded; return them all."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(calls := self.calls_to(method)) < count:
-            if asyncio.get_running_loop().time() >= deadline:
-                seen = Counter(call.method for call in self.calls)
-                raise AssertionError(
+        """Wait until at least ``count`` calls to ``method`` were recorded; return them all
+        (every call ever made; see wait_new for the calls after a mark)."""
+
+        def ready() -> list[Call]:
+            calls = self.calls_to(method)
+            return calls if len(calls) >= count else []
+
+        return list(
+            await self._wait(
+                ready,
+                timeout,
+                lambda: (
                     f"expected >= {count} call(s) to {method} within {timeout}s, "
-                    f"got {len(calls)}; calls so far: {dict(seen) or 'none'}"
-                )
-            await asyncio.sleep(0.01)
-        return calls
+                    f"got {len(self.calls_to(method))}; calls so far: {self._seen()}"
+                ),
+            )
+        )
+
+    async def wait_new(
+        self,
+        method: str,
+        count: int = 1,
+        *,
+        since: Mark,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> list[Call]:
+        """Wait until at least ``count`` calls to ``method`` were recorded after ``since``;
+        return those calls (all of them made after the mark, oldest first)."""
+
+        def ready() -> list[Call]:
+            calls = self.calls_since(since, method)
+            return calls if len(calls) >= count else []
+
+        return list(
+            await self._wait(
+                ready,
+                timeout,
+                lambda: (
+                    f"expected >= {count} new call(s) to {method} within {timeout}s, "
+                    f"got {len(self.calls_since(since, method))}; calls since the mark: "
+                    f"{dict(Counter(c.method for c in self.calls_since(since))) or 'none'}"
+                ),
+            )
+        )
+
+    async def until(
+        self,
+        check: Callable[[], object],
+        what: str,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until `check()` holds, re-checked on every call and answer (no polling);
+        fail naming `what`. For conditions on what the bot sent, e.g. a count of some kind
+        of message."""
+        await self._wait(
+            lambda: bool(check()),
+            timeout,
+            lambda: f"not within {timeout}s: {what}; calls so far: {self._seen()}",
+        )
 
     async def wait_answered(self, query_id: str, timeout: float = 5.0) -> JSONDict:  # noqa: ASYNC109
         """Wait until the callback query was answered; return the answerCallbackQuery params."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while query_id not in self.answered:
-            if asyncio.get_running_loop().time() >= deadline:
-                raise AssertionError(f"callback query {query_id} not answered within {timeout}s")
-            await asyncio.sleep(0.01)
-        return self.answered[query_id]
+        answered: JSONDict = await self._wait(
+            lambda: self.answered.get(query_id),
+            timeout,
+            lambda: f"callback query {query_id} not answered within {timeout}s",
+        )
+        return answered
 
     def stub(self, method: str, result: Any) -> None:
         """Answer ``method`` with ``{"ok": true, "result": result}`` until reset()."""
@@ -270,6 +382,7 @@ class FakeBotAPI:
 
     def reset(self) -> None:
         """Forget calls, queued updates, webhook, commands and stubs."""
+        self._forgotten += len(self.calls)
         self.calls.clear()
         self._update_pushed.set()  # don't leave a long poll waiting on a dropped event
         self._init_state()
@@ -280,6 +393,13 @@ class FakeBotAPI:
         token, method = request.match_info["token"], request.match_info["method"]
         params = await _read_params(request)
         self.calls.append(Call(method=method, params=params, token=token))
+        self._notify()  # waiters on the call itself (with a delay(), long before the answer)
+        try:
+            return await self._answer(token, method, params)
+        finally:
+            self._notify()  # waiters on what the answer changed (messages, answered queries)
+
+    async def _answer(self, token: str, method: str, params: JSONDict) -> web.Response:
         if token != self.token:
             return _error(401, "Unauthorized")
         if seconds := self._delays.get(method.lower()):
@@ -450,64 +570,6 @@ class FakeBotAPI:
     def _maybe_drop_pending(self, params: JSONDict) -> None:
         if params.get("drop_pending_updates") in (True, "true", "True"):
             self._updates.clear()
-
-
-def text_message_update(
-    text: str,
-    *,
-    chat_id: int = 1,
-    user_id: int = 1,
-    first_name: str = "Test",
-    language_code: str = "ru",
-    update_id: int | None = None,
-    message_id: int = 1,
-) -> JSONDict:
-    """A realistic private-chat text message update; a leading /command gets its entity.
-    update_id is assigned by push_update() when omitted."""
-    user = {"id": user_id, "is_bot": False, "first_name": first_name}
-    message: JSONDict = {
-        "message_id": message_id,
-        "date": int(time.time()),
-        "chat": {"id": chat_id, "type": "private", "first_name": first_name},
-        "from": {**user, "language_code": language_code},
-        "text": text,
-    }
-    if text.startswith("/"):
-        command = text.split(maxsplit=1)[0]
-        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-    update: JSONDict = {"message": message}
-    if update_id is not None:
-        update["update_id"] = update_id
-    return update
-
-
-def callback_query_update(
-    data: str,
-    message: JSONDict,
-    *,
-    user_id: int = 1,
-    first_name: str = "Test",
-    language_code: str = "ru",
-    query_id: str | None = None,
-) -> JSONDict:
-    """A press of an inline button under `message` (a Message as the fake recorded it)."""
-    global _next_query_id
-    _next_query_id += 1
-    return {
-        "callback_query": {
-            "id": query_id or str(_next_query_id),
-            "from": {
-                "id": user_id, "is_bot": False, "first_name": first_name,
-                "language_code": language_code,
-            },
-            "message": message,
-            "chat_instance": "1",
-            "data": data,
-        }
-    }  # fmt: skip
-
-
-_next_query_id = 0
 
 
 class _APIError(Exception):

@@ -2,7 +2,8 @@
 apps in one process — the tests — never share counts), handed to whoever records.
 
 Label values are fixed sets chosen here (route templates, status classes, schemes, outcomes),
-never user data, ids or raw paths. Every name and its meaning is in README "Runbook"."""
+never user data, ids or raw paths. Every name and its meaning is in docs/configuration.md,
+"Metrics"."""
 
 from __future__ import annotations
 

@@ -40,6 +40,7 @@ from tests.account_helpers import (
 from tests.bot_helpers import BOT_TOKEN, bot_settings, wait_handled
 from tests.conftest import TEST_JWT_SECRET
 from tests.helpers import ME, PASSWORD, assert_problem, bearer, login, me, refresh, register
+from tests.kit.signing import sign_init_data_fields
 
 BOT_KEY = "bot-service-token-for-accounts-0123456789"
 
@@ -51,14 +52,12 @@ def bot_for(telegram_id: int) -> dict[str, str]:
 def tma(telegram_id: int, auth_date: int | None = None) -> str:
     user = json.dumps({"id": telegram_id, "first_name": "Tess"}, separators=(",", ":"))
     fields = {"auth_date": str(int(time.time()) if auth_date is None else auth_date), "user": user}
-    check = "\n".join(f"{k}={fields[k]}" for k in sorted(fields))
-    key = hmac.new(b"WebAppData", BOT_TOKEN.encode(), hashlib.sha256).digest()
-    fields["hash"] = hmac.new(key, check.encode(), hashlib.sha256).hexdigest()
-    return urlencode(fields)
+    return urlencode(sign_init_data_fields(fields, BOT_TOKEN))
 
 
 def reset_key() -> bytes:
-    """The HMAC key reset codes are stored under, derived from JWT_SECRET (README)."""
+    """The HMAC key reset codes are stored under, derived from JWT_SECRET
+    (docs/security-model.md)."""
     return hmac.new(TEST_JWT_SECRET.encode(), b"password-reset-code", hashlib.sha256).digest()
 
 

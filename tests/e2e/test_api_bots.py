@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from urllib.parse import urlencode
@@ -12,6 +10,7 @@ import pytest
 
 from tests.bot_helpers import BOT_TOKEN, bot_settings, post_update
 from tests.fake_bot_api import text_message_update
+from tests.kit.signing import sign_init_data_fields, user_json
 
 BOT_KEY_OLD = "bot-service-token-old-0123456789abcdefghij"
 BOT_KEY_NEW = "bot-service-token-new-0123456789abcdefghij"
@@ -32,11 +31,8 @@ def init_data(
         **(extra or {}),
     }
     if user is not None:
-        fields["user"] = json.dumps(user, separators=(",", ":"), ensure_ascii=False)
-    check = "\n".join(f"{k}={fields[k]}" for k in sorted(fields))
-    key = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
-    fields["hash"] = hmac.new(key, check.encode(), hashlib.sha256).hexdigest()
-    return fields
+        fields["user"] = user_json(user)
+    return sign_init_data_fields(fields, bot_token)
 
 
 def encode(fields: dict[str, str]) -> str:

@@ -5,8 +5,6 @@ search in both languages."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import time
 from typing import Any
@@ -19,6 +17,7 @@ from tests.bot_helpers import BOT_TOKEN, bot_settings
 from tests.conftest import AppFactory
 from tests.fake_bot_api import FakeBotAPI
 from tests.helpers import assert_problem, bearer, register
+from tests.kit.signing import sign_init_data_fields, user_json
 
 BOT_KEY = "bot-service-token-for-the-tasks-api-0123456789"
 
@@ -31,12 +30,8 @@ async def api(make_client: AppFactory, fake_api: FakeBotAPI) -> TestClient:
 
 def signed_init_data(user: dict[str, Any]) -> str:
     """Mini App init data signed as Telegram documents it (independently of the app)."""
-    fields = {"auth_date": str(int(time.time())),
-              "user": json.dumps(user, separators=(",", ":"), ensure_ascii=False)}  # fmt: skip
-    check = "\n".join(f"{k}={fields[k]}" for k in sorted(fields))
-    key = hmac.new(b"WebAppData", BOT_TOKEN.encode(), hashlib.sha256).digest()
-    fields["hash"] = hmac.new(key, check.encode(), hashlib.sha256).hexdigest()
-    return urlencode(fields)
+    fields = {"auth_date": str(int(time.time())), "user": user_json(user)}
+    return urlencode(sign_init_data_fields(fields, BOT_TOKEN))
 
 
 def bot_for(telegram_id: int) -> dict[str, str]:

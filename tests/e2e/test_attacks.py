@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -41,6 +39,7 @@ from server.observability.logs import AccessLogger
 from server.observability.redaction import install_redaction
 from tests.bot_helpers import BOT_TOKEN, bot_settings
 from tests.helpers import LOGIN, PASSWORD, REGISTER, assert_problem, craft_token, register
+from tests.kit.signing import sign_init_data_fields
 from tests.process import ROOT, ServiceProcess
 
 BOT_KEY = "bot-service-key-for-attacks-0123456789abcdef"
@@ -275,10 +274,7 @@ def signed_init_data(length: int) -> str:
     user = json.dumps({"id": 4343, "first_name": "Mini"}, separators=(",", ":"))
     fields = {"auth_date": str(int(time.time())), "user": user, "start_param": ""}
     fields["start_param"] = "s" * (length - len(urlencode(fields)) - 70)
-    check = "\n".join(f"{k}={fields[k]}" for k in sorted(fields))
-    key = hmac.new(b"WebAppData", BOT_TOKEN.encode(), hashlib.sha256).digest()
-    fields["hash"] = hmac.new(key, check.encode(), hashlib.sha256).hexdigest()
-    return urlencode(fields)
+    return urlencode(sign_init_data_fields(fields, BOT_TOKEN))
 
 
 async def test_a_4_kib_mini_app_authorization_header_still_works(make_client, fake_api):

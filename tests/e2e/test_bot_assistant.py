@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from bson import ObjectId
 
 from server.keys import SERVICES
 from server.telegram.bot import ASSISTANT_BOT
 from tests.bot_helpers import post_update
 from tests.fake_bot_api import FakeBotAPI, text_message_update
+from tests.kit.telegram import bot_message, buttons, callback_query_update
 
 USER = 4711
 
@@ -24,24 +22,14 @@ def message(text: str, lang: str = "en", **extra: Any) -> dict[str, Any]:
 
 
 def press(data: str, text: str = "", lang: str = "en") -> dict[str, Any]:
-    return {
-        "callback_query": {
-            "id": str(ObjectId()), "chat_instance": "1", "data": data,
-            "from": {"id": USER, "is_bot": False, "first_name": "T", "language_code": lang},
-            "message": {"message_id": 77, "date": int(time.time()), "text": text,
-                        "chat": {"id": USER, "type": "private"},
-                        "from": {"id": 123456, "is_bot": True, "first_name": "bot"}},
-        }
-    }  # fmt: skip
+    """A press of `data` under a bot message showing `text`."""
+    return callback_query_update(
+        data, bot_message(USER, text), user_id=USER, first_name="T", language_code=lang
+    )
 
 
 async def replies(fake: FakeBotAPI, count: int) -> list[Any]:
     return await fake.wait_for("sendMessage", count)
-
-
-def buttons(call: Any) -> list[tuple[str, str]]:
-    rows = call.params["reply_markup"]["inline_keyboard"]
-    return [(b["text"], b["callback_data"]) for row in rows for b in row]
 
 
 async def test_timezone_picker_by_button_typed_name_offset_and_location(bot_client, fake_api, db):

@@ -11,7 +11,8 @@ from aiohttp.test_utils import TestClient
 
 from tests.bot_helpers import bot_settings, post_update
 from tests.conftest import AppFactory
-from tests.fake_bot_api import FakeBotAPI, callback_query_update, text_message_update
+from tests.fake_bot_api import FakeBotAPI, text_message_update
+from tests.kit.telegram import button, buttons, callback_query_update, press
 
 BOT_KEY = "bot-service-token-for-the-tasks-tests-0123456789"
 TG_USER = 4242
@@ -29,40 +30,12 @@ def as_bot_user(telegram_id: int = TG_USER) -> dict[str, str]:
 
 async def say(app: TestClient, fake: FakeBotAPI, text: str, **kw: Any) -> dict[str, Any]:
     """Send a text as the user; return the bot's reply (the message as the chat shows it)."""
-    before = len(fake.calls_to("sendMessage"))
+    mark = fake.mark()
     update = text_message_update(text, user_id=kw.pop("user_id", TG_USER),
                                  chat_id=kw.pop("chat_id", TG_USER), **kw)  # fmt: skip
     assert (await post_update(app, update)).status == 200
-    await fake.wait_for("sendMessage", count=before + 1)
+    await fake.wait_new("sendMessage", since=mark)
     return fake.last_message(update["message"]["chat"]["id"])
-
-
-async def press(
-    app: TestClient, fake: FakeBotAPI, message: dict[str, Any], label: str, **kw: Any
-) -> tuple[dict[str, Any], str | None]:
-    """Press the button labelled `label` (a prefix) under `message`; wait for the answer.
-    Returns the message as the chat now shows it and the notice the bot answered with."""
-    data = button(message, label)
-    update = callback_query_update(data, message, user_id=kw.get("user_id", TG_USER),
-                                   language_code=kw.get("language_code", "ru"))  # fmt: skip
-    query_id = update["callback_query"]["id"]
-    assert (await post_update(app, update)).status == 200
-    await fake.wait_answered(query_id)
-    now = fake.message(message["chat"]["id"], message["message_id"])
-    return now, fake.answered[query_id].get("text")
-
-
-def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
-    markup = message.get("reply_markup") or {}
-    return [
-        (b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row
-    ]
-
-
-def button(message: dict[str, Any], label: str) -> str:
-    found = [data for text, data in buttons(message) if text.startswith(label)]
-    assert found, (label, buttons(message))
-    return found[0]
 
 
 async def rest_task(app: TestClient, task_id: str) -> dict[str, Any]:

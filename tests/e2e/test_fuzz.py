@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import json
 import logging
 import threading
@@ -62,6 +60,7 @@ from server.app import create_app
 from tests.bot_helpers import BOT_TOKEN, PUBLIC_URL, SECRET_HEADER, WEBHOOK_SECRET
 from tests.conftest import base_settings
 from tests.fake_bot_api import FakeBotAPI, text_message_update
+from tests.kit.signing import sign_init_data_fields, sign_widget_fields, user_json
 
 OPENAPI_PATH = "/api/openapi.json"
 BOT_SERVICE_TOKEN = "fuzz-bot-service-token-0123456789abcdefghij"
@@ -210,21 +209,15 @@ def signed_widget_fields(user: dict[str, Any], auth_date: int | None = None) -> 
     for key in ("first_name", "username"):
         if key in user:
             fields[key] = user[key]
-    check = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
-    key = hashlib.sha256(BOT_TOKEN.encode()).digest()
-    fields["hash"] = hmac.new(key, check.encode(), hashlib.sha256).hexdigest()
-    return fields
+    return sign_widget_fields(fields, BOT_TOKEN)
 
 
 def signed_init_data(user: dict[str, Any] | None, auth_date: int | None = None) -> str:
     """Mini App init data signed as Telegram documents it."""
     fields = {"auth_date": str(int(time.time()) if auth_date is None else auth_date)}
     if user is not None:
-        fields["user"] = json.dumps(user, separators=(",", ":"), ensure_ascii=False)
-    check = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
-    key = hmac.new(b"WebAppData", BOT_TOKEN.encode(), hashlib.sha256).digest()
-    fields["hash"] = hmac.new(key, check.encode(), hashlib.sha256).hexdigest()
-    return urlencode(fields)
+        fields["user"] = user_json(user)
+    return urlencode(sign_init_data_fields(fields, BOT_TOKEN))
 
 
 TELEGRAM_IDS = st.integers(min_value=1, max_value=2**52 - 1)

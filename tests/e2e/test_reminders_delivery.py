@@ -1,9 +1,12 @@
 """Reminder delivery through the real app and the fake Bot API: several app instances on one
-database, the send budget, 429 and 403, blocked chats, a database outage, and the buttons."""
+database, the send budget, 429 and 403, blocked chats, a database outage, and the buttons.
+
+No test sleeps to let something (not) happen: each waits for an observable fact (a message
+at the fake Bot API, woken by its events; a reminder's state in the database; a witness
+reminder due later going out), or moves the reminders' clock (the outage)."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from collections import Counter
@@ -11,15 +14,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from bson import ObjectId
+from pymongo import AsyncMongoClient
 
+from models.reminder import CANCELLED, PENDING, SENT, Reminder
 from server.keys import SERVICES
+from server.services.accounts.users import TelegramProfile
+from server.services.reminders import service as reminders_module
 from server.services.reminders.port import ReminderPlan
-from server.services.reminders.service import to_ms
+from server.services.reminders.service import SystemClock, to_ms
 from server.services.tasks.service import TaskDraft
-from tests.bot_helpers import bot_settings, post_update
+from tests.bot_helpers import bot_settings, post_update, wait_until
 from tests.e2e.test_database_outage import own_mongo, restart, wait_ready  # noqa: F401
 from tests.fake_bot_api import FakeBotAPI, text_message_update
+from tests.kit.telegram import buttons, callback_query_update, chat_member_update
 
 FAST = {"reminder_poll": 0.1, "reminder_late_after": 5}
 
@@ -35,37 +44,60 @@ async def seed_users(db: Any, n: int, first_id: int = 10_000, **fields: Any) -> 
     return [d["_id"] for d in docs]
 
 
+def pending_reminder(user_id: ObjectId, title: str, due_ms: int) -> dict[str, Any]:
+    """A reminder as the service stores a new plan: the model's own defaults (pending, not
+    claimed, not paused, never sent), so no state is written here by hand. Inserted in bulk
+    because planning 500 through the service one by one would take longer than the test's
+    "all due in the same second"."""
+    reminder = Reminder.model_construct(
+        id=ObjectId(), user_id=str(user_id), title=title, due_ms=due_ms, occurrence_ms=due_ms
+    )
+    return reminder.model_dump(by_alias=True)
+
+
 async def seed_reminders(db: Any, user_ids: list[ObjectId], due_ms: int) -> list[ObjectId]:
-    docs = [
-        {"_id": ObjectId(), "user_id": str(uid), "title": f"task {i}", "repeat": None,
-         "due_ms": due_ms, "occurrence_ms": due_ms, "state": 0, "lease_ms": 0, "claim": None,
-         "paused": 0, "attempts": 0, "sent_ms": 0, "sent_occurrence_ms": 0,
-         "late": 0, "version": 1}
-        for i, uid in enumerate(user_ids)
-    ]  # fmt: skip
+    docs = [pending_reminder(uid, f"task {i}", due_ms) for i, uid in enumerate(user_ids)]
+    assert all(doc["state"] == PENDING for doc in docs)
     await db.reminders.insert_many(docs)
     return [d["_id"] for d in docs]
 
 
-async def wait_until(predicate: Any, timeout: float, what: str) -> None:  # noqa: ASYNC109  # noqa: ASYNC109
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.05)
+async def wait_states(db: Any, ids: list[ObjectId], state: int, what: str) -> None:
+    """Wait until every one of these reminders is in `state` in the database. Counted from
+    a find: on the embedded server count_documents of an ObjectId `$in` counts 0
+    (docs/embedded-database.md)."""
+    query = {"_id": {"$in": ids}, "state": {"$eq": state}}
+
+    async def count() -> int:
+        return len(await db.reminders.find(query, {"_id": 1}).to_list(None))
+
+    await wait_db(count, len(ids), what, timeout=15.0)
+
+
+class MovableClock(SystemClock):
+    """The reminders' clock, moved forward by hand: the wall clock plus `offset` seconds."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now_ms(self) -> int:
+        return int((time.time() + self.offset) * 1000)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
 
 
 def sends(fake: FakeBotAPI) -> list[Any]:
     """The reminder messages (other replies, e.g. a task card, have other buttons)."""
     return [
-        c for c in fake.calls_to("sendMessage")
-        if isinstance(c.params.get("reply_markup"), dict)
-        and c.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"].startswith("r:")
-    ]  # fmt: skip
+        call
+        for call in fake.calls_to("sendMessage")
+        if any(data.startswith("r:") for _, data in buttons(call)[:1])
+    ]
 
 
 def task_of(call: Any) -> str:
-    return call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[2]
+    return buttons(call)[0][1].split(":")[2]
 
 
 def max_in_any_second(times: list[float]) -> int:
@@ -87,8 +119,10 @@ async def test_two_instances_deliver_500_due_in_one_second_once_each_never_early
     users = await seed_users(db, 500)
     due_ms = (int(time.time()) + 2) * 1000  # all in the same second
     tasks = await seed_reminders(db, users, due_ms)
-    await wait_until(lambda: len(sends(fake_api)) >= 500, 30, "500 reminders")
-    await asyncio.sleep(1.0)  # anything sent twice would show up now
+    await fake_api.until(lambda: len(sends(fake_api)) >= 500, "500 reminders", timeout=30)
+    # Every send is recorded (SENT) after Telegram's answer, and only a PENDING reminder can
+    # be claimed: once all 500 are SENT no send is in flight and none can start again.
+    await wait_states(db, tasks, SENT, "all 500 recorded as sent")
     calls = sends(fake_api)
     assert len(calls) == 500
     assert Counter(task_of(c) for c in calls) == Counter(str(t) for t in tasks)
@@ -103,14 +137,14 @@ async def test_two_instances_deliver_500_due_in_one_second_once_each_never_early
           f"peak {peak} in any second, budget {rate}/s, split {per_process}")  # fmt: skip
     # Slots are 1000/rate ms apart; arrival jitter on a loaded machine may bunch a few.
     assert peak <= rate * 1.05
-    assert await db.reminders.count_documents({"state": 1}) == 500
+    assert await db.reminders.count_documents({"state": SENT}) == 500
 
 
 async def test_one_chat_gets_at_most_one_message_per_second(make_client, fake_api, db):
     await make_client(**bot_settings(fake_api), **FAST)
     [user] = await seed_users(db, 1)
     await seed_reminders(db, [user] * 4, int(time.time() * 1000))
-    await wait_until(lambda: len(sends(fake_api)) >= 4, 15, "4 reminders to one chat")
+    await fake_api.until(lambda: len(sends(fake_api)) >= 4, "4 reminders to one chat", timeout=15)
     times = sorted(c.at for c in sends(fake_api))
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.9, gaps
@@ -124,8 +158,10 @@ async def test_429_retry_after_pauses_every_sender_then_resumes_losing_nothing(
     fake_api.fail("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
     users = await seed_users(db, 30)
     tasks = await seed_reminders(db, users, int(time.time() * 1000))
-    await wait_until(lambda: len(sends(fake_api)) >= 31, 20, "30 reminders after the 429")
-    await asyncio.sleep(0.5)
+    await fake_api.until(
+        lambda: len(sends(fake_api)) >= 31, "30 reminders after the 429", timeout=20
+    )
+    await wait_states(db, tasks, SENT, "all 30 recorded as sent")  # none still in flight
     calls = sends(fake_api)
     refused_at = calls[0].at  # the first call got the 429
     delivered = calls[1:]
@@ -144,7 +180,9 @@ async def test_403_marks_the_user_unreachable_until_they_write_again(make_client
     now_ms = int(time.time() * 1000)
     [first_task] = await seed_reminders(db, [blocker], now_ms)
     await seed_reminders(db, [other], now_ms)
-    await wait_until(lambda: len(fake_api.calls_to("sendMessage")) >= 2, 10, "both attempts")
+    await fake_api.until(
+        lambda: len(fake_api.calls_to("sendMessage")) >= 2, "both attempts", timeout=10
+    )
     await wait_db(lambda: paused(db, first_task), 1, "the refused send pauses the reminders")
     assert await db.reminder_chats.find_one({"_id": 777, "blocked_ms": {"$gt": 0}})
     # a reminder planned for the blocked user now is paused too
@@ -156,16 +194,19 @@ async def test_403_marks_the_user_unreachable_until_they_write_again(make_client
     # A witness due after it, for the other user: once the witness is out, delivery has
     # passed the paused reminder's time, so had it been claimable it would have gone too.
     [witness] = await seed_reminders(db, [other], to_ms(soon) + 300)
-    await wait_until(lambda: str(witness) in {task_of(c) for c in sends(fake_api)}, 10, "witness")
+    await fake_api.until(
+        lambda: str(witness) in {task_of(c) for c in sends(fake_api)}, "witness", timeout=10
+    )
     to_777 = [c for c in fake_api.calls_to("sendMessage") if c.params["chat_id"] == "777"]
     assert len(to_777) == 1  # only the refused one
     # the user writes again: both are delivered
     resp = await post_update(client, text_message_update("hi", chat_id=777, user_id=777))
     assert resp.status == 200
-    await wait_until(
-        lambda: len([c for c in sends(fake_api) if c.params["chat_id"] == "777"]) >= 3, 10,
+    await fake_api.until(
+        lambda: len([c for c in sends(fake_api) if c.params["chat_id"] == "777"]) >= 3,
         "the paused reminders",
-    )  # fmt: skip
+        timeout=10,
+    )
     delivered = {task_of(c) for c in sends(fake_api) if c.params["chat_id"] == "777"}
     assert delivered == {str(first_task), str(second_task)}
 
@@ -185,21 +226,9 @@ async def test_a_kicked_update_pauses_reminders_and_an_unblock_resumes_them(
     [user] = await seed_users(db, 1, first_id=888)
     future = int(time.time() * 1000) + 60_000
     [task] = await seed_reminders(db, [user], future)
-    member = {"user": {"id": 123456, "is_bot": True, "first_name": "bot"}}
-
-    def status(name: str) -> dict[str, Any]:  # a ban carries its end (0: for ever)
-        return {**member, "status": name} | ({"until_date": 0} if name == "kicked" else {})
 
     def change(old: str, new: str) -> dict[str, Any]:
-        return {
-            "my_chat_member": {
-                "chat": {"id": 888, "type": "private", "first_name": "u"},
-                "from": {"id": 888, "is_bot": False, "first_name": "u"},
-                "date": int(time.time()),
-                "old_chat_member": status(old),
-                "new_chat_member": status(new),
-            }
-        }
+        return chat_member_update(888, old, new)
 
     hello = text_message_update("/help", chat_id=888, user_id=888)
     assert (await post_update(second, hello)).status == 200
@@ -212,50 +241,67 @@ async def test_a_kicked_update_pauses_reminders_and_an_unblock_resumes_them(
 
 
 async def wait_db(read: Any, expected: Any, what: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    deadline = time.monotonic() + timeout
-    while (value := await read()) != expected:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what} (last seen {value!r})")
-        await asyncio.sleep(0.05)
+    """Wait until `read()` (a database read) returns `expected`. The database has no events
+    to wait on, so this re-reads (as tests.bot_helpers.wait_until does), with a deadline."""
+    value: Any = None
+
+    async def check() -> bool:
+        nonlocal value
+        value = await read()
+        return bool(value == expected)
+
+    try:
+        await wait_until(check, what, timeout)
+    except AssertionError as err:
+        raise AssertionError(f"{err} (last seen {value!r})") from None
 
 
 async def test_a_database_outage_delays_reminders_then_each_goes_out_once_marked_late(
     make_client,
     fake_api,
     own_mongo,  # noqa: F811 - the imported fixture
+    db_name,
+    monkeypatch: pytest.MonkeyPatch,
 ):
+    # The app builds its reminders with their default clock; this one can be moved, so the
+    # reminders fall due during the outage without the test waiting for them to.
+    clock = MovableClock()
+    monkeypatch.setattr(reminders_module, "SystemClock", lambda: clock)
     client = await make_client(
         **bot_settings(fake_api, mongodb_uri=own_mongo.uri, mongodb_timeout=1.0),
         reminder_poll=0.1, reminder_late_after=1,
     )  # fmt: skip
     reminders = client.server.app[SERVICES].reminders
+    assert reminders.clock is clock
     users = client.server.app[SERVICES].users
-    from server.services.accounts.users import TelegramProfile
 
     user, _ = await users.ensure_telegram_user(TelegramProfile(telegram_id=4242))
-    due = datetime.now(UTC) + timedelta(seconds=1)
-    for i in range(3):
-        await reminders.plan(ReminderPlan(ObjectId(), user.id, f"late {i}", due, None, False))
+    due = datetime.now(UTC) + timedelta(seconds=60)
+    ids = [ObjectId() for _ in range(3)]
+    for i, task_id in enumerate(ids):
+        await reminders.plan(ReminderPlan(task_id, user.id, f"late {i}", due, None, False))
     own_mongo.stop()
-    await asyncio.sleep(3)  # all three fall due while the database is away
+    clock.advance(63)  # all three fall due while the database is away, 3 s ago
     assert sends(fake_api) == []
     server = restart(own_mongo)
+    mongo: AsyncMongoClient[Any] = AsyncMongoClient(own_mongo.uri)
     try:
         await wait_ready(client)
-        await wait_until(lambda: len(sends(fake_api)) >= 3, 15, "the missed reminders")
-        await asyncio.sleep(1.0)
+        await fake_api.until(lambda: len(sends(fake_api)) >= 3, "the missed reminders", 15)
+        # recorded as sent: none is in flight or can be claimed again
+        await wait_states(mongo[db_name], ids, SENT, "the three recorded as sent")
         calls = sends(fake_api)
         assert len(calls) == 3
         assert len({task_of(c) for c in calls}) == 3
         assert all("(late: this was due at" in c.params["text"] for c in calls)
     finally:
+        await mongo.close()
         server.stop()
 
 
 async def test_snooze_and_done_buttons_and_a_repeat_through_real_presses(make_client, fake_api, db):
     client = await make_client(**bot_settings(fake_api), **FAST)
     services = client.server.app[SERVICES]
-    from server.services.accounts.users import TelegramProfile
 
     user, _ = await services.users.ensure_telegram_user(TelegramProfile(telegram_id=5150))
     await db.users.update_one({"_id": user.id}, {"$set": {"timezone": "Europe/Berlin"}})
@@ -266,41 +312,37 @@ async def test_snooze_and_done_buttons_and_a_repeat_through_real_presses(make_cl
     daily = (await services.tasks.create(user.id, TaskDraft("vitamins", remind_at=now,
                                                             repeat=rule))).id  # fmt: skip
     once = (await services.tasks.create(user.id, TaskDraft("call mom", remind_at=now))).id
-    await wait_until(lambda: len(sends(fake_api)) >= 2, 10, "two reminders")
+    await fake_api.until(lambda: len(sends(fake_api)) >= 2, "two reminders", timeout=10)
     by_task = {task_of(c): c for c in sends(fake_api)}
     assert by_task[str(once)].params["text"] == "⏰ call mom"
 
     # the repeat moved on to 09:00 tomorrow (or today, before 9) in the user's zone
     doc = await db.reminders.find_one({"_id": daily})
     following = datetime.fromtimestamp(doc["due_ms"] / 1000, UTC).astimezone(berlin)
-    assert doc["state"] == 0
+    assert doc["state"] == PENDING
     assert (following.hour, following.minute) == (9, 0)
     assert timedelta(0) < following - now <= timedelta(days=1)
-    for _ in range(50):  # the task shows its next occurrence (set_remind_at)
+
+    async def moved_on() -> bool:  # the task shows its next occurrence (set_remind_at)
         task = await db.tasks.find_one({"_id": daily})
-        if task["remind_at"] is not None and abs(
-            task["remind_at"].timestamp() - following.timestamp()) < 1:  # fmt: skip
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the task's remind_at did not move on")
+        at = task["remind_at"]
+        return at is not None and abs(at.timestamp() - following.timestamp()) < 1
+
+    await wait_until(moved_on, "the task's remind_at moved on", timeout=2.5)
 
     async def press(data: str, message_id: int) -> None:
-        update = {
-            "callback_query": {
-                "id": str(ObjectId()), "chat_instance": "1", "data": data,
-                "from": {"id": 5150, "is_bot": False, "first_name": "u", "language_code": "en"},
-                "message": {"message_id": message_id, "date": int(time.time()),
-                            "chat": {"id": 5150, "type": "private"}, "text": "⏰ call mom"},
-            }
-        }  # fmt: skip
+        message = {"message_id": message_id, "date": int(time.time()),
+                   "chat": {"id": 5150, "type": "private"}, "text": "⏰ call mom"}  # fmt: skip
+        update = callback_query_update(
+            data, message, user_id=5150, first_name="u", language_code="en"
+        )
         assert (await post_update(client, update)).status == 200
 
     await press(f"r:10m:{once}", 1)
     [answer] = await fake_api.wait_for("answerCallbackQuery")
     assert answer.params["text"].startswith("💤 Snoozed until ")
     doc = await db.reminders.find_one({"_id": once})
-    assert doc["state"] == 0
+    assert doc["state"] == PENDING
     moved = doc["due_ms"] / 1000 - time.time()
     assert 9 * 60 - 5 < moved <= 10 * 60
     task = await db.tasks.find_one({"_id": once})
@@ -319,30 +361,28 @@ async def test_snooze_and_done_buttons_and_a_repeat_through_real_presses(make_cl
 
     await press(f"r:done:{once}", 3)
     await fake_api.wait_for("answerCallbackQuery", 3)
-    assert (await db.reminders.find_one({"_id": once}))["state"] == 2
+    assert (await db.reminders.find_one({"_id": once}))["state"] == CANCELLED
     assert (await db.tasks.find_one({"_id": once}))["done"] in (True, 1)
 
     # someone else's button does nothing
-    stranger = {"callback_query": {
-        "id": "x", "chat_instance": "1", "data": f"r:done:{daily}",
-        "from": {"id": 999, "is_bot": False, "first_name": "s"},
-    }}  # fmt: skip
+    stranger = callback_query_update(
+        f"r:done:{daily}", None, user_id=999, first_name="s", language_code=None, query_id="x"
+    )
     await services.users.ensure_telegram_user(TelegramProfile(telegram_id=999))
     assert (await post_update(client, stranger)).status == 200
     answers = await fake_api.wait_for("answerCallbackQuery", 4)
     assert answers[-1].params["text"] == "This reminder is no longer there."
-    assert (await db.reminders.find_one({"_id": daily}))["state"] == 0
+    assert (await db.reminders.find_one({"_id": daily}))["state"] == PENDING
 
 
 async def test_a_reminder_planned_in_the_future_is_not_sent_early(make_client, fake_api):
     client = await make_client(**bot_settings(fake_api), **FAST)
     services = client.server.app[SERVICES]
-    from server.services.accounts.users import TelegramProfile
 
     user, _ = await services.users.ensure_telegram_user(TelegramProfile(telegram_id=6000))
     due = datetime.now(UTC) + timedelta(seconds=1.5)
     await services.reminders.plan(ReminderPlan(ObjectId(), user.id, "soon", due, None, False))
-    await wait_until(lambda: len(sends(fake_api)) >= 1, 10, "the reminder")
+    await fake_api.until(lambda: len(sends(fake_api)) >= 1, "the reminder", timeout=10)
     [call] = sends(fake_api)
     assert due.timestamp() <= call.at <= due.timestamp() + 1.0
 
@@ -359,7 +399,7 @@ async def test_a_task_created_and_changed_over_rest_is_reminded(make_client, fak
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     other = await (await client.post("/api/tasks", json={"title": "later", "remind_at": later},
                                      headers=headers)).json()  # fmt: skip
-    await wait_until(lambda: len(sends(fake_api)) >= 1, 10, "the reminder")
+    await fake_api.until(lambda: len(sends(fake_api)) >= 1, "the reminder", timeout=10)
     [call] = sends(fake_api)
     assert (call.params["chat_id"], call.params["text"]) == ("9090", "⏰ stretch")
     assert task_of(call) == task["id"]

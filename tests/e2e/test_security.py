@@ -18,6 +18,7 @@ import pytest
 from tests.bot_helpers import BOT_TOKEN, WEBHOOK_SECRET, bot_settings, post_update, wait_handled
 from tests.conftest import TEST_JWT_SECRET
 from tests.fake_bot_api import text_message_update
+from tests.kit.signing import sign_init_data_fields
 
 BOT_KEY = "bot-service-token-0123456789abcdefghijklmn"
 
@@ -161,10 +162,7 @@ async def test_hostile_telegram_user_ids_are_422(api, db, telegram_id):
 
 def signed_init_data(user: dict) -> str:
     fields = {"auth_date": str(int(time.time())), "user": json.dumps(user)}
-    check = "\n".join(f"{k}={fields[k]}" for k in sorted(fields))
-    key = hmac.new(b"WebAppData", BOT_TOKEN.encode(), hashlib.sha256).digest()
-    fields["hash"] = hmac.new(key, check.encode(), hashlib.sha256).hexdigest()
-    return urlencode(fields)
+    return urlencode(sign_init_data_fields(fields, BOT_TOKEN))
 
 
 async def test_no_secret_reaches_a_log_record_or_an_error_response(

@@ -3,8 +3,6 @@ cache, and what signed-but-incomplete data is refused for. No HTTP, no database.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -21,6 +19,7 @@ from server.services.accounts.telegram_auth import (
 )
 from server.services.accounts.users import MAX_TELEGRAM_ID, TelegramProfile
 from server.services.common.errors import InvalidInitData
+from tests.kit.signing import init_data_hash
 
 BOT_TOKEN = "123456:UNIT-bot-token-abcdefghijklmnopqrstuvwxyz"
 MAX_AGE = 3600
@@ -30,10 +29,8 @@ USER = {"id": 4242, "first_name": "Мария", "last_name": "Иванова", "
 
 
 def telegram_hash(fields: dict[str, str], bot_token: str = BOT_TOKEN) -> str:
-    """Telegram's documented algorithm, written here independently of the app."""
-    check = "\n".join(f"{k}={fields[k]}" for k in sorted(fields))
-    secret = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
-    return hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+    """Telegram's documented algorithm (the kit's, written independently of the app)."""
+    return init_data_hash(fields, bot_token)
 
 
 def signed(

@@ -1,4 +1,4 @@
-"""The architecture's import rules (README "Architecture"), checked on the source: adapters
+"""The architecture's import rules (README.md, "Architecture"), checked on the source: adapters
 never import each other; services import no adapter, no web or bot framework and no config;
 models know nothing above them."""
 

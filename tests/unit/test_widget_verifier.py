@@ -4,8 +4,6 @@ refused for. No HTTP, no database."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from typing import Any
 
@@ -14,6 +12,7 @@ import pytest
 from server.services.accounts.telegram_auth import CLOCK_SKEW, InitDataVerifier, WidgetVerifier
 from server.services.accounts.users import MAX_TELEGRAM_ID, TelegramProfile
 from server.services.common.errors import InvalidInitData, InvalidLoginData
+from tests.kit.signing import widget_hash as kit_widget_hash
 
 BOT_TOKEN = "123456:UNIT-bot-token-abcdefghijklmnopqrstuvwxyz"
 MAX_AGE = 86_400
@@ -23,10 +22,7 @@ NOW = 1_700_000_000
 def widget_hash(fields: dict[str, str], bot_token: str = BOT_TOKEN) -> str:
     """Telegram's documented algorithm, written here independently of the app:
     HMAC_SHA256(data-check-string, SHA256(bot_token))."""
-    check = "\n".join(f"{k}={fields[k]}" for k in sorted(fields))
-    return hmac.new(
-        hashlib.sha256(bot_token.encode()).digest(), check.encode(), "sha256"
-    ).hexdigest()
+    return kit_widget_hash(fields, bot_token)
 
 
 def signed(bot_token: str = BOT_TOKEN, **fields: Any) -> dict[str, str]:

@@ -7,7 +7,7 @@
 // - In a browser: the access token only in this module's memory. The refresh token is in
 //   memory too while the page runs; it is written to sessionStorage only when the page is
 //   hidden or unloaded (so a reload stays signed in) and taken out again as soon as the page is
-//   back. See the README ("The Mini App") for why.
+//   back. See docs/miniapp.md ("Where the tokens live") for why.
 
 const REFRESH_KEY = 'assistant.refresh';
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import time
@@ -15,6 +13,7 @@ from urllib.parse import quote, urlencode
 from playwright.async_api import Page
 
 from tests.bot_helpers import BOT_TOKEN
+from tests.kit.signing import sign_init_data_fields
 
 ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -55,10 +54,7 @@ def sign_init_data(
         "user": json.dumps(user, separators=(",", ":"), ensure_ascii=False),
         "auth_date": str(int(time.time()) if auth_date is None else auth_date),
     }
-    check = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
-    secret = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
-    fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
-    return urlencode(fields, quote_via=quote)
+    return urlencode(sign_init_data_fields(fields, bot_token), quote_via=quote)
 
 
 def mini_app_url(base: str, init_data: str, theme: dict[str, str]) -> str:
