@@ -61,8 +61,17 @@ def comparable(document: dict[str, Any]) -> dict[str, Any]:
     """An export without ids and timestamps: lists by key or name, tasks by content."""
     names = {item["id"]: item["key"] or item["name"] for item in document["lists"]}
     tasks = Counter(
-        json.dumps([t["title"], t["notes"], names[t["list_id"]], t["done"], t["due"],
-                    t["remind_at"], t["repeat"]])  # fmt: skip
+        json.dumps(
+            [
+                t["title"],
+                t["notes"],
+                names[t["list_id"]],
+                t["done"],
+                t["due"],
+                t["remind_at"],
+                t["repeat"],
+            ]
+        )
         for t in document["tasks"]
     )
     return {
@@ -80,12 +89,25 @@ def comparable(document: dict[str, Any]) -> dict[str, Any]:
 async def test_an_export_holds_everything_and_no_secret(client: TestClient) -> None:
     tokens = await register(client, "exporter")
     headers = bearer(tokens["access_token"])
-    await ok(await client.patch("/api/auth/me", headers=headers,
-                                json={"timezone": "Europe/Berlin", "language": "ru"}))  # fmt: skip
+    await ok(
+        await client.patch(
+            "/api/auth/me", headers=headers, json={"timezone": "Europe/Berlin", "language": "ru"}
+        )
+    )
     own = await ok(await client.post("/api/lists", headers=headers, json={"name": "Дом"}), 201)
-    task = await ok(await client.post("/api/tasks", headers=headers, json={
-        "title": "Купить хлеб", "list": own["id"], "remind_at": "2031-01-02T08:00:00Z",
-        "repeat": "FREQ=DAILY"}), 201)  # fmt: skip
+    task = await ok(
+        await client.post(
+            "/api/tasks",
+            headers=headers,
+            json={
+                "title": "Купить хлеб",
+                "list": own["id"],
+                "remind_at": "2031-01-02T08:00:00Z",
+                "repeat": "FREQ=DAILY",
+            },
+        ),
+        201,
+    )
     await ok(await client.post("/api/calendar/feed", headers=headers), 201)
 
     document = await export_of(client, headers)
@@ -99,7 +121,8 @@ async def test_an_export_holds_everything_and_no_secret(client: TestClient) -> N
     assert [t["id"] for t in document["tasks"]] == [task["id"]]
     assert document["tasks"][0]["repeat"] == "FREQ=DAILY"
     (reminder,) = document["reminders"]
-    assert reminder["task_id"] == task["id"] and reminder["state"] == "pending"
+    assert reminder["task_id"] == task["id"]
+    assert reminder["state"] == "pending"
     assert reminder["due_at"] == "2031-01-02T08:00:00Z"
     text = json.dumps(document)
     for secret in ("argon2", "password_hash", "token_hash", tokens["refresh_token"]):
@@ -109,16 +132,33 @@ async def test_an_export_holds_everything_and_no_secret(client: TestClient) -> N
 async def test_large_accounts_are_streamed_in_chunks(client: TestClient, db: Any) -> None:
     headers = await fresh_user(client)
     me = await ok(await client.get("/api/auth/me", headers=headers))
-    inbox = next(item for item in (await ok(await client.get("/api/lists", headers=headers)))[
-        "items"] if item["key"] == "inbox")  # fmt: skip
+    inbox = next(
+        item
+        for item in (await ok(await client.get("/api/lists", headers=headers)))["items"]
+        if item["key"] == "inbox"
+    )
     now = datetime.now(UTC)
-    await db.tasks.insert_many([
-        {"user_id": me["id"], "list_id": inbox["id"], "title": f"task {i}", "notes": "",
-         "done": False, "done_at": None, "due": None, "remind_at": None, "repeat": None,
-         "created_at": now, "updated_at": now, "order_key": f"{i:013d}", "terms": [],
-         "version": 0}
-        for i in range(1200)
-    ])  # fmt: skip
+    await db.tasks.insert_many(
+        [
+            {
+                "user_id": me["id"],
+                "list_id": inbox["id"],
+                "title": f"task {i}",
+                "notes": "",
+                "done": False,
+                "done_at": None,
+                "due": None,
+                "remind_at": None,
+                "repeat": None,
+                "created_at": now,
+                "updated_at": now,
+                "order_key": f"{i:013d}",
+                "terms": [],
+                "version": 0,
+            }
+            for i in range(1200)
+        ]
+    )
     resp = await client.get("/api/export", headers=headers)
     assert resp.headers.get("Transfer-Encoding") == "chunked"
     assert "Content-Length" not in resp.headers
@@ -127,25 +167,34 @@ async def test_large_accounts_are_streamed_in_chunks(client: TestClient, db: Any
     assert [t["title"] for t in document["tasks"]] == [f"task {i}" for i in range(1200)]
 
 
-titles = st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")),
-                 min_size=1, max_size=40).map(str.strip).filter(bool)  # fmt: skip
+titles = (
+    st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), min_size=1, max_size=40)
+    .map(str.strip)
+    .filter(bool)
+)
 list_names = st.sampled_from(["Work", "Дача", "Books, films", "A;B"])
 FUTURE = datetime(2032, 1, 1, tzinfo=UTC)
 moments = st.integers(0, 400 * 24).map(lambda h: (FUTURE + timedelta(hours=h)).isoformat())
-task_specs = st.fixed_dictionaries({
-    "title": titles,
-    "notes": st.one_of(st.just(""), titles),
-    "list": st.one_of(st.sampled_from(["inbox", "today", "later", "someday"]), list_names),
-    "due": st.one_of(st.none(), moments),
-    "remind_at": st.one_of(st.none(), moments),
-    "repeat": st.sampled_from([None, "FREQ=DAILY", "FREQ=WEEKLY;BYDAY=MO,FR", "FREQ=MONTHLY"]),
-    "done": st.booleans(),
-})  # fmt: skip
+task_specs = st.fixed_dictionaries(
+    {
+        "title": titles,
+        "notes": st.one_of(st.just(""), titles),
+        "list": st.one_of(st.sampled_from(["inbox", "today", "later", "someday"]), list_names),
+        "due": st.one_of(st.none(), moments),
+        "remind_at": st.one_of(st.none(), moments),
+        "repeat": st.sampled_from([None, "FREQ=DAILY", "FREQ=WEEKLY;BYDAY=MO,FR", "FREQ=MONTHLY"]),
+        "done": st.booleans(),
+    }
+)
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(specs=st.lists(task_specs, max_size=8),
-       zone=st.sampled_from(["Europe/Berlin", "America/New_York", None]))  # fmt: skip
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    specs=st.lists(task_specs, max_size=8),
+    zone=st.sampled_from(["Europe/Berlin", "America/New_York", None]),
+)
 async def test_export_import_export_round_trips(
     client: TestClient, specs: list[dict[str, Any]], zone: str | None
 ) -> None:
@@ -156,21 +205,24 @@ async def test_export_import_export_round_trips(
     for spec in specs:
         ref = spec["list"]
         if ref not in ("inbox", "today", "later", "someday") and ref not in list_ids:
-            made = await ok(await client.post("/api/lists", headers=source, json={"name": ref}),
-                            201)  # fmt: skip
+            made = await ok(
+                await client.post("/api/lists", headers=source, json={"name": ref}), 201
+            )
             list_ids[ref] = made["id"]
         body = {k: v for k, v in spec.items() if k not in ("done", "list")}
         body["list"] = list_ids.get(ref, ref)
         task = await ok(await client.post("/api/tasks", headers=source, json=body), 201)
         if spec["done"]:
-            await ok(await client.patch(f"/api/tasks/{task['id']}", headers=source,
-                                        json={"done": True}))  # fmt: skip
+            await ok(
+                await client.patch(f"/api/tasks/{task['id']}", headers=source, json={"done": True})
+            )
     first = await export_of(client, source)
 
     target = await fresh_user(client)
     raw = json.dumps(first).encode()
     report = await ok(await import_file(client, target, raw))
-    assert report["tasks"] == len(specs) and report["skipped"] == 0
+    assert report["tasks"] == len(specs)
+    assert report["skipped"] == 0
     assert report["lists"] == len(list_ids)
     assert report["reminders"] == sum(
         1 for s in specs if s["remind_at"] is not None and not s["done"]
@@ -180,25 +232,45 @@ async def test_export_import_export_round_trips(
 
     # Idempotent: the same file again adds nothing.
     again = await ok(await import_file(client, target, raw))
-    assert again == {"lists": 0, "tasks": 0, "reminders": 0, "skipped": len(specs),
-                     "summary": again["summary"]}  # fmt: skip
+    assert again == {
+        "lists": 0,
+        "tasks": 0,
+        "reminders": 0,
+        "skipped": len(specs),
+        "summary": again["summary"],
+    }
     assert comparable(await export_of(client, target)) == comparable(first)
 
 
 async def test_todoist_csv_sample_imports_once(client: TestClient, db: Any) -> None:
     headers = await fresh_user(client)
-    await ok(await client.patch("/api/auth/me", headers=headers,
-                                json={"timezone": "Europe/Berlin"}))  # fmt: skip
+    await ok(
+        await client.patch("/api/auth/me", headers=headers, json={"timezone": "Europe/Berlin"})
+    )
     sample = (DATA / "todoist_sample.csv").read_bytes()
     report = await ok(await import_file(client, headers, sample, "todoist"))
-    assert (report["lists"], report["tasks"], report["reminders"], report["skipped"]) == (2, 8, 2, 0)
+    assert (report["lists"], report["tasks"], report["reminders"], report["skipped"]) == (
+        2,
+        8,
+        2,
+        0,
+    )
     assert report["summary"].startswith("8 tasks in 2 new lists, 2 reminders")
     document = await export_of(client, headers)
     names = {item["id"]: item["key"] or item["name"] for item in document["lists"]}
     by_title = {t["title"]: t for t in document["tasks"]}
-    assert sorted(t["title"] for t in document["tasks"]) == sorted([
-        "Renew passport", "Call the plumber", "Milk", "Milk", "Bread, rye", "Send the report",
-        "Book flights", "Sort the mail"])  # fmt: skip
+    assert sorted(t["title"] for t in document["tasks"]) == sorted(
+        [
+            "Renew passport",
+            "Call the plumber",
+            "Milk",
+            "Milk",
+            "Bread, rye",
+            "Send the report",
+            "Book flights",
+            "Sort the mail",
+        ]
+    )
     assert names[by_title["Milk"]["list_id"]] == "Groceries"
     assert names[by_title["Send the report"]["list_id"]] == "Work"
     assert names[by_title["Sort the mail"]["list_id"]] == "inbox"  # "Inbox" is ours
@@ -208,7 +280,8 @@ async def test_todoist_csv_sample_imports_once(client: TestClient, db: Any) -> N
     assert plumber["remind_at"] == plumber["due"] == "2031-04-03T07:30:00Z"  # 09:30 Berlin
     assert by_title["Send the report"]["remind_at"] == "2031-04-04T21:00:00Z"  # 17:00 NY
     passport = by_title["Renew passport"]
-    assert passport["due"] == "2031-04-01T22:00:00Z" and passport["remind_at"] is None
+    assert passport["due"] == "2031-04-01T22:00:00Z"
+    assert passport["remind_at"] is None
     # The reminders were planned by the tasks service, like any other task's.
     pending = await db.reminders.find({"state": 0}).to_list()
     assert sorted(str(r["_id"]) for r in pending) == sorted(
@@ -230,9 +303,14 @@ async def test_a_bad_row_is_a_422_naming_row_and_field_and_nothing_is_written(
     assert (error["row"], error["field"]) == (4, "DATE")
     assert "row 4" in problem["detail"]
 
-    export = {"schema_version": 1, "lists": [{"id": "l1", "key": None, "name": "Trips"}],
-              "tasks": [{"id": "a", "list_id": "l1", "title": "Fine"},
-                        {"id": "b", "list_id": "l1", "title": "Bad", "due": "next week"}]}  # fmt: skip
+    export = {
+        "schema_version": 1,
+        "lists": [{"id": "l1", "key": None, "name": "Trips"}],
+        "tasks": [
+            {"id": "a", "list_id": "l1", "title": "Fine"},
+            {"id": "b", "list_id": "l1", "title": "Bad", "due": "next week"},
+        ],
+    }
     problem = await assert_problem(
         await import_file(client, headers, json.dumps(export).encode()), 422
     )
@@ -242,8 +320,13 @@ async def test_a_bad_row_is_a_422_naming_row_and_field_and_nothing_is_written(
         await import_file(client, headers, json.dumps(export).encode()), 422
     )
     assert (problem["errors"][0]["row"], problem["errors"][0]["field"]) == (2, "list_id")
-    for body, fmt in ((b"not json", "export"), (b"[1]", "export"), (b'{"schema_version": 9}',
-                      "export"), (b"\xff\xfe", "todoist"), (b"A,B\n1,2\n", "todoist")):  # fmt: skip
+    for body, fmt in (
+        (b"not json", "export"),
+        (b"[1]", "export"),
+        (b'{"schema_version": 9}', "export"),
+        (b"\xff\xfe", "todoist"),
+        (b"A,B\n1,2\n", "todoist"),
+    ):
         await assert_problem(await import_file(client, headers, body, fmt), 422)
     await assert_problem(await import_file(client, headers, b"{}", "evernote"), 422)
     assert await db.tasks.count_documents({}) == 0

@@ -34,7 +34,8 @@ async def user_in(client: TestClient, name: str, zone: str) -> dict[str, str]:
 async def feed_path(client: TestClient, headers: dict[str, str]) -> str:
     body = await ok(await client.post("/api/calendar/feed", headers=headers), 201)
     url = body["url"]
-    assert url.startswith("http") and url.endswith(".ics")
+    assert url.startswith("http")
+    assert url.endswith(".ics")
     return "/cal/" + url.rsplit("/cal/", 1)[1]
 
 
@@ -55,20 +56,53 @@ async def test_the_feed_holds_open_tasks_with_a_time_and_every_field_reads_back(
     headers = await user_in(client, "feeder", "Europe/Berlin")
     remind = datetime(2031, 5, 6, 7, 30, tzinfo=UTC)  # 09:30 in Berlin (CEST)
     due = datetime(2031, 5, 6, 10, 0, tzinfo=UTC)
-    with_both = await ok(await client.post("/api/tasks", headers=headers, json={
-        "title": "Call Anna; bring notes, please", "notes": "line one\nline two",
-        "due": due.isoformat(), "remind_at": remind.isoformat()}), 201)  # fmt: skip
-    repeating = await ok(await client.post("/api/tasks", headers=headers, json={
-        "title": "Stand-up", "remind_at": remind.isoformat(),
-        "repeat": "FREQ=WEEKLY;BYDAY=TU"}), 201)  # fmt: skip
-    day_only = await ok(await client.post("/api/tasks", headers=headers, json={
-        "title": "Tax day", "list": "later",
-        "due": datetime(2031, 5, 31, tzinfo=ZoneInfo("Europe/Berlin")).isoformat()}), 201)  # fmt: skip
+    with_both = await ok(
+        await client.post(
+            "/api/tasks",
+            headers=headers,
+            json={
+                "title": "Call Anna; bring notes, please",
+                "notes": "line one\nline two",
+                "due": due.isoformat(),
+                "remind_at": remind.isoformat(),
+            },
+        ),
+        201,
+    )
+    repeating = await ok(
+        await client.post(
+            "/api/tasks",
+            headers=headers,
+            json={
+                "title": "Stand-up",
+                "remind_at": remind.isoformat(),
+                "repeat": "FREQ=WEEKLY;BYDAY=TU",
+            },
+        ),
+        201,
+    )
+    day_only = await ok(
+        await client.post(
+            "/api/tasks",
+            headers=headers,
+            json={
+                "title": "Tax day",
+                "list": "later",
+                "due": datetime(2031, 5, 31, tzinfo=ZoneInfo("Europe/Berlin")).isoformat(),
+            },
+        ),
+        201,
+    )
     await ok(await client.post("/api/tasks", headers=headers, json={"title": "No time"}), 201)
-    finished = await ok(await client.post("/api/tasks", headers=headers, json={
-        "title": "Done already", "due": due.isoformat()}), 201)  # fmt: skip
-    await ok(await client.patch(f"/api/tasks/{finished['id']}", headers=headers,
-                                json={"done": True}))  # fmt: skip
+    finished = await ok(
+        await client.post(
+            "/api/tasks", headers=headers, json={"title": "Done already", "due": due.isoformat()}
+        ),
+        201,
+    )
+    await ok(
+        await client.patch(f"/api/tasks/{finished['id']}", headers=headers, json={"done": True})
+    )
 
     cal = await fetch(client, await feed_path(client, headers))
     found = events(cal)
@@ -79,7 +113,8 @@ async def test_the_feed_holds_open_tasks_with_a_time_and_every_field_reads_back(
     assert str(first["SUMMARY"]) == "Call Anna; bring notes, please"
     assert str(first["DESCRIPTION"]) == "line one\nline two"
     start = first.decoded("DTSTART")
-    assert start == due and str(start.tzinfo) == "Europe/Berlin"
+    assert start == due
+    assert str(start.tzinfo) == "Europe/Berlin"
     assert start.astimezone(ZoneInfo("Europe/Berlin")).hour == 12
     (alarm,) = first.walk("VALARM")
     assert alarm.decoded("TRIGGER") == remind - due  # the reminder, 2.5 hours before
@@ -101,8 +136,11 @@ async def test_the_feed_holds_open_tasks_with_a_time_and_every_field_reads_back(
     assert str(third["CATEGORIES"].cats[0]) == "Later"
 
     # A change shows: a new SEQUENCE and LAST-MODIFIED; the UID stays.
-    changed = await ok(await client.patch(f"/api/tasks/{with_both['id']}", headers=headers,
-                                          json={"title": "Call Anna"}))  # fmt: skip
+    changed = await ok(
+        await client.patch(
+            f"/api/tasks/{with_both['id']}", headers=headers, json={"title": "Call Anna"}
+        )
+    )
     again = events(await fetch(client, await feed_path(client, headers)))
     assert str(again[with_both["id"]]["SUMMARY"]) == "Call Anna"
     assert int(again[with_both["id"]]["SEQUENCE"]) == 1
@@ -128,8 +166,14 @@ async def test_repeats_stay_on_the_wall_clock_across_dst_as_the_reminders_do(
     headers = await user_in(client, "dst" + zone.split("/")[1].lower()[:6], zone)
     tz = ZoneInfo(zone)
     remind = first.replace(tzinfo=tz)
-    task = await ok(await client.post("/api/tasks", headers=headers, json={
-        "title": "Repeat", "remind_at": remind.isoformat(), "repeat": rule}), 201)  # fmt: skip
+    task = await ok(
+        await client.post(
+            "/api/tasks",
+            headers=headers,
+            json={"title": "Repeat", "remind_at": remind.isoformat(), "repeat": rule},
+        ),
+        201,
+    )
     raw = await (await client.get(await feed_path(client, headers))).read()
     event = events(icalendar.Calendar.from_ical(raw))[task["id"]]
 
@@ -192,20 +236,30 @@ async def test_rotating_and_revoking_end_the_old_url_with_the_same_plain_404(
 
 async def test_etag_and_304_and_a_change_makes_a_new_etag(client: TestClient) -> None:
     headers = await user_in(client, "etagger", "Europe/Berlin")
-    task = await ok(await client.post("/api/tasks", headers=headers, json={
-        "title": "Dentist", "due": "2031-02-03T10:00:00Z"}), 201)  # fmt: skip
+    task = await ok(
+        await client.post(
+            "/api/tasks", headers=headers, json={"title": "Dentist", "due": "2031-02-03T10:00:00Z"}
+        ),
+        201,
+    )
     path = await feed_path(client, headers)
     first = await client.get(path)
     etag = first.headers["ETag"]
-    assert etag.startswith('"') and first.headers["Cache-Control"].startswith("private")
+    assert etag.startswith('"')
+    assert first.headers["Cache-Control"].startswith("private")
     same = await client.get(path, headers={"If-None-Match": etag})
-    assert same.status == 304 and same.headers["ETag"] == etag
+    assert same.status == 304
+    assert same.headers["ETag"] == etag
     assert await same.read() == b""
     assert (await client.get(path, headers={"If-None-Match": f'W/{etag}, "x"'})).status == 304
-    await ok(await client.patch(f"/api/tasks/{task['id']}", headers=headers,
-                                json={"title": "Dentist at 11"}))  # fmt: skip
+    await ok(
+        await client.patch(
+            f"/api/tasks/{task['id']}", headers=headers, json={"title": "Dentist at 11"}
+        )
+    )
     changed = await client.get(path, headers={"If-None-Match": etag})
-    assert changed.status == 200 and changed.headers["ETag"] != etag
+    assert changed.status == 200
+    assert changed.headers["ETag"] != etag
 
 
 async def test_the_feed_is_rate_limited_per_token(client: TestClient) -> None:
