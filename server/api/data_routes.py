@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from server.api import data_handlers as h
-from server.api.data_schemas import ExportOut, FeedOut, FeedStatusOut, ImportOut, ImportQuery
+from server.api.data_schemas import (
+    ExportOut,
+    FeedOut,
+    FeedStatusOut,
+    ImportFile,
+    ImportOut,
+    ImportQuery,
+)
 from server.http.endpoints import Endpoint
 
 DATA_ENDPOINTS: list[Endpoint] = [
@@ -24,6 +31,6 @@ DATA_ENDPOINTS: list[Endpoint] = [
              "data", responses={200: ExportOut}, errors=(403, 503)),
     Endpoint("POST", "/api/import", h.import_data,
              "Import an export of this service or Todoist's CSV template (the file is the body)",
-             "data", query=ImportQuery, responses={200: ImportOut},
+             "data", query=ImportQuery, request=ImportFile, responses={200: ImportOut},
              errors=(403, 413, 422, 503)),
 ]  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,3 +39,14 @@ class ExportOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     schema_version: int
+
+
+class ImportFile(BaseModel):
+    """The body of a `format=export` import (described for OpenAPI; the importer reads the
+    file itself: docs/import.md). A Todoist import's body is its CSV file instead."""
+
+    model_config = ConfigDict(extra="allow")
+
+    schema_version: Literal[1]
+    lists: list[dict[str, Any]] = Field(default_factory=list)
+    tasks: list[dict[str, Any]] = Field(default_factory=list)
