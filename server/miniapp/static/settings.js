@@ -220,7 +220,7 @@ function calendarSection(ctx) {
     } }) : null;
     area.replaceChildren(
       h('p', { class: 'muted', text: dt(enabled ? (url ? 'calendar_on' : 'calendar_hidden') : 'calendar_off') }),
-      link, copy, url ? h('p', { class: 'muted', text: dt('keep_secret') }) : null, h('div', { class: 'row' }, ...buttons));
+      link, copy, url ? h('p', { class: 'muted', text: dt('keep_secret') }) : null, h('div', { class: 'actions' }, ...buttons));
   };
   const turnOn = () => busy(area, async () => {
     const { url } = await api('POST', '/api/calendar/feed');
