@@ -79,7 +79,8 @@ async def seed(count: int) -> PydanticObjectId:
         kind = rnd.random()
         docs.append(Task(
             id=task_id, user_id=str(user.id), list_id=str(inbox.id),
-            title=f"Task number {i}: call about the invoice", notes="Notes, line\nand more" * (i % 3),
+            title=f"Task number {i}: call about the invoice",
+            notes="Notes, line\nand more" * (i % 3),
             due=when if kind < 0.5 else None, remind_at=when if kind >= 0.3 else None,
             repeat=rnd.choice(REPEATS) if kind >= 0.3 else None,
             created_at=created, updated_at=created, order_key=order_key(created, task_id),

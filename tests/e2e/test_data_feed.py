@@ -271,3 +271,19 @@ async def test_the_feed_is_rate_limited_per_token(client: TestClient) -> None:
     assert limited["type"] == "urn:problem:too-many-attempts"
     # Another token is counted on its own.
     assert (await client.get(await feed_path(client, headers))).status == 200
+
+
+async def test_the_feed_is_capped(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.services.data import feed
+
+    monkeypatch.setattr(feed, "MAX_EVENTS", 3)
+    monkeypatch.setattr(feed, "BATCH", 2)
+    headers = await user_in(client, "capped", "UTC")
+    made = []
+    for i in range(5):
+        body = {"title": f"t{i}", "due": "2031-01-01T10:00:00Z"}
+        made.append(
+            (await ok(await client.post("/api/tasks", headers=headers, json=body), 201))["id"]
+        )
+    found = events(await fetch(client, await feed_path(client, headers)))
+    assert set(found) == set(made[-3:])  # the newest three
