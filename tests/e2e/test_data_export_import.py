@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import AppFactory
-from tests.helpers import assert_problem, bearer, register
+from tests.helpers import PASSWORD, assert_problem, bearer, register
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "export.schema.json").read_text())
@@ -349,3 +349,19 @@ async def test_the_import_body_is_bounded(make_client: AppFactory, db: Any) -> N
 
     await assert_problem(await import_file(client, headers, chunks()), 413)  # type: ignore[arg-type]
     assert await db.tasks.count_documents({}) == 0
+
+
+async def test_deleting_the_account_erases_the_feed_and_the_import_keys(
+    client: TestClient, db: Any
+) -> None:
+    headers = await fresh_user(client)
+    feed = await ok(await client.post("/api/calendar/feed", headers=headers), 201)
+    sample = (DATA / "todoist_sample.csv").read_bytes()
+    await ok(await import_file(client, headers, sample, "todoist"))
+    assert await db.import_keys.count_documents({}) == 8
+    resp = await client.delete("/api/auth/me", headers=headers, json={"password": PASSWORD})
+    assert resp.status == 204, await resp.text()
+    assert await db.calendar_feeds.count_documents({}) == 0
+    assert await db.import_keys.count_documents({}) == 0
+    path = "/cal/" + feed["url"].split("/cal/", 1)[1]
+    await assert_problem(await client.get(path), 404)
