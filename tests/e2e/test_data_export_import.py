@@ -365,3 +365,12 @@ async def test_deleting_the_account_erases_the_feed_and_the_import_keys(
     assert await db.import_keys.count_documents({}) == 0
     path = "/cal/" + feed["url"].split("/cal/", 1)[1]
     await assert_problem(await client.get(path), 404)
+
+
+async def test_an_import_may_be_larger_than_other_request_bodies(client: TestClient) -> None:
+    headers = await fresh_user(client)
+    tasks = [{"id": str(i), "title": f"task number {i}", "notes": "n" * 200} for i in range(300)]
+    body = json.dumps({"schema_version": 1, "lists": [], "tasks": tasks}).encode()
+    assert len(body) > 64 * 1024  # MAX_BODY_BYTES, the limit of every other route
+    report = await ok(await import_file(client, headers, body))
+    assert report["tasks"] == 300
