@@ -25,7 +25,8 @@ DATA_ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/cal/{token}.ics", h.calendar,
              "The calendar feed (RFC 5545, text/calendar); the token in the URL is the only "
              "credential. ETag / If-None-Match: 304", "data",
-             responses={200: None}, errors=(404, 429, 503)),
+             responses={200: None}, errors=(404, 429, 503),
+             path_schemas={"token": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"}}),
     Endpoint("GET", "/api/export", h.export,
              "Everything held about the caller as one JSON document (docs/export.schema.json)",
              "data", responses={200: ExportOut}, errors=(403, 503)),
