@@ -287,3 +287,50 @@ async def test_the_feed_is_capped(client: TestClient, monkeypatch: pytest.Monkey
         )
     found = events(await fetch(client, await feed_path(client, headers)))
     assert set(found) == set(made[-3:])  # the newest three
+
+
+async def test_an_unchanged_feed_is_not_rebuilt_and_any_change_rebuilds_it(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.services.data import feed
+
+    built: list[str] = []
+    original = feed.feed_event
+
+    def counting(doc: dict[str, Any], *args: Any) -> Any:
+        built.append(str(doc["_id"]))
+        return original(doc, *args)
+
+    monkeypatch.setattr(feed, "feed_event", counting)
+    headers = await user_in(client, "cacher", "Europe/Berlin")
+    own = await ok(await client.post("/api/lists", headers=headers, json={"name": "Home"}), 201)
+    task = await ok(
+        await client.post("/api/tasks", headers=headers,
+                          json={"title": "Water plants", "list": own["id"],
+                                "due": "2031-02-03T10:00:00Z"}), 201,
+    )  # fmt: skip
+    path = await feed_path(client, headers)
+    etag = (await client.get(path)).headers["ETag"]
+    assert built == [task["id"]]
+    assert (await client.get(path, headers={"If-None-Match": etag})).status == 304
+    assert (await client.get(path)).headers["ETag"] == etag
+    assert built == [task["id"]]  # answered from the built feed
+
+    changes = [
+        ("PATCH", f"/api/lists/{own['id']}", {"name": "Garden"}),  # its CATEGORIES
+        ("PATCH", "/api/auth/me", {"timezone": "America/New_York"}),  # its TZID
+        ("PATCH", f"/api/tasks/{task['id']}", {"notes": "the big ones"}),
+        ("POST", "/api/tasks", {"title": "Another", "due": "2031-02-04T10:00:00Z"}),
+    ]
+    for method, url, body in changes:
+        await ok(
+            await client.request(method, url, headers=headers, json=body),
+            201 if method == "POST" else 200,
+        )
+        resp = await client.get(path, headers={"If-None-Match": etag})
+        assert resp.status == 200, (method, url)
+        etag = resp.headers["ETag"]
+    await ok(await client.delete(f"/api/tasks/{task['id']}", headers=headers), 204)
+    resp = await client.get(path, headers={"If-None-Match": etag})
+    assert resp.status == 200
+    assert task["id"] not in (await resp.text())
