@@ -73,10 +73,10 @@ class DataCommands:
         feeds = self._services.feeds
         if action == "off":
             await feeds.disable(user_id)
-            await query.answer()
             await query.edit_message_text(
                 self._status(lang, False), reply_markup=self._buttons(lang, False)
             )
+            await query.answer()  # after the edit: the spinner stops when the change is there
             return
         if action != "new":
             await query.answer()
@@ -88,7 +88,6 @@ class DataCommands:
             )
             return
         token = await feeds.enable(user_id)
-        await query.answer()
         await query.edit_message_text(
             tr(
                 lang,
@@ -100,6 +99,7 @@ class DataCommands:
             ),
             reply_markup=self._buttons(lang, True),
         )
+        await query.answer()
 
     @staticmethod
     def _status(lang: Lang, enabled: bool) -> str:
