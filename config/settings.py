@@ -146,6 +146,8 @@ class Settings(BaseSettings):
     # HTTP.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # POST /api/import only: an export of ~10,000 tasks is ~3 MB (docs/data.md).
+    import_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # Seconds a request body may take to arrive in full (then 408 and the connection closes).
     body_read_timeout: float = Field(default=10.0, gt=0, le=300)
     shutdown_timeout: float = Field(default=10.0, ge=0)

@@ -3,6 +3,7 @@
 from beanie import Document
 
 from models.account_codes import LinkCode, ResetCode
+from models.data_links import CalendarFeed, ImportKey
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
 from models.reminder import Reminder, ReminderChat, ReminderDraft, ReminderPrefs, SendGate
@@ -26,10 +27,14 @@ ALL_MODELS: list[type[Document]] = [
     ReminderDraft,
     ReminderPrefs,
     SendGate,
+    CalendarFeed,
+    ImportKey,
 ]
 
 __all__ = [
     "ALL_MODELS",
+    "CalendarFeed",
+    "ImportKey",
     "LinkCode",
     "RateCounter",
     "RefreshSession",

@@ -29,6 +29,10 @@ from server.services.accounts.tokens import AccessTokens
 from server.services.accounts.users import Users
 from server.services.accounts.widget import WidgetSignIn
 from server.services.common.throttle import Limit, RateLimiter
+from server.services.data.export import Exporter
+from server.services.data.feed import CalendarFeeds
+from server.services.data.importer import Importer
+from server.services.data.links import DataLinks
 from server.services.registry import Services
 from server.services.reminders.drafts import ReminderDrafts
 from server.services.reminders.service import DeliverySettings, Reminders
@@ -102,9 +106,11 @@ def build_services(
         users,
         limiter,
         updates,
-        data_owners=[tasks, *data_owners],
+        data_owners=[tasks, DataLinks(), *data_owners],
         per_user_limits=(limits.login_per_username, recovery_limits.forgot_per_username),
     )
+    feeds = CalendarFeeds(lists, limiter)
+    profiles = Profiles(users)
     bot_token = settings.telegram_bot_token
     channel = TelegramChannel(
         configured=bot_token is not None, username=settings.telegram_bot_username
@@ -143,8 +149,11 @@ def build_services(
         admin=Admin(users, sessions, gate),
         telegram=channel,
         reminders=reminders,
-        profiles=Profiles(users),
+        profiles=profiles,
         drafts=ReminderDrafts(),
+        feeds=feeds,
+        exporter=Exporter(users, lists, reminders, sessions, feeds),
+        importer=Importer(lists, tasks, profiles.update),
     )
 
 

@@ -92,7 +92,12 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
 
 def _path_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     return [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": endpoint.path_schemas.get(name, {"type": "string"}),
+        }
         for name in endpoint.path_parameters
     ]
 

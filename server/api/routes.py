@@ -7,6 +7,7 @@ from aiohttp import web
 from server.api import assistant_handlers, auth_handlers, health, tasks_handlers
 from server.api.account_routes import ACCOUNT_ENDPOINTS
 from server.api.assistant_schemas import MePatch, ParseOut, ParseRequest
+from server.api.data_routes import DATA_ENDPOINTS
 from server.api.docs import add_docs
 from server.api.openapi import build_openapi
 from server.api.schemas import (
@@ -87,6 +88,7 @@ ENDPOINTS: list[Endpoint] = [
              "What the natural-language parser understands in a text (saves nothing)", "tasks",
              request=ParseRequest, responses={200: ParseOut}, errors=(403, 422, 503)),
     *ACCOUNT_ENDPOINTS,
+    *DATA_ENDPOINTS,
 ]  # fmt: skip
 
 

@@ -25,6 +25,8 @@ class Endpoint:
     query: type[BaseModel] | None = None  # query string parameters (read with read_query)
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
+    # JSON Schemas of path parameters other than a plain string (for OpenAPI).
+    path_schemas: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def path_parameters(self) -> list[str]:

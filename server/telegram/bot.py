@@ -24,6 +24,7 @@ from server.services.tasks.service import TaskDraft, TaskQuery
 from server.telegram.aiohttp_request import AiohttpRequest
 from server.telegram.assistant import AssistantBot, SaveTask
 from server.telegram.context import attach_services
+from server.telegram.data_handlers import DataCommands
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
@@ -93,6 +94,9 @@ def build_application(
         reminders=services.reminders,
     )  # fmt: skip
     assistant.add_to(application)
+    # Before the task handlers, whose button handler takes every callback.
+    public = str(settings.public_url) if settings.public_url is not None else None
+    DataCommands(services, public).add_to(application)
     add_task_handlers(application)
     return application, reminders, assistant
 

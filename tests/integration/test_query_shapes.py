@@ -125,3 +125,34 @@ async def test_embedded_equality_on_an_array_element_through_an_index_misses(env
     tasks = await tasks_with_terms(env)
     assert await titles(tasks.find({"user_id": U1, "terms": "мол"})) == []  # MongoDB: молоко
     assert await titles(tasks.find({"user_id": U1, "terms": {"$in": ["мол"]}})) == ["молоко"]
+
+
+# --- The data service (server/services/data/) ------------------------------------------------
+
+
+async def test_data_feed_lookup_by_hash_and_rotation_by_replace(env: TasksEnv):
+    feeds = env.db["calendar_feeds"]
+    await feeds.replace_one({"_id": U1}, {"_id": U1, "token_hash": "a" * 64}, upsert=True)
+    await feeds.replace_one({"_id": U1}, {"_id": U1, "token_hash": "b" * 64}, upsert=True)
+    assert await feeds.find_one({"token_hash": {"$eq": "a" * 64}}) is None
+    found = await feeds.find_one({"token_hash": {"$eq": "b" * 64}}, {"token_hash": 1})
+    assert found == {"_id": U1, "token_hash": "b" * 64}
+    with pytest.raises(DuplicateKeyError):  # the unique index on the hash
+        await feeds.insert_one({"_id": U2, "token_hash": "b" * 64})
+
+
+async def test_data_open_tasks_by_eq_newest_first_and_import_keys(env: TasksEnv):
+    tasks = await tasks_with_terms(env)
+    query = {"user_id": {"$eq": U1}, "done": {"$eq": False}}
+    assert await titles(tasks.find(query, {"title": 1}).sort("order_key", -1)) == ["молоко"]
+    query = {"user_id": {"$eq": U1}}
+    assert await titles(tasks.find(query).sort("order_key", 1)) == ["present", "молоко"]
+    keys = env.db["import_keys"]
+    await keys.insert_one({"_id": f"{U1}:export:1", "user_id": U1, "task_id": "t"})
+    with pytest.raises(DuplicateKeyError):
+        await keys.insert_one({"_id": f"{U1}:export:1", "user_id": U1, "task_id": "t"})
+    assert [d["_id"] async for d in keys.find({"user_id": {"$eq": U1}}, {"_id": 1})] == [
+        f"{U1}:export:1"
+    ]
+    await keys.delete_many({"user_id": {"$eq": U1}})
+    assert await keys.find_one({}) is None

@@ -33,7 +33,7 @@ export function settingsView(main, params, ctx) {
       saved.className = 'message ok';
     }).catch((err) => box.show(explain(err)));
   });
-  main.append(form,
+  main.append(form, calendarSection(ctx), exportSection(ctx),
     h('nav', { class: 'card links' },
       h('button', { type: 'button', class: 'secondary wide', id: 'open-account', text: t('account'),
         onclick: () => ctx.go('account') }),
@@ -178,4 +178,74 @@ function deleteSection(ctx) {
     }).catch((err) => box.show(explain(err, { passwordOnly: true })));
   });
   return section('delete-account', t('delete_account'), form);
+}
+
+// "Calendar feed" and "Export": the texts live here (both languages) to keep the shared
+// catalog in i18n.js untouched by this feature.
+const DATA_TEXTS = {
+  en: {
+    calendar: 'Calendar feed', export: 'Your data',
+    calendar_off: 'Show your open tasks with a reminder or a due date in Google, Apple or any calendar app, through a private link.',
+    calendar_on: 'The feed is on. Add the link below to your calendar app; a new link stops the old one.',
+    calendar_hidden: 'The feed is on. Its link was shown when it was made; make a new one to see a link again.',
+    turn_on: 'Turn on', new_link: 'New link', turn_off: 'Turn off', copy: 'Copy', copied: 'Copied',
+    keep_secret: 'Anyone with this link can see your tasks: keep it to yourself.',
+    export_hint: 'Everything kept about you (lists, tasks, reminders, settings) as one JSON file.',
+    download: 'Download my data', export_telegram: 'In Telegram, you can also send /export to the bot: it sends the file to the chat.',
+  },
+  ru: {
+    calendar: 'Календарь', export: 'Ваши данные',
+    calendar_off: 'Открытые задачи с напоминанием или сроком — в Google, Apple или любом другом календаре, по личной ссылке.',
+    calendar_on: 'Календарь включён. Добавьте ссылку ниже в приложение календаря; новая ссылка отключает старую.',
+    calendar_hidden: 'Календарь включён. Ссылку показывают один раз, когда она создана; чтобы увидеть ссылку, создайте новую.',
+    turn_on: 'Включить', new_link: 'Новая ссылка', turn_off: 'Выключить', copy: 'Копировать', copied: 'Скопировано',
+    keep_secret: 'Любой, у кого есть ссылка, видит ваши задачи: не делитесь ею.',
+    export_hint: 'Всё, что о вас хранится (списки, задачи, напоминания, настройки), одним файлом JSON.',
+    download: 'Скачать мои данные', export_telegram: 'В Telegram можно также отправить боту /export — он пришлёт файл в чат.',
+  },
+};
+const dt = (key) => (DATA_TEXTS[getLang()] || DATA_TEXTS.en)[key];
+
+function calendarSection(ctx) {
+  const box = messageBox();
+  const area = h('div');
+  const show = (enabled, url) => {
+    const buttons = enabled
+      ? [h('button', { type: 'button', class: 'secondary', id: 'feed-new', text: dt('new_link'), onclick: () => turnOn() }),
+        h('button', { type: 'button', class: 'secondary', id: 'feed-off', text: dt('turn_off'), onclick: () => turnOff() })]
+      : [h('button', { type: 'button', class: 'primary', id: 'feed-on', text: dt('turn_on'), onclick: () => turnOn() })];
+    const link = url ? h('input', { id: 'feed-url', readonly: true, value: url, onclick: (e) => e.target.select() }) : null;
+    const copy = url ? h('button', { type: 'button', class: 'link', text: dt('copy'), onclick: () => {
+      navigator.clipboard?.writeText(url).then(() => box.show(dt('copied'), 'ok'), () => link.select());
+    } }) : null;
+    area.replaceChildren(
+      h('p', { class: 'muted', text: dt(enabled ? (url ? 'calendar_on' : 'calendar_hidden') : 'calendar_off') }),
+      link, copy, url ? h('p', { class: 'muted', text: dt('keep_secret') }) : null, h('div', { class: 'actions' }, ...buttons));
+  };
+  const turnOn = () => busy(area, async () => {
+    const { url } = await api('POST', '/api/calendar/feed');
+    show(true, url);
+  }).catch((err) => box.show(explain(err)));
+  const turnOff = () => busy(area, async () => {
+    await api('DELETE', '/api/calendar/feed');
+    show(false, null);
+  }).catch((err) => box.show(explain(err)));
+  ctx.load(area, () => api('GET', '/api/calendar/feed'), ({ enabled }) => show(enabled, null));
+  return section('calendar-feed', dt('calendar'), area, box);
+}
+
+function exportSection() {
+  const box = messageBox();
+  const button = h('button', { type: 'button', class: 'secondary wide', id: 'export-data', text: dt('download') });
+  button.addEventListener('click', () => busy(button.parentElement, async () => {
+    const data = await api('GET', '/api/export');
+    const blob = new Blob([JSON.stringify(data, null, 1)], { type: 'application/json' });
+    const link = h('a', { href: URL.createObjectURL(blob), download: `tasks-export-${new Date().toISOString().slice(0, 10)}.json` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  }).catch((err) => box.show(explain(err))));
+  return section('export', dt('export'), h('p', { class: 'muted', text: dt('export_hint') }),
+    isTelegram() ? h('p', { class: 'muted', text: dt('export_telegram') }) : null, button, box);
 }
