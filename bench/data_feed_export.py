@@ -32,8 +32,8 @@ from server.services.accounts.access_gate import AccessGate
 from server.services.accounts.sessions import Sessions
 from server.services.accounts.users import Users
 from server.services.common.throttle import RateLimiter
-from server.services.data.export import Exporter
-from server.services.data.feed import CalendarFeeds
+from server.services.portability.export import Exporter
+from server.services.portability.feed import CalendarFeeds
 from server.services.reminders.service import Reminders
 from server.services.tasks.lists import Lists
 from server.services.tasks.service import order_key

@@ -1,4 +1,4 @@
-"""What the data service (server/services/data/) keeps: a user's calendar feed secret and
+"""What the data service (server/services/portability/) keeps: a user's calendar feed secret and
 the keys of what an import created, so a second import of the same file adds nothing."""
 
 from __future__ import annotations

@@ -29,10 +29,10 @@ from server.services.accounts.tokens import AccessTokens
 from server.services.accounts.users import Users
 from server.services.accounts.widget import WidgetSignIn
 from server.services.common.throttle import Limit, RateLimiter
-from server.services.data.export import Exporter
-from server.services.data.feed import CalendarFeeds
-from server.services.data.importer import Importer
-from server.services.data.links import DataLinks
+from server.services.portability.export import Exporter
+from server.services.portability.feed import CalendarFeeds
+from server.services.portability.importer import Importer
+from server.services.portability.links import DataLinks
 from server.services.registry import Services
 from server.services.reminders.drafts import ReminderDrafts
 from server.services.reminders.service import DeliverySettings, Reminders

@@ -13,8 +13,8 @@ from server.api.responses import json_response
 from server.auth.principal import protected, require_user
 from server.http.problems import Problem
 from server.keys import SERVICES, SETTINGS
-from server.services.data.feed import etag_matches
-from server.services.data.importer import ImportRejected
+from server.services.portability.feed import etag_matches
+from server.services.portability.importer import ImportRejected
 
 # What the body guard lets through for the import before the handler's own, configured
 # limit (IMPORT_MAX_BYTES, at most this) decides.

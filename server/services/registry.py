@@ -18,9 +18,9 @@ from server.services.accounts.telegram_channel import TelegramChannel
 from server.services.accounts.tokens import AccessTokens
 from server.services.accounts.users import Users
 from server.services.accounts.widget import WidgetSignIn
-from server.services.data.export import Exporter
-from server.services.data.feed import CalendarFeeds
-from server.services.data.importer import Importer
+from server.services.portability.export import Exporter
+from server.services.portability.feed import CalendarFeeds
+from server.services.portability.importer import Importer
 from server.services.reminders.drafts import ReminderDrafts
 from server.services.reminders.service import Reminders
 from server.services.tasks.lists import Lists

@@ -1,6 +1,6 @@
 """GET /api/export and POST /api/import through the real app: exports validated against
 docs/export.schema.json, an export → import → export round trip over Hypothesis-generated
-accounts, Todoist's CSV samples (tests/data/), idempotence, validation that writes nothing,
+accounts, Todoist's CSV samples (tests/samples/), idempotence, validation that writes nothing,
 and the body limit."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tests.helpers import PASSWORD, assert_problem, bearer, register
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "export.schema.json").read_text())
-DATA = ROOT / "tests" / "data"
+DATA = ROOT / "tests" / "samples"
 
 
 @pytest.fixture

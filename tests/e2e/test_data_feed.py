@@ -274,7 +274,7 @@ async def test_the_feed_is_rate_limited_per_token(client: TestClient) -> None:
 
 
 async def test_the_feed_is_capped(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from server.services.data import feed
+    from server.services.portability import feed
 
     monkeypatch.setattr(feed, "MAX_EVENTS", 3)
     monkeypatch.setattr(feed, "BATCH", 2)
@@ -292,7 +292,7 @@ async def test_the_feed_is_capped(client: TestClient, monkeypatch: pytest.Monkey
 async def test_an_unchanged_feed_is_not_rebuilt_and_any_change_rebuilds_it(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from server.services.data import feed
+    from server.services.portability import feed
 
     built: list[str] = []
     original = feed.feed_event

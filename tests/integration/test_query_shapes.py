@@ -127,7 +127,7 @@ async def test_embedded_equality_on_an_array_element_through_an_index_misses(env
     assert await titles(tasks.find({"user_id": U1, "terms": {"$in": ["мол"]}})) == ["молоко"]
 
 
-# --- The data service (server/services/data/) ------------------------------------------------
+# --- The data service (server/services/portability/) ------------------------------------
 
 
 async def test_data_feed_lookup_by_hash_and_rotation_by_replace(env: TasksEnv):

@@ -25,7 +25,7 @@ from beanie import PydanticObjectId
 from models import Task, User
 from models.data_links import CalendarFeed
 from server.services.common.throttle import Limit, RateLimiter
-from server.services.data import ical
+from server.services.portability import ical
 from server.services.tasks.lists import Lists, display_name, preferred_language, user_key
 
 TOKEN_BYTES = 32

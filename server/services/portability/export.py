@@ -15,7 +15,7 @@ from models import Reminder, Task, User
 from models.clock import from_ms, utcnow
 from server.services.accounts.sessions import Sessions
 from server.services.accounts.users import Users
-from server.services.data.feed import CalendarFeeds
+from server.services.portability.feed import CalendarFeeds
 from server.services.reminders.service import Reminders
 from server.services.tasks.lists import Lists
 

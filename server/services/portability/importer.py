@@ -31,9 +31,9 @@ from models.clock import utcnow
 from models.data_links import ImportKey
 from models.task_list import BUILTIN_KEYS, BuiltinKey
 from server.services.common.errors import InvalidInput, ServiceError
-from server.services.data.feed import zone_for
 from server.services.dates.occurrences import RuleError, next_occurrence
 from server.services.dates.zones import get_zone
+from server.services.portability.feed import zone_for
 from server.services.tasks.lists import (
     BUILTIN_NAMES,
     RESERVED_NAMES,
