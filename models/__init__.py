@@ -3,6 +3,7 @@
 from beanie import Document
 
 from models.account_codes import LinkCode, ResetCode
+from models.bot_question import BotQuestion
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
 from models.reminder import Reminder, ReminderChat, ReminderDraft, ReminderPrefs, SendGate
@@ -26,10 +27,12 @@ ALL_MODELS: list[type[Document]] = [
     ReminderDraft,
     ReminderPrefs,
     SendGate,
+    BotQuestion,
 ]
 
 __all__ = [
     "ALL_MODELS",
+    "BotQuestion",
     "LinkCode",
     "RateCounter",
     "RefreshSession",

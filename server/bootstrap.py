@@ -31,6 +31,7 @@ from server.services.accounts.widget import WidgetSignIn
 from server.services.common.throttle import Limit, RateLimiter
 from server.services.registry import Services
 from server.services.reminders.drafts import ReminderDrafts
+from server.services.reminders.questions import Questions
 from server.services.reminders.service import DeliverySettings, Reminders
 from server.services.tasks.lists import Lists
 from server.services.tasks.search_backend import MongoSearch
@@ -145,6 +146,7 @@ def build_services(
         reminders=reminders,
         profiles=Profiles(users),
         drafts=ReminderDrafts(),
+        questions=Questions(),
     )
 
 

@@ -19,6 +19,7 @@ from server.services.accounts.tokens import AccessTokens
 from server.services.accounts.users import Users
 from server.services.accounts.widget import WidgetSignIn
 from server.services.reminders.drafts import ReminderDrafts
+from server.services.reminders.questions import Questions
 from server.services.reminders.service import Reminders
 from server.services.tasks.lists import Lists
 from server.services.tasks.service import Tasks
@@ -45,6 +46,7 @@ class Services:
     widget: WidgetSignIn
     admin: Admin
     telegram: TelegramChannel
+    questions: Questions
 
     async def drain(self) -> None:
         """Finish background work (codes being sent) while the database and bot still run."""

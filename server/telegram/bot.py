@@ -90,10 +90,10 @@ def build_application(
     reminders.add_to(application)
     assistant = AssistantBot(
         services.users, services.profiles, services.drafts, save=_save(services),
-        reminders=services.reminders,
+        reminders=services.reminders, questions=services.questions,
     )  # fmt: skip
     assistant.add_to(application)
-    add_task_handlers(application)
+    add_task_handlers(application, assistant)
     return application, reminders, assistant
 
 

@@ -71,11 +71,14 @@ async def test_timezone_picker_by_button_typed_name_offset_and_location(bot_clie
     assert done.params["text"] == "Time zone set: Novosibirsk (UTC+7)."
     assert (await db.users.find_one({"telegram_id": USER}))["timezone"] == "Asia/Novosibirsk"
 
-    # an offset has several zones: the user picks
-    await post_update(bot_client, message("UTC+3", reply_to_message=reply_to))
+    # an offset has several zones: the user picks (the command takes it as an argument)
+    await post_update(bot_client, message("/timezone UTC+3", entities=[
+        {"type": "bot_command", "offset": 0, "length": 9}]))  # fmt: skip
     which = (await replies(fake_api, 4))[-1]
     assert which.params["text"] == "Which one?"
-    assert ("tz:Europe/Moscow") in [data for _, data in buttons(which)]
+    choices = buttons(which)
+    assert ("Moscow (UTC+3)", "tz:Europe/Moscow") in choices
+    assert ("UTC+3", "tz:Etc/GMT-3") in choices  # not "GMT-3 (UTC+3)"
 
     # a shared location
     await post_update(bot_client, message("", location={"latitude": 40.71, "longitude": -74.0}))
@@ -92,7 +95,7 @@ async def test_first_time_asks_the_zone_then_shows_the_card_and_saves(bot_client
 
     await post_update(bot_client, press("tz:Europe/Moscow", ask.params["text"], lang="ru"))
     [card] = (await replies(fake_api, 2))[-1:]
-    assert card.params["text"].startswith("⏰ купить молоко\n🕒 завтра 09:00 · Moscow (UTC+3)")
+    assert card.params["text"].startswith("⏰ купить молоко\n🕒 Завтра 09:00 · Москва (UTC+3)")
     labels = [label for label, _ in buttons(card)]
     assert labels == ["Сохранить", "Изменить время", "Отмена"]
     save_data = buttons(card)[0][1]
@@ -162,7 +165,7 @@ async def test_a_repeat_card_describes_the_rule(bot_client, fake_api, db):
     [card] = await replies(fake_api, 1)
     lines = card.params["text"].split("\n")
     assert lines[0] == "⏰ планёрка"
-    assert lines[2] == "🔁 каждую неделю: пн"
+    assert lines[2] == "🔁 По пн в 10:00"
     draft = await db.reminder_drafts.find_one({})
     assert draft["repeat"] == "FREQ=WEEKLY;BYDAY=MO;BYHOUR=10;BYMINUTE=0"
 
@@ -180,7 +183,7 @@ async def test_an_ambiguous_repeat_keeps_its_rule_through_the_choice(bot_client,
     morning = readings.index(7)
     await post_update(bot_client, press(options[morning][1], ambiguous.params["text"], lang="ru"))
     edit = await fake_api.wait_for("editMessageText")
-    assert "🔁 каждый день" in edit[-1].params["text"]
+    assert "🔁 Каждый день в 07:00" in edit[-1].params["text"]
     save = next(data for label, data in buttons(edit[-1]) if label == "Сохранить")
     await post_update(bot_client, press(save, edit[-1].params["text"], lang="ru"))
     await fake_api.wait_for("answerCallbackQuery", 2)
@@ -194,7 +197,7 @@ async def test_text_without_a_time_is_left_to_other_handlers(bot_client, fake_ap
     await post_update(bot_client, message("/help", entities=[
         {"type": "bot_command", "offset": 0, "length": 5}]))  # fmt: skip
     sent = await replies(fake_api, 2)  # the task capture's answer, and /help
-    assert any(c.params["text"].startswith("I am your assistant.") for c in sent)
+    assert any(c.params["text"].startswith("I am your assistant.\n") for c in sent)
     assert not any(c.params["text"].startswith("⏰") for c in sent)  # no card
     assert await db.reminder_drafts.count_documents({}) == 0
     assert await db.tasks.count_documents({"title": "buy milk"}) == 1
