@@ -36,7 +36,7 @@ from models import User
 from models.bot_question import BotQuestion
 from server.services.accounts.profile import Profiles
 from server.services.accounts.users import Users
-from server.services.dates.humanize import capital, repeat_text, when_text, zone_text
+from server.services.dates.humanize import capital, clock_text, repeat_text, when_text, zone_text
 from server.services.dates.parse import Parsed, parse
 from server.services.dates.zones import common_zones, is_zone, resolve, zone_at
 from server.services.reminders.drafts import Draft, ReminderDrafts
@@ -356,7 +356,7 @@ class AssistantBot:
         else:
             text = tr(
                 lang, "Quiet hours: {start} to {end}. Reminders due then wait until they end.",
-                start=_clock(prefs.quiet_start), end=_clock(prefs.quiet_end),
+                start=_clock(prefs.quiet_start, lang), end=_clock(prefs.quiet_end, lang),
             )  # fmt: skip
         await message.reply_text(text)
 
@@ -381,7 +381,7 @@ class AssistantBot:
             text = tr(lang, "The morning digest is off. Turn it on like this: /digest 08:30")
         else:
             text = tr(lang, "Every day at {time} I will send what is in Today.",
-                      time=_clock(prefs.digest_at))  # fmt: skip
+                      time=_clock(prefs.digest_at, lang))  # fmt: skip
         await message.reply_text(text)
 
     # ------------------------------------------------------------- the card
@@ -526,8 +526,8 @@ def _minutes(text: str) -> int | None:
     return hour * 60 + minute if hour < 24 and minute < 60 else None
 
 
-def _clock(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+def _clock(minutes: int, lang: Lang) -> str:
+    return clock_text(minutes // 60, minutes % 60, lang)
 
 
 def _original(message: object) -> str | None:

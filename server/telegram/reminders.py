@@ -86,8 +86,9 @@ def reminder_text(reminder: DueReminder, lang: Lang) -> str:
     return text
 
 
-# The titles of the user's open tasks in Today, for the morning digest.
-TodayTitles = Callable[[PydanticObjectId], Awaitable[list[str]]]
+# The lines of the morning digest: the user's Today (the tasks service's rule), each task
+# with its time, in the reader's language.
+TodayTitles = Callable[[PydanticObjectId, Lang], Awaitable[list[str]]]
 DIGEST_MAX_ITEMS = 20
 
 
@@ -111,7 +112,7 @@ class TelegramSender:
     async def send(self, reminder: DueReminder) -> None:
         lang = language(reminder.language, reminder.language_code)
         if reminder.kind == "digest":
-            titles = await self._today(reminder.user_id) if self._today is not None else []
+            titles = await self._today(reminder.user_id, lang) if self._today is not None else []
             if not titles:
                 return  # nothing for today: no message
             text, markup = digest_text(titles, lang), None

@@ -229,7 +229,7 @@ async def test_quiet_hours_and_the_morning_digest_commands(make_client, fake_api
 
     await post_update(client, command("/digest 08:30"))
     on = (await replies(fake_api, 5))[-1]
-    assert on.params["text"] == "Every day at 08:30 I will send what is in Today."
+    assert on.params["text"] == "Every day at 8:30 AM I will send what is in Today."
     user = await db.users.find_one({"telegram_id": USER})
     digest = await db.reminders.find_one({"_id": user["_id"]})
     assert digest["kind"] == "digest"
@@ -238,12 +238,19 @@ async def test_quiet_hours_and_the_morning_digest_commands(make_client, fake_api
     services = client.server.app[SERVICES]
     for title in ("water plants", "call the bank"):
         await services.tasks.create(user["_id"], TaskDraft(title, list_ref="today"))
+    # Today fills itself: an overdue task in Inbox is in the digest, next week's is not
+    moscow = ZoneInfo("Europe/Moscow")
+    overdue = (datetime.now(moscow) - timedelta(days=1)).replace(hour=18, minute=0)
+    await services.tasks.create(user["_id"], TaskDraft("pay rent", due=overdue))
+    await services.tasks.create(user["_id"], TaskDraft(
+        "dentist", due=datetime.now(moscow) + timedelta(days=7)))  # fmt: skip
     # make it due now instead of tomorrow morning
     await db.reminders.update_one({"_id": user["_id"]}, {"$set": {"due_ms": 0}})
     sent = (await replies(fake_api, 6))[-1]
     lines = sent.params["text"].split("\n")
-    assert lines[0] == "☀️ Today, 2 tasks:"
-    assert sorted(lines[1:]) == ["• call the bank", "• water plants"]
+    assert lines[0] == "☀️ Today, 3 tasks:"
+    assert lines[1] == "• pay rent — yesterday 6 PM"  # timed first, then by hand, newest first
+    assert lines[2:] == ["• call the bank", "• water plants"]
     await post_update(client, command("/digest off"))
     off = (await replies(fake_api, 7))[-1]
     assert off.params["text"].startswith("The morning digest is off.")
