@@ -192,7 +192,7 @@ async def test_unknown_commands_stickers_photos_and_voice_get_an_answer(app, fak
 async def test_new_with_a_time_saves_a_reminder_and_lists_show_times_and_repeats(app, fake_api, db):
     await send(app, fake_api, said("/start", "en"))
     await set_zone(db, "America/New_York")
-    card = await send(app, fake_api, said("/new buy milk tomorrow at 9", "en"))
+    card = await send(app, fake_api, said("/new buy milk tomorrow 9", "en"))
     assert card["text"] == (
         "Added to Inbox. I will remind you tomorrow 9 AM.\n\nbuy milk\n🕒 Tomorrow 9 AM"
     )
