@@ -173,9 +173,9 @@ class AccountCommands:
         else:
             lang = language(user.language, profile.language_code)
             where = (
-                tr(lang, "Open the app (the button below), then Settings → Account.")
+                tr(lang, "open the app (the button below), then Settings → Account.")
                 if self._mini_app_url is not None
-                else tr(lang, "Open the app's Settings → Account.")
+                else tr(lang, "open the app's Settings → Account.")
             )
             if user.has_password and user.username:
                 text = tr(
