@@ -248,3 +248,15 @@ async def test_password_and_me_speak_to_people_and_open_the_account_screen(app, 
         [[account]] = reply["reply_markup"]["inline_keyboard"]
         assert account["text"] == {"ru": "Открыть мой аккаунт", "en": "Open my account"}[lang]
         assert account["web_app"]["url"].endswith("/app/#account")
+
+
+async def test_a_question_is_answered_only_by_the_account_it_was_asked(app, fake_api, db):
+    await send(app, fake_api, said("/timezone"))  # USER is asked for a zone
+    other = text_message_update("Москва", chat_id=USER + 1, user_id=USER + 1, language_code="ru")
+    before = len(fake_api.calls_to("sendMessage"))
+    assert (await post_update(app, other)).status == 200
+    [*_, reply] = await fake_api.wait_for("sendMessage", count=before + 1)
+    assert reply.params["text"] == "Добавлено в список «Входящие».\n\nМосква"  # a task for them
+    assert (await user_doc(db)).get("timezone") is None
+    done = await send(app, fake_api, said("Москва"))
+    assert done["text"] == "Часовой пояс установлен: Москва (UTC+3)."
