@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -202,6 +203,23 @@ async def test_tasks_carry_their_time_and_repeat_in_the_users_words(api):
                                                               "every weekday at 8 AM")  # fmt: skip
 
 
+async def test_today_fills_itself_over_rest(api):
+    alice = await new_user(api, "alice")
+    now = datetime.now(UTC)
+    overdue = await add(api, alice, title="overdue", due=(now - timedelta(hours=1)).isoformat())
+    await add(api, alice, title="next week", remind_at=(now + timedelta(days=7)).isoformat())
+    by_hand = await add(api, alice, title="by hand", list="today")
+    today = await ok(await api.get("/api/tasks?list=today", headers=alice))
+    assert [task["id"] for task in today["items"]] == [overdue["id"], by_hand["id"]]
+    assert today["items"][0]["list_id"] == overdue["list_id"]  # still in Inbox
+    assert (await lists_of(api, alice))["today"]["open_count"] == 2
+    page = await ok(await api.get("/api/tasks?list=today&limit=1", headers=alice))
+    rest = await ok(await api.get(f"/api/tasks?list=today&limit=1&cursor={page['next_cursor']}",
+                                  headers=alice))  # fmt: skip
+    assert [t["title"] for t in page["items"] + rest["items"]] == ["overdue", "by hand"]
+    assert rest["next_cursor"] is None
+
+
 async def test_a_bot_without_a_user_gets_403_on_every_route(api):
     alice = await new_user(api, "alice")
     task = await add(api, alice, title="x")
@@ -313,7 +331,9 @@ async def test_invalid_patch_is_422_and_changes_nothing(api, db, body, field):
     [("limit=0", "limit"), ("limit=101", "limit"), ("limit=ten", "limit"),
      ("status=finished", "status"), ("cursor=bm9wZQ", "cursor"), ("cursor=%20", "cursor"),
      ("colour=red", "colour"), ("status=open&status=done", "status"), ("q=", "q"),
-     ("q=" + "a" * 201, "q"), ("list=", "list")],
+     ("q=" + "a" * 201, "q"), ("list=", "list"),
+     # Today's pages are positions in its time order: another cursor is refused too
+     ("list=today&cursor=bm9wZQ", "cursor"), ("list=today&cursor=bzEP_w", "cursor")],
 )  # fmt: skip
 async def test_invalid_query_is_422_naming_the_parameter(api, query, field):
     alice = await new_user(api, "alice")
