@@ -111,8 +111,9 @@ class AssistantBot:
         application.add_handler(CallbackQueryHandler(self.card_button, pattern=CARD_BUTTON))
         application.add_handler(MessageHandler(filters.LOCATION, self.location))
         application.add_handler(
-            MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
-                           self.answer),
+            # A forwarded text is someone else's words: never an answer, always a task.
+            MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+                           & ~filters.FORWARDED, self.answer),
             group=ANSWERS_GROUP,
         )  # fmt: skip
         # Before plain-text capture (same group, added first): texts that name a time.

@@ -258,5 +258,10 @@ async def test_a_question_is_answered_only_by_the_account_it_was_asked(app, fake
     [*_, reply] = await fake_api.wait_for("sendMessage", count=before + 1)
     assert reply.params["text"] == "Добавлено в список «Входящие».\n\nМосква"  # a task for them
     assert (await user_doc(db)).get("timezone") is None
+    forwarded = said("Лондон")
+    forwarded["message"]["forward_origin"] = {"type": "hidden_user", "date": 1,
+                                              "sender_user_name": "Ann"}  # fmt: skip
+    captured = await send(app, fake_api, forwarded)
+    assert captured["text"].startswith("Добавлено в список «Входящие».\n\nЛондон")
     done = await send(app, fake_api, said("Москва"))
     assert done["text"] == "Часовой пояс установлен: Москва (UTC+3)."
