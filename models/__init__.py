@@ -3,6 +3,7 @@
 from beanie import Document
 
 from models.account_codes import LinkCode, ResetCode
+from models.bot_question import BotQuestion
 from models.data_links import CalendarFeed, ImportKey
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
@@ -29,10 +30,12 @@ ALL_MODELS: list[type[Document]] = [
     SendGate,
     CalendarFeed,
     ImportKey,
+    BotQuestion,
 ]
 
 __all__ = [
     "ALL_MODELS",
+    "BotQuestion",
     "CalendarFeed",
     "ImportKey",
     "LinkCode",

@@ -85,7 +85,6 @@ class ReminderDraft(Document):
     repeat: str | None = None
     options_ms: list[int] = []  # readings to choose from when the time was ambiguous
     options_repeat: list[str] = []  # with a repeat: each reading's RRULE, in that order
-    awaiting_time: int = 0  # 1 after "Change time": the user's next time phrase is for this
     updated_ms: int = 0
     expires_at: datetime  # written at insert only (TTL)
 
@@ -93,7 +92,6 @@ class ReminderDraft(Document):
         name = "reminder_drafts"
         indexes = [
             IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0),
-            IndexModel([("user_id", ASCENDING), ("awaiting_time", ASCENDING)], name="awaiting"),
         ]
 
 

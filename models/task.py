@@ -51,6 +51,17 @@ class Task(Document):
                 [("user_id", ASCENDING), ("done", ASCENDING), ("order_key", DESCENDING)],
                 name="user_tasks",
             ),
+            # Today (services/tasks/service.py `today`): a user's open tasks whose reminder or
+            # due time is before the end of their day; equality on the first two, a range on
+            # the time.
+            IndexModel(
+                [("user_id", ASCENDING), ("done", ASCENDING), ("remind_at", ASCENDING)],
+                name="user_remind_times",
+            ),
+            IndexModel(
+                [("user_id", ASCENDING), ("done", ASCENDING), ("due", ASCENDING)],
+                name="user_due_times",
+            ),
             # Search candidates: multikey on the terms, always with the user first.
             IndexModel([("user_id", ASCENDING), ("terms", ASCENDING)], name="search_terms"),
         ]

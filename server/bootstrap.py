@@ -35,6 +35,7 @@ from server.services.portability.importer import Importer
 from server.services.portability.links import DataLinks
 from server.services.registry import Services
 from server.services.reminders.drafts import ReminderDrafts
+from server.services.reminders.questions import Questions
 from server.services.reminders.service import DeliverySettings, Reminders
 from server.services.tasks.lists import Lists
 from server.services.tasks.search_backend import MongoSearch
@@ -154,6 +155,7 @@ def build_services(
         feeds=feeds,
         exporter=Exporter(users, lists, reminders, sessions, feeds),
         importer=Importer(lists, tasks, profiles.update),
+        questions=Questions(),
     )
 
 

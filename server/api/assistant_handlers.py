@@ -15,6 +15,7 @@ from server.auth.principal import protected, require_user
 from server.http.problems import Problem
 from server.keys import SERVICES
 from server.services.accounts.profile import UNSET
+from server.services.dates.humanize import Humanizer
 from server.services.dates.parse import parse
 
 
@@ -39,11 +40,13 @@ async def patch_me(request: web.Request) -> web.Response:
 async def parse_text(request: web.Request) -> web.Response:
     user_id = require_user(request)
     body = await read_json(request, ParseRequest)
-    name = body.timezone
-    if name is None:
-        name = (await request.app[SERVICES].users.get(user_id)).timezone or "UTC"
+    user = await request.app[SERVICES].users.get(user_id)
+    name = body.timezone or user.timezone or "UTC"
     zone = ZoneInfo(name)
-    result = parse(body.text, datetime.now(UTC), zone)
+    now = datetime.now(UTC)
+    result = parse(body.text, now, zone)
+    language = user.language or request.headers.get("Accept-Language", "")[:2]
+    texts = Humanizer.for_user(language, name, now)
     clarify = (
         ClarifyOut(
             reason=result.clarify.reason,
@@ -56,5 +59,6 @@ async def parse_text(request: web.Request) -> web.Response:
     out = ParseOut(
         title=result.title, remind_at=result.when, repeat=result.repeat, due=result.when,
         timezone=name, phrase=result.phrase, clarify=clarify,
+        when_text=texts.when(result.when), repeat_text=texts.repeat(result.repeat),
     )  # fmt: skip
     return web.json_response(out.model_dump(mode="json"))

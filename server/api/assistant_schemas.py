@@ -63,3 +63,10 @@ class ParseOut(BaseModel):
     clarify: ClarifyOut | None = Field(
         description="Set instead of remind_at when the text is ambiguous or in the past"
     )
+    when_text: str | None = Field(
+        default=None,
+        description='remind_at as people say it, in the user\'s language: "tomorrow 9 AM"',
+    )
+    repeat_text: str | None = Field(
+        default=None, description='The repeat in words, in the user\'s language: "every day"'
+    )

@@ -11,6 +11,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from models import Task
 from server.api.schemas import Strict
+from server.services.dates.humanize import Humanizer
 from server.services.dates.rrule import MAX_RRULE_LENGTH
 from server.services.tasks.lists import LIST_NAME_MAX_LENGTH, ListView
 from server.services.tasks.service import (
@@ -124,13 +125,23 @@ class TaskOut(BaseModel):
     repeat: str | None
     created_at: datetime
     updated_at: datetime
+    when_text: str | None = Field(
+        default=None,
+        description="The reminder (else the due time) as people say it, in the user's "
+        'language and time zone: "today 10 AM", "завтра 09:00", "Wed, Dec 9, 6:30 PM"',
+    )
+    repeat_text: str | None = Field(
+        default=None,
+        description='The repeat in words, in the user\'s language: "every weekday at 8 AM", '
+        '"каждые 2 часа"',
+    )
 
     @classmethod
-    def of(cls, task: Task | TaskView) -> TaskOut:
-        return cls(**cls.row(task))
+    def of(cls, task: Task | TaskView, texts: Humanizer | None = None) -> TaskOut:
+        return cls(**cls.row(task, texts))
 
     @staticmethod
-    def row(task: Task | TaskView) -> dict[str, Any]:
+    def row(task: Task | TaskView, texts: Humanizer | None = None) -> dict[str, Any]:
         """The same object as a plain dict, for the page's fast path (tasks_handlers): no
         model per task. Dumped with orjson's OPT_UTC_Z it is byte-for-byte what the model
         dumps (tests/unit/test_task_json.py)."""
@@ -139,6 +150,8 @@ class TaskOut(BaseModel):
             "list_id": task.list_id, "done": task.done, "done_at": task.done_at,
             "due": task.due, "remind_at": task.remind_at, "repeat": task.repeat,
             "created_at": task.created_at, "updated_at": task.updated_at,
+            "when_text": texts.task_when(task.remind_at, task.due) if texts else None,
+            "repeat_text": texts.repeat(task.repeat) if texts else None,
         }  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from server.services.portability.export import Exporter
 from server.services.portability.feed import CalendarFeeds
 from server.services.portability.importer import Importer
 from server.services.reminders.drafts import ReminderDrafts
+from server.services.reminders.questions import Questions
 from server.services.reminders.service import Reminders
 from server.services.tasks.lists import Lists
 from server.services.tasks.service import Tasks
@@ -51,6 +52,7 @@ class Services:
     feeds: CalendarFeeds
     exporter: Exporter
     importer: Importer
+    questions: Questions
 
     async def drain(self) -> None:
         """Finish background work (codes being sent) while the database and bot still run."""

@@ -2,9 +2,10 @@
 city or UTC offset), and "напомни завтра в 9 купить молоко" → a confirmation card (Save /
 Change time / Cancel) showing the time on the user's clock, then a task with a reminder.
 
-Stateless between updates (any process may get the next one): drafts live in MongoDB, a
-typed zone answers a prompt the bot sent (Telegram's ForceReply), and the text that made the
-bot ask for a zone rides along in the picker's message."""
+Stateless between updates (any process may get the next one): drafts live in MongoDB, and so
+does the question the bot is waiting for (`Questions`): a typed text answers it (a city, a
+new time, which of two times) before it could become a new task. The text that made the bot
+ask for a zone rides along in the picker's message and in the question."""
 
 from __future__ import annotations
 
@@ -32,14 +33,17 @@ from telegram.ext import (
 )
 
 from models import User
+from models.bot_question import BotQuestion
 from server.services.accounts.profile import Profiles
 from server.services.accounts.users import Users
+from server.services.dates.humanize import capital, clock_text, repeat_text, when_text, zone_text
 from server.services.dates.parse import Parsed, parse
-from server.services.dates.zones import city, common_zones, is_zone, offset_label, resolve, zone_at
+from server.services.dates.zones import common_zones, is_zone, resolve, zone_at
 from server.services.reminders.drafts import Draft, ReminderDrafts
+from server.services.reminders.questions import Questions
 from server.services.reminders.service import Reminders
-from server.telegram.i18n import LANGUAGES, N_, Lang, language, tr
-from server.telegram.reminders import when_text
+from server.telegram.i18n import Lang, language, tr
+from server.telegram.intake import stop_handling
 from server.telegram.sender import profile_of
 from server.telegram.types import BotApp
 
@@ -54,6 +58,10 @@ CARD_BUTTON = re.compile(r"^rd:(?P<action>save|change|cancel|o(?P<option>\d))"
                          r":(?P<draft>[0-9a-f]{24})$")  # fmt: skip
 ORIGINAL = re.compile(r"«(?P<text>.+)»\Z", re.DOTALL)
 MAX_ORIGINAL = 500  # longer texts are not carried through the zone question
+# Before the commands' group: a typed text that answers the bot's question is taken here.
+ANSWERS_GROUP = -1
+# A text this long, or one that names a time, is a new message, not the name of a place.
+MAX_PLACE_WORDS = 3
 
 
 def zone_prompt(lang: Lang) -> str:
@@ -68,30 +76,31 @@ class _TimeText(filters.MessageFilter):
         return bool(text) and parse(text, datetime.now(UTC), ZoneInfo("UTC")).has_time
 
 
-class _ZoneAnswer(filters.MessageFilter):
-    """A reply to the bot's "type your city" prompt."""
-
-    def filter(self, message: Message) -> bool:
-        replied = message.reply_to_message
-        if replied is None or replied.from_user is None or not replied.from_user.is_bot:
-            return False
-        return any((replied.text or "").startswith(zone_prompt(lang)) for lang in LANGUAGES)
+def _zone_name(zone: str, lang: Lang, now: datetime | None = None) -> str:
+    return zone_text(zone, lang, now or datetime.now(UTC))
 
 
-def _zone_name(zone: str, now: datetime) -> str:
-    return f"{city(zone)} ({offset_label(zone, now)})"
+def _key(user: User) -> object:
+    """Whose question: the Telegram account (the answer arrives from it)."""
+    return user.telegram_id
+
+
+def _when(instant: datetime, now: datetime, zone: ZoneInfo, lang: Lang) -> str:
+    return when_text(instant, now, zone, lang)
 
 
 class AssistantBot:
     def __init__(
         self, users: Users, profiles: Profiles, drafts: ReminderDrafts,
         save: SaveTask | None = None, reminders: Reminders | None = None,
+        questions: Questions | None = None,
     ) -> None:  # fmt: skip
         self._users = users
         self._profiles = profiles
         self._drafts = drafts
         self.save = save
         self._reminders = reminders
+        self._questions = questions or Questions()
 
     def add_to(self, application: BotApp) -> None:
         application.add_handler(CommandHandler("timezone", self.timezone))
@@ -102,8 +111,11 @@ class AssistantBot:
         application.add_handler(CallbackQueryHandler(self.card_button, pattern=CARD_BUTTON))
         application.add_handler(MessageHandler(filters.LOCATION, self.location))
         application.add_handler(
-            MessageHandler(filters.TEXT & ~filters.COMMAND & _ZoneAnswer(), self.typed_zone)
-        )
+            # A forwarded text is someone else's words: never an answer, always a task.
+            MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+                           & ~filters.FORWARDED, self.answer),
+            group=ANSWERS_GROUP,
+        )  # fmt: skip
         # Before plain-text capture (same group, added first): texts that name a time.
         application.add_handler(
             MessageHandler(filters.TEXT & ~filters.COMMAND & _TimeText(), self.remind)
@@ -121,7 +133,7 @@ class AssistantBot:
     def _picker(self, lang: Lang) -> InlineKeyboardMarkup:
         now = datetime.now(UTC)
         buttons = [
-            InlineKeyboardButton(_zone_name(z, now), callback_data=f"tz:{z}")
+            InlineKeyboardButton(_zone_name(z, lang, now), callback_data=f"tz:{z}")
             for z in common_zones(lang)
         ]
         rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
@@ -134,7 +146,7 @@ class AssistantBot:
         if original is not None:
             head = tr(lang, "To remind you on time I need your time zone.")
         elif user.timezone:
-            head = tr(lang, "Your time zone: {zone}.", zone=_zone_name(user.timezone, now))
+            head = tr(lang, "Your time zone: {zone}.", zone=_zone_name(user.timezone, lang, now))
         else:
             head = tr(lang, "You have not set a time zone yet.")
         text = (
@@ -151,13 +163,18 @@ class AssistantBot:
         return text
 
     async def timezone(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/timezone shows the picker (and waits for a typed place); /timezone Tokyo sets it."""
         found = await self._user(update)
-        if found is None or update.effective_message is None:
+        message = update.effective_message
+        if found is None or message is None:
             return
         user, lang = found
-        await update.effective_message.reply_text(
-            self._picker_text(user, lang), reply_markup=self._picker(lang)
-        )
+        typed = " ".join(context.args or []).strip()
+        if typed:
+            await self._set_typed_zone(user, lang, typed, message, "", context)
+            return
+        await message.reply_text(self._picker_text(user, lang), reply_markup=self._picker(lang))
+        await self._questions.ask(_key(user), "zone")
 
     async def zone_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -168,6 +185,7 @@ class AssistantBot:
         original = _original(query.message)
         if query.data == TYPE_ZONE:
             await query.answer()
+            await self._questions.ask(_key(user), "zone", original=original or "")
             if query.message is not None:
                 prompt = zone_prompt(lang) + (f"\n\n«{original}»" if original else "")
                 await context.bot.send_message(
@@ -181,23 +199,24 @@ class AssistantBot:
             return
         assert user.id is not None
         await self._profiles.update(user.id, timezone=match["zone"])
+        await self._questions.clear(_key(user), "zone")
         user.timezone = match["zone"]
-        done = tr(lang, "Time zone set: {zone}.", zone=_zone_name(match["zone"], datetime.now(UTC)))
+        done = tr(lang, "Time zone set: {zone}.", zone=_zone_name(match["zone"], lang))
         await query.answer(done)
         await _edit(query.edit_message_text(done))
         if original and query.message is not None:
             await self._card_for(user, lang, original, query.message.chat.id, context)
 
-    async def typed_zone(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        found = await self._user(update)
-        if message is None or found is None:
-            return
-        user, lang = found
-        zones = resolve(message.text or "", datetime.now(UTC), lang)
-        original = _original(message.reply_to_message)
+    async def _set_typed_zone(
+        self, user: User, lang: Lang, typed: str, message: Message, original: str,
+        context: ContextTypes.DEFAULT_TYPE,
+    ) -> None:  # fmt: skip
+        """A typed city, zone or offset: set it, or ask which one, or say it is unknown."""
+        assert user.id is not None
+        zones = resolve(typed, datetime.now(UTC), lang)
         carry = f"\n\n«{original}»" if original else ""
         if not zones:
+            await self._questions.ask(_key(user), "zone", original=original)
             await message.reply_text(
                 tr(lang, "I don't know that place. Try a city like Berlin or an offset like "
                          "UTC+3.") + "\n" + zone_prompt(lang) + carry,
@@ -206,20 +225,83 @@ class AssistantBot:
             return
         if len(zones) > 1:
             now = datetime.now(UTC)
-            rows = [[InlineKeyboardButton(_zone_name(z, now), callback_data=f"tz:{z}")]
+            rows = [[InlineKeyboardButton(_zone_name(z, lang, now), callback_data=f"tz:{z}")]
                     for z in zones[:8]]  # fmt: skip
             await message.reply_text(
                 tr(lang, "Which one?") + carry, reply_markup=InlineKeyboardMarkup(rows)
             )
             return
-        assert user.id is not None
         await self._profiles.update(user.id, timezone=zones[0])
+        await self._questions.clear(_key(user), "zone")
         user.timezone = zones[0]
         await message.reply_text(
-            tr(lang, "Time zone set: {zone}.", zone=_zone_name(zones[0], datetime.now(UTC)))
+            tr(lang, "Time zone set: {zone}.", zone=_zone_name(zones[0], lang))
         )
         if original:
             await self._card_for(user, lang, original, message.chat.id, context)
+
+    # ------------------------------------------------------------ typed answers
+
+    async def answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A plain text while the bot waits for an answer (a zone, a time, a choice) is that
+        answer, and nothing else happens with it. A text that is plainly something else (a
+        new task with a time, a long sentence) drops the question and goes on as usual."""
+        message, sender = update.effective_message, update.effective_user
+        if message is None or not message.text or sender is None:
+            return
+        # Keyed by the Telegram id: most texts answer nothing, and cost this one read.
+        question = await self._questions.pending(sender.id)
+        if question is None:
+            return
+        found = await self._user(update)
+        if found is None:
+            return
+        user, lang = found
+        if await self._answer(question, user, lang, message, context):
+            await stop_handling(update, context)
+
+    async def _answer(
+        self, question: BotQuestion, user: User, lang: Lang, message: Message,
+        context: ContextTypes.DEFAULT_TYPE,
+    ) -> bool:  # fmt: skip
+        assert user.id is not None
+        text = (message.text or "").strip()
+        if question.kind == "zone":
+            words = len(text.split())
+            if words > MAX_PLACE_WORDS or parse(text, datetime.now(UTC), ZoneInfo("UTC")).has_time:
+                await self._questions.clear(_key(user), "zone")
+                return False
+            await self._set_typed_zone(user, lang, text, message, question.original, context)
+            return True
+        zone = ZoneInfo(user.timezone or "UTC")
+        draft = await self._drafts.get(user.id, question.draft_id)
+        parsed = self._drafts.read(text, zone)
+        if draft is not None and not parsed.has_time and len(text.split()) <= 2:
+            await message.reply_text(
+                tr(lang, "Tap one of the times above, or type one like 19:00.")
+                if question.kind == "choice"
+                else tr(lang, "Type a time, like “tomorrow at 10” or “in 2 hours”.")
+            )
+            return True
+        if draft is None or parsed.title or not parsed.has_time:  # something new, not an answer
+            await self._questions.clear(_key(user))
+            return False
+        chosen: Draft | None = None
+        if question.kind == "choice" and parsed.when is not None and draft.options:
+            # "19:00" after "07:00 or 19:00?": the option of that time of day, if there is one
+            typed = parsed.when.astimezone(zone)
+            for i, option in enumerate(draft.options):
+                local = option.astimezone(zone)
+                if (local.hour, local.minute) == (typed.hour, typed.minute):
+                    chosen = await self._drafts.choose(user.id, str(draft.id), i)
+                    break
+        if chosen is None:
+            chosen = await self._drafts.retime(user.id, str(draft.id), parsed)
+        await self._questions.clear(_key(user))
+        if chosen is None:
+            return False
+        await self._send_card(message.chat.id, chosen, parsed, zone, lang, context, _key(user))
+        return True
 
     async def location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -233,9 +315,8 @@ class AssistantBot:
             return
         assert user.id is not None
         await self._profiles.update(user.id, timezone=zone)
-        await message.reply_text(
-            tr(lang, "Time zone set: {zone}.", zone=_zone_name(zone, datetime.now(UTC)))
-        )
+        await self._questions.clear(_key(user), "zone")
+        await message.reply_text(tr(lang, "Time zone set: {zone}.", zone=_zone_name(zone, lang)))
 
     # ------------------------------------------------- quiet hours and the digest
 
@@ -276,7 +357,7 @@ class AssistantBot:
         else:
             text = tr(
                 lang, "Quiet hours: {start} to {end}. Reminders due then wait until they end.",
-                start=_clock(prefs.quiet_start), end=_clock(prefs.quiet_end),
+                start=_clock(prefs.quiet_start, lang), end=_clock(prefs.quiet_end, lang),
             )  # fmt: skip
         await message.reply_text(text)
 
@@ -301,7 +382,7 @@ class AssistantBot:
             text = tr(lang, "The morning digest is off. Turn it on like this: /digest 08:30")
         else:
             text = tr(lang, "Every day at {time} I will send what is in Today.",
-                      time=_clock(prefs.digest_at))  # fmt: skip
+                      time=_clock(prefs.digest_at, lang))  # fmt: skip
         await message.reply_text(text)
 
     # ------------------------------------------------------------- the card
@@ -313,21 +394,21 @@ class AssistantBot:
             return
         user, lang = found
         assert user.id is not None
+        await self.offer(user, lang, message.text, message, context)
+
+    async def offer(
+        self, user: User, lang: Lang, text: str, message: Message,
+        context: ContextTypes.DEFAULT_TYPE,
+    ) -> None:  # fmt: skip
+        """A text that names a time: its confirmation card, or first the zone question."""
         if user.timezone is None:  # asked on first use of a time
-            original = message.text if len(message.text) <= MAX_ORIGINAL else None
+            original = text if len(text) <= MAX_ORIGINAL else None
             await message.reply_text(
                 self._picker_text(user, lang, original), reply_markup=self._picker(lang)
             )
+            await self._questions.ask(_key(user), "zone", original=original or "")
             return
-        zone = ZoneInfo(user.timezone)
-        parsed = self._drafts.read(message.text, zone)
-        waiting = await self._drafts.awaiting(user.id)
-        if waiting is not None and not parsed.title:  # the answer to "Change time"
-            draft = await self._drafts.retime(user.id, str(waiting.id), parsed)
-            if draft is not None:
-                await self._send_card(message.chat.id, draft, parsed, zone, lang, context)
-                return
-        await self._card_for(user, lang, message.text, message.chat.id, context)
+        await self._card_for(user, lang, text, message.chat.id, context)
 
     async def _card_for(
         self, user: User, lang: Lang, text: str, chat_id: int,
@@ -338,14 +419,16 @@ class AssistantBot:
         zone = ZoneInfo(user.timezone)
         parsed = self._drafts.read(text, zone)
         draft = await self._drafts.create(user.id, parsed, fallback_title=text)
-        await self._send_card(chat_id, draft, parsed, zone, lang, context)
+        await self._send_card(chat_id, draft, parsed, zone, lang, context, _key(user))
 
     async def _send_card(
         self, chat_id: int, draft: Draft, parsed: Parsed | None, zone: ZoneInfo, lang: Lang,
-        context: ContextTypes.DEFAULT_TYPE,
+        context: ContextTypes.DEFAULT_TYPE, user_id: object,
     ) -> None:  # fmt: skip
         text, markup = self._card(draft, parsed, zone, lang)
         await context.bot.send_message(chat_id, text, reply_markup=markup)
+        if draft.remind_at is None and draft.options:  # "Which time do you mean?": typed too
+            await self._questions.ask(user_id, "choice", draft_id=draft.id)
 
     def _card(
         self, draft: Draft, parsed: Parsed | None, zone: ZoneInfo, lang: Lang
@@ -357,12 +440,12 @@ class AssistantBot:
 
         lines = ["⏰ " + draft.title]
         rows: list[list[InlineKeyboardButton]] = []
-        zone_label = _zone_name(zone.key, now)
+        zone_label = _zone_name(zone.key, lang, now)
         if draft.remind_at is not None:
-            lines.append("🕒 " + when_text(draft.remind_at.astimezone(zone), now, lang)
+            lines.append("🕒 " + capital(_when(draft.remind_at, now, zone, lang))
                          + f" · {zone_label}")  # fmt: skip
             if draft.repeat:
-                lines.append("🔁 " + describe_repeat(draft.repeat, lang))
+                lines.append("🔁 " + capital(repeat_text(draft.repeat, lang) or ""))
             rows.append([button(tr(lang, "Save"), "save")])
         elif draft.options:
             reason = parsed.clarify.reason if parsed and parsed.clarify else "ambiguous-time"
@@ -371,7 +454,7 @@ class AssistantBot:
                 else tr(lang, "Which time do you mean?")
             )  # fmt: skip
             rows.append([
-                button(when_text(o.astimezone(zone), now, lang), f"o{i}")
+                button(capital(_when(o, now, zone, lang)), f"o{i}")
                 for i, o in enumerate(draft.options[:3])
             ])  # fmt: skip
         else:
@@ -396,12 +479,14 @@ class AssistantBot:
         if draft is None:
             await query.answer(tr(lang, "This card has expired; send the reminder again."))
             return
+        if action != "change":  # pressed instead of typed: the question is answered
+            await self._questions.clear(_key(user))
         if action == "cancel":
             await self._drafts.discard(user.id, draft_id)
             await query.answer()
             await _edit(query.edit_message_text(tr(lang, "Cancelled.")))
         elif action == "change":
-            await self._drafts.await_time(user.id, draft_id)
+            await self._questions.ask(_key(user), "time", draft_id=draft_id)
             await query.answer()
             if query.message is not None:
                 await context.bot.send_message(
@@ -421,9 +506,9 @@ class AssistantBot:
                 return
             await self.save(user.id, draft.title, draft.remind_at, draft.repeat)
             await self._drafts.discard(user.id, draft_id)
-            now = datetime.now(UTC).astimezone(zone)
+            now = datetime.now(UTC)
             saved = tr(lang, "Saved: {title}, reminder {when}.", title=draft.title,
-                       when=when_text(draft.remind_at.astimezone(zone), now, lang))  # fmt: skip
+                       when=_when(draft.remind_at, now, zone, lang))  # fmt: skip
             await query.answer(saved)
             await _edit(query.edit_message_text("✅ " + saved))
         else:
@@ -442,8 +527,8 @@ def _minutes(text: str) -> int | None:
     return hour * 60 + minute if hour < 24 and minute < 60 else None
 
 
-def _clock(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+def _clock(minutes: int, lang: Lang) -> str:
+    return clock_text(minutes // 60, minutes % 60, lang)
 
 
 def _original(message: object) -> str | None:
@@ -457,33 +542,3 @@ async def _edit(call: Awaitable[object]) -> None:
         await call
     except TelegramError:  # an unchanged or too old message: nothing to update
         log.info("could not edit a message", exc_info=True)
-
-
-DAY_NAMES = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
-SHORT_DAYS = [N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun")]
-
-
-def describe_repeat(rule: str, lang: Lang) -> str:
-    """A short human reading of the rules the parser makes; the rule itself otherwise."""
-    parts = dict(p.split("=", 1) for p in rule.split(";") if "=" in p)
-    freq, interval = parts.get("FREQ"), int(parts.get("INTERVAL", "1"))
-    if interval != 1 or set(parts) - {"FREQ", "BYDAY", "BYMONTHDAY", "BYHOUR", "BYMINUTE",
-                                      "BYMONTH", "INTERVAL"}:  # fmt: skip
-        return rule
-    if freq == "HOURLY":
-        return tr(lang, "every hour")
-    if freq == "DAILY":
-        return tr(lang, "every day")
-    if freq == "WEEKLY" and "BYDAY" in parts:
-        days = [DAY_NAMES.get(d) for d in parts["BYDAY"].split(",")]
-        if None in days:
-            return rule
-        if sorted(days) == [0, 1, 2, 3, 4]:  # type: ignore[type-var]
-            return tr(lang, "every weekday")
-        names = ", ".join(tr(lang, SHORT_DAYS[d]) for d in days if d is not None)
-        return tr(lang, "every week: {days}", days=names)
-    if freq == "MONTHLY" and "BYMONTHDAY" in parts:
-        return tr(lang, "every month on day {day}", day=parts["BYMONTHDAY"])
-    if freq == "YEARLY":
-        return tr(lang, "every year")
-    return rule

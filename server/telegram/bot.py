@@ -19,14 +19,15 @@ from server.db.database import Database
 from server.errors import StartupError
 from server.keys import DATABASE, METRICS, SERVICES, SETTINGS
 from server.services.common.errors import TaskNotFound
+from server.services.dates.humanize import Humanizer
 from server.services.registry import Services
-from server.services.tasks.service import TaskDraft, TaskQuery
+from server.services.tasks.service import TaskDraft
 from server.telegram.aiohttp_request import AiohttpRequest
 from server.telegram.assistant import AssistantBot, SaveTask
 from server.telegram.context import attach_services
 from server.telegram.data_handlers import DataCommands
 from server.telegram.handlers import AccountCommands
-from server.telegram.i18n import LANGUAGES, tr
+from server.telegram.i18n import LANGUAGES, Lang, tr
 from server.telegram.intake import UpdateIntake
 from server.telegram.messenger import TelegramAccountMessenger
 from server.telegram.reminders import (
@@ -91,13 +92,13 @@ def build_application(
     reminders.add_to(application)
     assistant = AssistantBot(
         services.users, services.profiles, services.drafts, save=_save(services),
-        reminders=services.reminders,
+        reminders=services.reminders, questions=services.questions,
     )  # fmt: skip
     assistant.add_to(application)
     # Before the task handlers, whose button handler takes every callback.
     public = str(settings.public_url) if settings.public_url is not None else None
     DataCommands(services, public).add_to(application)
-    add_task_handlers(application)
+    add_task_handlers(application, assistant)
     return application, reminders, assistant
 
 
@@ -127,9 +128,15 @@ def _snooze(services: Services) -> SnoozeAction:
 
 
 def _today(services: Services) -> TodayTitles:
-    async def today(user_id: PydanticObjectId) -> list[str]:
-        page = await services.tasks.page(user_id, TaskQuery(list_ref="today", limit=50))
-        return [task.title for task in page.items]
+    async def today(user_id: PydanticObjectId, lang: Lang) -> list[str]:
+        """Today as /today shows it: "call the bank — 10 AM", timed tasks first."""
+        user = await services.users.get(user_id)
+        texts = Humanizer.for_user(lang, user.timezone, services.tasks.clock())
+        lines = []
+        for task in await services.tasks.today(user_id):
+            when = texts.task_when(task.remind_at, task.due)
+            lines.append(task.title + (f" — {when}" if when else ""))
+        return lines
 
     return today
 

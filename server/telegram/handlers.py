@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
-from telegram import Update
+from babel.dates import format_date
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
 from telegram.ext import CommandHandler, ContextTypes, TypeHandler
 
 from server.services.accounts.linking import LINK_PREFIX, LinkOutcome, LinkResult
+from server.services.dates.humanize import zone_text
 from server.services.registry import Services
 from server.telegram.i18n import Lang, language, tr
 from server.telegram.intake import stop_handling
 from server.telegram.sender import profile_of, telegram_language
-from server.telegram.task_handlers import assistant_intro
+from server.telegram.task_handlers import assistant_intro, example_keyboard
 from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
 
 # Before every other handler: a deactivated account gets a polite refusal and nothing else.
 GATE_GROUP = -100
+# The Mini App's account screen (password, sessions, linking): see docs/native-bot.md.
+ACCOUNT_FRAGMENT = "#account"
 
 
 class AccountCommands:
@@ -72,29 +77,23 @@ class AccountCommands:
         lang = language(user.language, profile.language_code)
         name = user.first_name or user.telegram_username or str(profile.telegram_id)
         if created:
-            greeting = tr(
-                lang, "Hello, {name}! You are registered. Send /help to see what I can do.",
-                name=name,
-            )  # fmt: skip
+            greeting = tr(lang, "Hello, {name}! I'm your to-do list and reminder.", name=name)
         else:
-            greeting = tr(lang, "Welcome back, {name}! Send /help to see what I can do.", name=name)
-        await update.effective_message.reply_text(greeting + "\n\n" + assistant_intro(lang))
+            greeting = tr(lang, "Welcome back, {name}!", name=name)
+        await update.effective_message.reply_text(
+            greeting + "\n\n" + assistant_intro(lang), reply_markup=example_keyboard(lang)
+        )
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is None:
             return
-        lang = telegram_language(update)
-        reply = tr(
-            lang,
-            "I am your assistant. Send me any text and it becomes a task in Inbox.\n"
-            "/inbox, /today, /later, /someday: a list, with buttons to move and finish tasks\n"
-            "/lists: all your lists\n"
-            "/find <words>: search your tasks (typos are fine)\n"
-            "/new <title>: add a task\n"
-            "/start: register and say hello\n"
-            "/me: your account as I know it\n"
-            "/password: how to sign in on the web\n"
-            "/help: this message",
+        lang = await self._language(update)
+        reply = (
+            tr(lang, "I am your assistant.")
+            + "\n\n"
+            + assistant_intro(lang)
+            + "\n"
+            + tr(lang, "/me — your account; /password — signing in on the web")
         )
         if self._mini_app_url is not None:
             reply += "\n\n" + tr(
@@ -103,7 +102,23 @@ class AccountCommands:
                 "field, or open {url} in a browser.",
                 url=self._mini_app_url,
             )
-        await update.effective_message.reply_text(reply)
+        await update.effective_message.reply_text(reply, reply_markup=example_keyboard(lang))
+
+    async def _language(self, update: Update) -> Lang:
+        """The user's chosen language if they have one, else Telegram's."""
+        profile = profile_of(update)
+        if profile is None:
+            return telegram_language(update)
+        user = await self._users.find_by_telegram_id(profile.telegram_id)
+        return language(user.language if user else None, profile.language_code)
+
+    def _account_button(self, lang: Lang) -> InlineKeyboardMarkup | None:
+        """Opens the Mini App's account screen (password, sessions, linking)."""
+        if self._mini_app_url is None:
+            return None
+        url = self._mini_app_url + ACCOUNT_FRAGMENT
+        label = tr(lang, "Open my account")
+        return InlineKeyboardMarkup([[InlineKeyboardButton(label, web_app=WebAppInfo(url))]])
 
     async def me(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         profile = profile_of(update)
@@ -116,22 +131,35 @@ class AccountCommands:
             )
             return
         lang = language(user.language, profile.language_code)
-        await update.effective_message.reply_text(
-            tr(
-                lang,
-                "Your account\n"
-                "ID: {id}\n"
-                "Telegram ID: {telegram_id}\n"
-                "Username: {username}\n"
-                "Password sign-in: {password}\n"
-                "Since: {created}",
-                id=user.id,
-                telegram_id=user.telegram_id,
-                username=user.username or tr(lang, "none"),
-                password=tr(lang, "yes") if user.has_password else tr(lang, "no"),
-                created=user.created_at.strftime("%Y-%m-%d"),
+        now = datetime.now(UTC)
+        name = " ".join(p for p in (user.first_name, user.last_name) if p) or tr(lang, "you")
+        if user.telegram_username:
+            name += f" (@{user.telegram_username})"
+        if user.has_password and user.username:
+            web = tr(lang, "as {username}, with your password", username=user.username)
+        else:
+            web = tr(lang, "not set up yet (/password tells how)")
+        zone = zone_text(user.timezone, lang, now) if user.timezone else tr(
+            lang, "not set (/timezone)"
+        )  # fmt: skip
+        since = format_date(user.created_at, "d MMMM y" if lang == "ru" else "MMMM d, y",
+                            locale=lang)  # fmt: skip
+        text = tr(
+            lang,
+            "Your account\n"
+            "Name: {name}\n"
+            "Web sign-in: {web}\n"
+            "Time zone: {zone}\n"
+            "Language: {language}\n"
+            "With me since {since}",
+            name=name, web=web, zone=zone, since=since,
+            language="русский" if lang == "ru" else "English",
+        )  # fmt: skip
+        if self._mini_app_url is not None:
+            text += "\n\n" + tr(
+                lang, "Password, sessions and linking a web account: in the app, under Account."
             )
-        )
+        await update.effective_message.reply_text(text, reply_markup=self._account_button(lang))
 
     async def password(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """How to get (or recover) a password for the web, for this user's situation."""
@@ -144,27 +172,31 @@ class AccountCommands:
             text = tr(lang, "I don't know you yet. Send /start first.")
         else:
             lang = language(user.language, profile.language_code)
+            where = (
+                tr(lang, "open the app (the button below), then Settings → Account.")
+                if self._mini_app_url is not None
+                else tr(lang, "open the app's Settings → Account.")
+            )
             if user.has_password and user.username:
                 text = tr(
                     lang,
                     "You can sign in on the web as {username} with your password.\n"
-                    "Forgot it? Ask for a reset code on the sign-in page "
-                    "(POST /api/auth/password/forgot): I will send it here; it works once, "
-                    "for 10 minutes.\n"
-                    "To change it: POST /api/auth/password with the current and the new one.",
-                    username=user.username,
-                )
+                    "Forgot it? Tap “Forgot password” on the sign-in page: I will send you a "
+                    "code here, good once, for 10 minutes.\n"
+                    "To change it: {where}",
+                    username=user.username, where=where,
+                )  # fmt: skip
             else:
                 text = tr(
                     lang,
-                    "To sign in on the web, give your account a username and a password: "
-                    "in the Mini App (the menu button), or through the API with your Telegram "
-                    "sign-in: PATCH /api/auth/me with a username, then POST /api/auth/password "
-                    "with a new_password.\n"
-                    "Already have a web account? Create a link there "
-                    "(POST /api/auth/telegram/link) and open it here: the two become one.",
+                    "You sign in here through Telegram, so you need no password. To sign in "
+                    "on the web too, choose a username and a password: {where}\n"
+                    "Already have a web account? Link it there, and the two become one.",
+                    where=where,
                 )
-        await update.effective_message.reply_text(text)
+        await update.effective_message.reply_text(
+            text, reply_markup=self._account_button(lang) if user is not None else None
+        )
 
 
 def link_reply(lang: Lang, result: LinkResult) -> str | None:

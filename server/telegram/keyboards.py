@@ -8,6 +8,7 @@ Callback data (Telegram allows 64 bytes; ids are 24 hex characters):
     v:<list>:<page>               show a page of a list (<list>: built-in key or list id)
     vd:<list>:<page>:<task>       done, from a list page (the page is shown again)
     n                             does nothing (the page counter)
+    ex                            try the example reminder (/start, /help)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ OP_OF_KEY = {key: op for op, key in MOVES.items()}
 MOVE_ORDER: tuple[BuiltinKey, ...] = ("today", "later", "someday", "inbox")
 CARD_OPS = frozenset("tlsidoxk")
 NOOP = "n"
+EXAMPLE = "ex"
 
 _ID = r"[0-9a-f]{24}"
 _REF = rf"(?:{'|'.join(BUILTIN_KEYS)}|{_ID})"
@@ -69,7 +71,12 @@ class Noop:
     pass
 
 
-Action = CardAction | ShowList | DoneFromList | Noop
+@dataclass(frozen=True, slots=True)
+class Example:
+    pass
+
+
+Action = CardAction | ShowList | DoneFromList | Noop | Example
 
 
 def parse(data: str | None) -> Action | None:
@@ -78,6 +85,8 @@ def parse(data: str | None) -> Action | None:
         return None
     if data == NOOP:
         return Noop()
+    if data == EXAMPLE:
+        return Example()
     if match := _CARD.fullmatch(data):
         op, task_id, ref, page = match.groups()
         back = View(ref, int(page)) if ref is not None else None
@@ -163,7 +172,7 @@ def back_keyboard(lang: Lang, back: View | None) -> InlineKeyboardMarkup | None:
 
 
 def list_keyboard(
-    tasks: list[Task], view: View, total: int, lang: Lang
+    tasks: list[Task] | list[TaskView], view: View, total: int, lang: Lang
 ) -> InlineKeyboardMarkup | None:
     """Per task: ✅ (done) and ↪ (its card: move, delete); ◀ ▶ when there is more than a page."""
     rows = [

@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from beanie import PydanticObjectId
 from bson.errors import InvalidId
@@ -25,6 +26,7 @@ from telegram.ext import (
 )
 
 from server.services.accounts.users import Users
+from server.services.dates import humanize
 from server.services.reminders.service import (
     ChatUnreachable,
     DueReminder,
@@ -57,14 +59,10 @@ class ReminderActions:
 
 
 def when_text(instant: datetime, now: datetime, lang: Lang) -> str:
-    """ "09:00" today, "завтра 09:00" / "tomorrow 09:00", else "31.12 09:00", in the zone of
+    """ "today 10 AM", "tomorrow 9 AM", "Wed, Dec 9, 6:30 PM" (humanize), in the zone of
     `instant` (callers pass it in the user's zone)."""
-    clock = instant.strftime("%H:%M")
-    if instant.date() == now.date():
-        return clock
-    if instant.date() == now.date() + timedelta(days=1):
-        return tr(lang, "tomorrow {time}", time=clock)
-    return instant.strftime("%d.%m ") + clock
+    zone = instant.tzinfo if isinstance(instant.tzinfo, ZoneInfo) else ZoneInfo("UTC")
+    return humanize.when_text(instant, now, zone, lang)
 
 
 def keyboard(task_id: PydanticObjectId, lang: Lang) -> InlineKeyboardMarkup:
@@ -75,7 +73,7 @@ def keyboard(task_id: PydanticObjectId, lang: Lang) -> InlineKeyboardMarkup:
         [
             [button(tr(lang, "Done"), "done")],
             [button(tr(lang, "Snooze 10 min"), "10m"), button(tr(lang, "Snooze 1 h"), "1h")],
-            [button(tr(lang, "Tomorrow 09:00"), "tomorrow")],
+            [button(tr(lang, "Tomorrow 9 AM"), "tomorrow")],
         ]
     )
 
@@ -83,17 +81,14 @@ def keyboard(task_id: PydanticObjectId, lang: Lang) -> InlineKeyboardMarkup:
 def reminder_text(reminder: DueReminder, lang: Lang) -> str:
     text = "⏰ " + reminder.title
     if reminder.late:
-        local_due = reminder.due.astimezone(reminder.zone)
-        now = datetime.now(UTC).astimezone(reminder.zone)
-        due = local_due.strftime("%H:%M") if local_due.date() == now.date() else (
-            local_due.strftime("%d.%m %H:%M")
-        )  # fmt: skip
-        text += "\n" + tr(lang, "(late: this was due at {time})", time=due)
+        due = humanize.when_text(reminder.due, datetime.now(UTC), reminder.zone, lang)
+        text += "\n" + tr(lang, "(late: this was due {time})", time=due)
     return text
 
 
-# The titles of the user's open tasks in Today, for the morning digest.
-TodayTitles = Callable[[PydanticObjectId], Awaitable[list[str]]]
+# The lines of the morning digest: the user's Today (the tasks service's rule), each task
+# with its time, in the reader's language.
+TodayTitles = Callable[[PydanticObjectId, Lang], Awaitable[list[str]]]
 DIGEST_MAX_ITEMS = 20
 
 
@@ -117,7 +112,7 @@ class TelegramSender:
     async def send(self, reminder: DueReminder) -> None:
         lang = language(reminder.language, reminder.language_code)
         if reminder.kind == "digest":
-            titles = await self._today(reminder.user_id) if self._today is not None else []
+            titles = await self._today(reminder.user_id, lang) if self._today is not None else []
             if not titles:
                 return  # nothing for today: no message
             text, markup = digest_text(titles, lang), None

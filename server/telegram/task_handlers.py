@@ -10,6 +10,7 @@ from typing import Any
 
 from telegram import (
     CallbackQuery,
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     MessageOrigin,
@@ -31,9 +32,13 @@ from telegram.ext import (
 from models import Task, TaskList, User
 from models.task_list import BuiltinKey
 from server.services.common.errors import InvalidInput, ListNotFound, TaskNotFound
+from server.services.dates.humanize import Humanizer, capital
+from server.services.dates.parse import parse
 from server.services.tasks.lists import display_name
 from server.services.tasks.service import NOTES_MAX_LENGTH, TaskDraft, Tasks, title_and_notes
+from server.services.tasks.views import TaskView
 from server.telegram import keyboards as kb
+from server.telegram.assistant import AssistantBot
 from server.telegram.context import services_of
 from server.telegram.i18n import Lang, language, ntr, tr
 from server.telegram.sender import profile_of
@@ -48,14 +53,41 @@ def tasks_of(context: ContextTypes.DEFAULT_TYPE) -> Tasks:
     return services_of(context).tasks
 
 
+_ASSISTANT = "assistant"
+
+
+def assistant_of(context: ContextTypes.DEFAULT_TYPE) -> AssistantBot:
+    """The reminder side (cards, the zone question), for texts that name a time."""
+    assistant: AssistantBot = context.bot_data[_ASSISTANT]
+    return assistant
+
+
 def assistant_intro(lang: Lang) -> str:
+    """What the bot does, with examples to copy: /start and /help say it."""
     return tr(
         lang,
-        "I keep your tasks in four lists: Inbox, Today, Later and Someday.\n"
-        "Send me any text and it goes to Inbox; the buttons under it move it on.\n"
-        "/today, /inbox, /later, /someday show a list; /lists shows them all; "
-        "/find <words> searches; /new <title> adds a task.",
+        "I keep your tasks and remind you of them. Just write to me:\n"
+        "• “buy milk” — a task in Inbox\n"
+        "• “buy milk tomorrow at 9” — a task with a reminder\n"
+        "• “every weekday at 8 standup” — a repeating reminder\n"
+        "\n"
+        "Four lists: Inbox, Today, Later and Someday. Today fills itself: what is due or "
+        "reminds today, plus what you put there.\n"
+        "/today, /inbox, /later, /someday — a list; /lists — all of them\n"
+        "/find milk — search (typos are fine); /new buy milk tomorrow 9 — add a task\n"
+        "/timezone Tokyo — your time zone; /quiet 22:00-08:00 — quiet hours; "
+        "/digest 08:30 — a morning list of Today",
     )
+
+
+def example_text(lang: Lang) -> str:
+    return tr(lang, "buy milk tomorrow at 9")
+
+
+def example_keyboard(lang: Lang) -> InlineKeyboardMarkup:
+    """A button that tries the headline feature: a reminder, from an example text."""
+    label = tr(lang, "Try it: “{example}”", example=example_text(lang))
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=kb.EXAMPLE)]])
 
 
 # --- Who is asking ------------------------------------------------------------------------
@@ -65,6 +97,7 @@ def assistant_intro(lang: Lang) -> str:
 class Asker:
     user: User
     lang: Lang
+    texts: Humanizer  # times and repeats for this user: their language, zone and now
 
     @property
     def user_id(self) -> Any:
@@ -76,8 +109,10 @@ async def _asker(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Asker | 
     profile = profile_of(update)
     if profile is None:
         return None
-    user, _ = await services_of(context).users.ensure_telegram_user(profile)
-    return Asker(user, language(user.language, profile.language_code))
+    services = services_of(context)
+    user, _ = await services.users.ensure_telegram_user(profile)
+    lang = language(user.language, profile.language_code)
+    return Asker(user, lang, Humanizer.for_user(lang, user.timezone, services.tasks.clock()))
 
 
 # --- What a plain text means ----------------------------------------------------------------
@@ -135,22 +170,41 @@ async def _lists_by_id(tasks: Tasks, user_id: Any) -> dict[str, TaskList]:
     return {str(doc.id): doc for doc in await tasks.lists.all(user_id)}
 
 
-def _card_text(status: str, task: Task) -> str:
-    return f"{status}\n\n{task.title}"
+def _schedule(task: Task | TaskView, texts: Humanizer) -> list[str]:
+    """ "🕒 tomorrow 9 AM", "🔁 every weekday at 8 AM": what a task's time and repeat are."""
+    parts = []
+    if (when := texts.task_when(task.remind_at, task.due)) is not None:
+        parts.append("🕒 " + when)
+    if (repeat := texts.repeat(task.repeat)) is not None:
+        parts.append("🔁 " + repeat)
+    return parts
 
 
-def _list_text(name: str, tasks: list[Task], total: int, view: kb.View, lang: Lang) -> str:
+def _card_text(status: str, task: Task, texts: Humanizer) -> str:
+    lines = [status, "", task.title]
+    lines += [part[:2] + capital(part[2:]) for part in _schedule(task, texts)]
+    return "\n".join(lines)
+
+
+def _list_text(
+    name: str, tasks: list[TaskView], total: int, view: kb.View, asker: Asker, today: bool
+) -> str:
+    lang = asker.lang
     if total == 0:
+        if today:
+            return tr(lang, "Nothing for today. Tasks with a time today show up here by "
+                            "themselves; /inbox has the rest.")  # fmt: skip
         return tr(lang, "{list}: no open tasks.", list=name)
     head = name + ": " + ntr(lang, "{n} open task", "{n} open tasks", total)
     pages = -(-total // kb.PAGE_SIZE)
     if pages > 1:
         head += "\n" + tr(lang, "Page {page} of {pages}", page=view.page + 1, pages=pages)
     first = view.page * kb.PAGE_SIZE
-    lines = [
-        f"{first + i + 1}. {kb.short(task.title, LINE_TITLE_LENGTH)}"
-        for i, task in enumerate(tasks)
-    ]
+    lines = []
+    for i, task in enumerate(tasks):
+        line = f"{first + i + 1}. {kb.short(task.title, LINE_TITLE_LENGTH)}"
+        schedule = _schedule(task, asker.texts)
+        lines.append(line + ("\n    " + "  ".join(schedule) if schedule else ""))
     return head + "\n\n" + "\n".join(lines)
 
 
@@ -167,7 +221,7 @@ async def _render_list(
             asker.user_id, view.ref, last * kb.PAGE_SIZE, kb.PAGE_SIZE
         )
     name = display_name(task_list, asker.lang)
-    text = _list_text(name, items, total, view, asker.lang)
+    text = _list_text(name, items, total, view, asker, task_list.key == "today")
     return text, kb.list_keyboard(items, view, total, asker.lang), view
 
 
@@ -184,31 +238,49 @@ async def capture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if intent is None:
         await message.reply_text(tr(asker.lang, "I can only keep text as a task."))
         return
-    await _add(context, message, asker, intent.title, intent.notes)
+    await _add(context, message, asker, TaskDraft(title=intent.title, notes=intent.notes))
 
 
 async def new_task(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/new <task>, with a time too: "/new buy milk tomorrow 9" saves it with a reminder at
+    once (the command says "add"); an unclear time, or no time zone yet, asks first."""
     message = update.effective_message
     asker = await _asker(update, context)
     if message is None or asker is None:
         return
-    text = " ".join(context.args or [])
+    text = " ".join(context.args or [])[:NOTES_MAX_LENGTH]
     if not text.strip():
-        await message.reply_text(tr(asker.lang, "Send /new and the task, e.g. /new Buy milk"))
+        await message.reply_text(
+            tr(asker.lang, "Send /new and the task, e.g. /new buy milk tomorrow at 9")
+        )
+        return
+    parsed = parse(text, asker.texts.now, asker.texts.zone)
+    if parsed.has_time:
+        if asker.user.timezone is None or parsed.when is None or not parsed.title:
+            await assistant_of(context).offer(asker.user, asker.lang, text, message, context)
+            return
+        when = parsed.when
+        draft = TaskDraft(title=parsed.title, remind_at=when, repeat=parsed.repeat,
+                          due=None if parsed.repeat else when)  # fmt: skip
+        await _add(context, message, asker, draft)
         return
     title, notes = title_and_notes(text)
-    await _add(context, message, asker, title, notes)
+    await _add(context, message, asker, TaskDraft(title=title, notes=notes))
 
 
 async def _add(
-    context: ContextTypes.DEFAULT_TYPE, message: Message, asker: Asker, title: str, notes: str
+    context: ContextTypes.DEFAULT_TYPE, message: Message, asker: Asker, draft: TaskDraft
 ) -> None:
     tasks = tasks_of(context)
-    task = await tasks.create(asker.user_id, TaskDraft(title=title, notes=notes))
+    task = await tasks.create(asker.user_id, draft)
     inbox = await tasks.lists.builtin(asker.user_id, "inbox")
     status = tr(asker.lang, "Added to {list}.", list=display_name(inbox, asker.lang))
+    if task.remind_at is not None:
+        status += " " + tr(asker.lang, "I will remind you {when}.",
+                           when=asker.texts.when(task.remind_at))  # fmt: skip
     await message.reply_text(
-        _card_text(status, task), reply_markup=kb.card_keyboard(task, "inbox", asker.lang)
+        _card_text(status, task, asker.texts),
+        reply_markup=kb.card_keyboard(task, "inbox", asker.lang),
     )
 
 
@@ -254,7 +326,11 @@ async def find(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     head = ntr(asker.lang, "{n} task found for “{words}”:", "{n} tasks found for “{words}”:",
                len(found), words=words)  # fmt: skip
-    lines = [f"{i + 1}. {kb.short(task.title, LINE_TITLE_LENGTH)}" for i, task in enumerate(found)]
+    lines = []
+    for i, task in enumerate(found):
+        schedule = _schedule(task, asker.texts)
+        lines.append(f"{i + 1}. {kb.short(task.title, LINE_TITLE_LENGTH)}"
+                     + ("\n    " + "  ".join(schedule) if schedule else ""))  # fmt: skip
     await message.reply_text(
         head + "\n\n" + "\n".join(lines), reply_markup=kb.tasks_keyboard(found)
     )
@@ -291,6 +367,12 @@ async def _press(
     if action is None:
         return tr(lang, "This button no longer works.")
     if isinstance(action, kb.Noop):
+        return None
+    if isinstance(action, kb.Example):
+        if isinstance(query.message, Message):
+            await assistant_of(context).offer(
+                asker.user, lang, example_text(lang), query.message, context
+            )
         return None
     tasks = tasks_of(context)
     try:
@@ -337,7 +419,8 @@ async def _card(
     try:
         if action.op == "x":
             await tasks.delete(asker.user_id, action.task_id)
-            await _edit(query, _card_text(tr(lang, "Deleted."), task), kb.back_keyboard(lang, back))
+            await _edit(query, _card_text(tr(lang, "Deleted."), task, asker.texts),
+                        kb.back_keyboard(lang, back))  # fmt: skip
             return tr(lang, "Deleted.")
         if action.op in kb.MOVES:
             key = kb.MOVES[action.op]
@@ -369,7 +452,9 @@ async def _card(
         await _edit(query, gone, kb.back_keyboard(lang, back))
         return gone
     now_in = current.key if current is not None else None
-    await _edit(query, _card_text(status, task), kb.card_keyboard(task, now_in, lang, back))
+    await _edit(
+        query, _card_text(status, task, asker.texts), kb.card_keyboard(task, now_in, lang, back)
+    )
     return notice
 
 
@@ -381,7 +466,40 @@ async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | 
         log.info("callback query %s: message not edited: %s", query.id, exc)
 
 
-def add_task_handlers(application: BotApp) -> None:
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    asker = await _asker(update, context)
+    if message is None or asker is None:
+        return
+    command = (message.text or "").split(maxsplit=1)[0].split("@", 1)[0][:40]
+    await message.reply_text(
+        tr(asker.lang, "I don't know the command {command}. Here is what I can do:",
+           command=command) + "\n\n" + assistant_intro(asker.lang),
+        reply_markup=example_keyboard(asker.lang),
+    )  # fmt: skip
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A sticker, photo, voice message, file…: say what the bot understands instead."""
+    message = update.effective_message
+    asker = await _asker(update, context)
+    if message is None or asker is None:
+        return
+    if message.voice is not None or message.audio is not None or message.video_note is not None:
+        reply = tr(asker.lang, "I can't listen to voice messages yet. Write the task as text, "
+                               "e.g. “buy milk tomorrow at 9”.")  # fmt: skip
+    elif message.sticker is not None:
+        reply = tr(asker.lang, "Nice sticker! I keep tasks, though: write one as text, e.g. "
+                               "“buy milk tomorrow at 9”.")  # fmt: skip
+    else:
+        reply = tr(asker.lang, "I keep only text. Add a caption to the photo or file, or write "
+                               "the task as text, e.g. “buy milk tomorrow at 9”.")  # fmt: skip
+    await message.reply_text(reply)
+
+
+def add_task_handlers(application: BotApp, assistant: AssistantBot | None = None) -> None:
+    if assistant is not None:
+        application.bot_data[_ASSISTANT] = assistant
     for key in ("inbox", "today", "later", "someday"):
         application.add_handler(CommandHandler(key, _show_list(key)))
     application.add_handler(CommandHandler("lists", all_lists))
@@ -391,8 +509,20 @@ def add_task_handlers(application: BotApp) -> None:
     # After the commands: plain text, and forwarded messages (text or a caption).
     application.add_handler(
         MessageHandler(
-            filters.ChatType.PRIVATE
-            & ((filters.TEXT & ~filters.COMMAND) | (filters.FORWARDED & filters.CAPTION)),
+            filters.ChatType.PRIVATE & ((filters.TEXT & ~filters.COMMAND) | filters.CAPTION),
             capture,
         )
     )
+    # Last: whatever nothing above took. A command no handler knows…
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND,
+                                           unknown_command))  # fmt: skip
+    # …and messages without text (a photo with a caption was captured above).
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.CAPTION & ~filters.LOCATION
+            & (filters.Sticker.ALL | filters.PHOTO | filters.VOICE | filters.AUDIO
+               | filters.VIDEO | filters.VIDEO_NOTE | filters.Document.ALL | filters.ANIMATION
+               | filters.CONTACT | filters.POLL),
+            not_text,
+        )
+    )  # fmt: skip

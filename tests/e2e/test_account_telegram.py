@@ -238,8 +238,9 @@ async def test_password_command_explains_the_way_to_a_web_password(app, fake_api
     await reply_to(fake_api, 3003, 1)  # handled before the next: updates run concurrently
     await send(app, "/password", 3003, language_code="ru")
     answer = (await reply_to(fake_api, 3003, 2))[-1]
-    assert answer.startswith("Чтобы входить на сайте, задайте аккаунту имя пользователя и пароль")
-    assert "POST /api/auth/password" in answer
+    assert answer.startswith("Здесь вы входите через Telegram, пароль не нужен.")
+    assert "Настройки → Аккаунт" in answer
+    assert "/api" not in answer  # people, not API clients (issue 24)
 
     web = await register(app, "bella")
     await link_telegram(app, fake_api, web["access_token"], 3004)

@@ -70,6 +70,12 @@ async def test_parse_reads_the_text_in_the_users_zone_and_saves_nothing(client, 
     assert body["repeat"] is None
     assert body["clarify"] is None
     assert body["phrase"] == "завтра в 9"
+    assert body["when_text"] == "tomorrow 9 AM"  # the user chose no language: English
+    await client.patch(ME, json={"language": "ru"}, headers=auth)
+    resp = await client.post(PARSE, json={"text": "каждые 2 часа пить воду"}, headers=auth)
+    body = await resp.json()
+    assert body["repeat_text"] == "каждые 2 часа"
+    assert body["when_text"].startswith(("сегодня ", "завтра "))
 
     resp = await client.post(
         PARSE, json={"text": "every weekday at 8:30 standup", "timezone": "America/New_York"},
@@ -78,6 +84,7 @@ async def test_parse_reads_the_text_in_the_users_zone_and_saves_nothing(client, 
     body = await resp.json()
     assert body["title"] == "standup"
     assert body["repeat"] == "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=8;BYMINUTE=30"
+    assert body["repeat_text"] == "по будням в 08:30"
     assert datetime.fromisoformat(body["remind_at"]).hour == 8
 
     body = await (await client.post(PARSE, json={"text": "в 7 зарядка"}, headers=auth)).json()
@@ -93,7 +100,8 @@ async def test_parse_reads_the_text_in_the_users_zone_and_saves_nothing(client, 
 
     body = await (await client.post(PARSE, json={"text": "just a title"}, headers=auth)).json()
     assert body == {"title": "just a title", "remind_at": None, "repeat": None, "due": None,
-                    "timezone": "Europe/Moscow", "phrase": None, "clarify": None}  # fmt: skip
+                    "timezone": "Europe/Moscow", "phrase": None, "clarify": None,
+                    "when_text": None, "repeat_text": None}  # fmt: skip
     assert await db.list_collection_names() == [] or await db.reminders.count_documents({}) == 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -143,8 +144,12 @@ async def test_task_crud_fields_and_times_in_utc(api):
         repeat="rrule:freq=weekly;byday=mo",
     )  # fmt: skip
     assert set(created) == {"id", "title", "notes", "list_id", "done", "done_at", "due",
-                            "remind_at", "repeat", "created_at", "updated_at"}  # fmt: skip
+                            "remind_at", "repeat", "created_at", "updated_at", "when_text",
+                            "repeat_text"}  # fmt: skip
     assert created["title"] == "Buy milk"
+    # no time zone set: UTC; English (no stored language, no Accept-Language)
+    assert created["when_text"] == "Wed, May 1, 2030, 11:30 AM"
+    assert created["repeat_text"] == "every Mon"
     assert created["due"] == "2030-05-01T15:00:00Z"
     assert created["remind_at"] == "2030-05-01T11:30:00.123000Z"
     assert created["repeat"] == "FREQ=WEEKLY;BYDAY=MO"
@@ -167,6 +172,47 @@ async def test_task_crud_fields_and_times_in_utc(api):
     assert (await api.delete(f"/api/tasks/{task_id}", headers=alice)).status == 204
     await assert_problem(await api.get(f"/api/tasks/{task_id}", headers=alice), 404)
     await assert_problem(await api.delete(f"/api/tasks/{task_id}", headers=alice), 404)
+
+
+async def test_tasks_carry_their_time_and_repeat_in_the_users_words(api):
+    alice = await new_user(api, "alice")
+    settings = {"timezone": "Europe/Moscow", "language": "ru"}
+    await ok(await api.patch("/api/auth/me", headers=alice, json=settings))
+    created = await add(
+        api, alice, title="Проверить почту", remind_at="2030-12-11T06:30:00Z",
+        repeat="FREQ=HOURLY;INTERVAL=2;BYMINUTE=30",
+    )  # fmt: skip
+    assert (created["when_text"], created["repeat_text"]) == ("ср, 11 дек. 2030, 09:30",
+                                                              "каждые 2 часа")  # fmt: skip
+    [listed] = (await ok(await api.get("/api/tasks", headers=alice)))["items"]
+    assert (listed["when_text"], listed["repeat_text"]) == (created["when_text"],
+                                                            created["repeat_text"])  # fmt: skip
+    plain = await add(api, alice, title="Без времени")
+    assert (plain["when_text"], plain["repeat_text"]) == (None, None)
+    # English with no stored language: from Accept-Language; a 12-hour clock
+    bob = await new_user(api, "bob")
+    headers = {**bob, "Accept-Language": "en-US,en;q=0.8"}
+    weekday = await add(api, headers, title="Standup", due="2030-12-11T08:00:00Z",
+                        repeat="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=8;BYMINUTE=0")  # fmt: skip
+    assert (weekday["when_text"], weekday["repeat_text"]) == ("Wed, Dec 11, 2030, 8 AM",
+                                                              "every weekday at 8 AM")  # fmt: skip
+
+
+async def test_today_fills_itself_over_rest(api):
+    alice = await new_user(api, "alice")
+    now = datetime.now(UTC)
+    overdue = await add(api, alice, title="overdue", due=(now - timedelta(hours=1)).isoformat())
+    await add(api, alice, title="next week", remind_at=(now + timedelta(days=7)).isoformat())
+    by_hand = await add(api, alice, title="by hand", list="today")
+    today = await ok(await api.get("/api/tasks?list=today", headers=alice))
+    assert [task["id"] for task in today["items"]] == [overdue["id"], by_hand["id"]]
+    assert today["items"][0]["list_id"] == overdue["list_id"]  # still in Inbox
+    assert (await lists_of(api, alice))["today"]["open_count"] == 2
+    page = await ok(await api.get("/api/tasks?list=today&limit=1", headers=alice))
+    rest = await ok(await api.get(f"/api/tasks?list=today&limit=1&cursor={page['next_cursor']}",
+                                  headers=alice))  # fmt: skip
+    assert [t["title"] for t in page["items"] + rest["items"]] == ["overdue", "by hand"]
+    assert rest["next_cursor"] is None
 
 
 async def test_a_bot_without_a_user_gets_403_on_every_route(api):
@@ -280,7 +326,9 @@ async def test_invalid_patch_is_422_and_changes_nothing(api, db, body, field):
     [("limit=0", "limit"), ("limit=101", "limit"), ("limit=ten", "limit"),
      ("status=finished", "status"), ("cursor=bm9wZQ", "cursor"), ("cursor=%20", "cursor"),
      ("colour=red", "colour"), ("status=open&status=done", "status"), ("q=", "q"),
-     ("q=" + "a" * 201, "q"), ("list=", "list")],
+     ("q=" + "a" * 201, "q"), ("list=", "list"),
+     # Today's pages are positions in its time order: another cursor is refused too
+     ("list=today&cursor=bm9wZQ", "cursor"), ("list=today&cursor=bzEP_w", "cursor")],
 )  # fmt: skip
 async def test_invalid_query_is_422_naming_the_parameter(api, query, field):
     alice = await new_user(api, "alice")

@@ -59,11 +59,14 @@ async def test_timezone_picker_by_button_typed_name_offset_and_location(bot_clie
     assert done.params["text"] == "Time zone set: Novosibirsk (UTC+7)."
     assert (await db.users.find_one({"telegram_id": USER}))["timezone"] == "Asia/Novosibirsk"
 
-    # an offset has several zones: the user picks
-    await post_update(bot_client, message("UTC+3", reply_to_message=reply_to))
+    # an offset has several zones: the user picks (the command takes it as an argument)
+    await post_update(bot_client, message("/timezone UTC+3", entities=[
+        {"type": "bot_command", "offset": 0, "length": 9}]))  # fmt: skip
     which = (await replies(fake_api, 4))[-1]
     assert which.params["text"] == "Which one?"
-    assert ("tz:Europe/Moscow") in [data for _, data in buttons(which)]
+    choices = buttons(which)
+    assert ("Moscow (UTC+3)", "tz:Europe/Moscow") in choices
+    assert ("UTC+3", "tz:Etc/GMT-3") in choices  # not "GMT-3 (UTC+3)"
 
     # a shared location
     await post_update(bot_client, message("", location={"latitude": 40.71, "longitude": -74.0}))
@@ -80,7 +83,7 @@ async def test_first_time_asks_the_zone_then_shows_the_card_and_saves(bot_client
 
     await post_update(bot_client, press("tz:Europe/Moscow", ask.params["text"], lang="ru"))
     [card] = (await replies(fake_api, 2))[-1:]
-    assert card.params["text"].startswith("⏰ купить молоко\n🕒 завтра 09:00 · Moscow (UTC+3)")
+    assert card.params["text"].startswith("⏰ купить молоко\n🕒 Завтра 09:00 · Москва (UTC+3)")
     labels = [label for label, _ in buttons(card)]
     assert labels == ["Сохранить", "Изменить время", "Отмена"]
     save_data = buttons(card)[0][1]
@@ -150,7 +153,7 @@ async def test_a_repeat_card_describes_the_rule(bot_client, fake_api, db):
     [card] = await replies(fake_api, 1)
     lines = card.params["text"].split("\n")
     assert lines[0] == "⏰ планёрка"
-    assert lines[2] == "🔁 каждую неделю: пн"
+    assert lines[2] == "🔁 По пн в 10:00"
     draft = await db.reminder_drafts.find_one({})
     assert draft["repeat"] == "FREQ=WEEKLY;BYDAY=MO;BYHOUR=10;BYMINUTE=0"
 
@@ -168,7 +171,7 @@ async def test_an_ambiguous_repeat_keeps_its_rule_through_the_choice(bot_client,
     morning = readings.index(7)
     await post_update(bot_client, press(options[morning][1], ambiguous.params["text"], lang="ru"))
     edit = await fake_api.wait_for("editMessageText")
-    assert "🔁 каждый день" in edit[-1].params["text"]
+    assert "🔁 Каждый день в 07:00" in edit[-1].params["text"]
     save = next(data for label, data in buttons(edit[-1]) if label == "Сохранить")
     await post_update(bot_client, press(save, edit[-1].params["text"], lang="ru"))
     await fake_api.wait_for("answerCallbackQuery", 2)
@@ -182,7 +185,7 @@ async def test_text_without_a_time_is_left_to_other_handlers(bot_client, fake_ap
     await post_update(bot_client, message("/help", entities=[
         {"type": "bot_command", "offset": 0, "length": 5}]))  # fmt: skip
     sent = await replies(fake_api, 2)  # the task capture's answer, and /help
-    assert any(c.params["text"].startswith("I am your assistant.") for c in sent)
+    assert any(c.params["text"].startswith("I am your assistant.\n") for c in sent)
     assert not any(c.params["text"].startswith("⏰") for c in sent)  # no card
     assert await db.reminder_drafts.count_documents({}) == 0
     assert await db.tasks.count_documents({"title": "buy milk"}) == 1
@@ -214,7 +217,7 @@ async def test_quiet_hours_and_the_morning_digest_commands(make_client, fake_api
 
     await post_update(client, command("/digest 08:30"))
     on = (await replies(fake_api, 5))[-1]
-    assert on.params["text"] == "Every day at 08:30 I will send what is in Today."
+    assert on.params["text"] == "Every day at 8:30 AM I will send what is in Today."
     user = await db.users.find_one({"telegram_id": USER})
     digest = await db.reminders.find_one({"_id": user["_id"]})
     assert digest["kind"] == "digest"
@@ -223,12 +226,19 @@ async def test_quiet_hours_and_the_morning_digest_commands(make_client, fake_api
     services = client.server.app[SERVICES]
     for title in ("water plants", "call the bank"):
         await services.tasks.create(user["_id"], TaskDraft(title, list_ref="today"))
+    # Today fills itself: an overdue task in Inbox is in the digest, next week's is not
+    moscow = ZoneInfo("Europe/Moscow")
+    overdue = (datetime.now(moscow) - timedelta(days=1)).replace(hour=18, minute=0)
+    await services.tasks.create(user["_id"], TaskDraft("pay rent", due=overdue))
+    await services.tasks.create(user["_id"], TaskDraft(
+        "dentist", due=datetime.now(moscow) + timedelta(days=7)))  # fmt: skip
     # make it due now instead of tomorrow morning
     await db.reminders.update_one({"_id": user["_id"]}, {"$set": {"due_ms": 0}})
     sent = (await replies(fake_api, 6))[-1]
     lines = sent.params["text"].split("\n")
-    assert lines[0] == "☀️ Today, 2 tasks:"
-    assert sorted(lines[1:]) == ["• call the bank", "• water plants"]
+    assert lines[0] == "☀️ Today, 3 tasks:"
+    assert lines[1] == "• pay rent — yesterday 6 PM"  # timed first, then by hand, newest first
+    assert lines[2:] == ["• call the bank", "• water plants"]
     await post_update(client, command("/digest off"))
     off = (await replies(fake_api, 7))[-1]
     assert off.params["text"].startswith("The morning digest is off.")

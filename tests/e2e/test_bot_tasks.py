@@ -67,7 +67,7 @@ async def test_start_creates_the_four_lists_once_and_says_what_it_does(app, fake
 
 async def test_capture_move_done_reopen_through_buttons_and_rest(app, fake_api, db):
     card = await say(app, fake_api, "Купить молоко")
-    assert card["text"] == "Добавлено: Входящие.\n\nКупить молоко"
+    assert card["text"] == "Добавлено в список «Входящие».\n\nКупить молоко"
     labels = [text for text, _ in buttons(card)]
     assert labels == ["☀️ Сегодня", "🕓 Позже", "💭 Когда-нибудь", "✅ Готово", "🗑 Удалить"]
     task_id = task_id_of(card)
@@ -78,8 +78,8 @@ async def test_capture_move_done_reopen_through_buttons_and_rest(app, fake_api, 
     )  # fmt: skip
 
     card, notice = await press(app, fake_api, card, "☀️")
-    assert notice == "Перенесено: Сегодня."
-    assert card["text"].startswith("Перенесено: Сегодня.")
+    assert notice == "Перенесено в список «Сегодня»."
+    assert card["text"].startswith("Перенесено в список «Сегодня».")
     assert (await rest_task(app, task_id))["list_id"] == lists["today"]["id"]
     assert "📥 Входящие" in [text for text, _ in buttons(card)]  # Today's own button is gone
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -119,9 +120,15 @@ async def test_help_and_me(bot_client, fake_api):
     texts = [c.params["text"] for c in calls]
     assert any(t.startswith("I am your assistant.") for t in texts)
     me = texts[-1]
-    assert me.startswith("Your account")
-    assert "Telegram ID: 50" in me
-    assert "Password sign-in: no" in me
+    # for people: no internal ids, no ISO dates
+    assert me.startswith("Your account\nName: Test\nWeb sign-in: not set up yet")
+    assert "Time zone: not set (/timezone)" in me
+    assert re.search(r"With me since [A-Z][a-z]+ \d{1,2}, \d{4}", me)
+    assert "50" not in me
+    assert not re.search(r"[0-9a-f]{24}|\d{4}-\d{2}-\d{2}", me)
+    assert calls[-1].params["reply_markup"]["inline_keyboard"][0][0]["web_app"]["url"] == (
+        "https://assistant.example.com/app/#account"
+    )
 
 
 async def test_help_in_russian(bot_client, fake_api):

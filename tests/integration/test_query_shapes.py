@@ -56,6 +56,55 @@ async def test_keyset_page_one_range_condition_newest_first(env: TasksEnv):
     assert await titles(tasks.find(query).sort("order_key", -1).skip(0).limit(10)) == ["молоко"]
 
 
+async def test_today_equality_as_eq_and_a_range_on_a_date_skipping_nulls(env: TasksEnv):
+    """Today's three queries (services/tasks/service.py `today`)."""
+    tasks = env.db["tasks"]
+    end = datetime(2030, 1, 2, tzinfo=UTC)
+    await tasks.insert_many([
+        {"user_id": U1, "done": False, "remind_at": datetime(2030, 1, 1, 9, tzinfo=UTC),
+         "due": None, "title": "today"},
+        {"user_id": U1, "done": False, "remind_at": datetime(2029, 12, 1, tzinfo=UTC),
+         "title": "overdue, no due field"},
+        {"user_id": U1, "done": False, "remind_at": end, "due": end, "title": "at the end"},
+        {"user_id": U1, "done": False, "remind_at": None, "due": None, "title": "untimed"},
+        {"user_id": U1, "done": True, "remind_at": datetime(2030, 1, 1, tzinfo=UTC),
+         "title": "done"},
+        {"user_id": U2, "done": False, "remind_at": datetime(2030, 1, 1, tzinfo=UTC),
+         "title": "other user"},
+    ])  # fmt: skip
+    # a whole-document rewrite keeps the date a date and the boolean a boolean
+    doc = await tasks.find_one({"title": "untimed"})
+    doc["remind_at"] = datetime(2030, 1, 1, 20, tzinfo=UTC)
+    await tasks.replace_one({"_id": doc["_id"]}, doc)
+    base = {"user_id": {"$eq": U1}, "done": {"$eq": False}}
+    query = {**base, "remind_at": {"$lt": end}}
+    assert await titles(tasks.find(query).sort("remind_at", 1).limit(200)) == [
+        "overdue, no due field", "today", "untimed"]  # fmt: skip
+    assert await titles(tasks.find({**base, "due": {"$lt": end}})) == []
+    # served by an index (the embedded server names indexes its own way: compare the keys)
+    keys = {tuple(index["key"]) for index in await (await tasks.list_indexes()).to_list()}
+    assert {("user_id", "done", "remind_at"), ("user_id", "done", "due")} <= keys
+
+
+@EMBEDDED_ONLY
+async def test_embedded_today_queries_are_served_by_their_indexes(env: TasksEnv):
+    """With `$eq`, the embedded server searches the compound index (equality, equality,
+    range); written as plain equality, the same filter scans the collection."""
+    tasks = env.db["tasks"]
+    end = datetime(2030, 1, 2, tzinfo=UTC)
+
+    async def plan(query: dict[str, Any]) -> str:
+        return str((await tasks.find(query).explain())["queryPlanner"]["winningPlan"])
+
+    base = {"user_id": {"$eq": U1}, "done": {"$eq": False}}
+    assert "USING INDEX idx_tasks_user_id_done_remind_at" in await plan(
+        {**base, "remind_at": {"$lt": end}})  # fmt: skip
+    assert "USING INDEX idx_tasks_user_id_done_due" in await plan({**base, "due": {"$lt": end}})
+    assert "USING INDEX idx_tasks_user_id_list_id_done_order_key" in await plan(
+        {**base, "list_id": {"$eq": "L"}})  # fmt: skip
+    assert "SCAN tasks" in await plan({"user_id": U1, "done": False, "remind_at": {"$lt": end}})
+
+
 async def test_open_counts_by_group(env: TasksEnv):
     tasks = await tasks_with_terms(env)
     pipeline = [{"$match": {"user_id": U1, "done": False}},

@@ -28,6 +28,13 @@ TABLE: list[tuple[str, str, str, str, str, str | None]] = [
     (BERLIN, SPRING, "напомни завтра в 9 купить молоко", "купить молоко", "2026-03-29T09:00:00+02:00", None),
     (BERLIN, SPRING, "remind me in 2 hours to call mom", "call mom", "2026-03-28T14:00:00+01:00", None),
     (MOSCOW, SPRING, "напомни завтра в 9 купить молоко", "купить молоко", "2026-03-29T09:00:00+03:00", None),
+    # a bare hour right after a day word, at the end (the bot's `/new buy milk tomorrow 9`)
+    (BERLIN, SPRING, "buy milk tomorrow 9", "buy milk", "2026-03-29T09:00:00+02:00", None),
+    (MOSCOW, SPRING, "купить молоко завтра 18", "купить молоко", "2026-03-29T18:00:00+03:00", None),
+    (BERLIN, SPRING, "tomorrow 3 calls", "3 calls", "2026-03-29T09:00:00+02:00", None),
+    # an hour with its marker and no "at" (raised IndexError: the rule has no minutes group)
+    (BERLIN, SPRING, "buy milk 7pm", "buy milk", "2026-03-28T19:00:00+01:00", None),
+    (MOSCOW, SPRING, "купить хлеб 8 вечера", "купить хлеб", "2026-03-28T20:00:00+03:00", None),
     (MOSCOW, SPRING, "remind me in 2 hours to call mom", "call mom", "2026-03-28T14:00:00+03:00", None),
     # a day without a time is 09:00; parts of the day
     (BERLIN, SPRING, "завтра позвонить врачу", "позвонить врачу", "2026-03-29T09:00:00+02:00", None),

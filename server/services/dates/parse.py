@@ -271,7 +271,7 @@ def _time(m: re.Match[str]) -> Data | None:
     groups = m.groupdict()
     if groups.get("noon"):
         return {"hour": 12, "minute": 0, "fixed": True}
-    hour, minute = int(m["h"]), int(m["m"] or 0)
+    hour, minute = int(m["h"]), int(groups.get("m") or 0)
     mer = (groups.get("mer") or "").replace(".", "").replace(" ", "")
     if mer:
         if mer in ("am", "pm") and not 1 <= hour <= 12:
@@ -304,6 +304,11 @@ HOUR_UNIT = r"(?:\s*(?:ч\.?|час(?:а|ов)?|o['’]?clock))?"
 # English parts of the day are ordinary words too ("morning run"): bare, they count only
 # right after a day ("tomorrow morning", "friday evening").
 DAY_BEFORE = re.compile(r"(?:today|tomorrow|tmrw|" + WEEKDAY_FULL + r")\s+$")
+# A bare hour counts only right after a day word and at the end of the text ("buy milk
+# tomorrow 9", "купить молоко завтра 9"); elsewhere a number is a number ("tomorrow 3 calls").
+DAY_WORD_BEFORE = re.compile(
+    r"(?:today|tomorrow|tmrw|сегодня|завтра|послезавтра|" + WEEKDAY_FULL + r")\s+$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,6 +368,7 @@ RULES: list[_Rule] = [
     _Rule("time", _rx(r"(?:(?:в|at)\s+)?(?P<noon>полдень|noon|midday)"), _time),
     _Rule("time", _rx(r"(?P<h>\d{1,2}):(?P<m>\d{2})\s*" + MER + "?"), _time),
     _Rule("time", _rx(r"(?P<h>\d{1,2})\s*(?P<mer>a\.?\s?m\.?|p\.?\s?m\.?|утра|вечера|ночи)"), _time),
+    _Rule("time", _rx(r"(?P<h>\d{1,2})(?=\s*[.!]?\s*$)"), _time, after=DAY_WORD_BEFORE),
     # ---- dates
     _Rule("date", _rx(r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"), _date_iso),
     _Rule("date", _rx(r"(?P<d>\d{1,2})\.(?P<mo>\d{1,2})(?:\.(?P<y>\d{4}|\d{2}))?"), _date_dotted),

@@ -76,33 +76,17 @@ class ReminderDrafts:
         )  # fmt: skip
         return Draft.of(doc)
 
-    async def await_time(self, user_id: PydanticObjectId, draft_id: str) -> Draft | None:
-        """ "Change time": the user's next time phrase goes to this draft (and no other)."""
-        doc = await self._doc(user_id, draft_id)
-        if doc is None:
-            return None
-        await ReminderDraft.get_pymongo_collection().update_many(
-            {"user_id": str(user_id), "awaiting_time": 1}, {"$set": {"awaiting_time": 0}}
-        )
-        await self._set(doc, awaiting_time=1)
-        return Draft.of(doc)
-
-    async def awaiting(self, user_id: PydanticObjectId) -> Draft | None:
-        found = await ReminderDraft.get_pymongo_collection().find_one(
-            {"user_id": str(user_id), "awaiting_time": 1}, {"_id": 1}
-        )
-        return await self.get(user_id, str(found["_id"])) if found else None
-
     async def retime(
         self, user_id: PydanticObjectId, draft_id: str, parsed: Parsed
     ) -> Draft | None:
-        """A new time (and repeat) for the draft, from the user's answer to "Change time"."""
+        """A new time (and repeat) for the draft, from the user's answer to "Change time" (the
+        bot keeps that question in `Questions`)."""
         doc = await self._doc(user_id, draft_id)
         if doc is None:
             return None
         await self._set(
             doc, remind_at_ms=to_ms(parsed.when) if parsed.when else None,
-            repeat=parsed.repeat, awaiting_time=0, **_options(parsed),
+            repeat=parsed.repeat, **_options(parsed),
         )  # fmt: skip
         return Draft.of(doc)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -108,6 +109,9 @@ class Lists:
     def __init__(self, max_ensured: int = 100_000) -> None:
         self._ensured: set[str] = set()
         self._max_ensured = max_ensured
+        # Today's count is not its members' count: Today fills itself (the tasks service's
+        # rule, which sets this when it is built on these lists).
+        self.today_count: Callable[[str], Awaitable[int]] | None = None
 
     async def ensure_builtins(self, user_id: UserRef, *, just_read: bool = False) -> str:
         """Create whichever built-in lists the user lacks; returns the user key. A user that
@@ -176,6 +180,10 @@ class Lists:
         """Every list with its name in the user's language and its open-task count."""
         found = await self.all(user_id)
         counts = await self.open_counts(user_id)
+        if self.today_count is not None:
+            for doc in found:
+                if doc.key == "today":
+                    counts[str(doc.id)] = await self.today_count(user_key(user_id))
         lang = lang or await self.language(user_id)
         return [self.view(doc, lang, counts) for doc in found]
 

@@ -10,15 +10,16 @@ import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from beanie import PydanticObjectId
 from beanie.odm.utils.dump import get_dict
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from models import Task, TaskList
+from models import Task, TaskList, User
 from models.clock import utcnow
 from server.services.common.errors import ConcurrentChange, InvalidInput, ListNotFound, TaskNotFound
 from server.services.common.mongo import insert
@@ -38,6 +39,9 @@ CURSOR_MAX_LENGTH = 64
 SEARCH_MAX_LENGTH = 200
 EARLIEST_YEAR, LATEST_YEAR = 1900, 9998  # times beyond these are mistakes, not plans
 WRITE_ATTEMPTS = 5
+# Today is read from three indexed queries, each bounded: a Today longer than this is not
+# read by anyone, and the bound keeps the request's work (and its event-loop time) small.
+TODAY_MAX = 200
 
 Status = Literal["open", "done", "all"]
 Clock = Callable[[], datetime]
@@ -198,6 +202,48 @@ def decode_cursor(cursor: str) -> str:
     return key
 
 
+_OFFSET_TAG = b"o1"
+
+
+def encode_offset(offset: int) -> str:
+    """A cursor for Today's pages: a position in the merged, time-sorted view."""
+    raw = _OFFSET_TAG + offset.to_bytes(2, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_offset(cursor: str) -> int:
+    bad = InvalidInput("cursor", "Not a cursor from this API; start again without it")
+    if not cursor.isascii() or len(cursor) > CURSOR_MAX_LENGTH:
+        raise bad
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
+        raise bad from None
+    if len(raw) != 4 or not raw.startswith(_OFFSET_TAG):
+        raise bad
+    offset = int.from_bytes(raw[2:], "big")
+    if offset > 3 * TODAY_MAX or encode_offset(offset) != cursor:
+        raise bad
+    return offset
+
+
+def end_of_day(now: datetime, zone: ZoneInfo) -> datetime:
+    """The first instant of tomorrow on the user's clock, in UTC (midnight of a day that
+    starts with a DST jump is normalised by the round trip through UTC)."""
+    local = now.astimezone(zone)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), zone)
+    return midnight.astimezone(UTC)
+
+
+def _today_order(task: TaskView) -> tuple[int, float, str]:
+    """Timed tasks first, by their time (the reminder, else the due time; overdue first);
+    then those put in Today by hand, newest first."""
+    when = task.remind_at if task.remind_at is not None else task.due
+    if when is None:
+        return (1, 0.0, "".join(chr(0x10FFFF - ord(c)) for c in task.order_key))
+    return (0, when.timestamp(), task.order_key)
+
+
 # --- The service ------------------------------------------------------------------------------
 
 
@@ -213,6 +259,7 @@ class Tasks:
         self.planner = planner
         self.search_backend = search
         self.clock = clock
+        lists.today_count = self.today_count
 
     # Reading
 
@@ -227,10 +274,13 @@ class Tasks:
         uid = await self.lists.ensure_builtins(user_id)
         if not 1 <= query.limit <= PAGE_MAX:
             raise InvalidInput("limit", f"limit must be 1..{PAGE_MAX}")
-        after = decode_cursor(query.cursor) if query.cursor is not None else None
         list_id = None
         if query.list_ref is not None:
             list_id = str((await self.lists.resolve(uid, query.list_ref)).id)
+        is_today = list_id is not None and list_id == await self._today_id(uid)
+        if is_today and query.text is None and query.status == "open":
+            return await self._today_page(uid, query.limit, query.cursor)
+        after = decode_cursor(query.cursor) if query.cursor is not None else None
         done = {"open": False, "done": True, "all": None}[query.status]
         if query.text is not None:
             if after is not None:
@@ -266,21 +316,76 @@ class Tasks:
 
     async def window(
         self, user_id: UserRef, list_ref: str, offset: int, limit: int
-    ) -> tuple[TaskList, list[Task], int]:
-        """Open tasks of a list by position, newest first, and how many there are: for
-        numbered pages (the bot's ◀ ▶), where an offset is what a button can carry."""
+    ) -> tuple[TaskList, list[TaskView], int]:
+        """Open tasks of a list by position, newest first (Today: as `today` orders it), and
+        how many there are: for numbered pages (the bot's ◀ ▶), where an offset is what a
+        button can carry."""
         uid = await self.lists.ensure_builtins(user_id)
         task_list = await self.lists.resolve(uid, list_ref)
         list_id = str(task_list.id)
+        if task_list.key == "today":
+            everything = await self.today(uid)
+            return task_list, everything[max(offset, 0) : max(offset, 0) + limit], len(everything)
         total = (await self.lists.open_counts(uid)).get(list_id, 0)
         cursor = (
             Task.get_pymongo_collection()
-            .find({"user_id": uid, "list_id": list_id, "done": False}, NO_TERMS)
+            .find(
+                {"user_id": {"$eq": uid}, "list_id": {"$eq": list_id}, "done": {"$eq": False}},
+                VIEW_FIELDS,
+            )
             .sort("order_key", -1)
             .skip(max(offset, 0))
             .limit(limit)
         )
-        return task_list, [Task.model_validate(doc) async for doc in cursor], total
+        return task_list, [TaskView.of(doc) async for doc in cursor], total
+
+    async def today(self, user_id: UserRef, now: datetime | None = None) -> list[TaskView]:
+        """Today fills itself: the open tasks whose reminder or due time falls today on the
+        user's clock or before (overdue), wherever they are, plus those put in Today by hand;
+        each once, timed ones first by time. The rule for GET /api/tasks?list=today, the
+        bot's /today and the morning digest. Three indexed queries (equality on the user and
+        `done`, then the list or a range on the time), each bounded by TODAY_MAX."""
+        uid = await self.lists.ensure_builtins(user_id)
+        end = end_of_day(now or self.clock(), await self._zone(uid))
+        base: dict[str, Any] = {"user_id": {"$eq": uid}, "done": {"$eq": False}}
+        sources: list[tuple[dict[str, Any], str, int]] = [
+            ({**base, "list_id": {"$eq": await self._today_id(uid)}}, "order_key", -1),
+            ({**base, "remind_at": {"$lt": end}}, "remind_at", 1),
+            ({**base, "due": {"$lt": end}}, "due", 1),
+        ]
+        found: dict[str, TaskView] = {}
+        collection = Task.get_pymongo_collection()
+        for filters, field, direction in sources:
+            cursor = collection.find(filters, VIEW_FIELDS).sort(field, direction)
+            async for doc in cursor.limit(TODAY_MAX):
+                view = TaskView.of(doc)
+                found.setdefault(str(view.id), view)
+        return sorted(found.values(), key=_today_order)
+
+    async def today_count(self, user_id: UserRef) -> int:
+        return len(await self.today(user_id))
+
+    async def _today_page(self, uid: str, limit: int, cursor: str | None) -> TaskPage:
+        offset = decode_offset(cursor) if cursor is not None else 0
+        everything = await self.today(uid)
+        items = everything[offset : offset + limit]
+        more = offset + limit < len(everything)
+        return TaskPage(items=items, next_cursor=encode_offset(offset + limit) if more else None)
+
+    async def _today_id(self, uid: str) -> str:
+        return str((await self.lists.builtin(uid, "today")).id)
+
+    async def _zone(self, uid: str) -> ZoneInfo:
+        oid = object_id(uid)
+        doc = (
+            await User.get_pymongo_collection().find_one({"_id": oid}, {"timezone": 1})
+            if oid is not None
+            else None
+        )
+        try:
+            return ZoneInfo(doc["timezone"]) if doc and doc.get("timezone") else ZoneInfo("UTC")
+        except (ValueError, KeyError):
+            return ZoneInfo("UTC")
 
     async def find(self, user_id: UserRef, text: str, limit: int = 10) -> list[TaskView]:
         """The user's open tasks matching `text`, best first."""

@@ -1,0 +1,272 @@
+"""Times, repeats and time zones as people say them, in English and Russian: one formatter
+for the bot, the REST API (`when_text`, `repeat_text` in the task JSON) and so the Mini App.
+
+- a time: "today 10 AM" / "сегодня 10:00", "tomorrow 9 AM" / "завтра 09:00", "yesterday …",
+  else the weekday and date: "Wed, Dec 9, 6:30 PM" / "ср, 9 дек., 18:30" (the year only when
+  it is not this year). English reads a 12-hour clock, Russian a 24-hour one.
+- a repeat (an RRULE as the tasks service stores it): "every 2 hours" / "каждые 2 часа",
+  "every weekday at 8 AM" / "по будням в 08:00"; never the raw rule.
+- a time zone: the city in the user's language with its offset, "Москва (UTC+3)"; a zone
+  with no city reads as its offset alone ("UTC", "UTC+3").
+
+Dates, month and weekday names and plural rules come from CLDR through Babel (installed with
+the bot's translations tooling); the few phrases CLDR has no pattern for are tables below.
+Pure functions, no I/O: a task costs ~20 us to describe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, get_timezone, get_timezone_location
+
+Lang = Literal["en", "ru"]
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def lang_of(code: str | None) -> Lang:
+    return "ru" if code and code.lower().startswith("ru") else "en"
+
+
+@cache
+def _locale(lang: Lang) -> Locale:
+    return Locale.parse(lang)
+
+
+# --- Clock and dates ---------------------------------------------------------------------
+
+
+def clock_text(hour: int, minute: int, lang: Lang) -> str:
+    """ "9 AM", "6:30 PM" in English; "09:00", "18:30" in Russian."""
+    if lang == "ru":
+        return f"{hour:02d}:{minute:02d}"
+    suffix = "AM" if hour < 12 else "PM"
+    h12 = hour % 12 or 12
+    return f"{h12} {suffix}" if minute == 0 else f"{h12}:{minute:02d} {suffix}"
+
+
+def date_text(day: date, today: date, lang: Lang) -> str:
+    """ "Wed, Dec 9" / "ср, 9 дек."; with the year when it is not this year's."""
+    if lang == "ru":
+        pattern = "EEE, d MMM" if day.year == today.year else "EEE, d MMM y"
+    else:
+        pattern = "EEE, MMM d" if day.year == today.year else "EEE, MMM d, y"
+    return format_date(day, pattern, locale=_locale(lang))
+
+
+_RELATIVE = {
+    "en": {0: "today", 1: "tomorrow", -1: "yesterday"},
+    "ru": {0: "сегодня", 1: "завтра", -1: "вчера"},
+}
+
+
+def when_text(instant: datetime, now: datetime, zone: ZoneInfo, lang: Lang) -> str:
+    """A moment on the user's clock, relative to `now`: "today 10 AM", "завтра 09:00",
+    "Wed, Dec 9, 6:30 PM". Lower case (it sits inside sentences); see `capital`."""
+    local = instant.astimezone(zone)
+    today = now.astimezone(zone).date()
+    clock = clock_text(local.hour, local.minute, lang)
+    relative = _RELATIVE[lang].get((local.date() - today).days)
+    if relative is not None:
+        return f"{relative} {clock}"
+    return f"{date_text(local.date(), today, lang)}, {clock}"
+
+
+def day_text(day: date, today: date, lang: Lang) -> str:
+    """A day without a time: "today", "завтра", "ср, 9 дек."."""
+    return _RELATIVE[lang].get((day - today).days) or date_text(day, today, lang)
+
+
+def capital(text: str) -> str:
+    """The first letter up, for the start of a line: "Today 10 AM"."""
+    return text[:1].upper() + text[1:]
+
+
+# --- Repeats -------------------------------------------------------------------------------
+
+# Russian: every one, then CLDR's plural forms one (21), few (2), many (5) of "every N <unit>";
+# English: (one, other).
+_UNITS_RU = {
+    "HOURLY": ("каждый час", "каждый {n} час", "каждые {n} часа", "каждые {n} часов"),
+    "DAILY": ("каждый день", "каждый {n} день", "каждые {n} дня", "каждые {n} дней"),
+    "WEEKLY": ("каждую неделю", "каждую {n} неделю", "каждые {n} недели", "каждые {n} недель"),
+    "MONTHLY": ("каждый месяц", "каждый {n} месяц", "каждые {n} месяца", "каждые {n} месяцев"),
+    "YEARLY": ("каждый год", "каждый {n} год", "каждые {n} года", "каждые {n} лет"),
+}
+_UNITS_EN = {
+    "HOURLY": ("every hour", "every {n} hours"),
+    "DAILY": ("every day", "every {n} days"),
+    "WEEKLY": ("every week", "every {n} weeks"),
+    "MONTHLY": ("every month", "every {n} months"),
+    "YEARLY": ("every year", "every {n} years"),
+}
+_WORDS: dict[str, dict[str, Any]] = {
+    "en": {"weekdays": "every weekday", "weekend": "every weekend", "days": "every {days}",
+           "at": "at {time}", "on_day": "on the {day}", "on_date": "on {date}",
+           "times": ("{n} time", "{n} times"), "until": "until {date}", "minute": "at :{minute:02d}"},
+    "ru": {"weekdays": "по будням", "weekend": "по выходным", "days": "по {days}",
+           "at": "в {time}", "on_day": "{day}-го числа", "on_date": "{date}",
+           "times": ("{n} раз", "{n} раза"), "until": "до {date}", "minute": "в :{minute:02d}"},
+}  # fmt: skip
+
+
+def _every(freq: str, n: int, lang: Lang) -> str:
+    if lang == "ru":
+        every, one, few, many = _UNITS_RU[freq]
+        if n == 1:
+            return every
+        form = _locale("ru").plural_form(n)
+        return {"one": one, "few": few}.get(form, many).format(n=n)
+    one, other = _UNITS_EN[freq]
+    return one if n == 1 else other.format(n=n)
+
+
+def _ordinal_en(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _ints(value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        return [int(v) for v in value.split(",")]
+    except ValueError:
+        return None
+
+
+def repeat_text(rule: str | None, lang: Lang, today: date | None = None) -> str | None:
+    """An RRULE in words: "every 2 hours", "каждые 2 часа", "every weekday at 8 AM",
+    "по пн, ср в 09:00", "every month on the 5th". None for no rule. Parts it cannot put in
+    words are left out (the rule itself is never shown to a person)."""
+    if not rule:
+        return None
+    parts = dict(p.split("=", 1) for p in rule.upper().split(";") if "=" in p)
+    freq = parts.get("FREQ", "")
+    if freq not in _UNITS_EN:
+        return _every("DAILY", 1, lang) if freq else None
+    words = _WORDS[lang]
+    try:
+        interval = max(1, int(parts.get("INTERVAL", "1")))
+    except ValueError:
+        interval = 1
+    days = [d[-2:] for d in parts.get("BYDAY", "").split(",") if d[-2:] in _WEEKDAYS]
+    phrase = _every(freq, interval, lang)
+    if freq in ("WEEKLY", "DAILY") and days and interval == 1:
+        chosen = sorted(set(days), key=_WEEKDAYS.index)
+        if chosen == list(_WEEKDAYS[:5]):
+            phrase = words["weekdays"]
+        elif chosen == list(_WEEKDAYS[5:]):
+            phrase = words["weekend"]
+        elif len(chosen) == 7:
+            phrase = _every("DAILY", 1, lang)
+        else:
+            names = _locale(lang).days["format"]["abbreviated"]
+            phrase = words["days"].format(days=", ".join(names[_WEEKDAYS.index(d)] for d in chosen))
+    elif freq == "MONTHLY" and (month_days := _ints(parts.get("BYMONTHDAY"))):
+        day = month_days[0]
+        phrase += " " + words["on_day"].format(day=_ordinal_en(day) if lang == "en" else day)
+    elif freq == "YEARLY":
+        months, month_days = _ints(parts.get("BYMONTH")), _ints(parts.get("BYMONTHDAY"))
+        if months and month_days and 1 <= months[0] <= 12 and 1 <= month_days[0] <= 31:
+            pattern = "d MMM" if lang == "ru" else "MMM d"
+            try:
+                on = format_date(date(2000, months[0], month_days[0]), pattern, locale=lang)
+                phrase += " " + words["on_date"].format(date=on)
+            except ValueError:
+                pass
+    hours, minutes = _ints(parts.get("BYHOUR")), _ints(parts.get("BYMINUTE"))
+    if freq != "HOURLY" and hours and len(hours) == 1 and 0 <= hours[0] <= 23:
+        minute = minutes[0] if minutes and 0 <= minutes[0] <= 59 else 0
+        phrase += " " + words["at"].format(time=clock_text(hours[0], minute, lang))
+    if count := _ints(parts.get("COUNT")):
+        n = count[0]
+        one, other = words["times"]
+        plural = _locale(lang).plural_form(n) == ("few" if lang == "ru" else "other")
+        phrase += ", " + (other if plural else one).format(n=n)
+    return phrase
+
+
+# --- Time zones ----------------------------------------------------------------------------
+
+
+def offset_text(zone: ZoneInfo, now: datetime) -> str:
+    """ "UTC+3", "UTC-3:30", "UTC" for the zone's offset at `now`."""
+    offset = now.astimezone(zone).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    h, m = divmod(abs(minutes), 60)
+    return f"UTC{sign}{h}" + (f":{m:02d}" if m else "")
+
+
+@cache
+def city_name(zone: str, lang: Lang) -> str | None:
+    """The zone's city in the language (CLDR): "Москва", "São Paulo"; None for zones that
+    are only an offset (UTC, Etc/GMT-3)."""
+    if zone == "UTC" or zone.startswith("Etc/"):
+        return None
+    try:
+        name = get_timezone_location(get_timezone(zone), locale=lang, return_city=True)
+    except (LookupError, ValueError):
+        return None
+    return str(name) if name else None
+
+
+def zone_text(zone: str, lang: Lang, now: datetime | None = None) -> str:
+    """ "Москва (UTC+3)", "Tokyo (UTC+9)"; a zone without a city: its offset alone."""
+    offset = offset_text(ZoneInfo(zone), now or datetime.now(UTC))
+    name = city_name(zone, lang)
+    return f"{name} ({offset})" if name else offset
+
+
+# --- A task --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Humanizer:
+    """The texts of tasks for one reader: their language, time zone and `now`."""
+
+    lang: Lang
+    zone: ZoneInfo
+    now: datetime
+
+    @classmethod
+    def for_user(cls, language: str | None, timezone: str | None, now: datetime) -> Humanizer:
+        try:
+            zone = ZoneInfo(timezone) if timezone else ZoneInfo("UTC")
+        except (ValueError, KeyError):
+            zone = ZoneInfo("UTC")
+        return cls(lang_of(language), zone, now)
+
+    def when(self, instant: datetime | None) -> str | None:
+        return None if instant is None else when_text(instant, self.now, self.zone, self.lang)
+
+    def repeat(self, rule: str | None) -> str | None:
+        return repeat_text(rule, self.lang)
+
+    def task_when(self, remind_at: datetime | None, due: datetime | None) -> str | None:
+        """The one time a task is shown with: its reminder, else its due time."""
+        return self.when(remind_at if remind_at is not None else due)
+
+
+def warm() -> None:
+    """Load what the first formatting would (CLDR data of both languages: ~70 ms; the zone
+    names people type): blocking, so the app runs it in a thread at start, and no update or
+    request pays it on the event loop."""
+    from server.services.dates.zones import COMMON_ZONES, resolve
+
+    now = datetime.now(UTC)
+    for lang in ("en", "ru"):
+        when_text(now, now, ZoneInfo("UTC"), lang)
+        date_text(now.date(), date(2000, 1, 1), lang)
+        repeat_text("FREQ=WEEKLY;BYDAY=MO", lang)
+        for zone in COMMON_ZONES[lang]:
+            zone_text(zone, lang, now)
+        resolve("-", now, lang)

@@ -1,0 +1,117 @@
+"""The shared formatter: times, repeats and zones as people say them, in both languages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from server.services.dates.humanize import (
+    Humanizer,
+    capital,
+    clock_text,
+    repeat_text,
+    when_text,
+    zone_text,
+)
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+# Monday, 7 December 2026, 08:00 in Moscow
+NOW = datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
+
+
+def at(days: int, hour: int, minute: int = 0) -> datetime:
+    local = NOW.astimezone(MOSCOW).replace(hour=hour, minute=minute) + timedelta(days=days)
+    return local.astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("instant", "lang", "expected"),
+    [
+        (at(0, 10), "ru", "сегодня 10:00"),
+        (at(0, 10), "en", "today 10 AM"),
+        (at(1, 9), "ru", "завтра 09:00"),
+        (at(1, 9), "en", "tomorrow 9 AM"),
+        (at(2, 18, 30), "ru", "ср, 9 дек., 18:30"),
+        (at(2, 18, 30), "en", "Wed, Dec 9, 6:30 PM"),
+        (at(-1, 0, 5), "en", "yesterday 12:05 AM"),
+        (at(-1, 12), "ru", "вчера 12:00"),
+        (at(40, 12), "en", "Sat, Jan 16, 2027, 12 PM"),
+        (at(40, 12), "ru", "сб, 16 янв. 2027, 12:00"),
+    ],
+)
+def test_times_relative_to_now_on_the_users_clock(instant, lang, expected):
+    assert when_text(instant, NOW, MOSCOW, lang) == expected
+
+
+def test_the_day_is_the_users_not_utcs():
+    # 23:30 UTC on the 7th is already the 8th in Moscow: "tomorrow" there
+    late = datetime(2026, 12, 7, 23, 30, tzinfo=UTC)
+    assert when_text(late, NOW, MOSCOW, "en") == "tomorrow 2:30 AM"
+    assert when_text(late, NOW, ZoneInfo("UTC"), "en") == "today 11:30 PM"
+
+
+def test_clock_and_capital():
+    assert [clock_text(h, m, "en") for h, m in ((0, 0), (9, 5), (12, 0), (23, 59))] == [
+        "12 AM", "9:05 AM", "12 PM", "11:59 PM"]  # fmt: skip
+    assert clock_text(9, 5, "ru") == "09:05"
+    assert capital("today 10 AM") == "Today 10 AM"
+    assert capital("") == ""
+
+
+@pytest.mark.parametrize(
+    ("rule", "en", "ru"),
+    [
+        ("FREQ=HOURLY;INTERVAL=2;BYMINUTE=27", "every 2 hours", "каждые 2 часа"),
+        ("FREQ=HOURLY", "every hour", "каждый час"),
+        ("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=8;BYMINUTE=0", "every weekday at 8 AM",
+         "по будням в 08:00"),
+        ("FREQ=DAILY;BYHOUR=21;BYMINUTE=30", "every day at 9:30 PM", "каждый день в 21:30"),
+        ("FREQ=WEEKLY;BYDAY=SA,SU", "every weekend", "по выходным"),
+        ("FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9", "every Mon, Wed at 9 AM", "по пн, ср в 09:00"),
+        ("FREQ=DAILY;INTERVAL=5", "every 5 days", "каждые 5 дней"),
+        ("FREQ=DAILY;INTERVAL=21", "every 21 days", "каждый 21 день"),
+        ("FREQ=WEEKLY;INTERVAL=2", "every 2 weeks", "каждые 2 недели"),
+        ("FREQ=MONTHLY;BYMONTHDAY=3", "every month on the 3rd", "каждый месяц 3-го числа"),
+        ("FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=9", "every year on Dec 9", "каждый год 9 дек."),
+        ("FREQ=DAILY;COUNT=3", "every day, 3 times", "каждый день, 3 раза"),
+    ],
+)  # fmt: skip
+def test_repeats_in_words(rule, en, ru):
+    assert repeat_text(rule, "en") == en
+    assert repeat_text(rule, "ru") == ru
+
+
+def test_a_rule_is_never_shown_raw():
+    assert repeat_text(None, "en") is None
+    for rule in ("FREQ=MINUTELY", "FREQ=DAILY;BYSETPOS=-1;BYDAY=XX", "FREQ=WEEKLY;INTERVAL=x"):
+        text = repeat_text(rule, "en")
+        assert text is not None
+        assert "FREQ" not in text
+        assert "=" not in text
+
+
+@pytest.mark.parametrize(
+    ("zone", "en", "ru"),
+    [
+        ("Europe/Moscow", "Moscow (UTC+3)", "Москва (UTC+3)"),
+        ("Asia/Novosibirsk", "Novosibirsk (UTC+7)", "Новосибирск (UTC+7)"),
+        ("Asia/Tokyo", "Tokyo (UTC+9)", "Токио (UTC+9)"),
+        ("UTC", "UTC", "UTC"),
+        ("Etc/GMT-3", "UTC+3", "UTC+3"),
+        ("Asia/Kolkata", "Kolkata (UTC+5:30)", "Калькутта (UTC+5:30)"),
+    ],
+)
+def test_zone_names_in_the_users_language_without_oddities(zone, en, ru):
+    assert zone_text(zone, "en", NOW) == en
+    assert zone_text(zone, "ru", NOW) == ru
+
+
+def test_a_task_shows_its_reminder_else_its_due_time():
+    texts = Humanizer.for_user("ru-RU", "Europe/Moscow", NOW)
+    assert texts.task_when(at(0, 10), at(1, 9)) == "сегодня 10:00"
+    assert texts.task_when(None, at(1, 9)) == "завтра 09:00"
+    assert texts.task_when(None, None) is None
+    # an unknown zone reads as UTC rather than failing
+    assert Humanizer.for_user(None, "Mars/Olympus", NOW).zone == ZoneInfo("UTC")
