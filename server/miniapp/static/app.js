@@ -14,7 +14,7 @@ import { listView, listsView, todayView } from './views.js';
 
 const VIEWS = { today: todayView, lists: listsView, list: listView, task: taskView, settings: settingsView, account: accountView };
 const STACK_KEY = 'assistant.views';
-const FORM_VIEWS = new Set(['task', 'settings', 'account']);
+const FORM_VIEWS = new Set(['task']);
 const $ = (selector) => document.querySelector(selector);
 
 const state = { tg: null, config: { bot: null }, user: null, stack: [], lists: null, renderId: 0 };
@@ -128,7 +128,7 @@ function render() {
   setBack(state.stack.length > 1);
   // Home is Today: the lists and the settings are one tap from it.
   const home = view.name === 'today';
-  $('#settings-button').hidden = !home;
+  $('#settings-button').hidden = !home && view.name !== 'lists';
   $('#lists-button').hidden = !home;
   $('#lists-button').textContent = t('lists_button');
   // Inside Telegram a form needs no bar: Telegram's header names the app, its Back button and
