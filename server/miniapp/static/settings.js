@@ -14,7 +14,7 @@ export function settingsView(main, params, ctx) {
   language.value = user.language || getLang();
   const picker = zonePicker(zoneOf(user));
   const zone = picker.input;
-  const useDevice = h('button', { type: 'button', class: 'link', text: t('use_device_tz', { tz: zoneLabel(deviceZone()).name }),
+  const useDevice = h('button', { type: 'button', class: 'link', id: 'use-device-zone', text: t('use_device_tz', { tz: zoneLabel(deviceZone()).name }),
     onclick: () => picker.choose(deviceZone()) });
   const box = messageBox();
   const form = h('form', { class: 'card', id: 'settings-form' },
@@ -54,7 +54,10 @@ function zoneLabel(zone) {
   };
   const city = zone.split('/').pop().replace(/_/g, ' ');
   const long = part('long');
-  return { zone, name: zone === 'UTC' ? 'UTC' : city, long: long === zone ? '' : long, offset: part('shortOffset') };
+  // English names the city; Russian the zone's own Russian name ("Москва, стандартное время"),
+  // since the IANA city is English. Either way the search also matches the other.
+  const localName = getLang() === 'en' || !long || long === zone || /^GMT/.test(long) ? city : long;
+  return { zone, name: zone === 'UTC' ? 'UTC' : localName, city, long: long === zone ? '' : long, offset: part('shortOffset') };
 }
 
 const SHOWN = 8;
@@ -70,7 +73,7 @@ function zonePicker(initial) {
   let labels = null; // built on first search: ~400 zones, each formatted by Intl
   const show = () => {
     const label = zoneLabel(input.value);
-    current.textContent = t('tz_current', { zone: [label.name, label.long, label.offset].filter(Boolean).join(' · ') });
+    current.textContent = t('tz_current', { zone: `${label.name} (${label.offset || label.zone})` });
   };
   const wrap = h('div', { class: 'field zone-picker' },
     h('label', { for: 'zone-search', text: t('timezone') }), current, search, results);
@@ -87,14 +90,14 @@ function zonePicker(initial) {
     if (!q) return;
     labels = labels || knownZones().map(zoneLabel);
     const words = q.split(/\s+/);
-    const text = (l) => `${l.zone} ${l.name} ${l.long} ${l.offset}`.toLowerCase().replace(/_/g, ' ');
+    const text = (l) => `${l.zone} ${l.name} ${l.city} ${l.long} ${l.offset}`.toLowerCase().replace(/_/g, ' ');
     const found = labels.filter((l) => words.every((w) => text(l).includes(w)));
     // Cities whose name starts with the words first ("Mos" → Moscow before Moscow-named zones elsewhere).
     found.sort((a, b) => Number(!a.name.toLowerCase().startsWith(q)) - Number(!b.name.toLowerCase().startsWith(q)));
     results.replaceChildren(...(found.length ? found.slice(0, SHOWN).map((l) => h('li', {},
       h('button', { type: 'button', class: 'zone-option', role: 'option', 'data-zone': l.zone,
         onclick: () => wrap.choose(l.zone) },
-      h('span', { text: l.name }), h('small', { class: 'muted', text: [l.long, l.offset].filter(Boolean).join(' · ') }))))
+      h('span', { text: l.name }), h('small', { class: 'muted', text: [l.zone, l.offset].filter(Boolean).join(' · ') }))))
       : [h('li', { class: 'muted', text: t('tz_none') })]));
   }, 150));
   show();

@@ -245,6 +245,11 @@ function wordsField(zone, apply) {
   return h('div', { class: 'words' }, field(t('change_words'), input, t('change_words_hint')), understood, note);
 }
 
+const sameInstant = (a, b) => Boolean(a && b) && new Date(a).getTime() === new Date(b).getTime();
+
+/** "Europe/Moscow" as a hint a person reads: "Moscow". */
+const zoneName = (zone) => zone.split('/').pop().replace(/_/g, ' ');
+
 function editForm(area, task, lists, ctx) {
   const zone = zoneOf(ctx.state.user);
   const title = h('input', { name: 'title', value: task.title, required: true, maxlength: '500' });
@@ -256,14 +261,22 @@ function editForm(area, task, lists, ctx) {
   const repeat = repeatSelect(task.repeat);
   const done = h('input', { name: 'done', type: 'checkbox', checked: Boolean(task.done) });
   const box = messageBox();
+  // A due time equal to the reminder (what the words give) is one time: the Due field stays
+  // folded and follows the reminder, until the person asks for a separate one.
+  let dueFollows = !task.due || sameInstant(task.due, task.remind_at);
+  const dueField = field(t('due'), due);
+  const unfold = h('button', { type: 'button', class: 'link', id: 'separate-due', text: t('separate_due'),
+    onclick: () => { dueFollows = false; dueField.hidden = false; unfold.hidden = true; due.focus(); } });
+  dueField.hidden = dueFollows;
+  unfold.hidden = !dueFollows;
   const words = wordsField(zone, (final) => {
     remind.value = toInputValue(final.remind_at, zone);
     due.value = toInputValue(final.due || final.remind_at, zone);
     setRepeat(repeat, final.repeat);
   });
   const form = h('form', { class: 'card', id: 'task-form' },
-    field(t('title'), title), field(t('notes'), notes), field(t('list'), list),
-    words, field(t('remind_at'), remind, zone), field(t('due'), due), field(t('repeat'), repeat),
+    field(t('title'), title), words, field(t('remind_at'), remind, zoneName(zone)), dueField, unfold,
+    field(t('repeat'), repeat), field(t('list'), list), field(t('notes'), notes),
     h('label', { class: 'check' }, done, ` ${t('task_done_label')}`),
     box,
     h('div', { class: 'actions' },
@@ -277,7 +290,8 @@ function editForm(area, task, lists, ctx) {
     // Send only what changed; null clears a field.
     const now = {
       title: title.value.trim(), notes: notes.value, list: list.value, done: done.checked,
-      remind_at: fromInputValue(remind.value, zone), due: fromInputValue(due.value, zone),
+      remind_at: fromInputValue(remind.value, zone),
+      due: fromInputValue(dueFollows ? remind.value : due.value, zone),
       repeat: repeat.value || null,
     };
     const before = {

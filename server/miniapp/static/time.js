@@ -99,9 +99,11 @@ function clockText(hour, minute) {
     : new Intl.DateTimeFormat('ru-RU', { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' }).format(date);
 }
 
-/** An RRULE in words: "every weekday at 8 AM", "каждые 2 часа", "every week on Mon, Wed".
+/** An RRULE in words: "every weekday at 8 AM", "каждые 2 часа", "every week on Mon, Wed";
+ * `withTime: false` where the next time is shown beside it (a row: "Today 10 AM · ↻ every
+ * weekday", not the hour twice).
  * A shape it does not know reads as "repeats": the rule text itself is never shown. */
-export function repeatText(rule) {
+export function repeatText(rule, { withTime = true } = {}) {
   if (!rule) return '';
   const parts = Object.fromEntries(
     String(rule).replace(/^RRULE:/, '').split(';').map((p) => p.split('=')),
@@ -120,7 +122,7 @@ export function repeatText(rule) {
   }
   // The time of day, for the rules that have one (an hourly rule's minute is not one).
   const hour = Number(parts.BYHOUR);
-  if (parts.BYHOUR !== undefined && !parts.BYHOUR.includes(',') && Number.isInteger(hour)
+  if (withTime && parts.BYHOUR !== undefined && !parts.BYHOUR.includes(',') && Number.isInteger(hour)
       && !['MINUTELY', 'HOURLY'].includes(freq)) {
     base = t('rep_at', { base, time: clockText(hour, Number(parts.BYMINUTE) || 0) });
   }

@@ -38,7 +38,7 @@ function metaText(task, ctx, zone, showList) {
     at && formatTime(at, zone),
     task.due && task.remind_at && !sameInstant(task.due, task.remind_at)
       && t('due_short', { time: formatTime(task.due, zone) }),
-    task.repeat && `↻ ${repeatText(task.repeat)}`,
+    task.repeat && `↻ ${repeatText(task.repeat, { withTime: !at })}`,
     showList && listName(ctx, task.list_id) && t('in_list', { name: listName(ctx, task.list_id) }),
   ].filter(Boolean).join(' · ');
 }
@@ -152,7 +152,7 @@ export function todayView(main, params, ctx) {
     count.refresh(lists);
     const ul = h('ul', { class: 'rows', id: 'task-rows' });
     const onChange = () => count.update();
-    const leaves = (task) => task.list_id !== (today && today.id);
+    const leaves = (task) => Boolean(task.done) || task.list_id !== (today && today.id);
     byTime(page.items).forEach((task) => ul.append(taskRow(task, ctx, { onChange, leaves })));
     body.append(count, ul);
     if (!page.items.length) body.append(onboarding(ctx, lists));
