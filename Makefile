@@ -58,9 +58,10 @@ chromium:
 		fi; \
 	fi
 
-# Retakes docs/screenshots/*.png (light, dark, 360-px phone); needs the assistant routes.
+# Retakes docs/screenshots/*.png: every screen in English and Russian, light and dark, phone
+# (390 x 844) and desktop (tests/e2e/browser/test_screens.py).
 screenshots: $(TEST_STAMP) chromium
-	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/browser/test_assistant.py -k "screenshots or russian"
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/browser/test_screens.py
 
 test-slow: $(TEST_STAMP)
 	$(BIN)/pytest -m slow

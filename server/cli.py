@@ -141,7 +141,7 @@ async def _start(runner: web.AppRunner, settings: Settings) -> None:
 def local_url(settings: Settings) -> str:
     """The address a browser on this machine opens: a wildcard bind (0.0.0.0, ::) is not one."""
     host = settings.host
-    if host in ("", "0.0.0.0", "::"):
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 -- compared, not bound
         host = "localhost"
     elif ":" in host:
         host = f"[{host}]"  # an IPv6 literal in a URL

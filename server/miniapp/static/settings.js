@@ -2,7 +2,7 @@
 import { api, isTelegram, useTokens } from './api.js';
 import { busy, debounce, field, h, messageBox } from './dom.js';
 import { explain, getLang, plural, t } from './i18n.js';
-import { deviceZone, formatTime, knownZones, zoneOf } from './time.js';
+import { deviceZone, formatTime, knownZones, zoneLabel, zoneOf } from './time.js';
 
 const userName = (user) => user.username || user.telegram_username || user.first_name || '';
 
@@ -16,6 +16,7 @@ export function settingsView(main, params, ctx) {
   const zone = picker.input;
   const useDevice = h('button', { type: 'button', class: 'link', id: 'use-device-zone', text: t('use_device_tz', { tz: zoneLabel(deviceZone()).name }),
     onclick: () => picker.choose(deviceZone()) });
+  useDevice.hidden = deviceZone() === zoneOf(user); // nothing to offer: it is the one in use
   const box = messageBox();
   const form = h('form', { class: 'card', id: 'settings-form' },
     h('p', { class: 'muted', text: t('signed_in_as', { name: userName(user) }) }),
@@ -39,25 +40,6 @@ export function settingsView(main, params, ctx) {
       isTelegram() ? null : h('button', { type: 'button', class: 'secondary wide', id: 'sign-out',
         text: t('sign_out'), onclick: () => ctx.signOut() })));
   ctx.formPrimary(t('save'), () => form.requestSubmit());
-}
-
-/** A zone as people look for it: its city ("New York"), its name in the page's language
- * ("Moscow Standard Time", "Москва, стандартное время") and its offset now ("GMT+3"). */
-function zoneLabel(zone) {
-  const part = (style) => {
-    try {
-      const parts = new Intl.DateTimeFormat(getLang(), { timeZone: zone, timeZoneName: style }).formatToParts(new Date());
-      return (parts.find((p) => p.type === 'timeZoneName') || {}).value || '';
-    } catch {
-      return '';
-    }
-  };
-  const city = zone.split('/').pop().replace(/_/g, ' ');
-  const long = part('long');
-  // English names the city; Russian the zone's own Russian name ("Москва, стандартное время"),
-  // since the IANA city is English. Either way the search also matches the other.
-  const localName = getLang() === 'en' || !long || long === zone || /^GMT/.test(long) ? city : long;
-  return { zone, name: zone === 'UTC' ? 'UTC' : localName, city, long: long === zone ? '' : long, offset: part('shortOffset') };
 }
 
 const SHOWN = 8;

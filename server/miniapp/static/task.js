@@ -3,7 +3,7 @@
 import { api } from './api.js';
 import { busy, debounce, field, h, messageBox } from './dom.js';
 import { explain, has, t } from './i18n.js';
-import { formatTime, fromInputValue, repeatText, toInputValue, zoneOf } from './time.js';
+import { formatTime, fromInputValue, repeatText, toInputValue, zoneLabel, zoneOf } from './time.js';
 import { fetchLists } from './views.js';
 
 const REPEATS = ['', 'FREQ=DAILY', 'FREQ=WEEKLY', 'FREQ=MONTHLY', 'FREQ=YEARLY'];
@@ -247,8 +247,11 @@ function wordsField(zone, apply) {
 
 const sameInstant = (a, b) => Boolean(a && b) && new Date(a).getTime() === new Date(b).getTime();
 
-/** "Europe/Moscow" as a hint a person reads: "Moscow". */
-const zoneName = (zone) => zone.split('/').pop().replace(/_/g, ' ');
+/** The zone as a hint a person reads: "London (GMT+1)", "Москва, стандартное время (GMT+3)". */
+const zoneName = (zone) => {
+  const label = zoneLabel(zone);
+  return `${label.name} (${label.offset || zone})`;
+};
 
 function editForm(area, task, lists, ctx) {
   const zone = zoneOf(ctx.state.user);

@@ -129,6 +129,25 @@ export function repeatText(rule, { withTime = true } = {}) {
   return base;
 }
 
+/** A zone as people look for it: its city ("New York"), its name in the page's language
+ * ("Moscow Standard Time", "Москва, стандартное время") and its offset now ("GMT+3"). */
+export function zoneLabel(zone) {
+  const part = (style) => {
+    try {
+      const parts = new Intl.DateTimeFormat(getLang(), { timeZone: zone, timeZoneName: style }).formatToParts(new Date());
+      return (parts.find((p) => p.type === 'timeZoneName') || {}).value || '';
+    } catch {
+      return '';
+    }
+  };
+  const city = zone.split('/').pop().replace(/_/g, ' ');
+  const long = part('long');
+  // English names the city; Russian the zone's own Russian name ("Москва, стандартное время"),
+  // since the IANA city is English. Either way the search also matches the other.
+  const localName = getLang() === 'en' || !long || long === zone || /^GMT/.test(long) ? city : long;
+  return { zone, name: zone === 'UTC' ? 'UTC' : localName, city, long: long === zone ? '' : long, offset: part('shortOffset') };
+}
+
 /** The IANA zone names this browser knows, for the settings' suggestions. */
 export function knownZones() {
   return typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [deviceZone()];

@@ -15,7 +15,6 @@ from tests.e2e.browser.helpers import (
     computed,
     mini_app_url,
     rgb,
-    screenshot_path,
     sign_init_data,
     webapp_script,
 )
@@ -184,7 +183,7 @@ async def test_add_shows_what_was_understood_before_saving(base_url, open_page):
     await page.click("#task-form button[type=submit]")
     await page.wait_for_selector("#task-form", state="detached")
     row = page.locator("#task-rows .task", has_text="Take pills")
-    assert " 7 AM · ↻ every day at 7 AM" in await row.locator(".task-meta").inner_text()
+    assert (await row.locator(".task-meta").inner_text()).endswith(" 7 AM · ↻ every day")
     assert watched.failed_responses == []
 
     # In Russian, inside Telegram, with Telegram's MainButton.
@@ -311,7 +310,7 @@ async def test_edit_delete_and_offline_retry(base_url, open_page):
     assert watched.page_errors == []
 
 
-async def test_mini_app_shows_the_lists_in_russian(base_url, open_page, tmp_path):
+async def test_mini_app_shows_the_lists_in_russian(base_url, open_page):
     init_data = sign_init_data(RU_USER)
     watched = await open_page(
         init_script=webapp_script(init_data, RU_USER, DARK_THEME, "dark"), viewport=(390, 760)
@@ -343,7 +342,6 @@ async def test_mini_app_shows_the_lists_in_russian(base_url, open_page, tmp_path
     called = page.locator("#task-rows .task", has_text="Позвонить маме")
     meta = await called.locator(".task-meta").inner_text()
     assert meta == "завтра 09:00"  # the parser's due is its reminder: said once
-    await page.screenshot(path=screenshot_path("dark.png", tmp_path))
     assert watched.console_errors == []
     assert watched.page_errors == []
     assert watched.failed_responses == []
@@ -458,33 +456,3 @@ async def test_mini_app_user_sets_a_password_then_deletes_the_account(base_url, 
     assert await login_status(base_url, "sveta", "a brand new passphrase") == 401
     assert watched.page_errors == []
     assert watched.failed_responses == []
-
-
-async def test_screenshots(base_url, open_page, tmp_path):
-    """Light (desktop) and a 360-px phone; the dark one is taken in the Mini App test."""
-    watched = await open_page(viewport=(1024, 700), color_scheme="light")
-    page = watched.page
-    await sign_up(page, base_url, "screens")
-    await page.click("#new-list-button")
-    await page.fill("#new-list input", "Garden")
-    await page.press("#new-list input", "Enter")
-    await page.wait_for_selector("#lists .list-row >> text=Garden")
-    await open_list(page, "Today")
-    for text, title in [
-        ("Standup every monday", "Standup"),
-        ("Send the report tomorrow at 10", "Send the report"),
-    ]:
-        await add_task(page, text)  # read by the parser where the server has it
-        await page.wait_for_selector(f"#task-rows .task >> text={title}")
-    await back_home(page)
-    await page.screenshot(path=screenshot_path("light.png", tmp_path))
-
-    phone = (await open_page(viewport=(360, 740), color_scheme="light", is_mobile=True)).page
-    await phone.goto(base_url + "app/")
-    await phone.fill("input[name=username]", "screens")
-    await phone.fill("input[name=password]", PASSWORD)
-    await phone.press("input[name=password]", "Enter")
-    await phone.wait_for_selector("#today #task-rows .task")
-    # Nothing wider than the screen.
-    assert await phone.evaluate("document.documentElement.scrollWidth") <= 360
-    await phone.screenshot(path=screenshot_path("phone-360.png", tmp_path))
