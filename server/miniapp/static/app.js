@@ -227,11 +227,13 @@ function showSignIn(message = '', mode = 'signin') {
     h('button', { type: 'submit', class: 'primary wide', text: t(registering ? 'register' : 'sign_in') }));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    // Empty fields are named before anything is sent ("required", not a length rule).
-    const missing = [[username, 'f_username'], [password, 'f_password']].find(([input]) => !input.value.trim());
+    // Empty fields are named before anything is sent ("required", not a length rule). A
+    // password of spaces is a password: only the username is trimmed.
+    const missing = [[username.value.trim(), username, 'f_username'], [password.value, password, 'f_password']]
+      .find(([value]) => !value);
     if (missing) {
-      box.show(`${t('err_field', { field: t(missing[1]), message: t('v_missing') })}.`);
-      missing[0].focus();
+      box.show(`${t('err_field', { field: t(missing[2]), message: t('v_missing') })}.`);
+      missing[1].focus();
       return;
     }
     const path = registering ? '/api/auth/register' : '/api/auth/login';
