@@ -14,6 +14,7 @@ import { listView, listsView, todayView } from './views.js';
 
 const VIEWS = { today: todayView, lists: listsView, list: listView, task: taskView, settings: settingsView, account: accountView };
 const STACK_KEY = 'assistant.views';
+let accountShown = false;
 const FORM_VIEWS = new Set(['task']);
 const $ = (selector) => document.querySelector(selector);
 
@@ -315,7 +316,17 @@ async function start() {
   } catch { /* a damaged entry: start from Today */ }
   state.stack = Array.isArray(stack) && stack.length && stack.every((v) => VIEWS[v && v.name])
     ? stack : [{ name: 'today', params: {} }];
-  history.replaceState({ depth: state.stack.length }, '');
+  if (ACCOUNT_LINK && !accountShown) {
+    accountShown = true; // once per page load: a reload goes back to where the person was
+    state.stack = [{ name: 'today', params: {} }, { name: 'settings', params: {} }, { name: 'account', params: {} }];
+    // One history entry per view, so Back walks Account → Settings → Today; the #account
+    // fragment leaves the address with them (a reload shows where the person is then).
+    const url = location.pathname + location.search;
+    history.replaceState({ depth: 1 }, '', url);
+    state.stack.slice(1).forEach((_, i) => history.pushState({ depth: i + 2 }, '', url));
+  } else {
+    history.replaceState({ depth: state.stack.length }, '');
+  }
   render();
 }
 
@@ -324,6 +335,10 @@ async function endSession(message, server) {
   else forgetSession();
   showSignIn(message);
 }
+
+/** A link to the account screen (`/app/#account`, the bot's /me and /password buttons; inside
+ * Telegram the launch parameters follow in the same fragment): read before they are cleared. */
+const ACCOUNT_LINK = new URLSearchParams(location.hash.slice(1)).has('account');
 
 async function boot() {
   state.tg = telegramLaunch();

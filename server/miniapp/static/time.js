@@ -47,6 +47,15 @@ export function formatTime(iso, zone, now = new Date()) {
 /** Days since the epoch of a wall-clock date: the difference of two is a count of days. */
 const dayNumber = (w) => Math.round(Date.UTC(w.y, w.m - 1, w.d) / 86_400_000);
 
+/** The end of today (the next midnight) in `zone`, as epoch ms. */
+export function endOfToday(zone, now = new Date()) {
+  const w = wall(now, zone);
+  const next = new Date(Date.UTC(w.y, w.m - 1, w.d + 1)); // a calendar date: UTC fields only
+  const pad = (n, size = 2) => String(n).padStart(size, '0');
+  const value = `${pad(next.getUTCFullYear(), 4)}-${pad(next.getUTCMonth() + 1)}-${pad(next.getUTCDate())}T00:00`;
+  return new Date(fromInputValue(value, zone)).getTime();
+}
+
 /** The instant's sort key: its time, or none (sorted last). */
 export const timeKey = (task) => {
   const at = task.remind_at || task.due;

@@ -2,7 +2,7 @@
 import { api } from './api.js';
 import { busy, debounce, h, messageBox } from './dom.js';
 import { explain, plural, t } from './i18n.js';
-import { formatTime, repeatText, timeKey, zoneOf } from './time.js';
+import { endOfToday, formatTime, repeatText, timeKey, zoneOf } from './time.js';
 
 /** The user's lists, fetched again whenever a screen needs them fresh (counts change). */
 export async function fetchLists(ctx) {
@@ -38,9 +38,16 @@ function metaText(task, ctx, zone, showList) {
     at && formatTime(at, zone),
     task.due && task.remind_at && !sameInstant(task.due, task.remind_at)
       && t('due_short', { time: formatTime(task.due, zone) }),
-    task.repeat && `↻ ${repeatText(task.repeat, { withTime: !at })}`,
+    task.repeat && `↻ ${repeatWords(task, !at)}`,
     showList && listName(ctx, task.list_id) && t('in_list', { name: listName(ctx, task.list_id) }),
   ].filter(Boolean).join(' · ');
+}
+
+/** The page's words for the rule; the server's `repeat_text` (where it sends one) for a shape
+ * the page cannot read, so no rule is ever left as "repeats". */
+function repeatWords(task, withTime) {
+  const words = repeatText(task.repeat, { withTime });
+  return words === t('rep_unknown') && task.repeat_text ? task.repeat_text : words;
 }
 
 const PATCH = (task, body) => api('PATCH', `/api/tasks/${encodeURIComponent(task.id)}`, body);
@@ -152,7 +159,11 @@ export function todayView(main, params, ctx) {
     count.refresh(lists);
     const ul = h('ul', { class: 'rows', id: 'task-rows' });
     const onChange = () => count.update();
-    const leaves = (task) => Boolean(task.done) || task.list_id !== (today && today.id);
+    // Today holds the Today list and, once the server fills it (what is due or reminds
+    // before the day ends, wherever it lives), those too: a row stays while either holds.
+    const zone = zoneOf(ctx.state.user);
+    const leaves = (task) => Boolean(task.done)
+      || (task.list_id !== (today && today.id) && !(timeKey(task) < endOfToday(zone)));
     byTime(page.items).forEach((task) => ul.append(taskRow(task, ctx, { onChange, leaves })));
     body.append(count, ul);
     if (!page.items.length) body.append(onboarding(ctx, lists));

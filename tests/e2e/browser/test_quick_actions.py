@@ -327,3 +327,21 @@ async def test_inside_telegram_no_doubled_title_and_no_lone_cancel(base_url, ope
     await page.wait_for_selector("#today")
     assert await page.is_visible("#bar")
     assert watched.page_errors == []
+
+
+async def test_the_bots_account_link_opens_the_account_screen(base_url, open_page):
+    """/me and /password in the bot open /app/#account (Telegram adds its launch parameters to
+    the same fragment): the account screen, with Settings and Today behind it."""
+    init_data = sign_init_data(EN_USER)
+    watched = await open_page(init_script=webapp_script(init_data, EN_USER, LIGHT_THEME, "light"))
+    page = watched.page
+    url = mini_app_url(base_url, init_data, LIGHT_THEME).replace("app/#", "app/#account&")
+    await page.goto(url)
+    await page.wait_for_selector("#password-form")
+    assert await page.inner_text("#title") == "Account"
+    assert "tgWebAppData" not in page.url  # the credential left the address bar
+    await page.evaluate("window.__tg.press('back')")
+    await page.wait_for_selector("#settings-form")
+    await page.evaluate("window.__tg.press('back')")
+    await page.wait_for_selector("#today")
+    assert watched.page_errors == []
