@@ -137,7 +137,8 @@ function countLine(ctx, listId) {
   const line = h('p', { class: 'muted count-line', 'aria-live': 'polite' });
   line.refresh = (lists = ctx.state.lists) => {
     const list = (lists || []).find((l) => l.id === listId || l.key === listId);
-    line.textContent = list ? plural('open_tasks', Number(list.open_count) || 0) : '';
+    const n = list ? Number(list.open_count) || 0 : 0;
+    line.textContent = n ? plural('open_tasks', n) : ''; // "0 open tasks" says nothing the screen does not
   };
   line.update = () => fetchLists(ctx).then((lists) => ctx.current() && line.refresh(lists)).catch(() => {});
   return line;
