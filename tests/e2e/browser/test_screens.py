@@ -1,8 +1,8 @@
 """Every screen (sign-in, Today, the lists, a list, the editor, settings) in English and
 Russian, light and dark (the system's preference: the page follows it), on a phone (390 x 844)
-and a desktop; and the first-run Today (its hint) on a phone. With UPDATE_SCREENSHOTS=1 (`make screenshots`) the pictures go to
-docs/screenshots/ as SCREEN-LANG-THEME-DEVICE.png; otherwise to a temporary folder, and the
-test still checks what each screen must show."""
+and a desktop; and the first-run Today (its hint) on a phone. With UPDATE_SCREENSHOTS=1
+(`make screenshots`) the pictures go to docs/screenshots/ as SCREEN-LANG-THEME-DEVICE.png;
+otherwise to a temporary folder, and the test still checks what each screen must show."""
 
 from __future__ import annotations
 
