@@ -3,15 +3,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run test test-slow test-timing coverage mutate lint format migrate bench bench-wrk clean messages chromium screenshots
 
+# Running needs the pinned runtime dependencies only: `python -m server` runs from this folder,
+# so the project itself is not installed. Quiet: pip's progress and notices are not the news.
 $(STAMP): pyproject.toml requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -e '.[test]' --config-settings editable_mode=compat
-	$(BIN)/python -m server.telegram.i18n
-	touch $(STAMP)
+	@echo "setting up $(VENV) (runtime dependencies; once)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@$(BIN)/python -m server.telegram.i18n >/dev/null
+	@touch $(STAMP)
+
+# The test extras (pytest, Playwright, mypy, …) and the project as an editable install, for
+# the targets that test, lint or measure. `compat` mode: mypy and the coverage paths see the
+# sources as they are (a .pth line), which the newer modes' import hooks hide.
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
+	touch $(TEST_STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m server
@@ -19,12 +30,12 @@ run: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/python -m server migrate
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-format: $(STAMP)
+format: $(TEST_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
@@ -47,34 +58,35 @@ chromium:
 		fi; \
 	fi
 
-# Retakes docs/screenshots/*.png (light, dark, 360-px phone); needs the assistant routes.
-screenshots: $(STAMP) chromium
-	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/browser/test_assistant.py -k "screenshots or russian"
+# Retakes docs/screenshots/*.png: every screen in English and Russian, light and dark, phone
+# (390 x 844) and desktop (tests/e2e/browser/test_screens.py).
+screenshots: $(TEST_STAMP) chromium
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/browser/test_screens.py
 
-test-slow: $(STAMP)
+test-slow: $(TEST_STAMP)
 	$(BIN)/pytest -m slow
 
 # The whole suite (slow tests included) under coverage, child processes too; fails below
 # [tool.coverage.report] fail_under in pyproject.toml. CI runs this instead of test + test-slow,
 # and the timing comparisons (which tracing would distort) without coverage.
-coverage: $(STAMP)
+coverage: $(TEST_STAMP)
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest -m "not timing"
 	$(BIN)/coverage combine -q
 	$(BIN)/coverage report
 
-test-timing: $(STAMP)
+test-timing: $(TEST_STAMP)
 	$(BIN)/pytest -m timing
 
 # Mutation testing of the security-critical modules (see [tool.mutmut] in pyproject.toml and
 # tests/MUTANTS.md); slow, not in CI: run it before each release.
-mutate: $(STAMP)
+mutate: $(TEST_STAMP)
 	$(BIN)/python tests/mutation.py
 
 # Reports figures in bench/results.md and .json; a missed target never fails it.
 # `make bench BENCH_ARGS="--quick"` for a smoke test, `--phase NAME` for one phase.
 BENCH_ARGS ?=
-bench: $(STAMP) bench-wrk
+bench: $(TEST_STAMP) bench-wrk
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # wrk is the cheapest load generator per request on a small machine the service shares.
@@ -97,7 +109,7 @@ bench-wrk:
 # After adding or changing a bot text: extract, merge into the catalogs, translate the empty
 # msgstr entries in server/telegram/locales/ru/LC_MESSAGES/bot.po, then `make` compiles them.
 LOCALES := server/telegram/locales
-messages: $(STAMP)
+messages: $(TEST_STAMP)
 	$(BIN)/pybabel extract --no-default-keywords -k tr:2 -k ntr:2,3 -k N_ --no-location \
 		--omit-header -o $(LOCALES)/bot.pot server/telegram
 	$(BIN)/pybabel update -D bot -d $(LOCALES) -i $(LOCALES)/bot.pot --no-fuzzy-matching -w 100

@@ -130,7 +130,22 @@ async def _run_service(settings: Settings) -> None:
 async def _start(runner: web.AppRunner, settings: Settings) -> None:
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
+    base = local_url(settings)
     log.info("serving on http://%s:%s", settings.host, settings.port)
+    # Where to go next, for whoever just typed `make run`: the app, the API, the probes.
+    log.info("Mini App: %s/app/", base)
+    log.info("API docs: %s/api/docs", base)
+    log.info("health: %s/health (readiness: %s/ready)", base, base)
+
+
+def local_url(settings: Settings) -> str:
+    """The address a browser on this machine opens: a wildcard bind (0.0.0.0, ::) is not one."""
+    host = settings.host
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 -- compared, not bound
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"  # an IPv6 literal in a URL
+    return f"http://{host}:{settings.port}"
 
 
 async def _webhook_command(command: str, settings: Settings) -> int:

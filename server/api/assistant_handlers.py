@@ -10,6 +10,7 @@ from aiohttp import web
 
 from server.api.assistant_schemas import ClarifyOut, MePatch, ParseOut, ParseRequest
 from server.api.body import read_json
+from server.api.responses import json_response
 from server.api.schemas import UserOut
 from server.auth.principal import protected, require_user
 from server.http.problems import Problem
@@ -33,7 +34,7 @@ async def patch_me(request: web.Request) -> web.Response:
         timezone=body.timezone if "timezone" in sent else UNSET,
         language=body.language if "language" in sent else UNSET,
     )
-    return web.json_response(UserOut.of(user).model_dump(mode="json"))
+    return json_response(UserOut.of(user))
 
 
 @protected
@@ -61,4 +62,4 @@ async def parse_text(request: web.Request) -> web.Response:
         timezone=name, phrase=result.phrase, clarify=clarify,
         when_text=texts.when(result.when), repeat_text=texts.repeat(result.repeat),
     )  # fmt: skip
-    return web.json_response(out.model_dump(mode="json"))
+    return json_response(out)

@@ -3,6 +3,7 @@
 from aiohttp import web
 
 from server.api.schemas import HealthOut
+from server.http.jsonio import json_response
 from server.http.problems import Problem
 from server.keys import DATABASE
 
@@ -11,7 +12,7 @@ OK = HealthOut().model_dump()
 
 async def health(request: web.Request) -> web.Response:
     """Answers while the process serves; touches nothing else."""
-    return web.json_response(OK)
+    return json_response(OK)
 
 
 async def ready(request: web.Request) -> web.Response:
@@ -22,4 +23,4 @@ async def ready(request: web.Request) -> web.Response:
             slug="not-ready",
             headers={"Retry-After": "5"},
         )
-    return web.json_response(OK)
+    return json_response(OK)

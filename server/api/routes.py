@@ -33,6 +33,7 @@ from server.api.task_schemas import (
     TaskPatch,
 )
 from server.http.endpoints import Endpoint, add_endpoints
+from server.http.jsonio import json_response
 
 API_TITLE = "Assistant backend"
 API_VERSION = "0.1.0"
@@ -100,7 +101,7 @@ def setup_routes(app: web.Application, others: list[Endpoint]) -> None:
     spec = build_openapi(endpoints, API_TITLE, API_VERSION)
 
     async def openapi(request: web.Request) -> web.Response:
-        return web.json_response(spec)
+        return json_response(spec)
 
     app.router.add_get(OPENAPI_PATH, openapi)
     add_docs(app, OPENAPI_PATH, API_TITLE)

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from server.http.jsonio import json_response
 from server.observability.request_context import current_request_id
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -48,8 +49,6 @@ class Problem(Exception):
         return document
 
     def response(self) -> web.Response:
-        response = web.json_response(
-            self.body(), status=self.status, content_type=PROBLEM_CONTENT_TYPE
-        )
+        response = json_response(self.body(), status=self.status, content_type=PROBLEM_CONTENT_TYPE)
         response.headers.update(self.headers)
         return response

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from config import Settings
+from server.http.jsonio import json_response
 from server.keys import SETTINGS
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -63,7 +64,8 @@ async def _page_headers(request: web.Request, response: web.StreamResponse) -> N
 
 
 def setup_miniapp(app: web.Application) -> None:
-    """Add /app/ (the page), /app/static/* and /app/config.json to the app."""
+    """Add / (a redirect to the page), /app/ (the page), /app/static/* and /app/config.json
+    to the app."""
     config = public_config(app[SETTINGS])
 
     async def index(request: web.Request) -> web.FileResponse:
@@ -73,8 +75,14 @@ def setup_miniapp(app: web.Application) -> None:
         raise web.HTTPPermanentRedirect(PREFIX + "/")
 
     async def config_json(request: web.Request) -> web.Response:
-        return web.json_response(config)
+        return json_response(config)
 
+    async def root(request: web.Request) -> web.Response:
+        # The service's front door: a person who opens the bare address gets the app, not a
+        # JSON 404. Temporary (302), so a later landing page can take `/` over.
+        raise web.HTTPFound(PREFIX + "/")
+
+    app.router.add_get("/", root)
     app.router.add_get(PREFIX, to_index)
     app.router.add_get(PREFIX + "/", index)
     app.router.add_get(PREFIX + "/config.json", config_json)

@@ -10,10 +10,12 @@ import { accountView, settingsView } from './settings.js';
 import { taskView } from './task.js';
 import { applyTheme, telegramLaunch } from './telegram.js';
 import { deviceZone } from './time.js';
-import { listView, listsView } from './views.js';
+import { listView, listsView, todayView } from './views.js';
 
-const VIEWS = { lists: listsView, list: listView, task: taskView, settings: settingsView, account: accountView };
+const VIEWS = { today: todayView, lists: listsView, list: listView, task: taskView, settings: settingsView, account: accountView };
 const STACK_KEY = 'assistant.views';
+let accountShown = false;
+const FORM_VIEWS = new Set(['task']);
 const $ = (selector) => document.querySelector(selector);
 
 const state = { tg: null, config: { bot: null }, user: null, stack: [], lists: null, renderId: 0 };
@@ -23,7 +25,34 @@ let primaryHandler = null;
 
 function setTitle(text) {
   $('#title').textContent = text;
-  document.title = `${text} · ${t('app_title')}`;
+  // Inside Telegram its header already names the app: the tab title is not shown there.
+  document.title = state.tg ? t('app_title') : `${text} · ${t('app_title')}`;
+}
+
+// ---------------------------------------------------------------- toast with undo
+
+let toastTimer = 0;
+const TOAST_MS = 5000;
+
+/** A short note at the bottom ("Completed: …") with an optional Undo; one at a time, the
+ * newest wins. It outlives the view that raised it, so undo still works after a tap away. */
+function toast(text, undo) {
+  const box = $('#toast');
+  clearTimeout(toastTimer);
+  const close = () => { box.hidden = true; box.replaceChildren(); };
+  const button = undo && h('button', { type: 'button', class: 'link', id: 'undo', text: t('undo'),
+    onclick: async () => {
+      close();
+      try {
+        await undo();
+        toast(t('undone'));
+      } catch (err) {
+        toast(explain(err));
+      }
+    } });
+  box.replaceChildren(h('span', { text }), button);
+  box.hidden = false;
+  toastTimer = setTimeout(close, TOAST_MS);
 }
 
 /** The screen's main action: Telegram's MainButton inside Telegram, a button bar elsewhere. */
@@ -45,6 +74,7 @@ function setBack(visible) {
 function showChrome(signedIn) {
   $('#bar').hidden = false;
   $('#settings-button').hidden = !signedIn;
+  $('#lists-button').hidden = true;
   if (!signedIn) {
     setBack(false);
     setPrimary(null);
@@ -97,17 +127,24 @@ function render() {
   main.replaceChildren();
   setPrimary(null);
   setBack(state.stack.length > 1);
-  $('#settings-button').hidden = view.name !== 'lists';
+  // Home is Today: the lists and the settings are one tap from it.
+  const home = view.name === 'today';
+  $('#settings-button').hidden = !home && view.name !== 'lists';
+  $('#lists-button').hidden = !home;
+  $('#lists-button').textContent = t('lists_button');
+  // Inside Telegram a form needs no bar: Telegram's header names the app, its Back button and
+  // MainButton stand for ours, and the title would only repeat the MainButton's text.
+  $('#bar').hidden = Boolean(state.tg) && FORM_VIEWS.has(view.name);
   $('#back').setAttribute('aria-label', t('back')); // again: the language may have changed
   $('#settings-button').setAttribute('aria-label', t('settings'));
-  (VIEWS[view.name] || listsView)(main, view.params, ctx(id));
+  (VIEWS[view.name] || todayView)(main, view.params, ctx(id));
   main.focus({ preventScroll: true });
 }
 
 function ctx(id) {
   const current = () => id === state.renderId;
   return {
-    state, go, back, replaceParams, setTitle, setPrimary, current,
+    state, go, back, replaceParams, setTitle, setPrimary, current, toast,
     /** A form's submit as Telegram's MainButton; in a browser the form's own button does it. */
     formPrimary: (text, onClick) => { if (state.tg) setPrimary(text, onClick); },
     setUser(user) {
@@ -191,6 +228,15 @@ function showSignIn(message = '', mode = 'signin') {
     h('button', { type: 'submit', class: 'primary wide', text: t(registering ? 'register' : 'sign_in') }));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
+    // Empty fields are named before anything is sent ("required", not a length rule). A
+    // password of spaces is a password: only the username is trimmed.
+    const missing = [[username.value.trim(), username, 'f_username'], [password.value, password, 'f_password']]
+      .find(([value]) => !value);
+    if (missing) {
+      box.show(`${t('err_field', { field: t(missing[2]), message: t('v_missing') })}.`);
+      missing[1].focus();
+      return;
+    }
     const path = registering ? '/api/auth/register' : '/api/auth/login';
     busy(form, async () => {
       const pair = await publicCall('POST', path, { username: username.value.trim(), password: password.value });
@@ -205,7 +251,11 @@ function showSignIn(message = '', mode = 'signin') {
     ? [h('p', { class: 'divider', text: t('or') }),
       h('button', { type: 'button', class: 'telegram wide', id: 'tg-login', text: t('tg_login'), onclick: telegramLogin })]
     : [];
-  showPage(h('section', { class: 'sign-in' }, form, other, ...telegram));
+  const brand = h('header', { class: 'brand' },
+    h('img', { src: '/app/static/icon.svg', alt: '', width: '56', height: '56' }),
+    h('h2', { id: 'app-name', text: t('app_title') }),
+    h('p', { class: 'muted', text: t('app_tagline') }));
+  showPage(h('section', { class: 'sign-in' }, brand, form, other, ...telegram));
   if (message) box.show(message);
   username.focus();
 }
@@ -263,10 +313,20 @@ async function start() {
   let stack = [];
   try {
     stack = JSON.parse(sessionStorage.getItem(STACK_KEY) || '[]');
-  } catch { /* a damaged entry: start from the lists */ }
+  } catch { /* a damaged entry: start from Today */ }
   state.stack = Array.isArray(stack) && stack.length && stack.every((v) => VIEWS[v && v.name])
-    ? stack : [{ name: 'lists', params: {} }];
-  history.replaceState({ depth: state.stack.length }, '');
+    ? stack : [{ name: 'today', params: {} }];
+  if (ACCOUNT_LINK && !accountShown) {
+    accountShown = true; // once per page load: a reload goes back to where the person was
+    state.stack = [{ name: 'today', params: {} }, { name: 'settings', params: {} }, { name: 'account', params: {} }];
+    // One history entry per view, so Back walks Account → Settings → Today; the #account
+    // fragment leaves the address with them (a reload shows where the person is then).
+    const url = location.pathname + location.search;
+    history.replaceState({ depth: 1 }, '', url);
+    state.stack.slice(1).forEach((_, i) => history.pushState({ depth: i + 2 }, '', url));
+  } else {
+    history.replaceState({ depth: state.stack.length }, '');
+  }
   render();
 }
 
@@ -276,12 +336,17 @@ async function endSession(message, server) {
   showSignIn(message);
 }
 
+/** A link to the account screen (`/app/#account`, the bot's /me and /password buttons; inside
+ * Telegram the launch parameters follow in the same fragment): read before they are cleared. */
+const ACCOUNT_LINK = new URLSearchParams(location.hash.slice(1)).has('account');
+
 async function boot() {
   state.tg = telegramLaunch();
   setLang(pickLang(state.tg && state.tg.language, navigator.language));
   $('#back').addEventListener('click', back);
   $('#primary').addEventListener('click', () => primaryHandler && primaryHandler());
   $('#settings-button').addEventListener('click', () => go('settings'));
+  $('#lists-button').addEventListener('click', () => go('lists'));
   if (state.tg) {
     document.body.classList.add('in-telegram');
     applyTheme(state.tg.theme, state.tg.colorScheme);

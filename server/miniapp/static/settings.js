@@ -1,8 +1,8 @@
 // Settings (language, time zone) and the account: password, sessions, Telegram, deletion.
 import { api, isTelegram, useTokens } from './api.js';
-import { busy, field, h, messageBox } from './dom.js';
+import { busy, debounce, field, h, messageBox } from './dom.js';
 import { explain, getLang, plural, t } from './i18n.js';
-import { deviceZone, formatTime, knownZones, zoneOf } from './time.js';
+import { deviceZone, formatTime, knownZones, zoneLabel, zoneOf } from './time.js';
 
 const userName = (user) => user.username || user.telegram_username || user.first_name || '';
 
@@ -12,20 +12,20 @@ export function settingsView(main, params, ctx) {
   const language = h('select', { name: 'language' },
     h('option', { value: 'en', text: 'English' }), h('option', { value: 'ru', text: 'Русский' }));
   language.value = user.language || getLang();
-  const zones = h('datalist', { id: 'zones' }, knownZones().map((z) => h('option', { value: z })));
-  const zone = h('input', { name: 'timezone', list: 'zones', value: zoneOf(user), autocomplete: 'off',
-    spellcheck: 'false', autocapitalize: 'none' });
-  const useDevice = h('button', { type: 'button', class: 'link', text: t('use_device_tz', { tz: deviceZone() }),
-    onclick: () => { zone.value = deviceZone(); } });
+  const picker = zonePicker(zoneOf(user));
+  const zone = picker.input;
+  const useDevice = h('button', { type: 'button', class: 'link', id: 'use-device-zone', text: t('use_device_tz', { tz: zoneLabel(deviceZone()).name }),
+    onclick: () => picker.choose(deviceZone()) });
+  useDevice.hidden = deviceZone() === zoneOf(user); // nothing to offer: it is the one in use
   const box = messageBox();
   const form = h('form', { class: 'card', id: 'settings-form' },
     h('p', { class: 'muted', text: t('signed_in_as', { name: userName(user) }) }),
-    field(t('language'), language), field(t('timezone'), zone), useDevice, zones, box,
+    field(t('language'), language), picker, useDevice, box,
     h('button', { type: 'submit', class: 'primary page-primary', text: t('save') }));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     busy(form, async () => {
-      const updated = await api('PATCH', '/api/auth/me', { language: language.value, timezone: zone.value.trim() });
+      const updated = await api('PATCH', '/api/auth/me', { language: language.value, timezone: zone.value });
       ctx.setUser(updated);
       ctx.rerender(); // the new language everywhere, the message after it
       const saved = document.querySelector('#settings-form .message');
@@ -40,6 +40,51 @@ export function settingsView(main, params, ctx) {
       isTelegram() ? null : h('button', { type: 'button', class: 'secondary wide', id: 'sign-out',
         text: t('sign_out'), onclick: () => ctx.signOut() })));
   ctx.formPrimary(t('save'), () => form.requestSubmit());
+}
+
+const SHOWN = 8;
+
+/** Search-as-you-type over the zones this browser knows; a tap on a result chooses it. The
+ * chosen IANA name is the form's value (a hidden input). */
+function zonePicker(initial) {
+  const input = h('input', { type: 'hidden', name: 'timezone', value: initial });
+  const current = h('p', { class: 'zone-current', id: 'zone-current' });
+  const search = h('input', { type: 'search', id: 'zone-search', autocomplete: 'off', spellcheck: 'false',
+    placeholder: t('tz_search'), 'aria-label': t('tz_search'), 'aria-controls': 'zone-results' });
+  const results = h('ul', { class: 'rows zone-results', id: 'zone-results', role: 'listbox', hidden: true });
+  let labels = null; // built on first search: ~400 zones, each formatted by Intl
+  const show = () => {
+    const label = zoneLabel(input.value);
+    current.textContent = t('tz_current', { zone: `${label.name} (${label.offset || label.zone})` });
+  };
+  const wrap = h('div', { class: 'field zone-picker' },
+    h('label', { for: 'zone-search', text: t('timezone') }), current, search, results);
+  wrap.input = input;
+  wrap.choose = (zone) => {
+    input.value = zone;
+    search.value = '';
+    results.hidden = true;
+    show();
+  };
+  search.addEventListener('input', debounce(() => {
+    const q = search.value.trim().toLowerCase();
+    results.hidden = !q;
+    if (!q) return;
+    labels = labels || knownZones().map(zoneLabel);
+    const words = q.split(/\s+/);
+    const text = (l) => `${l.zone} ${l.name} ${l.city} ${l.long} ${l.offset}`.toLowerCase().replace(/_/g, ' ');
+    const found = labels.filter((l) => words.every((w) => text(l).includes(w)));
+    // Cities whose name starts with the words first ("Mos" → Moscow before Moscow-named zones elsewhere).
+    found.sort((a, b) => Number(!a.name.toLowerCase().startsWith(q)) - Number(!b.name.toLowerCase().startsWith(q)));
+    results.replaceChildren(...(found.length ? found.slice(0, SHOWN).map((l) => h('li', {},
+      h('button', { type: 'button', class: 'zone-option', role: 'option', 'data-zone': l.zone,
+        onclick: () => wrap.choose(l.zone) },
+      h('span', { text: l.name }), h('small', { class: 'muted', text: [l.zone, l.offset].filter(Boolean).join(' · ') }))))
+      : [h('li', { class: 'muted', text: t('tz_none') })]));
+  }, 150));
+  show();
+  wrap.append(input);
+  return wrap;
 }
 
 export function accountView(main, params, ctx) {

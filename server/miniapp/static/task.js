@@ -3,7 +3,7 @@
 import { api } from './api.js';
 import { busy, debounce, field, h, messageBox } from './dom.js';
 import { explain, has, t } from './i18n.js';
-import { formatTime, fromInputValue, repeatText, toInputValue, zoneOf } from './time.js';
+import { formatTime, fromInputValue, repeatText, toInputValue, zoneLabel, zoneOf } from './time.js';
 import { fetchLists } from './views.js';
 
 const REPEATS = ['', 'FREQ=DAILY', 'FREQ=WEEKLY', 'FREQ=MONTHLY', 'FREQ=YEARLY'];
@@ -108,7 +108,7 @@ function addForm(area, params, lists, ctx) {
     field(t('notes'), notes), field(t('list'), list), box,
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary page-primary', text: t('save') }),
-      h('button', { type: 'button', class: 'secondary', text: t('cancel'), onclick: ctx.back })));
+      h('button', { type: 'button', class: 'secondary page-cancel', text: t('cancel'), onclick: ctx.back })));
   area.append(form);
   text.focus();
 
@@ -148,6 +148,11 @@ function addForm(area, params, lists, ctx) {
     }
   }, 350);
   text.addEventListener('input', preview);
+  // Opened from an example (the first-run hint): the words are there, read at once.
+  if (params.text) {
+    text.value = String(params.text).slice(0, 500);
+    preview();
+  }
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -186,6 +191,68 @@ function repeatSelect(current) {
   return select;
 }
 
+/** Put `rule` into the repeat select, adding it as an option when it is not one of the usual. */
+function setRepeat(select, rule) {
+  const value = rule || '';
+  if (![...select.options].some((o) => o.value === value)) {
+    select.append(h('option', { value, text: t('repeat_custom', { text: repeatText(value) }) }));
+  }
+  select.value = value;
+}
+
+/** The editor's natural-language field: "tomorrow at 10" read by the server as one types and,
+ * once clear (or a reading chosen), written into the reminder, due and repeat fields below,
+ * where the person sees it before saving. The title is left as it is. */
+function wordsField(zone, apply) {
+  const input = h('input', { name: 'when', autocomplete: 'off', maxlength: '500', enterkeyhint: 'done' });
+  const understood = understoodBox();
+  const note = h('p', { class: 'message ok', role: 'status' });
+  let controller = null;
+  let current = '';
+  const use = (final) => {
+    if (!final || (!final.remind_at && !final.repeat)) return;
+    apply(final);
+    note.textContent = t('applied');
+  };
+  const read = debounce(async () => {
+    const value = input.value.trim();
+    note.textContent = '';
+    if (controller) controller.abort();
+    if (!value) {
+      understood.hidden = true;
+      return;
+    }
+    current = value;
+    controller = new AbortController();
+    understood.note(t('parsing'));
+    try {
+      const parsed = await askParser(value, zone, controller.signal);
+      if (value !== current) return;
+      if (!parsed) return understood.note(t('parse_unavailable'));
+      const show = (choice) => understood.show(parsed, zone, choice, (picked) => {
+        show(picked);
+        use(settle(parsed, picked));
+      });
+      show(undefined);
+      use(settle(parsed, undefined));
+    } catch (err) {
+      if (err.name !== 'AbortError') understood.note(t('parse_failed'));
+    }
+  }, 350);
+  input.addEventListener('input', read);
+  // Enter here reads the words; it must not submit the whole form.
+  input.addEventListener('keydown', (event) => { if (event.key === 'Enter') event.preventDefault(); });
+  return h('div', { class: 'words' }, field(t('change_words'), input, t('change_words_hint')), understood, note);
+}
+
+const sameInstant = (a, b) => Boolean(a && b) && new Date(a).getTime() === new Date(b).getTime();
+
+/** The zone as a hint a person reads: "London (GMT+1)", "Москва, стандартное время (GMT+3)". */
+const zoneName = (zone) => {
+  const label = zoneLabel(zone);
+  return `${label.name} (${label.offset || zone})`;
+};
+
 function editForm(area, task, lists, ctx) {
   const zone = zoneOf(ctx.state.user);
   const title = h('input', { name: 'title', value: task.title, required: true, maxlength: '500' });
@@ -197,14 +264,27 @@ function editForm(area, task, lists, ctx) {
   const repeat = repeatSelect(task.repeat);
   const done = h('input', { name: 'done', type: 'checkbox', checked: Boolean(task.done) });
   const box = messageBox();
+  // A due time equal to the reminder (what the words give) is one time: the Due field stays
+  // folded and follows the reminder, until the person asks for a separate one.
+  let dueFollows = !task.due || sameInstant(task.due, task.remind_at);
+  const dueField = field(t('due'), due);
+  const unfold = h('button', { type: 'button', class: 'link', id: 'separate-due', text: t('separate_due'),
+    onclick: () => { dueFollows = false; dueField.hidden = false; unfold.hidden = true; due.focus(); } });
+  dueField.hidden = dueFollows;
+  unfold.hidden = !dueFollows;
+  const words = wordsField(zone, (final) => {
+    remind.value = toInputValue(final.remind_at, zone);
+    due.value = toInputValue(final.due || final.remind_at, zone);
+    setRepeat(repeat, final.repeat);
+  });
   const form = h('form', { class: 'card', id: 'task-form' },
-    field(t('title'), title), field(t('notes'), notes), field(t('list'), list),
-    field(t('remind_at'), remind, zone), field(t('due'), due), field(t('repeat'), repeat),
+    field(t('title'), title), words, field(t('remind_at'), remind, zoneName(zone)), dueField, unfold,
+    field(t('repeat'), repeat), field(t('list'), list), field(t('notes'), notes),
     h('label', { class: 'check' }, done, ` ${t('task_done_label')}`),
     box,
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary page-primary', text: t('save') }),
-      h('button', { type: 'button', class: 'secondary', text: t('cancel'), onclick: ctx.back }),
+      h('button', { type: 'button', class: 'secondary page-cancel', text: t('cancel'), onclick: ctx.back }),
       h('button', { type: 'button', class: 'danger', id: 'delete-task', text: t('delete'), onclick: confirmDelete })));
   area.append(form);
 
@@ -213,7 +293,8 @@ function editForm(area, task, lists, ctx) {
     // Send only what changed; null clears a field.
     const now = {
       title: title.value.trim(), notes: notes.value, list: list.value, done: done.checked,
-      remind_at: fromInputValue(remind.value, zone), due: fromInputValue(due.value, zone),
+      remind_at: fromInputValue(remind.value, zone),
+      due: fromInputValue(dueFollows ? remind.value : due.value, zone),
       repeat: repeat.value || null,
     };
     const before = {

@@ -2,13 +2,21 @@
 import { api } from './api.js';
 import { busy, debounce, h, messageBox } from './dom.js';
 import { explain, plural, t } from './i18n.js';
-import { formatTime, repeatText, zoneOf } from './time.js';
+import { endOfToday, formatTime, repeatText, timeKey, zoneOf } from './time.js';
 
 /** The user's lists, fetched again whenever a screen needs them fresh (counts change). */
 export async function fetchLists(ctx) {
   const { items } = await api('GET', '/api/lists');
   ctx.state.lists = items;
   return items;
+}
+
+/** A name refused as taken that is a built-in list's ("Inbox", "Входящие"): say that, not
+ * "you already have a list with this name", which sends one looking for a list of theirs. */
+export function reservedOr(err, name, ctx) {
+  const slug = ((err.problem || {}).type || '').replace('urn:problem:', '');
+  const builtIn = (ctx.state.lists || []).find((l) => l.key && l.name.toLowerCase() === name.toLowerCase());
+  return slug === 'list-name-taken' && builtIn ? t('err_reserved_name', { name: builtIn.name }) : explain(err);
 }
 
 export function listName(ctx, id) {
@@ -18,39 +26,161 @@ export function listName(ctx, id) {
 
 const sameInstant = (a, b) => Boolean(a && b) && new Date(a).getTime() === new Date(b).getTime();
 
-/** One task: a checkbox to complete it, and its title, which opens the editor. */
-export function taskRow(task, ctx, { showList = false } = {}) {
+/** Soonest first; tasks without a time after them, in the order the server gave. */
+export const byTime = (tasks) => tasks.map((task, i) => [task, i])
+  .sort(([a, i], [b, j]) => (timeKey(a) - timeKey(b)) || (i - j)).map(([task]) => task);
+
+/** The row's second line: one time (the reminder, else the due time; a due time apart from the
+ * reminder after it), the repeat in words, and the list when rows of several are mixed. */
+function metaText(task, ctx, zone, showList) {
+  const at = task.remind_at || task.due;
+  return [
+    at && formatTime(at, zone),
+    task.due && task.remind_at && !sameInstant(task.due, task.remind_at)
+      && t('due_short', { time: formatTime(task.due, zone) }),
+    task.repeat && `↻ ${repeatWords(task, !at)}`,
+    showList && listName(ctx, task.list_id) && t('in_list', { name: listName(ctx, task.list_id) }),
+  ].filter(Boolean).join(' · ');
+}
+
+/** The page's words for the rule; the server's `repeat_text` (where it sends one) for a shape
+ * the page cannot read, so no rule is ever left as "repeats". */
+function repeatWords(task, withTime) {
+  const words = repeatText(task.repeat, { withTime });
+  return words === t('rep_unknown') && task.repeat_text ? task.repeat_text : words;
+}
+
+const PATCH = (task, body) => api('PATCH', `/api/tasks/${encodeURIComponent(task.id)}`, body);
+
+/** One task: a checkbox to complete it (with Undo), its title, which opens the editor, and a
+ * menu to move it. `onChange()` runs after each change the row makes (counts to refresh);
+ * `leaves(task)` says whether the task no longer belongs on this screen (then the row goes). */
+export function taskRow(task, ctx, { showList = false, onChange = () => {}, leaves = () => false } = {}) {
   const zone = zoneOf(ctx.state.user);
   const box = h('input', { type: 'checkbox', checked: Boolean(task.done) });
   const label = () => t(task.done ? 'mark_open' : 'mark_done', { title: task.title });
   box.setAttribute('aria-label', label());
   const row = h('li', { class: `task${task.done ? ' done' : ''}`, 'data-id': task.id });
+  const overdue = !task.done && timeKey(task) < Date.now();
+  const place = { parent: null, next: null };
+
+  /** Change the task on the server and show the row as the result says. */
+  async function change(body) {
+    Object.assign(task, await PATCH(task, body));
+    row.classList.toggle('done', Boolean(task.done));
+    box.checked = Boolean(task.done);
+    box.setAttribute('aria-label', label());
+    meta.textContent = metaText(task, ctx, zone, showList);
+    if (leaves(task) && row.parentElement) {
+      place.parent = row.parentElement;
+      place.next = row.nextSibling;
+      row.remove();
+    } else if (!leaves(task) && !row.parentElement && place.parent) {
+      place.parent.insertBefore(row, place.next && place.next.parentElement ? place.next : null);
+    }
+    onChange(task);
+  }
+
   box.addEventListener('change', async () => {
     box.disabled = true;
+    const done = box.checked;
     try {
-      Object.assign(task, await api('PATCH', `/api/tasks/${encodeURIComponent(task.id)}`, { done: box.checked }));
-      row.classList.toggle('done', Boolean(task.done));
-      box.setAttribute('aria-label', label());
+      await change({ done });
+      if (done) ctx.toast(t('completed', { title: task.title }), () => change({ done: false }));
     } catch (err) {
-      box.checked = !box.checked;
+      box.checked = !done;
       row.append(h('p', { class: 'message error', role: 'alert', text: explain(err) }));
     } finally {
       box.disabled = false;
     }
   });
-  const meta = [
-    // Words rather than emoji: not every system has an emoji font.
-    task.remind_at && `${t('u_remind')}: ${formatTime(task.remind_at, zone)}`,
-    task.repeat && `↻ ${repeatText(task.repeat)}`,
-    // A time read from words is both (the parser's due is its reminder): say it once.
-    task.due && !sameInstant(task.due, task.remind_at) && `${t('u_due')}: ${formatTime(task.due, zone)}`,
-    showList && listName(ctx, task.list_id) && t('in_list', { name: listName(ctx, task.list_id) }),
-  ].filter(Boolean).join(' · ');
+  const meta = h('span', { class: `task-meta${overdue ? ' overdue' : ''}` });
+  meta.textContent = metaText(task, ctx, zone, showList);
   const open = h('button', { type: 'button', class: 'task-open', onclick: () => ctx.go('task', { id: task.id }) },
-    h('span', { class: 'task-title', text: task.title }),
-    meta && h('span', { class: 'task-meta', text: meta }));
-  row.append(box, open);
+    h('span', { class: 'task-title', text: task.title }), meta);
+  const more = h('button', { type: 'button', class: 'icon more', text: '⋯', 'aria-haspopup': 'true',
+    'aria-expanded': 'false', 'aria-label': t('task_menu', { title: task.title }) });
+  more.addEventListener('click', () => {
+    const shown = row.querySelector('.row-menu');
+    document.querySelectorAll('.row-menu').forEach((m) => m.remove());
+    document.querySelectorAll('.more[aria-expanded="true"]').forEach((b) => b.setAttribute('aria-expanded', 'false'));
+    if (shown) return;
+    more.setAttribute('aria-expanded', 'true');
+    row.append(rowMenu(task, ctx, async (list) => {
+      const from = task.list_id;
+      await change({ list: list.id });
+      ctx.toast(t('moved', { name: list.name }), () => change({ list: from }));
+    }));
+  });
+  row.append(box, open, more);
   return row;
+}
+
+/** Move to any other list in one tap, and Edit; the menu closes itself after a choice. */
+function rowMenu(task, ctx, move) {
+  const box = messageBox();
+  const targets = (ctx.state.lists || []).filter((l) => l.id !== task.list_id);
+  const menu = h('div', { class: 'row-menu', role: 'group', 'aria-label': t('move_to') },
+    h('span', { class: 'muted', text: t('move_to') }),
+    targets.map((list) => h('button', { type: 'button', class: 'secondary chip', 'data-list': list.key || list.id,
+      text: list.name, onclick: () => busy(menu, async () => {
+        await move(list);
+        menu.remove();
+      }).catch((err) => box.show(explain(err))) })),
+    h('button', { type: 'button', class: 'link', text: t('edit'), onclick: () => ctx.go('task', { id: task.id }) }),
+    box);
+  return menu;
+}
+
+/** "3 open tasks" for a list, kept up to date as rows change (the lists are fetched again). */
+function countLine(ctx, listId) {
+  const line = h('p', { class: 'muted count-line', 'aria-live': 'polite' });
+  line.refresh = (lists = ctx.state.lists) => {
+    const list = (lists || []).find((l) => l.id === listId || l.key === listId);
+    const n = list ? Number(list.open_count) || 0 : 0;
+    line.textContent = n ? plural('open_tasks', n) : ''; // "0 open tasks" says nothing the screen does not
+  };
+  line.update = () => fetchLists(ctx).then((lists) => ctx.current() && line.refresh(lists)).catch(() => {});
+  return line;
+}
+
+/** Home: Today's open tasks, soonest first; a first-run hint when there is nothing yet. */
+export function todayView(main, params, ctx) {
+  ctx.setTitle(t('today'));
+  ctx.setPrimary(t('new_task'), () => ctx.go('task', { list: 'today' }));
+  const body = h('section', { id: 'today' });
+  main.append(body);
+  ctx.load(body, async () => {
+    const [lists, page] = await Promise.all([fetchLists(ctx),
+      api('GET', `/api/tasks?${new URLSearchParams({ list: 'today', status: 'open', limit: '100' })}`)]);
+    return { lists, page };
+  }, ({ lists, page }) => {
+    const today = lists.find((l) => l.key === 'today');
+    const count = countLine(ctx, 'today');
+    count.refresh(lists);
+    const ul = h('ul', { class: 'rows', id: 'task-rows' });
+    const onChange = () => count.update();
+    // Today holds the Today list and, once the server fills it (what is due or reminds
+    // before the day ends, wherever it lives), those too: a row stays while either holds.
+    const zone = zoneOf(ctx.state.user);
+    const leaves = (task) => Boolean(task.done)
+      || (task.list_id !== (today && today.id) && !(timeKey(task) < endOfToday(zone)));
+    byTime(page.items).forEach((task) => ul.append(taskRow(task, ctx, { onChange, leaves })));
+    body.append(count, ul);
+    if (!page.items.length) body.append(onboarding(ctx, lists));
+  });
+}
+
+/** The first-run hint on an empty Today: what to type (examples to tap), where the lists are. */
+function onboarding(ctx, lists) {
+  const fresh = lists.every((l) => !Number(l.open_count));
+  const examples = t('onb_examples').split('|');
+  return h('div', { class: 'card onboarding', id: 'onboarding' },
+    h('h2', { text: fresh ? t('onb_title') : t('today_done') }),
+    fresh && h('p', { text: t('onb_text') }),
+    h('div', { class: 'examples' }, examples.map((text) => h('button', { type: 'button', class: 'secondary chip example',
+      text, onclick: () => ctx.go('task', { list: 'today', text }) }))),
+    fresh && h('p', { class: 'muted', text: t('onb_lists') }));
 }
 
 function listRow(list, ctx) {
@@ -59,11 +189,12 @@ function listRow(list, ctx) {
     h('button', { type: 'button', class: 'list-row', 'data-key': list.key || undefined,
       onclick: () => ctx.go('list', { id: list.id }) },
     h('span', { class: 'list-name', text: list.name }),
-    h('span', { class: 'count', text: String(count), 'aria-label': plural('open_tasks', count),
-      title: plural('open_tasks', count) })));
+    // An empty list shows no badge: a column of zeros says nothing.
+    count ? h('span', { class: 'count', text: String(count), 'aria-label': plural('open_tasks', count),
+      title: plural('open_tasks', count) }) : null));
 }
 
-/** Home: search, the lists with their open counts, and a new list. */
+/** The lists with their open counts, search over all tasks, and a new list. */
 export function listsView(main, params, ctx) {
   ctx.setTitle(t('lists'));
   ctx.setPrimary(t('new_task'), () => ctx.go('task', { list: 'inbox' }));
@@ -74,22 +205,26 @@ export function listsView(main, params, ctx) {
   const newName = h('input', { name: 'name', maxlength: '100', required: true, 'aria-label': t('new_list_name'),
     placeholder: t('new_list') });
   const box = messageBox();
-  const form = h('form', { class: 'inline-form', id: 'new-list' }, newName,
+  const form = h('form', { class: 'inline-form', id: 'new-list', hidden: true }, newName,
     h('button', { type: 'submit', class: 'secondary', text: t('add') }));
-  main.append(h('div', { class: 'search' }, search), results, lists, form, box);
+  // The field opens on demand: a screen of lists, not a form, is what one comes here for.
+  const opener = h('button', { type: 'button', class: 'link', id: 'new-list-button', text: t('new_list_button'),
+    onclick: () => { opener.hidden = true; form.hidden = false; newName.focus(); } });
+  main.append(h('div', { class: 'search' }, search), results, lists, opener, form, box);
 
   const drawLists = (items) => lists.append(h('ul', { class: 'rows' }, items.map((l) => listRow(l, ctx))));
   ctx.load(lists, () => fetchLists(ctx), drawLists);
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    if (!newName.value.trim()) return;
+    const name = newName.value.trim();
+    if (!name) return;
     busy(form, async () => {
-      await api('POST', '/api/lists', { name: newName.value.trim() });
+      await api('POST', '/api/lists', { name });
       newName.value = '';
       box.show('');
       await ctx.load(lists, () => fetchLists(ctx), drawLists);
-    }).catch((err) => box.show(explain(err)));
+    }).catch((err) => box.show(reservedOr(err, name, ctx)));
   });
 
   // Search as you type: a new keystroke cancels the request still in flight, so an older,
@@ -100,7 +235,7 @@ export function listsView(main, params, ctx) {
     if (inFlight) inFlight.abort();
     results.hidden = !q;
     lists.hidden = Boolean(q);
-    form.hidden = Boolean(q);
+    opener.hidden = Boolean(q) || !form.hidden;
     if (!q) return;
     inFlight = new AbortController();
     const query = new URLSearchParams({ q, status: 'all', limit: '20' });
@@ -117,48 +252,57 @@ export function listsView(main, params, ctx) {
   search.addEventListener('input', runSearch);
 }
 
-/** One list: its open (or completed) tasks, more on demand; rename and delete for own lists. */
+/** One list: its open (or completed) tasks, soonest first, more on demand; rename and delete
+ * for own lists. The list and its first page load together: one answer, or one problem panel
+ * with one Retry for the whole screen. */
 export function listView(main, params, ctx) {
   const status = params.status === 'done' ? 'done' : 'open';
-  const head = h('div', { class: 'list-head' });
-  const tasks = h('section', { id: 'tasks' });
-  main.append(head, tasks);
+  const body = h('div');
+  main.append(body);
   ctx.setPrimary(t('add_task'), () => ctx.go('task', { list: params.id }));
+  const query = (cursor) => new URLSearchParams({ list: params.id, status, limit: '50', ...(cursor ? { cursor } : {}) });
 
-  ctx.load(head, async () => {
-    await fetchLists(ctx);
-    return ctx.state.lists.find((l) => l.id === params.id) || null;
-  }, (list) => {
+  ctx.load(body, async () => {
+    const [lists, page] = await Promise.all([fetchLists(ctx), api('GET', `/api/tasks?${query()}`)]);
+    return { list: lists.find((l) => l.id === params.id) || null, page };
+  }, ({ list, page }) => {
     if (!list) {
-      head.append(h('p', { class: 'message error', role: 'alert', text: t('err_not_found') }));
+      body.append(h('p', { class: 'message error', role: 'alert', text: t('err_not_found') }));
       return;
     }
     ctx.setTitle(list.name);
+    const head = h('div', { class: 'list-head' });
+    const tasks = h('section', { id: 'tasks' });
+    const count = countLine(ctx, list.id);
+    count.refresh();
     const toggle = h('button', { type: 'button', class: 'link', id: 'toggle-done',
       text: t(status === 'open' ? 'show_done' : 'show_open'),
       onclick: () => ctx.replaceParams({ ...params, status: status === 'open' ? 'done' : 'open' }) });
-    head.append(h('p', { class: 'muted', text: plural('open_tasks', Number(list.open_count) || 0) }), toggle);
+    head.append(count, toggle);
     if (!list.key) head.append(ownListActions(list, ctx));
-  });
+    body.append(head, tasks);
 
-  const draw = ({ items, next_cursor: next }, list = null) => {
-    const ul = list || h('ul', { class: 'rows', id: 'task-rows' });
-    items.forEach((task) => ul.append(taskRow(task, ctx)));
-    if (!list) tasks.append(ul);
-    if (!ul.children.length) tasks.append(h('p', { class: 'muted', text: t(status === 'open' ? 'no_tasks' : 'no_done') }));
-    if (next) {
-      const more = h('button', { type: 'button', class: 'secondary wide', text: t('load_more') });
-      more.addEventListener('click', () => {
-        more.remove();
-        const slot = h('div');
-        tasks.append(slot);
-        ctx.load(slot, () => api('GET', `/api/tasks?${query(next)}`), (page) => draw(page, ul));
-      });
-      tasks.append(more);
-    }
-  };
-  const query = (cursor) => new URLSearchParams({ list: params.id, status, limit: '50', ...(cursor ? { cursor } : {}) });
-  ctx.load(tasks, () => api('GET', `/api/tasks?${query()}`), (page) => draw(page));
+    // A row leaves when its task no longer belongs here: completed (or reopened), or moved.
+    const leaves = (task) => task.list_id !== list.id || Boolean(task.done) !== (status === 'done');
+    const onChange = () => count.update();
+    const ul = h('ul', { class: 'rows', id: 'task-rows' });
+    const draw = ({ items, next_cursor: next }) => {
+      byTime(items).forEach((task) => ul.append(taskRow(task, ctx, { onChange, leaves })));
+      if (!ul.children.length) tasks.append(h('p', { class: 'muted', text: t(status === 'open' ? 'no_tasks' : 'no_done') }));
+      if (next) {
+        const more = h('button', { type: 'button', class: 'secondary wide', text: t('load_more') });
+        more.addEventListener('click', () => {
+          more.remove();
+          const slot = h('div');
+          tasks.append(slot);
+          ctx.load(slot, () => api('GET', `/api/tasks?${query(next)}`), draw);
+        });
+        tasks.append(more);
+      }
+    };
+    tasks.append(ul);
+    draw(page);
+  });
 }
 
 /** Rename and delete, each confirmed inline (Telegram's webviews may not show confirm()). */
@@ -179,7 +323,7 @@ function ownListActions(list, ctx) {
       busy(form, async () => {
         await api('PATCH', `/api/lists/${encodeURIComponent(list.id)}`, { name: name.value.trim() });
         ctx.rerender();
-      }).catch((err) => box.show(explain(err)));
+      }).catch((err) => box.show(reservedOr(err, name.value.trim(), ctx)));
     });
     area.replaceChildren(form, box);
     name.focus();

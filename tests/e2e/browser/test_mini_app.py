@@ -38,7 +38,7 @@ async def test_signs_in_with_init_data_in_the_users_language_and_theme(base_url,
     page = watched.page
     await page.wait_for_selector("#settings-button:visible")
     assert await page.get_attribute("html", "lang") == "ru"
-    assert await page.inner_text("#title") == "Списки"
+    assert await page.inner_text("#title") == "Сегодня"  # it opens on Today
     # Every call carries the init data as `tma`; no token pair is asked for.
     [me] = watched.api_calls("/api/auth/me")
     assert me[2]["authorization"] == f"tma {init_data}"
@@ -77,7 +77,7 @@ async def test_back_button_is_telegrams(base_url, open_page):
     assert (await page.evaluate("window.__tg.calls"))[-1] != "back.hide"
     assert "back.show" in await page.evaluate("window.__tg.calls")
     await page.evaluate("window.__tg.press('back')")
-    await page.wait_for_function("() => document.querySelector('#title').textContent === 'Списки'")
+    await page.wait_for_function("() => document.querySelector('#title').textContent === 'Сегодня'")
     assert (await page.evaluate("window.__tg.calls")).count("back.hide") >= 1
     assert not await page.is_visible("#sign-out")  # nothing to sign out of inside Telegram
 
