@@ -181,7 +181,7 @@ def _every(m: re.Match[str]) -> Data | None:
 
 def _every_word(m: re.Match[str]) -> Data:
     word = m[0]
-    for stem, freq in (("час", "HOURLY"), ("hour", "HOURLY"), ("дн", "DAILY"), ("day", "DAILY"),
+    for stem, freq in (("год", "YEARLY"), ("час", "HOURLY"), ("hour", "HOURLY"), ("дн", "DAILY"), ("day", "DAILY"),
                        ("daily", "DAILY"), ("недел", "WEEKLY"), ("week", "WEEKLY"),
                        ("месяч", "MONTHLY"), ("month", "MONTHLY"), ("год", "YEARLY"),
                        ("year", "YEARLY"), ("annual", "YEARLY")):  # fmt: skip
@@ -246,7 +246,7 @@ def _nth_weekday(m: re.Match[str]) -> Data | None:
     mon = _g(m, "mon")
     if mon is not None:
         data: Data = {"nth": pairs, "month": MONTHS[mon.rstrip(".")], "year": _year(_g(m, "y"))}
-        if _g(m, "yearly"):
+        if _g(m, "yearly", "every"):
             return {"freq": "YEARLY", "interval": 1, "strong": True, "byday": pairs,
                     "bymonth": data["month"]}  # fmt: skip
         return {"kind": "date", **data}
@@ -355,10 +355,18 @@ def _date_named(m: re.Match[str]) -> Data | None:
     days = _days_list(m["d"]) if m["d"] else []
     if m.groupdict().get("lastday"):
         days = [-1]
-    if len(days) != 1:
-        return None if not days else {"invalid": True}
+    if not days:
+        return None
     year = _year(_g(m, "y"))
-    return checked_date(year, MONTHS[m["mon"].rstrip(".")], days[0]) or INVALID
+    month = MONTHS[m["mon"].rstrip(".")]
+    checked = [checked_date(year, month, d) for d in days]
+    if any(c is None for c in checked):
+        return INVALID
+    data = checked[0]
+    assert data is not None
+    if len(days) > 1:
+        data["days"] = days
+    return data
 
 
 def _dom(m: re.Match[str]) -> Data | None:
@@ -406,9 +414,9 @@ def _clock(hour: int, minute: int, mer: str, *, bare_ok: bool = True) -> Data:
 def _time(m: re.Match[str]) -> Data | None:
     groups = m.groupdict()
     if groups.get("noon"):
-        return {"hour": 12, "minute": 0, "fixed": True}
+        return {"hour": 12, "minute": 0, "fixed": True, "absolute": True}
     if groups.get("midnight"):
-        return {"hour": 0, "minute": 0, "fixed": True}
+        return {"hour": 0, "minute": 0, "fixed": True, "absolute": True}
     if groups.get("hm"):
         hm = groups["hm"]
         hour, minute = int(hm[:-2]), int(hm[-2:])
@@ -507,6 +515,8 @@ def _r(kind: str, pattern: str, build: Callable[[re.Match[str]], Data | None],
 
 
 DAYS_AND = r"(?:" + DAYNUM + ORDINAL + r"(?:" + AND + DAYNUM + ORDINAL + r")*)"
+ORD_SUFFIX = r"(?:st|nd|rd|th|-го|-е|-ое|-й)"
+DAYS_ORD = r"(?:" + DAYNUM + ORD_SUFFIX + r"(?:" + AND + DAYNUM + ORD_SUFFIX + r")*)"
 EVERY = r"(?:every|each|кажд\w+)"
 MONTHS_CUE = (
     r"(?:(?:of|in)\s+)?(?:(?:every|each)\s+(?:(?P<other>other)\s+|(?P<n>\d{1,2})(?:st|nd|rd|th)?\s+)?months?"
@@ -522,10 +532,10 @@ RULES: list[Rule] = [
        + ANY_WEEKDAY + r"(?:" + AND + NTH + r"\s+" + ANY_WEEKDAY + r")*)\s+(?:"
        + MONTHS_CUE + r")", _nth_weekday),
     _r("repeat", r"(?P<yearly>(?:yearly|annually|every\s+year|each\s+year|каждый\s+год|ежегодно|once\s+a\s+year|раз\s+в\s+год)\s+(?:on\s+|in\s+|в\s+|на\s+)?)?"
-       r"(?:" + EVERY + r"\s+)?(?:the\s+)?(?P<body>" + NTH + r"(?:" + AND + NTH + r")*\s+" + ANY_WEEKDAY
+       r"(?:(?P<every>every|each|кажд\w+)\s+)?(?:the\s+)?(?P<body>" + NTH + r"(?:" + AND + NTH + r")*\s+" + ANY_WEEKDAY
        + r")\s+(?:of\s+|in\s+)?(?P<mon>" + MONTH + r")(?:\s+(?P<y>\d{4}))?", _nth_weekday),
-    _r("repeat", r"(?:" + EVERY + r"\s+)?(?:the\s+|on\s+the\s+|в\s+|на\s+)?(?P<d>" + DAYS_AND
-       + r"|first|last|1-й|последн\w+|end|beginning|begin|start|начал\w*|конец|конце)"
+    _r("repeat", r"(?:" + EVERY + r"\s+)?(?:the\s+|on\s+the\s+|в\s+|на\s+)?(?P<d>" + DAYS_ORD
+       + r"|first|last|1-й|1-е|последн\w+|end|beginning|begin|start|начал\w*|конец|конце)"
        r"(?:\s+(?:day|день|число|числа|числам))?\s+" + MONTHS_CUE, _monthly_days),
     _r("repeat", r"(?:каждое|по)\s+(?P<d>" + DAYS_AND + r")\s+числ(?:о|ам)(?:\s+месяца)?", _monthly_days),
     _r("repeat", EVERY + r"\s+(?P<mon>" + MONTH + r")\s+(?P<days>" + DAYS_AND + r")", _yearly_date),
@@ -543,24 +553,29 @@ RULES: list[Rule] = [
     _r("repeat", EVERY + r"\s+(?:(?P<other>other)\s+|(?P<n>\d{1,3})(?:-?(?:st|nd|rd|th|й|ю|е|я|го|ой|ую))?\s+)?(?P<u>"
        + UNIT + r"|weekends?|выходн\w*)(?!\s*(?:and|и|,)\s*\d)"
        r"|(?:раз\s+в|once\s+(?:a|an|every|per))\s+(?:(?P<n2>\d+)\s+)?(?P<u2>" + UNIT + r")", _every),
-    _r("repeat", r"(?:(?P<weekly>weekly|еженедельно|every\s+week|каждую\s+неделю)\s+)?(?:кажд\w+|по|every|each|on)\s+(?P<days>" + ANY_WEEKDAY
-       + r"(?:" + AND + ANY_WEEKDAY + r")*)"
+    _r("repeat", r"(?:(?P<weekly>weekly|еженедельно|every\s+week|каждую\s+неделю)\s+)?(?:(?:кажд\w+|every|each)\s+(?:(?P<other>other)\s+|(?P<n>\d{1,2})(?:st|nd|rd|th|-\w+)?\s+)?(?P<days>" + ANY_WEEKDAY
+       + r"(?:" + AND + ANY_WEEKDAY + r")*)|(?:по|on)\s+(?P<days3>" + WEEKDAYS_PLURAL + r"(?:" + AND + WEEKDAYS_PLURAL + r")*))"
        r"|(?:(?P<weekly2>weekly|еженедельно)\s+)?(?P<days2>" + WEEKDAYS_PLURAL + r"(?:" + AND + WEEKDAYS_PLURAL + r")*)",
        lambda m: _weekday_set_any(m)),
     _r("repeat", r"ежечасно|ежедневно|еженедельно|ежемесячно|ежегодно|hourly|daily|everyday|weekly"
        r"|monthly|yearly|annually", _every_word),
     # ---- count, end, start
+    _r("untildate", r"(?:until|till|до|by)\s+(?:the\s+end\s+of\s+)?(?P<mon>" + MONTH_ALONE + r")(?!\s*\d)",
+       lambda m: {"year": None, "month": MONTHS[m["mon"]], "day": 1}),
+    _r("untildate", r"(?:until|till|до)\s+(?:next\s+month|следующего\s+месяца)",
+       lambda m: {"next_month": True}),
     _r("count", r"(?:for\s+|up\s+to\s+|до\s+)?(?P<n>\d{1,4})\s*(?:x|times|occurrences|раз|раза)"
        r"|(?:for\s+)?(?P<word>twice|thrice|дважды|трижды)", _count),
     _r("during", r"(?:for|в\s+течение|на\s+протяжении)\s+(?:the\s+)?(?:next\s+|следующ\w+\s+)?(?:(?P<n>\d{1,3})\s+)?(?P<u>" + UNIT
        + r"|fortnights?)", _during),
     _r("until", r"(?:until|till|through|up\s+to|до|по)(?=\s+(?:the\s+)?(?:\d|next|следующ|" + MONTH + "|" + WEEKDAY + "))",
        lambda m: {}),
+    _r("until", r"to|по", lambda m: {}, after=re.compile(r"(?:\d(?:st|nd|rd|th)?|" + MONTH + r")\s+$")),
     _r("start", r"(?:starting(?:\s+(?:on|from))?|beginning|from|начиная\s+(?:с|со)|начиная|с|со)" + DAY_AHEAD,
        lambda m: {}),
-    _r("date", r"(?:until|till|до)\s+(?P<mon>" + MONTH_ALONE + r")(?!\s*\d)",
-       lambda m: {"year": None, "month": MONTHS[m["mon"]], "day": 1}),
+
     # ---- relative
+    _r("relative", r"через\s+(?P<u>" + UNIT + r")\s+(?P<n>\d{1,3})", _relative_reversed),
     _r("relative",
        r"(?:через|in|after)\s+(?:about\s+|around\s+|approximately\s+)?(?:"
        r"(?P<half>полчаса|half\s+an\s+hour|a\s+half\s+hour|1/2\s*(?:h|hours?))"
@@ -571,7 +586,6 @@ RULES: list[Rule] = [
        r"(?P<andhalf>\s+and\s+an?\s+half)?\s*(?:more\s+)?(?:of\s+)?)?(?P<u>" + UNIT + r"|fortnights?)"
        r"(?:\s+(?:и\s+|and\s+)?(?P<n2>\d+)\s*(?P<u2>" + UNIT + r"))?",
        _relative),
-    _r("relative", r"через\s+(?P<u>" + UNIT + r")\s+(?P<n>\d{1,3})", _relative_reversed),
     _r("relative", r"(?:(?:a|an)\s+)?(?:(?P<n>\d+(?:[.,]\d+)?)\s+)?(?P<u>" + UNIT + r"|fortnights?)\s+"
        r"(?:from\s+(?:right\s+)?(?:now|today)|hence|later|спустя)", _relative),
     # ---- explicit times (before dates: "в 9.30" is a time, "25.12" a date)
@@ -582,16 +596,17 @@ RULES: list[Rule] = [
        _time_relative_to_hour),
     _r("time", r"(?:в\s+)?пол(?P<o>" + "|".join(POL) + r")ого(?:\s*" + MER + r")?", _pol),
     _r("time", r"(?:(?:at|в)\s+)?(?P<noon>полдень|noon|midday)|(?:(?:at|в)\s+)?(?P<midnight>полночь|midnight)", _time),
-    _r("time", AT + r"\s*(?P<h>\d{1,2})(?:[:.](?P<m>\d{2})(?::\d{2})?|\s*[hч]\s*(?P<m3>\d{2}))?(?:ish)?\s*" + MER + "?" + HOUR_UNIT
+    _r("time", r"at\s+(?P<h>\d{1,2})\s+(?P<m>\d{2})(?!\s*(?:\d|[^\W\d_]))", _time),
+    _r("time", r"(?P<prep>" + AT + r")\s*(?P<h>\d{1,2})(?:[:.](?P<m>\d{2})(?::\d{2})?|\s*[hч]\s*(?P<m3>\d{2}))?(?:ish)?\s*" + MER + "?" + HOUR_UNIT
        + MINUTES_WORDS + r"(?:\s*" + MER.replace("mer", "mer2") + r")?", lambda m: _time_at(m)),
     _r("time", r"(?P<h>\d{1,2})\s*[hч]\s*(?P<m>\d{2})", _time),
     _r("time", r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::\d{2})?\s*" + MER + "?", _time),
+    _r("time", r"(?P<h>\d{1,2})\s+(?P<m>[0-5]\d)\s*" + MER, _time),
     _r("time", r"(?P<h>\d{1,2})(?:ish)?\s*" + MER, _time),
     _r("time", r"(?:(?:at|@|around|approximately|about)\s+)?(?P<hm>(?:[01]?\d|2[0-3])[0-5]\d)(?:\s*" + MER + r")(?![.\-/:]?\d)"
        r"|(?:at|@|around|approximately|about)\s+(?P<hm2>(?:[01]?\d|2[0-3])[0-5]\d)(?![.\-/:]?\d)", lambda m: _time_hm(m)),
     _r("time", r"(?P<h>\d{1,2})\s*o'clock(?:\s*" + MER + r")?", _time),
-    _r("time", r"(?P<h>\d{1,2})\s+час(?:а|ов)(?:\s+(?P<m>\d{1,2})\s+минут\w*)?(?:\s+\d{1,2}\s+секунд\w*)?(?:\s*" + MER + r")?", _time),
-    _r("time", r"(?:at|в)\s+(?P<h>\d{1,2})\s+(?P<m>[0-5]\d)(?!\s*(?:\d|[^\W\d_]))", _time),
+    _r("time", r"(?P<h>\d{1,2})\s+час(?:а|ов)?(?:\s+(?P<m>\d{1,2})\s+минут\w*)?(?:\s+\d{1,2}\s+секунд\w*)?(?:\s*" + MER + r")?", _time),
     _r("time", r"(?:at\s+)?(?P<h>\d{1,2})(?::(?P<m>\d{2}))?(?=\s+(?:tonight|this\s+(?:evening|morning|afternoon)|in\s+the\s+(?:evening|morning|afternoon)|вечером|утром))",
        _time),
     _r("time", r"half\s+(?P<h>\d{1,2})(?!\s*(?:an|hour|h\b|of))", lambda m: _half_british(m)),
@@ -601,15 +616,17 @@ RULES: list[Rule] = [
     _r("date", r"(?:on\s+)?(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?", _date_slashed),
     _r("date", r"(?P<lastday>last\s+day|последн\w+\s+день)\s+(?:of\s+|in\s+)?(?P<mon>" + MONTH + r")(?:,?\s+(?P<y>\d{4}))?(?P<d>)",
        _date_named),
-    _r("date", r"(?:(?:к|до|by|on)\s+)?(?:the\s+)?(?P<d>" + DAYNUM + ORDINAL + r"|\d{2,3})(?:\s+day)?\s*(?:of\s+|in\s+)?(?P<mon>" + MONTH + r")"
+    _r("date", r"(?:(?:к|до|by|on)\s+)?(?:the\s+)?(?P<d>" + DAYS_AND + r"|\d{2,3})(?:\s+day)?\s*(?:of\s+|in\s+)?(?P<mon>" + MONTH + r")"
        r"(?:,?\s+(?P<y>\d{4}|\d{2}(?=\s*$|\s*[,.;]))(?:\s*(?:года|году|г\.?|year))?)?", _date_named),
-    _r("date", r"(?:(?:by|on)\s+)?(?P<mon>" + MONTH + r")\s*(?:the\s+)?(?P<d>" + DAYNUM + r"(?:st|nd|rd|th)?|\d{2,3}(?:st|nd|rd|th)?)"
+    _r("date", r"(?:(?:by|on)\s+)?(?P<mon>" + MONTH + r")\s*(?:the\s+)?(?P<d>" + DAYNUM + r"(?:st|nd|rd|th)?(?:" + AND + DAYNUM + r"(?:st|nd|rd|th)?)*|\d{2,3}(?:st|nd|rd|th)?)"
        r"(?:,?\s+(?P<y>\d{4}))?", _date_named),
     _r("date", r"(?:(?:в|on)\s+)?(?P<y>\d{4})\s*(?:году|year)", lambda m: None),
     _r("dom", r"(?:(?:on|by)\s+)?the\s+(?P<d>" + DAYNUM + r"(?:st|nd|rd|th)(?:" + AND + DAYNUM + r"(?:st|nd|rd|th))*)(?:\s+day)?"
        r"|(?:(?:к|до|на)\s+)?(?P<d2>" + DAYNUM + r"-(?:го|е|ое)(?:" + AND + DAYNUM + r"-(?:го|е))*)(?:\s+числ[оа])?"
-       r"|(?P<d3>" + DAYNUM + r")(?:st|nd|rd|th)(?!\s*(?:of|day|week|month))",
+       r"",
        lambda m: _dom_any(m)),
+    _r("dom", r"(?P<d3>" + DAYNUM + r")(?:st|nd|rd|th)(?!\s*(?:of|day|week|month))", lambda m: _dom_any(m),
+       after=re.compile(WEEKDAY + r",?\s+$")),
     # ---- days
     _r("day", r"послезавтра|(?:the\s+)?day\s+after\s+tomorrow|after\s+tomorrow", _day_word),
     _r("part", r"сегодня\s+(?:утром|дн[её]м|вечером|ночью)|tonight|(?:this|today)\s+(?:morning|afternoon|evening)",
@@ -620,7 +637,7 @@ RULES: list[Rule] = [
        r"(?:\s+(?P<after>after\s+next))?(?:\s+(?:of\s+)?(?P<week>next|this)\s+week|\s+на\s+(?P<week_>следующей)\s+неделе)?",
        _weekday),
     # ---- parts of the day
-    _r("part", r"утром|с\s+утра|дн[её]м|вечером|ночью|(?:в|на)\s+обед|(?:at\s+)?lunch"
+    _r("part", r"утром|с\s+утра|(?<!с\s)дн[её]м(?!\s+рождени)|вечером|ночью|(?:в|на)\s+обед|(?:at\s+)?lunch"
        r"|(?:early\s+)?in\s+the\s+(?:early\s+hours\s+of\s+the\s+)?(?:morning|afternoon|evening)", _part_of_day),
     _r("part", r"(?:early\s+)?(?:morning|afternoon|evening|night)(?:ish)?", _part_of_day, after=DAY_BEFORE),
     _r("part", r"(?:morning|afternoon|evening)\s+of(?=\s+the\s+\d)", _part_of_day),
@@ -642,13 +659,18 @@ def _weekday_range_any(m: re.Match[str]) -> Data | None:
 
 
 def _weekday_set_any(m: re.Match[str]) -> Data | None:
-    text = _g(m, "days", "days2") or ""
+    text = _g(m, "days", "days2", "days3") or ""
     days = weekdays_in(text)
     if not days:
         return None
     data: Data = {"byday": [(None, d) for d in sorted(set(days))]}
     if _g(m, "weekly", "weekly2"):
         data.update(freq="WEEKLY", interval=1, strong=True)
+    if _g(m, "other", "n"):
+        interval = 2 if _g(m, "other") else int(_g(m, "n") or 1)
+        if not 1 <= interval <= 52:
+            return INVALID
+        data.update(freq="WEEKLY", interval=interval, strong=True)
     return data
 
 
@@ -668,7 +690,8 @@ def _time_at(m: re.Match[str]) -> Data | None:
     if "invalid" in data:
         return data
     data["fixed"] = data["fixed"] or groups["h"].startswith("0") or not 1 <= data["hour"] <= 7
-    data["at"] = not (groups.get("m") or groups.get("m3") or mer)  # "в 21 школу": maybe not a time
+    # "в 21 школу", "в 5 кабинет": after a Russian preposition a bare number may be a number.
+    data["at"] = groups.get("prep") in ("в", "во", "на", "к") and not (groups.get("m") or groups.get("m3") or mer)
     return data
 
 

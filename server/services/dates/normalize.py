@@ -194,4 +194,4 @@ def _looks_like_day(
     while k >= 0 and tokens[k][2].isspace():
         k -= 1
     before = tokens[k][2].lower() if k >= 0 else ""
-    return before in DAY_CUES
+    return before in DAY_CUES or before == "," or re.fullmatch(r"\d+(?:st|nd|rd|th)|other", before) is not None

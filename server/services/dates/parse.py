@@ -123,7 +123,7 @@ def _scan(text: str) -> list[_Found]:
                 continue
             if data.get("at") and not _followed_by_time_word(norm.text, m.end()):
                 continue  # "сходить в 21 школу": a number, not a time
-            kind = data.pop("kind", rule.kind)
+            kind = "invalid" if data.get("invalid") else data.pop("kind", rule.kind)
             start, end = norm.span(m.start(), m.end())
             found.append(_Found(kind, start, end, data))
             work = work[: m.start()] + " " * (m.end() - m.start()) + work[m.end() :]
@@ -207,6 +207,11 @@ def _resolve(
     # Cues, and the day each stands before.
     until_day: _Found | None = None
     start_day: _Found | None = None
+    for f in _take(found, "untildate"):
+        if repeat is not None:
+            until_day, f.used = f, True
+        else:
+            f.kind = "date"  # "сдать до ноября": the deadline is the day itself
     for cue in _take(found, "until"):
         target = _after(found, cue)
         if target is not None:
@@ -350,8 +355,13 @@ def _absorb(repeat: Data, found: list[_Found]) -> None:
         elif f.kind == "dom" and freq == "MONTHLY" and "byday" not in repeat and "bymonthday" not in repeat:
             repeat["bymonthday"] = f.data["dom"]
             f.used = True
-        elif f.kind == "date" and freq == "YEARLY" and "bymonth" not in repeat and "month" in f.data and f.data.get("day", 0) > 0:
-            repeat.update(bymonth=f.data["month"], bymonthday=[f.data["day"]])
+        elif f.kind == "date" and freq == "YEARLY" and "bymonth" not in repeat and "month" in f.data:
+            if "nth" in f.data:
+                repeat.update(bymonth=f.data["month"], byday=f.data["nth"])
+            elif f.data.get("day", 0) > 0:
+                repeat.update(bymonth=f.data["month"], bymonthday=f.data.get("days", [f.data["day"]]))
+            else:
+                continue
             f.used = True
         elif (f.kind == "relative" and freq == "WEEKLY" and "byday" in repeat
               and f.data["delta"] in ({"weeks": 1},) and repeat.get("interval", 1) == 1
@@ -374,7 +384,7 @@ def _hour_readings(
             return [(local_now.hour + 1, 0)]  # "this afternoon" at 14:20: 15:00 today
         return [(hour, 0)]
     hour, minute = clock["hour"], clock["minute"]
-    if part is not None:
+    if part is not None and not clock.get("absolute"):
         if part["part"] in ("afternoon", "evening") and hour < 12:
             hour += 12
         elif part["part"] == "night" and 6 <= hour < 12:
@@ -438,6 +448,11 @@ def _one_off(
                 r for c in dated["choices"] if not isinstance(r := _dated(c, at, local_now), Clarify)
             ]
             return Clarify("ambiguous-date", tuple(sorted(o for o, _ in options)))
+        if "days" in dated or "next_month" in dated:
+            if "next_month" in dated:
+                first = today.replace(day=1) + relativedelta(months=1)
+                return at(first), None
+            return Clarify("conflict")
         if weekday is not None:
             return _dated_on_weekday(dated, weekday["weekday"], at, local_now)
         return _dated(dated, at, local_now)
