@@ -570,11 +570,6 @@ RULES: list[Rule] = [
        + r"|fortnights?)", _during),
     _r("until", r"(?:until|till|through|up\s+to|до|по)(?=\s+(?:the\s+)?(?:\d|next|следующ|" + MONTH + "|" + WEEKDAY + "))",
        lambda m: {}),
-    _r("until", r"to|по", lambda m: {}, after=re.compile(r"(?:\d(?:st|nd|rd|th)?|" + MONTH + r")\s+$")),
-    _r("start", r"(?:starting(?:\s+(?:on|from))?|beginning|from|начиная\s+(?:с|со)|начиная|с|со)" + DAY_AHEAD,
-       lambda m: {}),
-
-    # ---- relative
     _r("relative", r"через\s+(?P<u>" + UNIT + r")\s+(?P<n>\d{1,3})", _relative_reversed),
     _r("relative",
        r"(?:через|in|after)\s+(?:about\s+|around\s+|approximately\s+)?(?:"
@@ -588,6 +583,11 @@ RULES: list[Rule] = [
        _relative),
     _r("relative", r"(?:(?:a|an)\s+)?(?:(?P<n>\d+(?:[.,]\d+)?)\s+)?(?P<u>" + UNIT + r"|fortnights?)\s+"
        r"(?:from\s+(?:right\s+)?(?:now|today)|hence|later|спустя)", _relative),
+    _r("until", r"(?:to|по)(?=\s+(?:\d|" + MONTH + "))", lambda m: {}, after=re.compile(r"(?:\d(?:st|nd|rd|th)?|" + MONTH + r")\s+$")),
+    _r("start", r"(?:starting(?:\s+(?:on|from))?|beginning|from|начиная\s+(?:с|со)|начиная|с|со)" + DAY_AHEAD,
+       lambda m: {}),
+
+    # ---- relative
     # ---- explicit times (before dates: "в 9.30" is a time, "25.12" a date)
     _r("time", r"(?:" + AT + r"\s*)?(?:(?P<halfpast>half\s+past)|(?:a\s+)?(?P<quarter>quarter)\s+(?P<qdir>past|to|after|till)"
        r"|(?P<mm>\d{1,2})\s+(?:minutes?\s+)?(?P<dir>past|to|after|till|before))\s+(?P<h>\d{1,2}|noon|midnight)"

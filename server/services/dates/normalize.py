@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from server.services.dates.grammar import MONTHS, WEEKDAY, WEEKDAYS_PLURAL
+
 CARDINALS: dict[str, int] = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
@@ -85,6 +87,8 @@ KNOWN = frozenset(VOCABULARY) | frozenset(
     "mondayish thursdays".split()
 )
 FUZZY_CUTOFF = 85.0
+# Words the grammar already reads (every case of a day or month name): never "corrected".
+_EXACT = re.compile("(?:" + WEEKDAY + "|" + WEEKDAYS_PLURAL + "|" + "|".join(MONTHS) + ")")
 _TOKEN = re.compile(r"\d+|[^\W\d_]+|\s+|.", re.S)
 
 
@@ -100,7 +104,7 @@ class Normalized:
 
 
 def _fuzzy(word: str) -> str | None:
-    if len(word) < 6 or word in KNOWN or not word.isalpha():
+    if len(word) < 6 or word in KNOWN or not word.isalpha() or _EXACT.fullmatch(word):
         return None
     found = process.extractOne(word, VOCABULARY, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
     if found is None or found[0][0] != word[0]:
@@ -194,4 +198,4 @@ def _looks_like_day(
     while k >= 0 and tokens[k][2].isspace():
         k -= 1
     before = tokens[k][2].lower() if k >= 0 else ""
-    return before in DAY_CUES or before == "," or re.fullmatch(r"\d+(?:st|nd|rd|th)|other", before) is not None
+    return before in DAY_CUES or before in (",", "st", "nd", "rd", "th", "other", "last")

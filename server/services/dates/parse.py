@@ -126,7 +126,9 @@ def _scan(text: str) -> list[_Found]:
             kind = "invalid" if data.get("invalid") else data.pop("kind", rule.kind)
             start, end = norm.span(m.start(), m.end())
             found.append(_Found(kind, start, end, data))
-            work = work[: m.start()] + " " * (m.end() - m.start()) + work[m.end() :]
+            # Blanked with a character that is neither a space nor a word, so what was on
+            # either side does not become adjacent ("march 3rd until april 5th").
+            work = work[: m.start()] + "\x00" * (m.end() - m.start()) + work[m.end() :]
     return sorted(found, key=lambda f: f.start)
 
 
@@ -346,11 +348,12 @@ def _absorb(repeat: Data, found: list[_Found]) -> None:
     """One-off pieces that complete the repeat: "every week on tuesday", "every month on the
     4th", "каждый год 4 июля", "через неделю по понедельникам" (every other week)."""
     freq = repeat["freq"]
+    repeat["byday_given"] = "byday" in repeat
     for f in found:
         if f.used:
             continue
-        if f.kind == "weekday" and freq == "WEEKLY" and "byday" not in repeat:
-            repeat["byday"] = [(None, f.data["weekday"])]
+        if f.kind == "weekday" and freq == "WEEKLY" and not repeat.get("byday_given"):
+            repeat.setdefault("byday", []).append((None, f.data["weekday"]))
             f.used = True
         elif f.kind == "dom" and freq == "MONTHLY" and "byday" not in repeat and "bymonthday" not in repeat:
             repeat["bymonthday"] = f.data["dom"]
@@ -588,7 +591,8 @@ def _ends(
         return parts
     last: date | None = None
     if until_day is not None:
-        reading = _one_off((23, 59), {until_day.kind: until_day.data}, None, local_now, zone)
+        kind = "date" if until_day.kind == "untildate" else until_day.kind
+        reading = _one_off((23, 59), {kind: until_day.data}, None, local_now, zone)
         if isinstance(reading, Clarify):
             if not reading.options:
                 raise _NotUnderstood
