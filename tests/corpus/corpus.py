@@ -110,9 +110,9 @@ def _rule_matches(row: Row, rule: str | None, when: datetime | None) -> bool:
         until = rrulestr(rule, dtstart=row.now.astimezone(UTC))._until  # type: ignore[union-attr]
         if until is None or until.astimezone(row.zone).date() != _day(extra["until"]):
             return False
-    if "first" in extra and (when is None or when.astimezone(row.zone).date() != _day(extra["first"])):
-        return False
-    return True
+    return "first" not in extra or (
+        when is not None and when.astimezone(row.zone).date() == _day(extra["first"])
+    )
 
 
 def matches(row: Row, when: datetime | None, repeat: str | None) -> bool:
@@ -167,7 +167,9 @@ class Result:
     parsed: Parsed | None
 
 
-def run(rows: list[Row], parser: Callable[[str, datetime, ZoneInfo], Parsed] = parse) -> Iterator[Result]:
+def run(
+    rows: list[Row], parser: Callable[[str, datetime, ZoneInfo], Parsed] = parse
+) -> Iterator[Result]:
     for row in rows:
         started = time.perf_counter()
         try:

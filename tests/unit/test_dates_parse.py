@@ -153,11 +153,21 @@ def test_an_ambiguous_repeat_offers_each_reading_with_its_own_rule(text: str):
     )  # a one-off: no rules
 
 
-def test_a_repeat_whose_start_needs_asking_offers_no_one_off_readings():
-    # On a Saturday at noon, "every week on Saturday at 15:00": starting today or in a week?
-    # A one-off option would lose the repeat, so the user is asked to say it again.
+def test_a_weekday_with_a_weekly_repeat_is_the_repeat_s_day_not_a_start():
+    # On a Saturday at noon, "every week on Saturday at 15:00" is every Saturday, today's
+    # 15:00 included: the weekday completes the rule (BYDAY) instead of being asked about.
     tz = ZoneInfo(MOSCOW)
     result = parse("каждую неделю в субботу в 15:00", datetime(2026, 3, 28, 12, tzinfo=tz), tz)
+    assert result.clarify is None
+    assert result.repeat == "FREQ=WEEKLY;BYDAY=SA;BYHOUR=15;BYMINUTE=0"
+    assert result.when == datetime(2026, 3, 28, 15, tzinfo=tz)
+
+
+def test_a_repeat_whose_start_needs_asking_offers_no_one_off_readings():
+    # "every day from Saturday" on a Saturday morning: from today or from next week? A
+    # one-off option would lose the repeat, so the user is asked to say it again.
+    tz = ZoneInfo(MOSCOW)
+    result = parse("каждый день с субботы", datetime(2026, 3, 28, 8, tzinfo=tz), tz)
     assert result.clarify is not None
     assert (result.clarify.reason, result.clarify.options) == ("ambiguous-day", ())
 

@@ -62,7 +62,37 @@ for _month_no, _names in enumerate(
         MONTHS[_name] = _month_no
 # "may" and "march" are words too: they count as months only next to a day number.
 MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
-MONTH_ALONE = "(?:" + "|".join(sorted((m for m in MONTHS if m not in ("may", "march", "mar", "jan", "jun", "jul", "dec", "oct", "nov", "sep", "aug", "apr", "feb", "sept")), key=len, reverse=True)) + ")"
+MONTH_ALONE = (
+    "(?:"
+    + "|".join(
+        sorted(
+            (
+                m
+                for m in MONTHS
+                if m
+                not in (
+                    "may",
+                    "march",
+                    "mar",
+                    "jan",
+                    "jun",
+                    "jul",
+                    "dec",
+                    "oct",
+                    "nov",
+                    "sep",
+                    "aug",
+                    "apr",
+                    "feb",
+                    "sept",
+                )
+            ),
+            key=len,
+            reverse=True,
+        )
+    )
+    + ")"
+)
 
 # Weekdays: (number, the forms naming one day, the plural forms "on mondays").
 WEEKDAYS: list[tuple[int, str, str]] = [
@@ -433,7 +463,7 @@ def _time(m: re.Match[str]) -> Data | None:
 
 
 def _time_relative_to_hour(m: re.Match[str]) -> Data | None:
-    """"half past 3", "quarter to noon", "10 minutes to 7 pm", "без четверти 5"."""
+    """ "half past 3", "quarter to noon", "10 minutes to 7 pm", "без четверти 5"."""
     groups = m.groupdict()
     target = groups["h"]
     if target in ("noon", "полдень"):
@@ -466,7 +496,7 @@ POL = {"перв": 1, "втор": 2, "трет": 3, "четверт": 4, "пят
 
 
 def _pol(m: re.Match[str]) -> Data | None:
-    """"полдевятого": half past eight (the ninth hour's half)."""
+    """ "полдевятого": half past eight (the ninth hour's half)."""
     hour = POL[m["o"]] - 1
     base = _clock(hour, 30, m["mer"] or "")
     if "invalid" in base:
@@ -684,14 +714,19 @@ def _dom_any(m: re.Match[str]) -> Data | None:
 
 def _time_at(m: re.Match[str]) -> Data | None:
     groups = m.groupdict()
-    hour, minute = int(groups["h"]), int(groups.get("m") or groups.get("m3") or groups.get("m2") or 0)
+    hour, minute = (
+        int(groups["h"]),
+        int(groups.get("m") or groups.get("m3") or groups.get("m2") or 0),
+    )
     mer = groups.get("mer") or groups.get("mer2") or ""
     data = _clock(hour, minute, mer)
     if "invalid" in data:
         return data
     data["fixed"] = data["fixed"] or groups["h"].startswith("0") or not 1 <= data["hour"] <= 7
     # "в 21 школу", "в 5 кабинет": after a Russian preposition a bare number may be a number.
-    data["at"] = groups.get("prep") in ("в", "во", "на", "к") and not (groups.get("m") or groups.get("m3") or mer)
+    data["at"] = groups.get("prep") in ("в", "во", "на", "к") and not (
+        groups.get("m") or groups.get("m3") or mer
+    )
     return data
 
 
@@ -715,5 +750,7 @@ def _half_british(m: re.Match[str]) -> Data | None:
 # Words after "в 21" that make it a time ("утра", "купить") rather than a number ("школу").
 TIME_FOLLOWERS = re.compile(
     r"(?:утра|вечера|дня|ночи|час\w*|минут\w*|и|а|на|не|надо|нужно|чтобы|по|в|во|с|со|до|"
-    r"мск|msk|сегодня|завтра|послезавтра|" + WEEKDAY + r"|\w+(?:ть|ться|ти|чь|чься|те|й|йте|и)|\w+[аяеыоь])$"
+    r"мск|msk|сегодня|завтра|послезавтра|"
+    + WEEKDAY
+    + r"|\w+(?:ть|ться|ти|чь|чься|те|й|йте|и)|\w+[аяеыоь])$"
 )

@@ -52,8 +52,11 @@ RU_ORDINAL_ENDINGS: dict[str, str] = {
     "ый": "й", "ий": "й", "ой": "й", "ая": "я", "ья": "я", "ым": "м", "ом": "м",
 }  # fmt: skip
 _RU_ORDINAL = re.compile(
-    "(" + "|".join(sorted(RU_ORDINAL_STEMS, key=len, reverse=True)) + ")("
-    + "|".join(sorted(RU_ORDINAL_ENDINGS, key=len, reverse=True)) + ")"
+    "("
+    + "|".join(sorted(RU_ORDINAL_STEMS, key=len, reverse=True))
+    + ")("
+    + "|".join(sorted(RU_ORDINAL_ENDINGS, key=len, reverse=True))
+    + ")"
 )
 
 # Abbreviations that are only read as a day when they look like one: followed by "." or
@@ -66,25 +69,112 @@ DAY_ABBREVIATIONS: dict[str, str] = {
     "сб": "субботу", "вс": "воскресенье",
 }  # fmt: skip
 DAY_CUES = frozenset(
-    "every each on next this by until till last first from starting в во по каждый каждую "
-    "каждое до с со and и".split()
+    [
+        "every",
+        "each",
+        "on",
+        "next",
+        "this",
+        "by",
+        "until",
+        "till",
+        "last",
+        "first",
+        "from",
+        "starting",
+        "в",
+        "во",
+        "по",
+        "каждый",
+        "каждую",
+        "каждое",
+        "до",
+        "с",
+        "со",
+        "and",
+        "и",
+    ]
 )
 ALWAYS: dict[str, str] = {
     "tmrw": "tomorrow", "tmr": "tomorrow", "tmrow": "tomorrow", "tomorrows": "tomorrow",
     "2moro": "tomorrow", "tonite": "tonight", "oclock": "o'clock",
 }  # fmt: skip
-VOCABULARY = (
-    "monday tuesday wednesday thursday friday saturday sunday mondays tuesdays wednesdays "
-    "thursdays fridays saturdays sundays tomorrow tonight january february march april "
-    "august september october november december "
-    "понедельник вторник среда среду среды четверг пятница пятницу пятницы суббота субботу "
-    "субботы воскресенье воскресенья понедельникам вторникам средам четвергам пятницам "
-    "субботам воскресеньям завтра послезавтра сегодня января февраля марта апреля июня "
-    "июля августа сентября октября ноября декабря"
-).split()
+VOCABULARY = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "mondays",
+    "tuesdays",
+    "wednesdays",
+    "thursdays",
+    "fridays",
+    "saturdays",
+    "sundays",
+    "tomorrow",
+    "tonight",
+    "january",
+    "february",
+    "march",
+    "april",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "понедельник",
+    "вторник",
+    "среда",
+    "среду",
+    "среды",
+    "четверг",
+    "пятница",
+    "пятницу",
+    "пятницы",
+    "суббота",
+    "субботу",
+    "субботы",
+    "воскресенье",
+    "воскресенья",
+    "понедельникам",
+    "вторникам",
+    "средам",
+    "четвергам",
+    "пятницам",
+    "субботам",
+    "воскресеньям",
+    "завтра",
+    "послезавтра",
+    "сегодня",
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+]
 KNOWN = frozenset(VOCABULARY) | frozenset(
-    "завтрак завтрака завтраку завтраком завтраке четверть четверти четвертью сегодняшний "
-    "mondayish thursdays".split()
+    [
+        "завтрак",
+        "завтрака",
+        "завтраку",
+        "завтраком",
+        "завтраке",
+        "четверть",
+        "четверти",
+        "четвертью",
+        "сегодняшний",
+        "mondayish",
+        "thursdays",
+    ]
 )
 FUZZY_CUTOFF = 85.0
 # Words the grammar already reads (every case of a day or month name): never "corrected".
@@ -144,7 +234,11 @@ def normalize(text: str) -> Normalized:
                 if unit is not None and unit < 10:
                     replacement, skip_until = str(value + unit), tokens[j][1]
                     end = tokens[j][1]
-                elif ordinal is not None and ordinal[0].isdigit() and len(ordinal.split("-")[0].rstrip("stndrh")) == 1:
+                elif (
+                    ordinal is not None
+                    and ordinal[0].isdigit()
+                    and len(ordinal.split("-")[0].rstrip("stndrh")) == 1
+                ):
                     digits = re.match(r"\d+", ordinal)
                     assert digits is not None
                     replacement = str(value + int(digits[0])) + ordinal[len(digits[0]) :]
@@ -179,7 +273,7 @@ def normalize(text: str) -> Normalized:
 def _next_word(tokens: list[tuple[int, int, str]], i: int) -> tuple[int, str] | None:
     """The word after token i when only a space or a hyphen separates them."""
     j = i + 1
-    if j < len(tokens) and tokens[j][2] in ("-",) or (j < len(tokens) and tokens[j][2].isspace()):
+    if (j < len(tokens) and tokens[j][2] in ("-",)) or (j < len(tokens) and tokens[j][2].isspace()):
         j += 1
     if j < len(tokens) and tokens[j][2].isalpha():
         return j, tokens[j][2]

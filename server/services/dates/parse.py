@@ -50,7 +50,12 @@ from server.services.dates.occurrences import RuleError, next_occurrence
 DEFAULT_HOUR = 9
 PART_OF_DAY_HOUR = {"morning": 9, "afternoon": 13, "evening": 20, "night": 23}
 # The hours a part of the day spans: while it is under way, it means the next whole hour.
-PART_OF_DAY_SPAN = {"morning": (5, 12), "afternoon": (12, 17), "evening": (17, 24), "night": (21, 24)}
+PART_OF_DAY_SPAN = {
+    "morning": (5, 12),
+    "afternoon": (12, 17),
+    "evening": (17, 24),
+    "night": (21, 24),
+}
 MAX_SCANNED = 512  # characters read for a time; measured worst case is in docs/parser.md
 
 Reason = Literal["ambiguous-time", "ambiguous-day", "ambiguous-date", "in-the-past", "conflict"]
@@ -329,7 +334,11 @@ def _merge_repeats(pieces: list[_Found]) -> Data | None:
                 merged[key] = d[key]
     if "freq" not in merged:
         merged.update(freq="WEEKLY" if "byday" in merged else "MONTHLY", interval=1)
-    if merged["freq"] == "MONTHLY" and "byday" in merged and all(n is None for n, _ in merged["byday"]):
+    if (
+        merged["freq"] == "MONTHLY"
+        and "byday" in merged
+        and all(n is None for n, _ in merged["byday"])
+    ):
         merged["freq"] = "WEEKLY"  # "monthly on fridays" is every Friday
     if merged["freq"] == "DAILY" and "byday" in merged:
         merged["freq"] = "WEEKLY"
@@ -355,14 +364,23 @@ def _absorb(repeat: Data, found: list[_Found]) -> None:
         if f.kind == "weekday" and freq == "WEEKLY" and not repeat.get("byday_given"):
             repeat.setdefault("byday", []).append((None, f.data["weekday"]))
             f.used = True
-        elif f.kind == "dom" and freq == "MONTHLY" and "byday" not in repeat and "bymonthday" not in repeat:
+        elif (
+            f.kind == "dom"
+            and freq == "MONTHLY"
+            and "byday" not in repeat
+            and "bymonthday" not in repeat
+        ):
             repeat["bymonthday"] = f.data["dom"]
             f.used = True
-        elif f.kind == "date" and freq == "YEARLY" and "bymonth" not in repeat and "month" in f.data:
+        elif (
+            f.kind == "date" and freq == "YEARLY" and "bymonth" not in repeat and "month" in f.data
+        ):
             if "nth" in f.data:
                 repeat.update(bymonth=f.data["month"], byday=f.data["nth"])
             elif f.data.get("day", 0) > 0:
-                repeat.update(bymonth=f.data["month"], bymonthday=f.data.get("days", [f.data["day"]]))
+                repeat.update(
+                    bymonth=f.data["month"], bymonthday=f.data.get("days", [f.data["day"]])
+                )
             else:
                 continue
             f.used = True
@@ -388,9 +406,9 @@ def _hour_readings(
         return [(hour, 0)]
     hour, minute = clock["hour"], clock["minute"]
     if part is not None and not clock.get("absolute"):
-        if part["part"] in ("afternoon", "evening") and hour < 12:
-            hour += 12
-        elif part["part"] == "night" and 6 <= hour < 12:
+        if (part["part"] in ("afternoon", "evening") and hour < 12) or (
+            part["part"] == "night" and 6 <= hour < 12
+        ):
             hour += 12
         return [(hour, minute)]
     if clock["fixed"]:
@@ -448,7 +466,9 @@ def _one_off(
     if dated is not None:
         if "choices" in dated:
             options = [
-                r for c in dated["choices"] if not isinstance(r := _dated(c, at, local_now), Clarify)
+                r
+                for c in dated["choices"]
+                if not isinstance(r := _dated(c, at, local_now), Clarify)
             ]
             return Clarify("ambiguous-date", tuple(sorted(o for o, _ in options)))
         if "days" in dated or "next_month" in dated:
@@ -546,10 +566,14 @@ def _dated(dated: Data, at: Callable[[date], datetime], local_now: datetime) -> 
 def _dated_on_weekday(
     dated: Data, wd: int, at: Callable[[date], datetime], local_now: datetime
 ) -> Reading:
-    """"Fri, Jul 18": the first 18 July that is a Friday (the year is often left out)."""
+    """ "Fri, Jul 18": the first 18 July that is a Friday (the year is often left out)."""
     if "nth" in dated or "choices" in dated:
         return Clarify("conflict")
-    years = [dated["year"]] if dated.get("year") is not None else range(local_now.year, local_now.year + 12)
+    years = (
+        [dated["year"]]
+        if dated.get("year") is not None
+        else range(local_now.year, local_now.year + 12)
+    )
     for year in years:
         _check_year(year, local_now)
         target = _month_day(year, dated["month"], dated["day"])
@@ -564,7 +588,7 @@ def _dated_on_weekday(
 def _day_of_month(
     day: int, weekday: Data | None, at: Callable[[date], datetime], local_now: datetime
 ) -> Reading:
-    """"the 15th", "20-го", "Tuesday the 19th": the next such day (that is that weekday)."""
+    """ "the 15th", "20-го", "Tuesday the 19th": the next such day (that is that weekday)."""
     first = local_now.date().replace(day=1)
     for k in range(0, 36):
         month = first + relativedelta(months=k)
