@@ -30,7 +30,9 @@ from typing import Any
 
 Data = dict[str, Any]
 
-MIN_YEAR, MAX_YEAR_AHEAD = 1000, 1000  # a year outside [1000, now + 1000] is not a date
+# A year outside [1000, now + 1000] is not a date; nor is one past 9000, whose instants near
+# the end of datetime's range (9999) overflow on the way to UTC in some zones.
+MIN_YEAR, MAX_YEAR_AHEAD, MAX_YEAR = 1000, 1000, 9000
 
 # ------------------------------------------------------------------------------ vocabulary
 

@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 
 from server.services.dates.grammar import (
+    MAX_YEAR,
     MAX_YEAR_AHEAD,
     MIN_YEAR,
     RRULE_DAYS,
@@ -175,13 +176,21 @@ def parse(text: str, now: datetime, zone: ZoneInfo) -> Parsed:
     if result is None:
         for f in found:
             f.used = False
-        return Parsed(title=_title(head, found) + tail)
-    title = _title(head, found) + tail
+        return Parsed(title=_joined(_title(head, found), head, tail))
+    title = _joined(_title(head, found), head, tail)
     phrase = " ".join(text[f.start : f.end].strip() for f in found if f.used) or None
     if isinstance(result, Clarify):
         return Parsed(title=title, phrase=phrase, clarify=result)
     when, repeat = result
     return Parsed(title=title, when=when, repeat=repeat, phrase=phrase)
+
+
+def _joined(title: str, head: str, tail: str) -> str:
+    """The title of the scanned head and the unscanned rest of a long text."""
+    if not tail:
+        return title
+    space = " " if head[-1:].isspace() or tail[:1].isspace() else ""
+    return (title + space + tail.strip()).strip()
 
 
 # ------------------------------------------------------------------------------ resolving
@@ -427,7 +436,7 @@ def _normal(instant: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _check_year(year: int, local_now: datetime) -> None:
-    if not MIN_YEAR <= year <= local_now.year + MAX_YEAR_AHEAD:
+    if not MIN_YEAR <= year <= min(local_now.year + MAX_YEAR_AHEAD, MAX_YEAR):
         raise _NotUnderstood
 
 
