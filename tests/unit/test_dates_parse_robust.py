@@ -32,7 +32,8 @@ PIECES = [
     "every other week", "каждые 3 дня", "first monday of every month", "last friday of the month",
     "каждый второй вторник месяца", "ежегодно 1 сентября", "every 4th and 10th of the month",
     "last day of each month", "5 раз", "twice", "for 2 weeks", "до 20 марта", "until april 27",
-    "starting tomorrow", "начиная с 3 марта", "утром", "вечером", "this afternoon", "in the morning",
+    "starting tomorrow", "начиная с 3 марта", "утром", "вечером", "this afternoon",
+    "in the morning",
     "купить молоко", "call mom", "в 21 школу", "в 5 кабинет", "с днём рождения", "and", "и",
     ",", ".", "кроме", "except", "every 5 minutes", "каждый час", "every other hour",
 ]  # fmt: skip

@@ -127,9 +127,9 @@ def _scan(text: str) -> list[_Found]:
             data = rule.build(m)
             if data is None:
                 continue
-            if data.get("at") and not _followed_by_time_word(norm.text, m.end()):
-                continue  # "сходить в 21 школу": a number, not a time
             kind = "invalid" if data.get("invalid") else data.pop("kind", rule.kind)
+            if data.get("at") and not _followed_by_time_word(norm.text, m.end()):
+                kind = "maybe-time"  # "сходить в 21 школу": a number more likely than a time
             start, end = norm.span(m.start(), m.end())
             found.append(_Found(kind, start, end, data))
             # Blanked with a character that is neither a space nor a word, so what was on
@@ -141,7 +141,9 @@ def _scan(text: str) -> list[_Found]:
 def _followed_by_time_word(text: str, end: int) -> bool:
     rest = text[end:].lstrip()
     word = re.match(r"[^\W\d_]+", rest)
-    return word is None or TIME_FOLLOWERS.fullmatch(word[0]) is not None
+    if word is None or not re.match("[а-я]", word[0]):
+        return True  # only a Russian noun after "в 21" makes it a number ("в 21 школу")
+    return TIME_FOLLOWERS.fullmatch(word[0]) is not None
 
 
 def _title(text: str, found: list[_Found]) -> str:
@@ -286,6 +288,10 @@ def _resolve(
         return elapsed.astimezone(zone).replace(second=0, microsecond=0), None
 
     hours = _hour_readings(clock, part, local_now, data, bool(days))
+    maybe = _take(found, "maybe-time")
+    if clock is None and maybe and (days or part or repeat):
+        # "завтра в 10 кабинет 5": 10:00, or room 10 at the usual hour? Ask, offering both.
+        hours = _hour_readings(maybe[0].data, part, local_now, data, bool(days)) + hours
     readings: list[Reading]
     if repeat is not None:
         ends = _ends(repeat, until_day, during, count, local_now, zone)
