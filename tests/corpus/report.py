@@ -71,6 +71,9 @@ def main() -> None:
             ours_on_instants[i] = r.outcome == "right"
     groups: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(results):
+        if r.row.holdout:
+            groups[f"held-out {r.row.lang} all"].append(i)
+            continue
         groups[f"{r.row.lang} {r.row.category}"].append(i)
         groups[f"{r.row.lang} all"].append(i)
         if r.row.kind == "R":

@@ -63,7 +63,43 @@ for _month_no, _names in enumerate(
     for _name in _names.split():
         MONTHS[_name] = _month_no
 # "may" and "march" are words too: they count as months only next to a day number.
-MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+MONTH_ABBREVIATIONS = frozenset(
+    [
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "янв",
+        "фев",
+        "мар",
+        "апр",
+        "июн",
+        "июл",
+        "авг",
+        "сен",
+        "сент",
+        "окт",
+        "ноя",
+        "нояб",
+        "дек",
+    ]
+)
+# A dot after an abbreviation is part of it ("1 мар."); after a full name it ends a sentence.
+MONTH = (
+    "(?:"
+    + "|".join(sorted((m for m in MONTHS if m not in MONTH_ABBREVIATIONS), key=len, reverse=True))
+    + "|(?:"
+    + "|".join(sorted(MONTH_ABBREVIATIONS, key=len, reverse=True))
+    + r")\.?)"
+)
 MONTH_ALONE = (
     "(?:"
     + "|".join(
@@ -131,7 +167,7 @@ def weekdays_in(text: str) -> list[int]:
 
 def _rx(pattern: str) -> re.Pattern[str]:
     # (?<!\w) and (?!\w) instead of \b: they also work next to punctuation.
-    return re.compile(r"(?<![\w\-])(?:" + pattern + r")(?!\w)")
+    return re.compile(r"(?<![\w\-])(?:" + pattern + r")(?![\w\-])")
 
 
 def _g(m: re.Match[str], *names: str) -> str | None:
@@ -602,7 +638,8 @@ RULES: list[Rule] = [
        + r"|fortnights?)", _during),
     _r("until", r"(?:until|till|through|up\s+to|до|по)(?=\s+(?:the\s+)?(?:\d|next|следующ|" + MONTH + "|" + WEEKDAY + "))",
        lambda m: {}),
-    _r("relative", r"через\s+(?P<u>" + UNIT + r")\s+(?P<n>\d{1,3})", _relative_reversed),
+    _r("relative", r"через\s+(?P<u>" + UNIT + r")\s+(?P<n>\d{1,3})(?!\s*" + UNIT + r"(?!\w))", _relative_reversed),
+    _r("relative", r"(?:в\s+)?следующий\s+час|(?:in\s+)?the\s+next\s+hour", lambda m: {"next_hour": True}),
     _r("relative",
        r"(?:через|in|after)\s+(?:about\s+|around\s+|approximately\s+)?(?:"
        r"(?P<half>полчаса|half\s+an\s+hour|a\s+half\s+hour|1/2\s*(?:h|hours?))"
@@ -644,6 +681,7 @@ RULES: list[Rule] = [
     _r("time", r"half\s+(?P<h>\d{1,2})(?!\s*(?:an|hour|h\b|of))", lambda m: _half_british(m)),
     # ---- dates
     _r("date", r"(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})", _date_iso),
+    _r("date", r"(?:в\s+)?следующем\s+месяце|next\s+month", lambda m: {"next_month": True}),
     _r("date", r"(?P<d>\d{1,2})\.(?P<mo>\d{1,2})(?:\.(?P<y>\d{4}|\d{2})|\.)?(?!\d)", _date_dotted),
     _r("date", r"(?:on\s+)?(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?", _date_slashed),
     _r("date", r"(?P<lastday>last\s+day|последн\w+\s+день)\s+(?:of\s+|in\s+)?(?P<mon>" + MONTH + r")(?:,?\s+(?P<y>\d{4}))?(?P<d>)",
@@ -653,6 +691,9 @@ RULES: list[Rule] = [
     _r("date", r"(?:(?:by|on)\s+)?(?P<mon>" + MONTH + r")\s*(?:the\s+)?(?P<d>" + DAYNUM + r"(?:st|nd|rd|th)?(?:" + AND + DAYNUM + r"(?:st|nd|rd|th)?)*|\d{2,3}(?:st|nd|rd|th)?)"
        r"(?:,?\s+(?P<y>\d{4}))?", _date_named),
     _r("date", r"(?:(?:в|on)\s+)?(?P<y>\d{4})\s*(?:году|year)", lambda m: None),
+    _r("date", r"(?:в|in)\s+(?P<mon>" + MONTH_ALONE + r")(?!\s*\d)",
+       lambda m: {"year": None, "month": MONTHS[m["mon"]], "day": 1, "month_only": True}),
+    _r("dom", r"(?:(?:в|на)\s+)?(?P<d4>" + DAYNUM + r")-й\s+день", lambda m: _dom_any(m)),
     _r("dom", r"(?:(?:on|by)\s+)?the\s+(?P<d>" + DAYNUM + r"(?:st|nd|rd|th)(?:" + AND + DAYNUM + r"(?:st|nd|rd|th))*)(?:\s+day)?"
        r"|(?:(?:к|до|на)\s+)?(?P<d2>" + DAYNUM + r"-(?:го|е|ое)(?:" + AND + DAYNUM + r"-(?:го|е))*)(?:\s+числ[оа])?"
        r"",
@@ -664,10 +705,15 @@ RULES: list[Rule] = [
     _r("part", r"сегодня\s+(?:утром|дн[её]м|вечером|ночью)|tonight|(?:this|today)\s+(?:morning|afternoon|evening)",
        _part_of_day),
     _r("day", r"(?:(?:начиная\s+)?с\s+)?завтрашнего\s+дня|завтра|tomorrow|сегодня|today", _day_word),
+    _r("weekday", r"(?:на\s+)?следующей\s+неделе(?!\s+(?:в|во)\s+" + WEEKDAY + r")",
+       lambda m: {"weekday": 0, "mode": "next-week"}),
+    _r("weekday", r"(?:на\s+)?следующей\s+неделе\s+(?:в|во)\s+(?P<wd>" + WEEKDAY + r")|next\s+week\s+on\s+(?P<wd2>" + WEEKDAY + r")",
+       lambda m: {**(_weekday(m) or {}), "mode": "next-week"}),
     _r("weekday",
        r"(?:(?:в|во|на|до|on|by|around|this|эт(?:от|у|о))\s+)?(?:(?P<next>next|следующ(?:ий|ую|ее|ая|его|ей))\s+)?(?P<wd>" + WEEKDAY + r")"
        r"(?:\s+(?P<after>after\s+next))?(?:\s+(?:of\s+)?(?P<week>next|this)\s+week|\s+на\s+(?P<week_>следующей)\s+неделе)?",
        _weekday),
+    _r("weekday", r"next\s+week(?!\s+on\s+)", lambda m: {"weekday": 0, "mode": "next-week"}),
     # ---- parts of the day
     _r("part", r"утром|с\s+утра|(?<!с\s)дн[её]м(?!\s+рождени)|вечером|ночью|(?:в|на)\s+обед|(?:at\s+)?lunch"
        r"|(?:early\s+)?in\s+the\s+(?:early\s+hours\s+of\s+the\s+)?(?:morning|afternoon|evening)", _part_of_day),
@@ -707,7 +753,7 @@ def _weekday_set_any(m: re.Match[str]) -> Data | None:
 
 
 def _dom_any(m: re.Match[str]) -> Data | None:
-    text = _g(m, "d", "d2", "d3") or ""
+    text = _g(m, "d", "d2", "d3", "d4") or ""
     days = _days_list(text)
     if not days or any(not 1 <= d <= 31 for d in days):
         return None

@@ -96,13 +96,14 @@ LEAD_IN = re.compile(
     r"^\s*(?:(?:пожалуйста|please)\s*,?\s*)?(?:напомни(?:те)?|напоминай(?:те)?|remind)"
     r"(?:\s+(?:мне|me|us|нам))?\s*,?\s*",
 )
-CONNECTIVE = re.compile(r"^\s*(?:to|about|that|of|что(?:бы)?|о\s+том,?\s+что(?:бы)?)(?!\w)\s*")
+CONNECTIVE = re.compile(r"^\s*(?:to|about|that|of|что(?:бы)?|о\s+том,?\s+что(?:бы)?)(?=\s|$)\s*")
 # A preposition left dangling before or after a removed time phrase ("from", "с", "at").
 DANGLING_BEFORE = re.compile(
     r"(?:\s|^)(?:at|on|from|by|in|for|until|till|starting|в|во|на|с|со|к|до|по|начиная\s+с)\s*$",
     re.I,
 )
 TRAILING = " \t\n,.;:-–—"
+JOINER = re.compile(r"[\s,]*(?:and|&|и|,)?[\s,]*", re.I)
 
 
 @dataclass
@@ -152,6 +153,8 @@ def _title(text: str, found: list[_Found]) -> str:
         if not f.used:
             continue
         piece = text[cursor : f.start]
+        if cursor > 0 and JOINER.fullmatch(piece):
+            piece = ""  # "on mon and fri": the "and" between two parts of one time phrase
         pieces.append(DANGLING_BEFORE.sub("", piece) if f.start > cursor else piece)
         cursor = max(cursor, f.end)
     pieces.append(text[cursor:])
@@ -159,9 +162,14 @@ def _title(text: str, found: list[_Found]) -> str:
     lowered = title.lower()
     if (m := LEAD_IN.match(lowered)) is not None:
         title = title[m.end() :]
-    if (m := CONNECTIVE.match(title.lower())) is not None:
-        title = title[m.end() :]
-    return re.sub(r"\s+", " ", title).strip(TRAILING)
+        # "remind me to call", "напомни что": the connective goes with the lead-in (a title
+        # of its own may start with "Что ...").
+        if (c := CONNECTIVE.match(title.lower())) is not None:
+            title = title[c.end() :]
+    elif (c := CONNECTIVE.match(title.lower())) is not None and c[0].strip() in ("to", "that"):
+        title = title[c.end() :]  # "to call mom tomorrow": the lead-in was left out
+    title = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s+", " ", title))
+    return title.strip(TRAILING)
 
 
 def parse(text: str, now: datetime, zone: ZoneInfo) -> Parsed:
@@ -280,6 +288,10 @@ def _resolve(
             return Clarify("conflict")
         part = {"part": repeat["part"], "today": False}
     relative = data.get("relative")
+    if relative is not None and relative.get("next_hour"):
+        if clock or part or repeat:
+            return Clarify("conflict")
+        return local_now.replace(minute=0) + timedelta(hours=1), None
     if relative is not None and "minutes" in relative["delta"]:
         if clock or part or repeat:
             return Clarify("conflict")
@@ -491,7 +503,9 @@ def _one_off(
                 first = today.replace(day=1) + relativedelta(months=1)
                 return at(first), None
             return Clarify("conflict")
-        if weekday is not None:
+        if weekday is not None and dated.get("month_only"):  # "в апреле в среду": the first
+            dated = {**dated, "nth": [(1, weekday["weekday"])]}
+        elif weekday is not None:
             return _dated_on_weekday(dated, weekday["weekday"], at, local_now)
         return _dated(dated, at, local_now)
     if dom is not None:
