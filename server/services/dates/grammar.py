@@ -38,11 +38,11 @@ MIN_YEAR, MAX_YEAR_AHEAD, MAX_YEAR = 1000, 1000, 9000
 
 UNIT_PATTERNS: list[tuple[str, str]] = [
     ("minutes", r"минут[уы]?|мин\.?|minutes?|mins?|m(?=\s*$)|'"),
-    ("hours", r"часа|часов|час|hours?|hrs?|h|ч"),
-    ("days", r"дн(?:я|ей)|день|сутки|суток|days?"),
+    ("hours", r"часа|часов|час|hours?|hrs?|hr|h|ч"),
+    ("days", r"дн(?:я|ей)|день|сутки|суток|days?|(?<=\d)d"),
     ("fortnights", r"fortnights?"),
-    ("weeks", r"недел[юиь]|недели|нед\.?|weeks?"),
-    ("months", r"месяц(?:а|ев)?|мес\.?|months?"),
+    ("weeks", r"недел[юиь]|недели|нед\.?|weeks?|(?<=\d)w"),
+    ("months", r"месяц(?:а|ев)?|мес\.?|months?|(?<=\d)mo|(?<=\d\s)mon"),
     ("years", r"год(?:а)?|лет|years?"),
 ]
 UNIT = "(?:" + "|".join(p for _, p in UNIT_PATTERNS) + ")"
@@ -152,7 +152,7 @@ NTH = r"(?:\d(?:st|nd|rd|th|-[йюяеог]+)|last|последн\w+)"
 DAYNUM = r"(?:[12]\d|3[01]|0?[1-9])"
 MER = (
     r"(?P<mer>a\.?\s?m\b\.?|p\.?\s?m\b\.?|утра|вечера|дня|ночи|in\s+the\s+(?:am|pm)"
-    r"|(?<=\d)[ap](?!\w))"
+    r"|(?<=\d)[ap](?!\w)|at\s+night)"
 )
 
 
@@ -176,7 +176,12 @@ def _g(m: re.Match[str], *names: str) -> str | None:
     return next((groups[n] for n in names if groups.get(n) is not None), None)
 
 
+SHORT_UNITS = {"d": "days", "w": "weeks", "mo": "months", "mon": "months"}
+
+
 def unit_of(text: str) -> str:
+    if text in SHORT_UNITS:  # written right after the number ("3w", "1d"); see UNIT_PATTERNS
+        return SHORT_UNITS[text]
     for name, pattern in UNIT_PATTERNS:
         if re.fullmatch(pattern, text):
             return name
@@ -358,7 +363,7 @@ def _relative(m: re.Match[str]) -> Data | None:
         minutes = 60 * int(groups["fn"]) / int(groups["fd"])
         return {"delta": {"minutes": round(minutes)}} if 0 < minutes <= 600 else None
     delta: dict[str, float] = {}
-    for n, u in (("n", "u"), ("n2", "u2")):
+    for n, u in (("n", "u"), ("n2", "u2"), ("n3", "u3")):
         if groups.get(u):
             unit = unit_of(groups[u])
             value = _number(groups.get(n))
@@ -378,6 +383,8 @@ def _relative(m: re.Match[str]) -> Data | None:
         return {"delta": {"minutes": round(minutes)}}
     if any(v != int(v) for v in delta.values()):
         return None
+    if groups.get("base") == "tomorrow":  # "a week after tomorrow"
+        delta["days"] = delta.get("days", 0) + 1
     return {"delta": {k: int(v) for k, v in delta.items()}}
 
 
@@ -462,6 +469,8 @@ def _clock(hour: int, minute: int, mer: str, *, bare_ok: bool = True) -> Data:
     mer = mer.replace(".", "").replace(" ", "")
     if mer.startswith("inthe"):
         mer = mer[5:]
+    if mer == "atnight":
+        mer = "ночи"
     mer = {"a": "am", "p": "pm"}.get(mer, mer)
     if mer:
         if mer in ("am", "pm") and not 0 <= hour <= 12:
@@ -648,10 +657,14 @@ RULES: list[Rule] = [
        r"|(?P<fn>[13])/(?P<fd>4)\s*(?:h|hours?))"
        r"|(?:через|in|after)\s+(?:about\s+|around\s+|another\s+)?(?:(?:a|an)\s+)?(?:(?P<n>\d+(?:[.,]\d+)?)"
        r"(?P<andhalf>\s+and\s+an?\s+half)?\s*(?:more\s+)?(?:of\s+)?)?(?P<u>" + UNIT + r"|fortnights?)"
-       r"(?:\s+(?:и\s+|and\s+)?(?P<n2>\d+)\s*(?P<u2>" + UNIT + r"))?",
+       r"(?:,?\s*(?:и\s+|and\s+)?(?P<n2>\d+)\s*(?P<u2>" + UNIT + r"))?"
+       r"(?:,?\s*(?:и\s+|and\s+)?(?P<n3>\d+)\s*(?P<u3>" + UNIT + r"))?",
        _relative),
-    _r("relative", r"(?:(?:a|an)\s+)?(?:(?P<n>\d+(?:[.,]\d+)?)\s+)?(?P<u>" + UNIT + r"|fortnights?)\s+"
-       r"(?:from\s+(?:right\s+)?(?:now|today)|hence|later|спустя)", _relative),
+    _r("relative", r"(?:(?:a|an)\s+)?(?:(?P<n>\d+)\s*)?(?P<u>" + UNIT + r")\s+after\s+(?P<base>today|tomorrow)", _relative),
+    _r("relative", r"(?P<half>half\s+an\s+hour)\s+(?:from\s+(?:right\s+)?now|later|out)", _relative),
+    _r("relative", r"now\s*\+\s*(?P<n>\d+)\s*(?P<u>" + UNIT + r")", _relative),
+    _r("relative", r"(?:(?:a|an)\s+)?(?:(?P<n>\d+(?:[.,]\d+)?)\s*)?(?P<u>" + UNIT + r"|fortnights?)\s+"
+       r"(?:from\s+(?:right\s+)?(?:now|today)|hence|later|out|спустя)", _relative),
     _r("until", r"(?:to|по)(?=\s+(?:\d|" + MONTH + "))", lambda m: {}, after=re.compile(r"(?:\d(?:st|nd|rd|th)?|" + MONTH + r")\s+$")),
     _r("start", r"(?:starting(?:\s+(?:on|from))?|beginning|from|начиная\s+(?:с|со)|начиная|с|со)" + DAY_AHEAD,
        lambda m: {}),

@@ -57,6 +57,7 @@ PART_OF_DAY_SPAN = {
     "evening": (17, 24),
     "night": (21, 24),
 }
+SMALL_HOURS_END = 4  # before 04:00 "tomorrow" may mean the coming day: asked
 MAX_SCANNED = 512  # characters read for a time; measured worst case is in docs/parser.md
 
 Reason = Literal["ambiguous-time", "ambiguous-day", "ambiguous-date", "in-the-past", "conflict"]
@@ -466,6 +467,7 @@ def _one_off(
     zone: ZoneInfo,
 ) -> Reading:
     hour, minute = hm
+    hm_given = "time" in data or part is not None
     today = local_now.date()
     relative, day, dated, weekday, dom = (
         data.get(k) for k in ("relative", "day", "date", "weekday", "dom")
@@ -487,6 +489,12 @@ def _one_off(
         if part is not None and part.get("today") and offset != 0:
             return Clarify("conflict")
         instant = at(today + timedelta(days=offset))
+        if offset == 1 and local_now.hour < SMALL_HOURS_END:
+            # "tomorrow" at 1 a.m. often means after the night, i.e. today: ask.
+            return Clarify("ambiguous-day", (at(today), instant))
+        if offset == 0 and not hm_given and instant <= local_now and local_now.hour < 22:
+            # "today" with no time after 09:00: the next whole hour rather than a question.
+            return local_now.replace(minute=0) + timedelta(hours=1), None
         if instant <= local_now:
             return Clarify("in-the-past", (at(today + timedelta(days=offset + 1)),))
         return instant, None
