@@ -34,6 +34,7 @@ from telegram.ext import (
 from models import User
 from server.services.accounts.profile import Profiles
 from server.services.accounts.users import Users
+from server.services.dates.describe import describe
 from server.services.dates.parse import Parsed, parse
 from server.services.dates.zones import city, common_zones, is_zone, offset_label, resolve, zone_at
 from server.services.reminders.drafts import Draft, ReminderDrafts
@@ -362,7 +363,7 @@ class AssistantBot:
             lines.append("🕒 " + when_text(draft.remind_at.astimezone(zone), now, lang)
                          + f" · {zone_label}")  # fmt: skip
             if draft.repeat:
-                lines.append("🔁 " + describe_repeat(draft.repeat, lang))
+                lines.append("🔁 " + describe_repeat(draft.repeat, lang, zone))
             rows.append([button(tr(lang, "Save"), "save")])
         elif draft.options:
             reason = parsed.clarify.reason if parsed and parsed.clarify else "ambiguous-time"
@@ -463,13 +464,16 @@ DAY_NAMES = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
 SHORT_DAYS = [N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun")]
 
 
-def describe_repeat(rule: str, lang: Lang) -> str:
-    """A short human reading of the rules the parser makes; the rule itself otherwise."""
+def describe_repeat(rule: str, lang: Lang, zone: ZoneInfo | None = None) -> str:
+    """A short human reading of the simple rules; the others (COUNT, UNTIL, nth weekdays,
+    yearly dates...) in the service's words (`dates.describe`)."""
     parts = dict(p.split("=", 1) for p in rule.split(";") if "=" in p)
     freq, interval = parts.get("FREQ"), int(parts.get("INTERVAL", "1"))
+    if freq == "YEARLY" or not parts.get("BYMONTHDAY", "1").isdigit():
+        return describe(rule, lang, zone)  # a date, several days or the last: said in full
     if interval != 1 or set(parts) - {"FREQ", "BYDAY", "BYMONTHDAY", "BYHOUR", "BYMINUTE",
                                       "BYMONTH", "INTERVAL"}:  # fmt: skip
-        return rule
+        return describe(rule, lang, zone)
     if freq == "HOURLY":
         return tr(lang, "every hour")
     if freq == "DAILY":
@@ -477,13 +481,11 @@ def describe_repeat(rule: str, lang: Lang) -> str:
     if freq == "WEEKLY" and "BYDAY" in parts:
         days = [DAY_NAMES.get(d) for d in parts["BYDAY"].split(",")]
         if None in days:
-            return rule
+            return describe(rule, lang, zone)
         if sorted(days) == [0, 1, 2, 3, 4]:  # type: ignore[type-var]
             return tr(lang, "every weekday")
         names = ", ".join(tr(lang, SHORT_DAYS[d]) for d in days if d is not None)
         return tr(lang, "every week: {days}", days=names)
     if freq == "MONTHLY" and "BYMONTHDAY" in parts:
         return tr(lang, "every month on day {day}", day=parts["BYMONTHDAY"])
-    if freq == "YEARLY":
-        return tr(lang, "every year")
-    return rule
+    return describe(rule, lang, zone)
