@@ -61,6 +61,37 @@ TABLE: list[tuple[str, str, str | None, str]] = [
     ("half past 8 pm call", "Wed 25.03 20:30", None, "call"),
     ("поздравить Олю с субботы", "Sat 28.03 09:00", None, "поздравить Олю"),
     ("meet from saturday", "Sat 28.03 09:00", None, "meet"),
+    # edges: units, bounds and shapes that are not times
+    ("every fortnight", "Thu 26.03 09:00", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH;BYHOUR=9;BYMINUTE=0", ""),
+    ("every day for a fortnight", "Thu 26.03 09:00", "FREQ=DAILY;BYHOUR=9;BYMINUTE=0;UNTIL=20260408T205959Z", ""),
+    ("каждый день for 2 hours", "Thu 26.03 09:00", "FREQ=DAILY;BYHOUR=9;BYMINUTE=0", "for 2 hours"),  # not an end
+    ("every 500 days", "", None, "every 500 days"),
+    ("every 5 minutes", "", None, "every 5 minutes"),  # refused: a flood, not a reminder
+    ("каждые 2 минуты", "", None, "каждые 2 минуты"),
+    ("каждое 32-е число месяца", "", None, "каждое 32-е число месяца"),
+    ("every year on feb 30", "", None, "every year on feb 30"),
+    ("каждый год 31 июня", "", None, "каждый год 31 июня"),
+    ("in 2000 days", "", None, "in 2000 days"),
+    ("31.02", "", None, "31.02"),
+    ("13/13", "", None, "13/13"),
+    ("70 minutes to 5", "", None, "70 minutes to 5"),
+    ("half past 13 pm", "", None, "half past 13 pm"),
+    ("at 25", "", None, "at 25"),
+    ("at 2561", "", None, "at 2561"),
+    ("half 13", "", None, "half 13"),
+    ("в 12 утра", "Thu 26.03 00:00", None, ""),
+    ("в 12 ночи", "Thu 26.03 00:00", None, ""),
+    ("12am", "Thu 26.03 00:00", None, ""),
+    ("в 0:30", "Thu 26.03 00:30", None, ""),
+    ("half 12", "Thu 26.03 12:30", None, ""),
+    ("quarter to midnight", "Wed 25.03 23:45", None, ""),
+    ("полдвенадцатого ночи", "Wed 25.03 23:30", None, ""),
+    ("в 11 ночью", "Wed 25.03 23:00", None, ""),
+    ("ночью позвонить", "Wed 25.03 23:00", None, "позвонить"),
+    ("tomorrow night", "Thu 26.03 23:00", None, ""),
+    ("завтра в 10 утром", "Thu 26.03 10:00", None, ""),
+    ("in 3/4 hour", "Wed 25.03 15:05", None, ""),
+    ("next week on friday", "Fri 03.04 09:00", None, ""),
 ]  # fmt: skip
 
 

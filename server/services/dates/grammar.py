@@ -268,28 +268,6 @@ def _part_repeat(m: re.Match[str]) -> Data:
     return {"freq": "DAILY", "interval": 1, "strong": True, "part": part}
 
 
-def _weekday_set(m: re.Match[str]) -> Data | None:
-    text = _g(m, "days", "days2", "days3") or ""
-    days = weekdays_in(text)
-    if not days:
-        return None
-    data: Data = {"byday": [(None, d) for d in sorted(set(days))]}
-    if _g(m, "weekly"):
-        data.update(freq="WEEKLY", interval=1, strong=True)
-    return data
-
-
-def _weekday_range(m: re.Match[str]) -> Data | None:
-    first, last = weekdays_in(m["a"]), weekdays_in(m["b"])
-    if len(first) != 1 or len(last) != 1:
-        return None
-    days, d = [first[0]], first[0]
-    while d != last[0]:
-        d = (d + 1) % 7
-        days.append(d)
-    return {"byday": [(None, d) for d in sorted(days)]}
-
-
 def _monthly_days(m: re.Match[str]) -> Data | None:
     text = _g(m, "d", "d2", "d3") or ""
     days = [-1] if re.search(r"last|последн|end|конец|конце", text) else _days_list(text)
@@ -444,13 +422,6 @@ def _date_named(m: re.Match[str]) -> Data | None:
     return data
 
 
-def _dom(m: re.Match[str]) -> Data | None:
-    days = _days_list(m["d"])
-    if not days or any(not 1 <= d <= 31 for d in days):
-        return None
-    return {"dom": days}
-
-
 def _weekday(m: re.Match[str]) -> Data | None:
     days = weekdays_in(_g(m, "wd", "wd2") or "")
     if len(days) != 1:
@@ -494,11 +465,7 @@ def _time(m: re.Match[str]) -> Data | None:
         return {"hour": 12, "minute": 0, "fixed": True, "absolute": True}
     if groups.get("midnight"):
         return {"hour": 0, "minute": 0, "fixed": True, "absolute": True}
-    if groups.get("hm"):
-        hm = groups["hm"]
-        hour, minute = int(hm[:-2]), int(hm[-2:])
-    else:
-        hour, minute = int(groups["h"]), int(groups.get("m") or 0)
+    hour, minute = int(groups["h"]), int(groups.get("m") or 0)
     data = _clock(hour, minute, groups.get("mer") or "")
     if "invalid" in data:
         return data
@@ -643,7 +610,7 @@ RULES: list[Rule] = [
        lambda m: {"next_month": True}),
     _r("count", r"(?:for\s+|up\s+to\s+|до\s+)?(?P<n>\d{1,4})\s*(?:x|times|occurrences|раз|раза)"
        r"|(?:for\s+)?(?P<word>twice|thrice|дважды|трижды)", _count),
-    _r("during", r"(?:for|в\s+течение|на\s+протяжении)\s+(?:the\s+)?(?:next\s+|следующ\w+\s+)?(?:(?P<n>\d{1,3})\s+)?(?P<u>" + UNIT
+    _r("during", r"(?:for|в\s+течение|на\s+протяжении)\s+(?:the\s+)?(?:next\s+|следующ\w+\s+)?(?:an?\s+)?(?:(?P<n>\d{1,3})\s+)?(?P<u>" + UNIT
        + r"|fortnights?)", _during),
     _r("until", r"(?:until|till|through|up\s+to|до|по)(?=\s+(?:the\s+)?(?:\d|next|следующ|" + MONTH + "|" + WEEKDAY + "))",
        lambda m: {}),
@@ -810,7 +777,7 @@ def _half_british(m: re.Match[str]) -> Data | None:
 
 # Words after "в 21" that make it a time ("утра", "купить") rather than a number ("школу").
 TIME_FOLLOWERS = re.compile(
-    r"(?:утра|вечера|дня|ночи|час\w*|минут\w*|и|а|на|не|надо|нужно|чтобы|по|в|во|с|со|до|"
+    r"(?:утра|вечера|дня|ночи|утром|вечером|дн[её]м|ночью|час\w*|минут\w*|и|а|на|не|надо|нужно|чтобы|по|в|во|с|со|до|"
     r"мск|msk|сегодня|завтра|послезавтра|"
     + WEEKDAY
     + r"|\w+(?:ть|ться|ти|чь|чься|те|й|йте|и)|\w+[аяеыоь])$"

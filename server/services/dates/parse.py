@@ -305,6 +305,7 @@ def _resolve(
     if clock is None and maybe and (days or part or repeat):
         # "завтра в 10 кабинет 5": 10:00, or room 10 at the usual hour? Ask, offering both.
         hours = _hour_readings(maybe[0].data, part, local_now, data, bool(days)) + hours
+        hours = list(dict.fromkeys(hours))  # the same reading twice is one
     readings: list[Reading]
     if repeat is not None:
         ends = _ends(repeat, until_day, during, count, local_now, zone)
