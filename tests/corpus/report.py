@@ -78,11 +78,13 @@ def main() -> None:
         groups[f"{r.row.lang} all"].append(i)
         if r.row.kind == "R":
             groups[f"{r.row.lang} repeats (R)"].append(i)
-        groups["all"].append(i)
+        groups["all built against"].append(i)
+    for i, _ in enumerate(results):
+        groups["all, held-out too"].append(i)
     print(f"{len(rows)} rows, sources: {len({r.source.split(' ')[0] for r in rows})}")
     print(f"{'group':<24}{'n':>5} {'right':>5} {'asked':>5} {'r+a':>5} {'wrong':>5}"
           f" {'askw':>5} {'miss':>5} {'crash':>5}  {'title':>5}   dateparser (n)")  # fmt: skip
-    for name in sorted(groups, key=lambda g: (g == "all", g)):
+    for name in sorted(groups, key=lambda g: (g.startswith("all"), g)):
         idx = groups[name]
         print(_line(name, [results[i] for i in idx], [dp[i] for i in idx if i in dp]))
     both = list(dp)

@@ -472,6 +472,7 @@ def _time(m: re.Match[str]) -> Data | None:
     # A bare 1..7 (or 1..7 and minutes) without a marker or a leading zero: morning or
     # evening? Ask.
     h = groups.get("h") or ""
+    data["bare"] = not (data["fixed"] or h.startswith("0"))
     data["fixed"] = data["fixed"] or h.startswith("0") or not 1 <= data["hour"] <= 7
     return data
 
@@ -750,6 +751,7 @@ def _time_at(m: re.Match[str]) -> Data | None:
     data = _clock(hour, minute, mer)
     if "invalid" in data:
         return data
+    data["bare"] = not (data["fixed"] or groups["h"].startswith("0"))
     data["fixed"] = data["fixed"] or groups["h"].startswith("0") or not 1 <= data["hour"] <= 7
     # "в 21 школу", "в 5 кабинет": after a Russian preposition a bare number may be a number.
     data["at"] = groups.get("prep") in ("в", "во", "на", "к") and not (

@@ -94,7 +94,8 @@ class _NotUnderstood(Exception):
 # ------------------------------------------------------------------------------- scanning
 
 LEAD_IN = re.compile(
-    r"^\s*(?:(?:пожалуйста|please)\s*,?\s*)?(?:напомни(?:те)?|напоминай(?:те)?|remind)"
+    r"^\s*(?:(?:пожалуйста|please)\s*,?\s*)?/?(?:напомни(?:те)?|напоминай(?:те)?|remind(?:er)?"
+    r"|set\s+(?:a\s+|an\s+)?(?:reminder|alarm)|(?:поставь|создай|сделай)\s+напоминание)(?!\w)"
     r"(?:\s+(?:мне|me|us|нам))?\s*,?\s*",
 )
 CONNECTIVE = re.compile(r"^\s*(?:to|about|that|of|что(?:бы)?|о\s+том,?\s+что(?:бы)?)(?=\s|$)\s*")
@@ -300,7 +301,7 @@ def _resolve(
         elapsed = now.astimezone(UTC) + timedelta(minutes=relative["delta"]["minutes"])
         return elapsed.astimezone(zone).replace(second=0, microsecond=0), None
 
-    hours = _hour_readings(clock, part, local_now, data, bool(days))
+    hours = _hour_readings(clock, part, local_now, data, bool(days), repeat is None)
     maybe = _take(found, "maybe-time")
     if clock is None and maybe and (days or part or repeat):
         # "завтра в 10 кабинет 5": 10:00, or room 10 at the usual hour? Ask, offering both.
@@ -421,7 +422,12 @@ def _absorb(repeat: Data, found: list[_Found]) -> None:
 
 
 def _hour_readings(
-    clock: Data | None, part: Data | None, local_now: datetime, data: dict[str, Data], has_day: bool
+    clock: Data | None,
+    part: Data | None,
+    local_now: datetime,
+    data: dict[str, Data],
+    has_day: bool,
+    one_off: bool = True,
 ) -> list[tuple[int, int]]:
     """(hour, minute) readings of the time of day."""
     if clock is None:
@@ -441,6 +447,14 @@ def _hour_readings(
             hour += 12
         return [(hour, minute)]
     if clock["fixed"]:
+        evening = local_now.replace(hour=(hour + 12) % 24, minute=minute)
+        if (
+            one_off and clock.get("bare") and 8 <= hour <= 11 and not has_day
+            and timedelta(0) < evening - local_now <= timedelta(hours=1)
+        ):  # fmt: skip
+            # "go to bed at 11:30" at 23:28: the morning has passed and the evening is
+            # minutes away, so which one? Ask.
+            return [(hour, minute), (hour + 12, minute)]
         return [(hour, minute)]
     return [(hour, minute), (hour + 12, minute)]
 
