@@ -61,6 +61,8 @@ TABLE: list[tuple[str, str, str | None, str]] = [
     ("half past 8 pm call", "Wed 25.03 20:30", None, "call"),
     ("поздравить Олю с субботы", "Sat 28.03 09:00", None, "поздравить Олю"),
     ("meet from saturday", "Sat 28.03 09:00", None, "meet"),
+    ("remind next Friday meeting", "?ambiguous-day: Fri 27.03 09:00 | Fri 03.04 09:00", None, "meeting"),
+    ("напомни мне завтра встречу", "Thu 26.03 09:00", None, "встречу"),
     # edges: units, bounds and shapes that are not times
     ("every fortnight", "Thu 26.03 09:00", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH;BYHOUR=9;BYMINUTE=0", ""),
     ("every day for a fortnight", "Thu 26.03 09:00", "FREQ=DAILY;BYHOUR=9;BYMINUTE=0;UNTIL=20260408T205959Z", ""),

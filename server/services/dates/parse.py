@@ -96,7 +96,7 @@ class _NotUnderstood(Exception):
 LEAD_IN = re.compile(
     r"^\s*(?:(?:пожалуйста|please)\s*,?\s*)?/?(?:напомни(?:те)?|напоминай(?:те)?|remind(?:er)?"
     r"|set\s+(?:a\s+|an\s+)?(?:reminder|alarm)|(?:поставь|создай|сделай)\s+напоминание)(?!\w)"
-    r"(?:\s+(?:мне|me|us|нам))?\s*,?\s*",
+    r"(?:\s+(?:мне|me|us|нам)(?!\w))?\s*,?\s*",
 )
 CONNECTIVE = re.compile(r"^\s*(?:to|about|that|of|что(?:бы)?|о\s+том,?\s+что(?:бы)?)(?=\s|$)\s*")
 # A preposition left dangling before or after a removed time phrase ("from", "с", "at").
