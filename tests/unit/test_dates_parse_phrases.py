@@ -61,6 +61,12 @@ TABLE: list[tuple[str, str, str | None, str]] = [
     ("half past 8 pm call", "Wed 25.03 20:30", None, "call"),
     ("поздравить Олю с субботы", "Sat 28.03 09:00", None, "поздравить Олю"),
     ("meet from saturday", "Sat 28.03 09:00", None, "meet"),
+    ("check in tomorrow", "Thu 26.03 09:00", None, "check in"),  # "in" is the title's
+    ("log on at 9 pm", "Wed 25.03 21:00", None, "log on"),
+    ("сдать отчёт к пятнице", "Fri 27.03 09:00", None, "сдать отчёт"),
+    ("позвонить в это воскресенье", "Sun 29.03 09:00", None, "позвонить"),
+    ("set a reminder for 4 p.m. today to head home", "Wed 25.03 16:00", None, "head home"),
+    ("/reminder 17:30 buy milk", "Wed 25.03 17:30", None, "buy milk"),
     ("remind next Friday meeting", "?ambiguous-day: Fri 27.03 09:00 | Fri 03.04 09:00", None, "meeting"),
     ("напомни мне завтра встречу", "Thu 26.03 09:00", None, "встречу"),
     # edges: units, bounds and shapes that are not times

@@ -579,7 +579,7 @@ RULES: list[Rule] = [
     _r("repeat", r"(?P<yearly>(?:yearly|annually|every\s+year|each\s+year|каждый\s+год|ежегодно|once\s+a\s+year|раз\s+в\s+год)\s+(?:on\s+|in\s+|в\s+|на\s+)?)?"
        r"(?:(?P<every>every|each|кажд\w+)\s+)?(?:the\s+)?(?P<body>" + NTH + r"(?:" + AND + NTH + r")*\s+" + ANY_WEEKDAY
        + r")\s+(?:of\s+|in\s+)?(?P<mon>" + MONTH + r")(?:\s+(?P<y>\d{4}))?", _nth_weekday),
-    _r("repeat", r"(?:" + EVERY + r"\s+)?(?:the\s+|on\s+the\s+|в\s+|на\s+)?(?P<d>" + DAYS_ORD
+    _r("repeat", r"(?:(?:by|until|к|до)\s+)?(?:" + EVERY + r"\s+)?(?:the\s+|on\s+the\s+|в\s+|на\s+)?(?P<d>" + DAYS_ORD
        + r"|first|last|1-й|1-е|последн\w+|end|beginning|begin|start|начал\w*|конец|конце)"
        r"(?:\s+(?:day|день|число|числа|числам))?\s+" + MONTHS_CUE, _monthly_days),
     _r("repeat", r"(?:каждое|по)\s+(?P<d>" + DAYS_AND + r")\s+числ(?:о|ам)(?:\s+месяца)?", _monthly_days),
@@ -691,7 +691,7 @@ RULES: list[Rule] = [
     _r("weekday", r"(?:на\s+)?следующей\s+неделе\s+(?:в|во)\s+(?P<wd>" + WEEKDAY + r")|next\s+week\s+on\s+(?P<wd2>" + WEEKDAY + r")",
        lambda m: {**(_weekday(m) or {}), "mode": "next-week"}),
     _r("weekday",
-       r"(?:(?:в|во|на|до|on|by|around|this|эт(?:от|у|о))\s+)?(?:(?P<next>next|следующ(?:ий|ую|ее|ая|его|ей))\s+)?(?P<wd>" + WEEKDAY + r")"
+       r"(?:(?:в|во|на|до|к|ко|on|by|until|till|around)\s+)?(?:(?:this|эт(?:от|у|о))\s+)?(?:(?P<next>next|следующ(?:ий|ую|ее|ая|его|ей))\s+)?(?P<wd>" + WEEKDAY + r")"
        r"(?:\s+(?P<after>after\s+next))?(?:\s+(?:of\s+)?(?P<week>next|this)\s+week|\s+на\s+(?P<week_>следующей)\s+неделе)?",
        _weekday),
     _r("weekday", r"next\s+week(?!\s+on\s+)", lambda m: {"weekday": 0, "mode": "next-week"}),

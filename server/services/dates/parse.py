@@ -95,17 +95,20 @@ class _NotUnderstood(Exception):
 
 LEAD_IN = re.compile(
     r"^\s*(?:(?:пожалуйста|please)\s*,?\s*)?/?(?:напомни(?:те)?|напоминай(?:те)?|remind(?:er)?"
-    r"|set\s+(?:a\s+|an\s+)?(?:reminder|alarm)|(?:поставь|создай|сделай)\s+напоминание)(?!\w)"
+    r"|set\s+(?:a\s+|an\s+)?(?:reminder|alarm)(?:\s+for)?|(?:поставь|создай|сделай)\s+напоминание)(?!\w)"
     r"(?:\s+(?:мне|me|us|нам)(?!\w))?\s*,?\s*",
 )
 CONNECTIVE = re.compile(r"^\s*(?:to|about|that|of|что(?:бы)?|о\s+том,?\s+что(?:бы)?)(?=\s|$)\s*")
-# A preposition left dangling before or after a removed time phrase ("from", "с", "at").
+# A preposition left dangling before a removed time phrase ("from", "с"). Only these: "in",
+# "on", "в" may belong to the title ("check in tomorrow", "log on at 9").
 DANGLING_BEFORE = re.compile(
-    r"(?:\s|^)(?:at|on|from|by|in|for|until|till|starting|в|во|на|с|со|к|до|по|начиная\s+с)\s*$",
+    r"(?:\s|^)(?:from|until|till|starting|с|со|до|начиная\s+с)\s*$",
     re.I,
 )
 TRAILING = " \t\n,.;:-–—"
-JOINER = re.compile(r"[\s,]*(?:and|&|и|,)?[\s,]*", re.I)
+# What may stand between two parts of one time phrase ("mon and fri", "every 3 years on the
+# 4th thursday", "каждые 3 года в ..."): dropped with them.
+JOINER = re.compile(r"[\s,]*(?:and|&|и|,|on|in|at|for|в|во|на)?[\s,]*", re.I)
 
 
 @dataclass
@@ -156,7 +159,7 @@ def _title(text: str, found: list[_Found]) -> str:
             continue
         piece = text[cursor : f.start]
         if cursor > 0 and JOINER.fullmatch(piece):
-            piece = ""  # "on mon and fri": the "and" between two parts of one time phrase
+            piece = ""
         pieces.append(DANGLING_BEFORE.sub("", piece) if f.start > cursor else piece)
         cursor = max(cursor, f.end)
     pieces.append(text[cursor:])
