@@ -6,6 +6,8 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
+import pytest
+
 from tests.corpus.corpus import load, run
 
 ROWS = load()
@@ -51,5 +53,6 @@ def test_titles() -> None:
     assert sum(checked) / len(checked) >= 0.90
 
 
+@pytest.mark.timing  # a duration: coverage tracing would distort it (make test-timing)
 def test_median_parse_time() -> None:
     assert statistics.median(r.seconds for r in RESULTS) <= 0.002

@@ -141,6 +141,7 @@ HOSTILE_4KB = [
 ]
 
 
+@pytest.mark.timing  # a duration: coverage tracing would distort it (make test-timing)
 def test_worst_case_time_on_4kb_inputs_is_bounded():
     tz = ZoneInfo("Europe/Moscow")
     parse("прогрев", NOW, tz)  # compiled patterns and imports are not the input's cost
