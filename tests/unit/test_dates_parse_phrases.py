@@ -24,6 +24,10 @@ TABLE: list[tuple[str, str, str | None, str]] = [
     ("next friday", "?ambiguous-day: Fri 27.03 09:00 | Fri 03.04 09:00", None, ""),
     ("next monday", "Mon 30.03 09:00", None, ""),
     ("friday after next", "Fri 03.04 09:00", None, ""),
+    ("this wednesday at 18", "Wed 25.03 18:00", None, ""),  # today is Wednesday
+    ("wednesday at 18", "?ambiguous-day: Wed 25.03 18:00 | Wed 01.04 18:00", None, ""),
+    ("next wednesday", "Wed 01.04 09:00", None, ""),
+    ("this friday", "Fri 27.03 09:00", None, ""),
     ("пить таблетки каждый день 5 раз", "Thu 26.03 09:00", "FREQ=DAILY;BYHOUR=9;BYMINUTE=0;COUNT=5", "пить таблетки"),
     ("каждый понедельник в 10 for 2 weeks", "Mon 30.03 10:00", "FREQ=WEEKLY;BYDAY=MO;BYHOUR=10;BYMINUTE=0;UNTIL=20260408T205959Z", ""),
     ("капли в нос каждый день до 20 апреля", "Thu 26.03 09:00", "FREQ=DAILY;BYHOUR=9;BYMINUTE=0;UNTIL=20260420T205959Z", "капли в нос"),

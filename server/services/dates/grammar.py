@@ -426,7 +426,7 @@ def _weekday(m: re.Match[str]) -> Data | None:
     days = weekdays_in(_g(m, "wd", "wd2") or "")
     if len(days) != 1:
         return None
-    mode = "nearest"
+    mode = "this" if _g(m, "this") else "nearest"
     if _g(m, "next"):
         mode = "next"
     if _g(m, "after"):
@@ -691,7 +691,7 @@ RULES: list[Rule] = [
     _r("weekday", r"(?:на\s+)?следующей\s+неделе\s+(?:в|во)\s+(?P<wd>" + WEEKDAY + r")|next\s+week\s+on\s+(?P<wd2>" + WEEKDAY + r")",
        lambda m: {**(_weekday(m) or {}), "mode": "next-week"}),
     _r("weekday",
-       r"(?:(?:в|во|на|до|к|ко|on|by|until|till|around)\s+)?(?:(?:this|эт(?:от|у|о))\s+)?(?:(?P<next>next|следующ(?:ий|ую|ее|ая|его|ей))\s+)?(?P<wd>" + WEEKDAY + r")"
+       r"(?:(?:в|во|на|до|к|ко|on|by|until|till|around)\s+)?(?:(?P<this>this|эт(?:от|у|о))\s+)?(?:(?P<next>next|следующ(?:ий|ую|ее|ая|его|ей))\s+)?(?P<wd>" + WEEKDAY + r")"
        r"(?:\s+(?P<after>after\s+next))?(?:\s+(?:of\s+)?(?P<week>next|this)\s+week|\s+на\s+(?P<week_>следующей)\s+неделе)?",
        _weekday),
     _r("weekday", r"next\s+week(?!\s+on\s+)", lambda m: {"weekday": 0, "mode": "next-week"}),

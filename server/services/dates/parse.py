@@ -558,6 +558,11 @@ def _on_weekday(weekday: Data, at: Callable[[date], datetime], local_now: dateti
         return at(monday + timedelta(days=7 + wd)), None
     if mode == "after-next":
         return at(today + timedelta(days=(ahead or 7) + 7)), None
+    if ahead == 0 and mode == "this":  # "this tuesday" on a Tuesday: today
+        instant = at(today)
+        if instant <= local_now:
+            return Clarify("in-the-past", (at(today + timedelta(days=7)),))
+        return instant, None
     if ahead == 0:
         instant = at(today)
         if mode == "next" or instant <= local_now:
