@@ -223,7 +223,7 @@ def checked_date(year: int | None, month: int, day: int) -> Data | None:
     return {"year": year, "month": month, "day": day}
 
 
-INVALID: Data = {"invalid": True}
+INVALID: Data = {"invalid": True}  # shaped like a date or time, but not one (never mutated)
 
 # ---------------------------------------------------------------------------- the builders
 
@@ -364,10 +364,6 @@ def _relative(m: re.Match[str]) -> Data | None:
     if groups.get("base") == "tomorrow":  # "a week after tomorrow"
         delta["days"] = delta.get("days", 0) + 1
     return {"delta": {k: int(v) for k, v in delta.items()}}
-
-
-def _relative_reversed(m: re.Match[str]) -> Data | None:
-    return _relative(m)
 
 
 def _day_word(m: re.Match[str]) -> Data:
@@ -615,7 +611,7 @@ RULES: list[Rule] = [
        + r"|fortnights?)", _during),
     _r("until", r"(?:until|till|through|up\s+to|до|по)(?=\s+(?:the\s+)?(?:\d|next|следующ|" + MONTH + "|" + WEEKDAY + "))",
        lambda m: {}),
-    _r("relative", r"через\s+(?P<u>" + UNIT + r")\s+(?P<n>\d{1,3})(?!\s*" + UNIT + r"(?!\w))", _relative_reversed),
+    _r("relative", r"через\s+(?P<u>" + UNIT + r")\s+(?P<n>\d{1,3})(?!\s*" + UNIT + r"(?!\w))", _relative),
     _r("relative", r"(?:в\s+)?следующий\s+час|(?:in\s+)?the\s+next\s+hour", lambda m: {"next_hour": True}),
     _r("relative",
        r"(?:через|in|after)\s+(?:about\s+|around\s+|approximately\s+)?(?:"
@@ -671,7 +667,6 @@ RULES: list[Rule] = [
        r"(?:,?\s+(?P<y>\d{4}|\d{2}(?=\s*$|\s*[,.;]))(?:\s*(?:года|году|г\.?|year))?)?", _date_named),
     _r("date", r"(?:(?:by|on)\s+)?(?P<mon>" + MONTH + r")\s*(?:the\s+)?(?P<d>" + DAYNUM + r"(?:st|nd|rd|th)?(?:" + AND + DAYNUM + r"(?:st|nd|rd|th)?)*|\d{2,3}(?:st|nd|rd|th)?)"
        r"(?:,?\s+(?P<y>\d{4}))?", _date_named),
-    _r("date", r"(?:(?:в|on)\s+)?(?P<y>\d{4})\s*(?:году|year)", lambda m: None),
     _r("date", r"(?:в|in)\s+(?P<mon>" + MONTH_ALONE + r")(?!\s*\d)",
        lambda m: {"year": None, "month": MONTHS[m["mon"]], "day": 1, "month_only": True}),
     _r("dom", r"(?:(?:в|на)\s+)?(?P<d4>" + DAYNUM + r")-й\s+день", lambda m: _dom_any(m)),

@@ -130,9 +130,10 @@ def _scan(text: str) -> list[_Found]:
                 continue
             if rule.after is not None and not rule.after.search(norm.text[: m.start()]):
                 continue
-            data = rule.build(m)
-            if data is None:
+            built = rule.build(m)
+            if built is None:
                 continue
+            data = dict(built)  # the resolver completes pieces in place; INVALID is shared
             kind = "invalid" if data.get("invalid") else data.pop("kind", rule.kind)
             if data.get("at") and not _followed_by_time_word(norm.text, m.end()):
                 kind = "maybe-time"  # "сходить в 21 школу": a number more likely than a time
