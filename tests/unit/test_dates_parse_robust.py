@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.services.dates.occurrences import next_occurrence
-from server.services.dates.parse import MAX_SCANNED, Parsed, parse
+from server.services.dates.parse import MAX_SCANNED, Parsed, _occurs_soon, parse
 from server.services.dates.rrule import normalize_rrule
 
 ZONES = ["UTC", "Europe/Moscow", "America/New_York", "Asia/Tokyo", "Pacific/Kiritimati",
@@ -154,3 +154,41 @@ def test_worst_case_time_on_4kb_inputs_is_bounded():
         assert result.title.endswith(text[MAX_SCANNED:].strip()[-20:])  # the rest is kept
     # 50 ms is the event-loop budget; the measured worst case is a few ms (docs/parser.md).
     assert worst < 0.05, worst
+
+
+def test_a_second_tuesday_and_mondays_are_not_one_repeat():
+    # "every 2nd Tuesday of the month" + "on Mondays" would be BYDAY=MO,2TU, which dateutil
+    # reads as both at once: it never occurs, and looking for it took 7 s of CPU.
+    tz = ZoneInfo("UTC")
+    result = parse("каждый второй вторник месяца без четверти 5 по понедельникам", NOW, tz)
+    assert (result.when, result.clarify, result.repeat) == (None, None, None)
+
+
+@pytest.mark.timing  # a duration: coverage tracing would distort it (make test-timing)
+def test_a_rule_that_never_occurs_is_refused_quickly():
+    # dateutil would look for these until year 9999 (an UNTIL does not stop it); the guard
+    # answers from date arithmetic over at most 120 months.
+    anchor = datetime(2026, 3, 28, tzinfo=UTC)
+    started = time.perf_counter()
+    assert not _occurs_soon("FREQ=MONTHLY;BYDAY=MO,2TU;BYHOUR=4;BYMINUTE=45", anchor)
+    assert not _occurs_soon("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", anchor)
+    assert not _occurs_soon(
+        "FREQ=YEARLY;INTERVAL=4;BYMONTH=2;BYMONTHDAY=29", anchor
+    )  # 2026, 2030...
+    assert time.perf_counter() - started < 0.05
+
+
+def test_the_guard_finds_rules_that_do_occur():
+    anchor = datetime(2026, 3, 28, tzinfo=UTC)
+    for rule in (
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYHOUR=9;BYMINUTE=0",  # 2028
+        "FREQ=YEARLY;INTERVAL=2;BYMONTH=2;BYMONTHDAY=29",  # 2026, 2028
+        "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH",
+        "FREQ=MONTHLY;BYDAY=5FR",  # not every month has one
+        "FREQ=MONTHLY;BYDAY=-1FR,2TU",
+        "FREQ=MONTHLY;BYMONTHDAY=31",
+        "FREQ=MONTHLY;BYMONTHDAY=-1",
+        "FREQ=DAILY;UNTIL=20260401T000000Z",
+        "FREQ=WEEKLY;BYDAY=SA,SU",
+    ):
+        assert _occurs_soon(rule, anchor), rule

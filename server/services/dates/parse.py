@@ -58,6 +58,7 @@ PART_OF_DAY_SPAN = {
     "night": (21, 24),
 }
 SMALL_HOURS_END = 4  # before 04:00 "tomorrow" may mean the coming day: asked
+OCCURS_WITHIN_YEARS = 10
 MAX_SCANNED = 512  # characters read for a time; measured worst case is in docs/parser.md
 
 Reason = Literal["ambiguous-time", "ambiguous-day", "ambiguous-date", "in-the-past", "conflict"]
@@ -305,6 +306,13 @@ def _resolve(
         elapsed = now.astimezone(UTC) + timedelta(minutes=relative["delta"]["minutes"])
         return elapsed.astimezone(zone).replace(second=0, microsecond=0), None
 
+    if (
+        repeat is not None
+        and count
+        and count[0].used
+        and (until_day or (during and during[0].used))
+    ):
+        return Clarify("conflict")  # "5 times" and "until 20 April": an RRULE has one end
     hours = _hour_readings(clock, part, local_now, data, bool(days), repeat is None)
     maybe = _take(found, "maybe-time")
     if clock is None and maybe and (days or part or repeat):
@@ -366,6 +374,11 @@ def _merge_repeats(pieces: list[_Found]) -> Data | None:
         for key in ("bymonth", "part"):
             if key in d and not d.get("strong"):
                 merged[key] = d[key]
+    days = merged.get("byday", [])
+    if any(n is None for n, _ in days) and any(n is not None for n, _ in days):
+        # "every 2nd tuesday of the month" + "on mondays": an RRULE's BYDAY would need both
+        # at once (dateutil intersects them) and never occur. Not one repeat.
+        raise _NotUnderstood
     if "freq" not in merged:
         merged.update(freq="WEEKLY" if "byday" in merged else "MONTHLY", interval=1)
     if (
@@ -508,7 +521,7 @@ def _one_off(
         if part is not None and part.get("today") and offset != 0:
             return Clarify("conflict")
         instant = at(today + timedelta(days=offset))
-        if offset == 1 and local_now.hour < SMALL_HOURS_END:
+        if offset == 1 and local_now.hour < SMALL_HOURS_END and at(today) > local_now:
             # "tomorrow" at 1 a.m. often means after the night, i.e. today: ask.
             return Clarify("ambiguous-day", (at(today), instant))
         if offset == 0 and not hm_given and instant <= local_now and local_now.hour < 22:
@@ -697,6 +710,51 @@ def _ends(
     return parts
 
 
+def _occurs_soon(rule: str, anchor: datetime) -> bool:
+    """Whether the rule occurs within OCCURS_WITHIN_YEARS of `anchor`, found by date arithmetic
+    over at most 12 × that many months. dateutil looks for the next occurrence of a rule that
+    never occurs (BYDAY=MO,2TU: both at once; 30 February) until year 9999, seconds of CPU,
+    and an UNTIL does not stop it. Every rule the parser makes that can occur does so within
+    8 years (29 February); WEEKLY, DAILY and HOURLY rules occur every week."""
+    parts = dict(p.split("=", 1) for p in rule.split(";"))
+    freq = parts["FREQ"]
+    if freq not in ("MONTHLY", "YEARLY"):
+        return True
+    interval = int(parts.get("INTERVAL", "1"))
+    bymonth = int(parts["BYMONTH"]) if "BYMONTH" in parts else None
+    mdays = [int(d) for d in parts.get("BYMONTHDAY", "").split(",") if d]
+    days: list[tuple[int | None, int]] = []
+    for token in (t for t in parts.get("BYDAY", "").split(",") if t):
+        n = token[:-2]
+        days.append((int(n) if n else None, RRULE_DAYS.index(token[-2:])))
+    plain = {d for n, d in days if n is None}
+    nth = [(n, d) for n, d in days if n is not None]
+    first = anchor.date().replace(day=1)
+    step = interval * (12 if freq == "YEARLY" else 1)
+    for k in range(0, 12 * OCCURS_WITHIN_YEARS, step):
+        month = first + relativedelta(months=k)
+        # YEARLY: every month of the chosen years (BYMONTH picks below); MONTHLY: that month.
+        months = [month.replace(month=m) for m in range(1, 13)] if freq == "YEARLY" else [month]
+        for start in months:
+            if bymonth is not None and start.month != bymonth:
+                continue
+            last = (start + relativedelta(months=1, days=-1)).day
+            for day in range(1, last + 1):
+                if mdays and not any(day == (d if d > 0 else last + 1 + d) for d in mdays):
+                    continue
+                weekday = start.replace(day=day).weekday()
+                if plain and weekday not in plain:
+                    continue
+                if nth and not any(
+                    weekday == d and (n == (day - 1) // 7 + 1 or n == -((last - day) // 7 + 1))
+                    for n, d in nth
+                ):
+                    continue
+                if start.replace(day=day) >= anchor.date():
+                    return True
+    return False
+
+
 def _first_of_repeat(
     repeat: Data,
     hm: tuple[int, int],
@@ -751,6 +809,8 @@ def _first_of_repeat(
     rule = ";".join(parts + ends)
     # Anchored at the first day's midnight: with INTERVAL the phase starts there.
     anchor = _at(first_day, 0, 0, zone)
+    if not _occurs_soon(rule, anchor):
+        return Clarify("conflict")
     when = next_occurrence(rule, anchor, max(anchor, local_now) - timedelta(seconds=1), zone)
     if when is None:
         return Clarify("conflict")
