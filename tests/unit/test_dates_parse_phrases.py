@@ -66,6 +66,12 @@ TABLE: list[tuple[str, str, str | None, str]] = [
     ("поздравить Олю с субботы", "Sat 28.03 09:00", None, "поздравить Олю"),
     ("meet from saturday", "Sat 28.03 09:00", None, "meet"),
     ("check in tomorrow", "Thu 26.03 09:00", None, "check in"),  # "in" is the title's
+    ("оплатить квартиру 10 числа", "Fri 10.04 09:00", None, "оплатить квартиру"),
+    ("meeting 10-11am tomorrow", "Thu 26.03 10:00", None, "meeting"),  # a span: its start
+    ("3-4pm call", "Wed 25.03 15:00", None, "call"),
+    ("пн 9:00 планёрка", "Mon 30.03 09:00", None, "планёрка"),
+    ("sat 10am brunch", "Sat 28.03 10:00", None, "brunch"),
+    ("the sun 5 times", "", None, "the sun 5 times"),
     ("log on at 9 pm", "Wed 25.03 21:00", None, "log on"),
     ("сдать отчёт к пятнице", "Fri 27.03 09:00", None, "сдать отчёт"),
     ("позвонить в это воскресенье", "Sun 29.03 09:00", None, "позвонить"),

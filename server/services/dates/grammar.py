@@ -646,6 +646,8 @@ RULES: list[Rule] = [
     _r("time", r"(?P<prep>" + AT + r")\s*(?P<h>\d{1,2})(?:[:.](?P<m>\d{2})(?::\d{2})?|\s*[hч]\s*(?P<m3>\d{2}))?(?:ish)?\s*" + MER + "?" + HOUR_UNIT
        + MINUTES_WORDS + r"(?:\s*" + MER.replace("mer", "mer2") + r")?", lambda m: _time_at(m)),
     _r("time", r"(?P<h>\d{1,2})\s*[hч]\s*(?P<m>\d{2})", _time),
+    # "10-11am", "3-4pm": a span of time; the reminder is at its start (the marker is both's).
+    _r("time", r"(?:(?:from|с)\s+)?(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*[-–]\s*\d{1,2}(?::\d{2})?\s*" + MER, _time),
     _r("time", r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::\d{2})?\s*" + MER + "?", _time),
     _r("time", r"(?P<h>\d{1,2})\s+(?P<m>[0-5]\d)\s*" + MER, _time),
     _r("time", r"(?P<h>\d{1,2})(?:ish)?\s*" + MER, _time),
@@ -669,7 +671,8 @@ RULES: list[Rule] = [
        r"(?:,?\s+(?P<y>\d{4}))?", _date_named),
     _r("date", r"(?:в|in)\s+(?P<mon>" + MONTH_ALONE + r")(?!\s*\d)",
        lambda m: {"year": None, "month": MONTHS[m["mon"]], "day": 1, "month_only": True}),
-    _r("dom", r"(?:(?:в|на)\s+)?(?P<d4>" + DAYNUM + r")-й\s+день", lambda m: _dom_any(m)),
+    _r("dom", r"(?:(?:в|на)\s+)?(?P<d4>" + DAYNUM + r")-й\s+день|(?:(?:к|до)\s+)?(?P<d>" + DAYNUM + r")\s+числа",
+       lambda m: _dom_any(m)),
     _r("dom", r"(?:(?:on|by)\s+)?the\s+(?P<d>" + DAYNUM + r"(?:st|nd|rd|th)(?:" + AND + DAYNUM + r"(?:st|nd|rd|th))*)(?:\s+day)?"
        r"|(?:(?:к|до|на)\s+)?(?P<d2>" + DAYNUM + r"-(?:го|е|ое)(?:" + AND + DAYNUM + r"-(?:го|е))*)(?:\s+числ[оа])?"
        r"",

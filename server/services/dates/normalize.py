@@ -292,6 +292,15 @@ def _looks_like_day(
     after = tokens[i + 1][2] if i + 1 < len(tokens) else ""
     if after in (".", ","):
         return True
+    k = i + 1
+    while k < len(tokens) and tokens[k][2].isspace():
+        k += 1
+    if k < len(tokens) and tokens[k][2].isdigit():
+        # "пн 9:00", "sat 10am": a day before a time. In English only before a clock time
+        # ("the sun 5 times" is no Sunday).
+        nxt = tokens[k + 1][2].lower() if k + 1 < len(tokens) else ""
+        if not word.isascii() or nxt in (":", "am", "pm", "a", "p"):
+            return True
     k = i - 1
     while k >= 0 and tokens[k][2].isspace():
         k -= 1
