@@ -67,6 +67,10 @@ TABLE: list[tuple[str, str, str | None, str]] = [
     ("meet from saturday", "Sat 28.03 09:00", None, "meet"),
     ("check in tomorrow", "Thu 26.03 09:00", None, "check in"),  # "in" is the title's
     ("оплатить квартиру 10 числа", "Fri 10.04 09:00", None, "оплатить квартиру"),
+    ("к 25 числу сдать", "Sat 25.04 09:00", None, "сдать"),
+    ("купить подарок к 8 марта", "Mon 08.03 09:00", None, "купить подарок"),  # a date, not 08:00
+    ("в 8 марта", "Mon 08.03 09:00", None, ""),
+    ("в четверг к 10 к врачу", "Thu 26.03 10:00", None, "к врачу"),
     ("meeting 10-11am tomorrow", "Thu 26.03 10:00", None, "meeting"),  # a span: its start
     ("3-4pm call", "Wed 25.03 15:00", None, "call"),
     ("пн 9:00 планёрка", "Mon 30.03 09:00", None, "планёрка"),

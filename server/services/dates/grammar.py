@@ -644,7 +644,9 @@ RULES: list[Rule] = [
     _r("time", r"(?:(?:at|в)\s+)?(?P<noon>полдень|noon|midday)|(?:(?:at|в)\s+)?(?P<midnight>полночь|midnight)", _time),
     _r("time", r"at\s+(?P<h>\d{1,2})\s+(?P<m>\d{2})(?!\s*(?:\d|[^\W\d_]))", _time),
     _r("time", r"(?P<prep>" + AT + r")\s*(?P<h>\d{1,2})(?:[:.](?P<m>\d{2})(?::\d{2})?|\s*[hч]\s*(?P<m3>\d{2}))?(?:ish)?\s*" + MER + "?" + HOUR_UNIT
-       + MINUTES_WORDS + r"(?:\s*" + MER.replace("mer", "mer2") + r")?", lambda m: _time_at(m)),
+       + MINUTES_WORDS + r"(?:\s*" + MER.replace("mer", "mer2") + r")?"
+       # "к 8 марта", "к 25 числу" are dates: a day number before a month is not an hour.
+       r"(?!\s*(?:" + MONTH + r"|числ\w*|-))", lambda m: _time_at(m)),
     _r("time", r"(?P<h>\d{1,2})\s*[hч]\s*(?P<m>\d{2})", _time),
     # "10-11am", "3-4pm": a span of time; the reminder is at its start (the marker is both's).
     _r("time", r"(?:(?:from|с)\s+)?(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*[-–]\s*\d{1,2}(?::\d{2})?\s*" + MER, _time),
@@ -665,13 +667,13 @@ RULES: list[Rule] = [
     _r("date", r"(?:on\s+)?(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?", _date_slashed),
     _r("date", r"(?P<lastday>last\s+day|последн\w+\s+день)\s+(?:of\s+|in\s+)?(?P<mon>" + MONTH + r")(?:,?\s+(?P<y>\d{4}))?(?P<d>)",
        _date_named),
-    _r("date", r"(?:(?:к|до|by|on)\s+)?(?:the\s+)?(?P<d>" + DAYS_AND + r"|\d{2,3})(?:\s+day)?\s*(?:of\s+|in\s+)?(?P<mon>" + MONTH + r")"
+    _r("date", r"(?:(?:к|ко|до|в|на|by|on)\s+)?(?:the\s+)?(?P<d>" + DAYS_AND + r"|\d{2,3})(?:\s+day)?\s*(?:of\s+|in\s+)?(?P<mon>" + MONTH + r")"
        r"(?:,?\s+(?P<y>\d{4}|\d{2}(?=\s*$|\s*[,.;]))(?:\s*(?:года|году|г\.?|year))?)?", _date_named),
     _r("date", r"(?:(?:by|on)\s+)?(?P<mon>" + MONTH + r")\s*(?:the\s+)?(?P<d>" + DAYNUM + r"(?:st|nd|rd|th)?(?:" + AND + DAYNUM + r"(?:st|nd|rd|th)?)*|\d{2,3}(?:st|nd|rd|th)?)"
        r"(?:,?\s+(?P<y>\d{4}))?", _date_named),
     _r("date", r"(?:в|in)\s+(?P<mon>" + MONTH_ALONE + r")(?!\s*\d)",
        lambda m: {"year": None, "month": MONTHS[m["mon"]], "day": 1, "month_only": True}),
-    _r("dom", r"(?:(?:в|на)\s+)?(?P<d4>" + DAYNUM + r")-й\s+день|(?:(?:к|до)\s+)?(?P<d>" + DAYNUM + r")\s+числа",
+    _r("dom", r"(?:(?:в|на)\s+)?(?P<d4>" + DAYNUM + r")-й\s+день|(?:(?:к|до)\s+)?(?P<d>" + DAYNUM + r")\s+числ(?:а|у)",
        lambda m: _dom_any(m)),
     _r("dom", r"(?:(?:on|by)\s+)?the\s+(?P<d>" + DAYNUM + r"(?:st|nd|rd|th)(?:" + AND + DAYNUM + r"(?:st|nd|rd|th))*)(?:\s+day)?"
        r"|(?:(?:к|до|на)\s+)?(?P<d2>" + DAYNUM + r"-(?:го|е|ое)(?:" + AND + DAYNUM + r"-(?:го|е))*)(?:\s+числ[оа])?"
@@ -778,6 +780,7 @@ def _half_british(m: re.Match[str]) -> Data | None:
 # Words after "в 21" that make it a time ("утра", "купить") rather than a number ("школу").
 TIME_FOLLOWERS = re.compile(
     r"(?:утра|вечера|дня|ночи|утром|вечером|дн[её]м|ночью|час\w*|минут\w*|и|а|на|не|надо|нужно|чтобы|по|в|во|с|со|до|"
+    r"к|ко|у|за|от|для|про|о|об|из|"
     r"мск|msk|сегодня|завтра|послезавтра|"
     + WEEKDAY
     + r"|\w+(?:ть|ться|ти|чь|чься|те|й|йте|и)|\w+[аяеыоь])$"
