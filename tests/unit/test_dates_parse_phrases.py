@@ -67,6 +67,10 @@ TABLE: list[tuple[str, str, str | None, str]] = [
     ("meet from saturday", "Sat 28.03 09:00", None, "meet"),
     ("check in tomorrow", "Thu 26.03 09:00", None, "check in"),  # "in" is the title's
     ("оплатить квартиру 10 числа", "Fri 10.04 09:00", None, "оплатить квартиру"),
+    ("gym mon wed fri at 7am", "?conflict: ", None, "gym"),  # three days: said again, not guessed
+    ("lunch with Sam tomorrow at noon", "Thu 26.03 12:00", None, "lunch with Sam"),
+    ("pick up kids at 3:15 today", "Wed 25.03 15:15", None, "pick up kids"),
+    ("cancel subscription before April 1", "Wed 01.04 09:00", None, "cancel subscription"),
     ("к 25 числу сдать", "Sat 25.04 09:00", None, "сдать"),
     ("купить подарок к 8 марта", "Mon 08.03 09:00", None, "купить подарок"),  # a date, not 08:00
     ("в 8 марта", "Mon 08.03 09:00", None, ""),
@@ -128,7 +132,9 @@ def test_phrase(text: str, reading: str, repeat: str | None, title: str):
         reason, options = reading[1:].split(": ")
         assert result.clarify is not None
         assert result.clarify.reason == reason
-        assert [o.strftime(FMT) for o in result.clarify.options] == options.split(" | ")
+        assert [o.strftime(FMT) for o in result.clarify.options] == [
+            o for o in options.split(" | ") if o
+        ]
     else:
         assert result.clarify is None
         assert result.when is not None

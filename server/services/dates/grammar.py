@@ -667,9 +667,9 @@ RULES: list[Rule] = [
     _r("date", r"(?:on\s+)?(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?", _date_slashed),
     _r("date", r"(?P<lastday>last\s+day|последн\w+\s+день)\s+(?:of\s+|in\s+)?(?P<mon>" + MONTH + r")(?:,?\s+(?P<y>\d{4}))?(?P<d>)",
        _date_named),
-    _r("date", r"(?:(?:к|ко|до|в|на|by|on)\s+)?(?:the\s+)?(?P<d>" + DAYS_AND + r"|\d{2,3})(?:\s+day)?\s*(?:of\s+|in\s+)?(?P<mon>" + MONTH + r")"
+    _r("date", r"(?:(?:к|ко|до|в|на|by|on|before|until|till)\s+)?(?:the\s+)?(?P<d>" + DAYS_AND + r"|\d{2,3})(?:\s+day)?\s*(?:of\s+|in\s+)?(?P<mon>" + MONTH + r")"
        r"(?:,?\s+(?P<y>\d{4}|\d{2}(?=\s*$|\s*[,.;]))(?:\s*(?:года|году|г\.?|year))?)?", _date_named),
-    _r("date", r"(?:(?:by|on)\s+)?(?P<mon>" + MONTH + r")\s*(?:the\s+)?(?P<d>" + DAYNUM + r"(?:st|nd|rd|th)?(?:" + AND + DAYNUM + r"(?:st|nd|rd|th)?)*|\d{2,3}(?:st|nd|rd|th)?)"
+    _r("date", r"(?:(?:by|on|before|until|till)\s+)?(?P<mon>" + MONTH + r")\s*(?:the\s+)?(?P<d>" + DAYNUM + r"(?:st|nd|rd|th)?(?:" + AND + DAYNUM + r"(?:st|nd|rd|th)?)*|\d{2,3}(?:st|nd|rd|th)?)"
        r"(?:,?\s+(?P<y>\d{4}))?", _date_named),
     _r("date", r"(?:в|in)\s+(?P<mon>" + MONTH_ALONE + r")(?!\s*\d)",
        lambda m: {"year": None, "month": MONTHS[m["mon"]], "day": 1, "month_only": True}),
@@ -691,14 +691,14 @@ RULES: list[Rule] = [
     _r("weekday", r"(?:на\s+)?следующей\s+неделе\s+(?:в|во)\s+(?P<wd>" + WEEKDAY + r")|next\s+week\s+on\s+(?P<wd2>" + WEEKDAY + r")",
        lambda m: {**(_weekday(m) or {}), "mode": "next-week"}),
     _r("weekday",
-       r"(?:(?:в|во|на|до|к|ко|on|by|until|till|around)\s+)?(?:(?P<this>this|эт(?:от|у|о))\s+)?(?:(?P<next>next|следующ(?:ий|ую|ее|ая|его|ей))\s+)?(?P<wd>" + WEEKDAY + r")"
+       r"(?:(?:в|во|на|до|к|ко|on|by|until|till|before|around)\s+)?(?:(?P<this>this|эт(?:от|у|о))\s+)?(?:(?P<next>next|следующ(?:ий|ую|ее|ая|его|ей))\s+)?(?P<wd>" + WEEKDAY + r")"
        r"(?:\s+(?P<after>after\s+next))?(?:\s+(?:of\s+)?(?P<week>next|this)\s+week|\s+на\s+(?P<week_>следующей)\s+неделе)?",
        _weekday),
     _r("weekday", r"next\s+week(?!\s+on\s+)", lambda m: {"weekday": 0, "mode": "next-week"}),
     # ---- parts of the day
-    _r("part", r"утром|с\s+утра|(?<!с\s)дн[её]м(?!\s+рождени)|вечером|ночью|(?:в|на)\s+обед|(?:at\s+)?lunch"
+    _r("part", r"утром|с\s+утра|(?<!с\s)дн[её]м(?!\s+рождени)|вечером|ночью|(?:в|на)\s+обед|at\s+lunch(?:time)?"
        r"|(?:early\s+)?in\s+the\s+(?:early\s+hours\s+of\s+the\s+)?(?:morning|afternoon|evening)", _part_of_day),
-    _r("part", r"(?:early\s+)?(?:morning|afternoon|evening|night)(?:ish)?", _part_of_day, after=DAY_BEFORE),
+    _r("part", r"(?:early\s+)?(?:morning|afternoon|evening|night|lunch)(?:ish)?", _part_of_day, after=DAY_BEFORE),
     _r("part", r"(?:morning|afternoon|evening)\s+of(?=\s+the\s+\d)", _part_of_day),
 ]  # fmt: skip
 

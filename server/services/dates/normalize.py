@@ -295,6 +295,7 @@ def _looks_like_day(
     k = i + 1
     while k < len(tokens) and tokens[k][2].isspace():
         k += 1
+    nxt_word = tokens[k][2].lower() if k < len(tokens) else ""
     if k < len(tokens) and tokens[k][2].isdigit():
         # "пн 9:00", "sat 10am": a day before a time. In English only before a clock time
         # ("the sun 5 times" is no Sunday).
@@ -305,4 +306,7 @@ def _looks_like_day(
     while k >= 0 and tokens[k][2].isspace():
         k -= 1
     before = tokens[k][2].lower() if k >= 0 else ""
-    return before in DAY_CUES or before in (",", "st", "nd", "rd", "th", "other", "last")
+    if before in DAY_CUES or before in (",", "st", "nd", "rd", "th", "other", "last"):
+        return True
+    # "mon wed fri": next to another day's name
+    return before in DAY_ABBREVIATIONS or nxt_word in DAY_ABBREVIATIONS

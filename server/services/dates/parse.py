@@ -326,6 +326,11 @@ def _resolve(
         readings = [_first_of_repeat(repeat, h, start_data, ends, local_now, zone) for h in hours]
     else:
         readings = [_one_off(h, data, part, local_now, zone) for h in hours]
+    valid = [r for r in readings if not isinstance(r, Clarify)]
+    if valid and all(
+        isinstance(r, Clarify) and r.reason == "in-the-past" for r in readings if r not in valid
+    ):
+        readings = valid  # "at 3:15 today" at 14:20: 03:15 has passed, 15:15 is meant
     chosen: dict[datetime, str | None] = {}  # each reading, with the repeat it stands for
     for reading in readings:
         if isinstance(reading, Clarify):
