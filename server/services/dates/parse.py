@@ -326,7 +326,7 @@ def _resolve(
         readings = [_first_of_repeat(repeat, h, start_data, ends, local_now, zone) for h in hours]
     else:
         readings = [_one_off(h, data, part, local_now, zone) for h in hours]
-    valid = [r for r in readings if not isinstance(r, Clarify)]
+    valid: list[Reading] = [r for r in readings if not isinstance(r, Clarify)]
     if valid and all(
         isinstance(r, Clarify) and r.reason == "in-the-past" for r in readings if r not in valid
     ):
