@@ -160,11 +160,21 @@ def test_an_ambiguous_repeat_offers_each_reading_with_its_own_rule(text: str):
     )  # a one-off: no rules
 
 
-def test_a_repeat_whose_start_needs_asking_offers_no_one_off_readings():
-    # On a Saturday at noon, "every week on Saturday at 15:00": starting today or in a week?
-    # A one-off option would lose the repeat, so the user is asked to say it again.
+def test_a_weekday_with_a_weekly_repeat_is_the_repeat_s_day_not_a_start():
+    # On a Saturday at noon, "every week on Saturday at 15:00" is every Saturday, today's
+    # 15:00 included: the weekday completes the rule (BYDAY) instead of being asked about.
     tz = ZoneInfo(MOSCOW)
     result = parse("каждую неделю в субботу в 15:00", datetime(2026, 3, 28, 12, tzinfo=tz), tz)
+    assert result.clarify is None
+    assert result.repeat == "FREQ=WEEKLY;BYDAY=SA;BYHOUR=15;BYMINUTE=0"
+    assert result.when == datetime(2026, 3, 28, 15, tzinfo=tz)
+
+
+def test_a_repeat_whose_start_needs_asking_offers_no_one_off_readings():
+    # "every day from Saturday" on a Saturday morning: from today or from next week? A
+    # one-off option would lose the repeat, so the user is asked to say it again.
+    tz = ZoneInfo(MOSCOW)
+    result = parse("каждый день с субботы", datetime(2026, 3, 28, 8, tzinfo=tz), tz)
     assert result.clarify is not None
     assert (result.clarify.reason, result.clarify.options) == ("ambiguous-day", ())
 
@@ -200,6 +210,12 @@ def test_relative_minutes_are_elapsed_time(now: datetime, zone: str, minutes: in
 def test_tomorrow_at_a_time_is_that_wall_time_tomorrow(now, zone, hour, minute):
     local, tz = _at(now, zone)
     result = parse(f"завтра в {hour}:{minute:02d}", local, tz)
+    if local.hour < 4:
+        # In the small hours "tomorrow" may mean the coming day: asked, tomorrow offered too.
+        assert result.clarify is not None
+        assert result.clarify.reason == "ambiguous-day"
+        assert result.clarify.options[-1].astimezone(tz).date() == local.date() + timedelta(days=1)
+        return
     assert result.when is not None
     wall = result.when.astimezone(tz)
     assert wall.date() == local.date() + timedelta(days=1)
@@ -215,6 +231,13 @@ def test_tomorrow_at_a_time_is_that_wall_time_tomorrow(now, zone, hour, minute):
 def test_a_time_without_a_day_is_the_next_such_time(now, zone, hour, minute):
     local, tz = _at(now, zone)
     result = parse(f"at {hour}:{minute:02d}", local, tz)
+    if result.clarify is not None:
+        # 8-11 o'clock when the morning has passed and the evening is under an hour away
+        # ("go to bed at 11:30" at 23:28): asked, the evening first.
+        assert 8 <= hour <= 11
+        evening = result.clarify.options[0]
+        assert timedelta(0) < evening - local <= timedelta(hours=1, minutes=1)
+        return
     assert result.when is not None
     assert result.when > local
     assert result.when - local <= timedelta(days=1, hours=1)

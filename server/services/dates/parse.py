@@ -1,42 +1,65 @@
-"""Natural-language times and repeats in Russian and English: "напомни завтра в 9 купить
-молоко", "remind me in 2 hours to call mom", "каждый понедельник в 10", "every weekday at
-8:30", "by the 1st of every month".
+"""Natural-language times and repeats in Russian and English, in whole messages: "напомни
+завтра в 9 купить молоко", "dentist tmrw 9am", "капли в нос каждый день до 20 марта",
+"first monday of every month", "через минут 20", "thrusday at 3pm".
 
-A small grammar of our own, not dateparser: measured, dateparser read "tomorrow at 9" as
-12:00 (the hour dropped), gave "в понедельник" 00:00, a pytz offset from the wrong side of a
-DST change, nothing for "завтра вечером", and guesses silently where a phrase is ambiguous;
-it also costs ~25 MB of RSS. Our rules, which users of reminder bots expect:
+A grammar of our own (`grammar.py`, over the text `normalize.py` prepares), not dateparser:
+measured on the corpus in tests/corpus/ (see docs/parser.md), dateparser reads fewer of the
+same instants right, has no repeats, and guesses silently where a phrase is ambiguous. The
+rules users of reminder bots expect:
 
 - a day without a time is 09:00; "утром"/"morning" 09:00, "днём"/"afternoon" 13:00,
-  "вечером"/"tonight"/"evening" 20:00;
+  "вечером"/"tonight"/"evening" 20:00, "ночью" 23:00; a part of the day that is under way
+  ("this afternoon" at 14:20) is the next whole hour within it;
 - a time without a day that has already passed today is tomorrow;
-- hours are read on a 24-hour clock, except a bare 1-7 ("в 7", "at 5") without a zero,
-  am/pm, утра/вечера or a part of the day: that is asked about (07:00 or 19:00?), as are a
-  weekday that is today ("в пятницу" on a Friday morning), d/m vs m/d dates, a day named
-  twice, and an explicit day already past ("сегодня в 9" at 10:00). Nothing is guessed.
+- hours are read on a 24-hour clock, except a bare 1-7 ("в 7", "at 5", "3:30") without a
+  zero, am/pm, утра/вечера or a part of the day: that is asked about (07:00 or 19:00?), as
+  are a weekday that is today ("в пятницу" on a Friday morning), "next <weekday>" when that
+  weekday is later this week, d/m vs m/d dates, a day named twice, and an explicit day
+  already past ("сегодня в 9" at 10:00). Nothing is guessed.
 - a repeat becomes an RFC 5545 RRULE that carries its own wall time (BYHOUR/BYMINUTE) and
-  day (BYDAY/BYMONTHDAY...), so a snooze or the order of events never shifts it.
+  day (BYDAY/BYMONTHDAY...), an end (UNTIL, "до 20 марта", "for 2 weeks") or a count
+  (COUNT, "5 раз"); a day given with it is its start.
 
 The title is the text without the time phrase, the "напомни"/"remind me" lead-in and a
-leading connective ("to", "that", "что", "чтобы").
+leading connective ("to", "that", "что", "чтобы"). Only the first `MAX_SCANNED` characters
+are read for a time (the rest is title), so no input runs long.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
-from server.services.dates.occurrences import next_occurrence
+from server.services.dates.grammar import (
+    MAX_YEAR,
+    MAX_YEAR_AHEAD,
+    MIN_YEAR,
+    RRULE_DAYS,
+    RULES,
+    TIME_FOLLOWERS,
+    Data,
+)
+from server.services.dates.normalize import normalize
+from server.services.dates.occurrences import RuleError, next_occurrence
 
 DEFAULT_HOUR = 9
-PART_OF_DAY_HOUR = {"morning": 9, "afternoon": 13, "evening": 20}
-AMBIGUOUS_HOURS = range(1, 8)  # a bare "в 7" may be 07:00 or 19:00
+PART_OF_DAY_HOUR = {"morning": 9, "afternoon": 13, "evening": 20, "night": 23}
+# The hours a part of the day spans: while it is under way, it means the next whole hour.
+PART_OF_DAY_SPAN = {
+    "morning": (5, 12),
+    "afternoon": (12, 17),
+    "evening": (17, 24),
+    "night": (21, 24),
+}
+SMALL_HOURS_END = 4  # before 04:00 "tomorrow" may mean the coming day: asked
+OCCURS_WITHIN_YEARS = 10
+MAX_SCANNED = 512  # characters read for a time; measured worst case is in docs/parser.md
 
 Reason = Literal["ambiguous-time", "ambiguous-day", "ambiguous-date", "in-the-past", "conflict"]
 
@@ -65,449 +88,249 @@ class Parsed:
         return self.phrase is not None
 
 
-# ------------------------------------------------------------------------------ vocabulary
-
-NUMBER_WORDS: dict[str, int] = {
-    "один": 1, "одну": 1, "одна": 1, "одного": 1, "два": 2, "две": 2, "двух": 2, "три": 3,
-    "трех": 3, "четыре": 4, "пять": 5, "шесть": 6, "семь": 7, "восемь": 8, "девять": 9,
-    "десять": 10, "пятнадцать": 15, "двадцать": 20, "тридцать": 30, "сорок": 40,
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30,
-    "forty": 40,
-}  # fmt: skip
-NUM = r"(?:\d{1,3}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
-
-UNIT_PATTERNS: list[tuple[str, str]] = [
-    ("minutes", r"минут[уы]?|мин\.?|minutes?|mins?"),
-    ("hours", r"час(?:а|ов)?|hours?|hrs?"),
-    ("days", r"дн(?:я|ей)|день|сутки|суток|days?"),
-    ("weeks", r"недел[юиь]|нед\.?|weeks?"),
-    ("months", r"месяц(?:а|ев)?|мес\.?|months?"),
-    ("years", r"год(?:а)?|лет|years?"),
-]
-UNIT = "(?:" + "|".join(p for _, p in UNIT_PATTERNS) + ")"
-
-MONTHS: dict[str, int] = {}
-for _month_no, _names in enumerate(
-    [
-        "января january jan", "февраля february feb", "марта march mar",
-        "апреля april apr", "мая may", "июня june jun", "июля july jul",
-        "августа august aug", "сентября september sept sep", "октября october oct",
-        "ноября november nov", "декабря december dec",
-    ],
-    start=1,
-):  # fmt: skip
-    for _name in _names.split():
-        MONTHS[_name] = _month_no
-MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
-
-# Weekday forms: (number, regex of the forms that name one day, regex of plural forms).
-WEEKDAYS: list[tuple[int, str, str]] = [
-    (0, r"понедельник|monday|mon", r"понедельникам|mondays"),
-    (1, r"вторник|tuesday|tues?", r"вторникам|tuesdays"),
-    (2, r"сред[ауы]|wednesday|wed", r"средам|wednesdays"),
-    (3, r"четверг|thursday|thu(?:rs?)?", r"четвергам|thursdays"),
-    (4, r"пятниц[ауы]|friday|fri", r"пятницам|fridays"),
-    (5, r"суббот[ауы]|saturday|sat", r"субботам|saturdays"),
-    (6, r"воскресень[ея]|sunday|sun", r"воскресеньям|sundays"),
-]
-WEEKDAY = "(?:" + "|".join(one for _, one, _ in WEEKDAYS) + ")"
-WEEKDAYS_PLURAL = "(?:" + "|".join(many for _, _, many in WEEKDAYS) + ")"
-WEEKDAY_FULL = (  # abbreviations are only safe after "every"/"on"/"next"
-    r"(?:понедельник|вторник|сред[ауы]|четверг|пятниц[ауы]|суббот[ауы]|воскресень[ея]|"
-    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-)
-RRULE_DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
-ORDINAL = r"(?:-?(?:го|е|ое|ого|st|nd|rd|th))?"
+class _NotUnderstood(Exception):
+    """The message has no usable time after all (e.g. a date out of range)."""
 
 
-def _number(text: str | None, default: int = 1) -> int:
-    if text is None:
-        return default
-    return int(text) if text.isdigit() else NUMBER_WORDS[text]
-
-
-def _unit(text: str) -> str:
-    for name, pattern in UNIT_PATTERNS:
-        if re.fullmatch(pattern, text):
-            return name
-    raise ValueError(text)
-
-
-def _weekdays(text: str) -> list[int]:
-    found = []
-    for word in re.findall(r"[^\W\d_]+", text):
-        for number, one, many in WEEKDAYS:
-            if re.fullmatch(one, word) or re.fullmatch(many, word):
-                found.append(number)
-    return sorted(set(found))
-
-
-# --------------------------------------------------------------------------------- matchers
-
-Data = dict[str, Any]
-
-
-def _rx(pattern: str) -> re.Pattern[str]:
-    # (?<![\w]) and (?![\w]) instead of \b: they also work next to punctuation.
-    return re.compile(r"(?<!\w)(?:" + pattern + r")(?!\w)", re.VERBOSE)
-
-
-def _pick(m: re.Match[str], *names: str) -> str | None:
-    """The first of several alternatives' groups that matched."""
-    groups = m.groupdict()
-    return next((groups[n] for n in names if groups.get(n) is not None), None)
-
-
-def _repeat_interval(m: re.Match[str]) -> Data | None:
-    unit = _unit(_pick(m, "u", "u2", "u3") or "")
-    freq = {"hours": "HOURLY", "days": "DAILY", "weeks": "WEEKLY", "months": "MONTHLY",
-            "years": "YEARLY"}.get(unit)  # fmt: skip
-    if freq is None:  # every N minutes would flood the chat
-        return None
-    interval = 2 if m.groupdict().get("other") else _number(_pick(m, "n", "n2", "n3"))
-    return {"freq": freq, "interval": interval} if 1 <= interval <= 365 else None
-
-
-def _repeat_word(m: re.Match[str]) -> Data:
-    word = m[0]
-    for stem, freq in (("час", "HOURLY"), ("hour", "HOURLY"), ("дн", "DAILY"), ("day", "DAILY"),
-                       ("daily", "DAILY"), ("недел", "WEEKLY"), ("week", "WEEKLY"),
-                       ("месяч", "MONTHLY"), ("month", "MONTHLY"), ("год", "YEARLY"),
-                       ("year", "YEARLY"), ("annual", "YEARLY")):  # fmt: skip
-        if stem in word:
-            return {"freq": freq, "interval": 1}
-    raise AssertionError(word)
-
-
-def _repeat_part_of_day(m: re.Match[str]) -> Data:
-    part = "morning" if re.search("утр|morning", m[0]) else "evening"
-    return {"freq": "DAILY", "interval": 1, "part": part}
-
-
-def _repeat_weekdays(m: re.Match[str]) -> Data | None:
-    days = _weekdays(_pick(m, "days", "days2", "days3") or "")
-    return {"freq": "WEEKLY", "interval": 1, "byday": days} if days else None
-
-
-def _repeat_monthday(m: re.Match[str]) -> Data | None:
-    day = int(_pick(m, "d", "d2", "d3", "d4", "d5", "d6") or 0)
-    return {"freq": "MONTHLY", "interval": 1, "bymonthday": day} if 1 <= day <= 31 else None
-
-
-def _relative(m: re.Match[str]) -> Data | None:
-    if _pick(m, "half", "half2"):
-        return {"delta": {"minutes": 30}}
-    if _pick(m, "sesqui", "sesqui2"):
-        return {"delta": {"minutes": 90}}
-    delta: dict[str, int] = {}
-    for n, u in (("n", "u"), ("n2", "u2")):
-        if m[u]:
-            unit = _unit(m[u])
-            delta[unit] = delta.get(unit, 0) + _number(m[n])
-    if not delta or any(not 0 < v <= 1000 for v in delta.values()):
-        return None
-    return {"delta": delta}
-
-
-def _day_word(m: re.Match[str]) -> Data:
-    word = m[0]
-    if "после" in word or "after" in word:
-        return {"offset": 2}
-    if "завтра" in word or word.startswith("tom") or word.startswith("tm"):
-        return {"offset": 1}
-    return {"offset": 0, "today": True}
-
-
-def _date_iso(m: re.Match[str]) -> Data | None:
-    return _checked_date(int(m["y"]), int(m["mo"]), int(m["d"]))
-
-
-def _checked_date(year: int | None, month: int, day: int) -> Data | None:
-    try:
-        date(year or 2000, month, day)  # 2000: a leap year, so 29.02 without a year is valid
-    except ValueError:
-        return None
-    return {"year": year, "month": month, "day": day}
-
-
-def _year(text: str | None) -> int | None:
-    if text is None:
-        return None
-    year = int(text)
-    return year + 2000 if year < 100 else year
-
-
-def _date_dotted(m: re.Match[str]) -> Data | None:
-    return _checked_date(_year(m["y"]), int(m["mo"]), int(m["d"]))
-
-
-def _date_slashed(m: re.Match[str]) -> Data | None:
-    first, second = int(m["a"]), int(m["b"])
-    readings = [
-        d for d in (_checked_date(_year(m["y"]), second, first),  # d/m
-                    _checked_date(_year(m["y"]), first, second))  # m/d
-        if d is not None
-    ]  # fmt: skip
-    if not readings:
-        return None
-    if len(readings) == 2 and readings[0] != readings[1]:
-        return {"choices": readings}
-    return readings[0]
-
-
-def _date_named(m: re.Match[str]) -> Data | None:
-    return _checked_date(_year(m["y"]), MONTHS[m["mon"].rstrip(".")], int(m["d"]))
-
-
-def _weekday(m: re.Match[str]) -> Data | None:
-    days = _weekdays(_pick(m, "wd", "wd2", "wd3", "wd4") or "")
-    if len(days) != 1:
-        return None
-    return {"weekday": days[0], "next": bool(_pick(m, "next", "next2", "next3"))}
-
-
-def _time(m: re.Match[str]) -> Data | None:
-    groups = m.groupdict()
-    if groups.get("noon"):
-        return {"hour": 12, "minute": 0, "fixed": True}
-    hour, minute = int(m["h"]), int(groups.get("m") or 0)
-    mer = (groups.get("mer") or "").replace(".", "").replace(" ", "")
-    if mer:
-        if mer in ("am", "pm") and not 1 <= hour <= 12:
-            return None
-        if mer in ("pm", "вечера", "дня") and hour < 12:
-            hour += 12
-        elif (mer == "am" and hour == 12) or (mer == "ночи" and hour == 12):
-            hour = 0
-        elif mer == "ночи" and 6 <= hour < 12:
-            hour += 12  # "в 11 ночи" is 23:00, "в 2 ночи" 02:00
-    if hour > 23 or minute > 59:
-        return None
-    # A bare 1..7 without a marker or a leading zero: morning or evening? Ask.
-    fixed = bool(mer) or m["h"].startswith("0") or hour not in AMBIGUOUS_HOURS
-    return {"hour": hour, "minute": minute, "fixed": fixed}
-
-
-def _part_of_day(m: re.Match[str]) -> Data:
-    word = m[0]
-    today = bool(re.search(r"tonight|this|сегодня", word))
-    if re.search(r"утр|morning", word):
-        return {"part": "morning", "today": today}
-    if re.search(r"дн[её]м|afternoon", word):
-        return {"part": "afternoon", "today": today}
-    return {"part": "evening", "today": today}
-
-
-MER = r"(?P<mer>a\.?\s?m\.?|p\.?\s?m\.?|утра|вечера|дня|ночи)"
-HOUR_UNIT = r"(?:\s*(?:ч\.?|час(?:а|ов)?|o['’]?clock))?"
-# English parts of the day are ordinary words too ("morning run"): bare, they count only
-# right after a day ("tomorrow morning", "friday evening").
-DAY_BEFORE = re.compile(r"(?:today|tomorrow|tmrw|" + WEEKDAY_FULL + r")\s+$")
-# A bare hour counts only right after a day word and at the end of the text ("buy milk
-# tomorrow 9", "купить молоко завтра 9"); elsewhere a number is a number ("tomorrow 3 calls").
-DAY_WORD_BEFORE = re.compile(
-    r"(?:today|tomorrow|tmrw|сегодня|завтра|послезавтра|" + WEEKDAY_FULL + r")\s+$"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    kind: str
-    pattern: re.Pattern[str]
-    build: Callable[[re.Match[str]], Data | None]
-    after: re.Pattern[str] | None = None  # what the text just before the match must end with
-
-
-RULES: list[_Rule] = [
-    # ---- repeats
-    _Rule("repeat", _rx(
-        r"(?:каждое\s+|по\s+)?(?P<d>\d{1,2})" + ORDINAL + r"\s+числ[оа]м?\s+(?:каждого\s+месяца|ежемесячно)"
-        r"|(?:каждый\s+месяц|ежемесячно)\s+(?P<d2>\d{1,2})" + ORDINAL + r"(?:\s+числа)?"
-        r"|(?:каждое|по)\s+(?P<d3>\d{1,2})" + ORDINAL + r"\s+числ(?:о|ам)"
-        r"|(?:by\s+|on\s+)?the\s+(?P<d4>\d{1,2})(?:st|nd|rd|th)?\s+(?:day\s+)?of\s+(?:every|each|the)\s+month"
-        r"|(?:every|each)\s+month\s+(?:on|by)\s+the\s+(?P<d5>\d{1,2})(?:st|nd|rd|th)?"
-        r"|monthly\s+on\s+the\s+(?P<d6>\d{1,2})(?:st|nd|rd|th)?"
-    ), _repeat_monthday),
-    _Rule("repeat", _rx(
-        r"каждое\s+утро|каждый\s+вечер|по\s+утрам|по\s+вечерам|every\s+(?:morning|evening|night)"
-    ), _repeat_part_of_day),
-    _Rule("repeat", _rx(
-        r"по\s+будним(?:\s+дням)?|по\s+будням|в\s+будни|каждый\s+будний\s+день"
-        r"|(?:every|each)\s+weekday|on\s+weekdays|weekdays"
-    ), lambda m: {"freq": "WEEKLY", "interval": 1, "byday": [0, 1, 2, 3, 4]}),
-    _Rule("repeat", _rx(
-        r"по\s+выходным|в\s+выходные|каждые\s+выходные|(?:every|each)\s+weekend|on\s+weekends|weekends"
-    ), lambda m: {"freq": "WEEKLY", "interval": 1, "byday": [5, 6]}),
-    _Rule("repeat", _rx(
-        r"(?:кажд(?:ый|ую|ое)|по)\s+(?P<days>(?:" + WEEKDAY + "|" + WEEKDAYS_PLURAL + r")"
-        r"(?:\s*(?:,|и)\s*(?:" + WEEKDAY + "|" + WEEKDAYS_PLURAL + r"))*)"
-        r"|(?:every|each)\s+(?P<days2>" + WEEKDAY + r"(?:\s*(?:,|and|&)\s*" + WEEKDAY + r")*)"
-        r"|(?:on\s+)?(?P<days3>" + WEEKDAYS_PLURAL + r"(?:\s*(?:,|and|&)\s*" + WEEKDAYS_PLURAL + r")*)"
-    ), _repeat_weekdays),
-    _Rule("repeat", _rx(
-        r"кажд(?:ые|ый|ую|ое)\s+(?:(?P<n>" + NUM + r")\s+)?(?P<u>" + UNIT + r")"
-        r"|раз\s+в\s+(?:(?P<n2>" + NUM + r")\s+)?(?P<u2>" + UNIT + r")"
-        r"|(?:every|each)\s+(?:(?P<other>other)\s+|(?P<n3>" + NUM + r")\s+)?(?P<u3>" + UNIT + r")"
-    ), _repeat_interval),
-    _Rule("repeat", _rx(
-        r"ежечасно|ежедневно|еженедельно|ежемесячно|ежегодно|hourly|daily|everyday|weekly"
-        r"|monthly|yearly|annually"
-    ), _repeat_word),
-    # ---- relative
-    _Rule("relative", _rx(
-        r"через\s+(?:(?P<half>полчаса)|(?P<sesqui>полтора\s+часа))"
-        r"|in\s+(?:(?P<half2>half\s+an\s+hour)|(?P<sesqui2>an\s+hour\s+and\s+a\s+half))"
-        r"|(?:через|in)\s+(?:(?P<n>" + NUM + r")\s*)?(?P<u>" + UNIT + r")"
-        r"(?:\s+(?:и\s+|and\s+)?(?P<n2>" + NUM + r")\s*(?P<u2>" + UNIT + r"))?"
-    ), _relative),
-    # ---- explicit times (before dates: "в 9.30" is a time, "25.12" a date)
-    _Rule("time", _rx(
-        r"(?:в|во|к|at|@|by)\s*(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*" + MER + "?" + HOUR_UNIT
-    ), _time),
-    _Rule("time", _rx(r"(?:(?:в|at)\s+)?(?P<noon>полдень|noon|midday)"), _time),
-    _Rule("time", _rx(r"(?P<h>\d{1,2}):(?P<m>\d{2})\s*" + MER + "?"), _time),
-    _Rule("time", _rx(r"(?P<h>\d{1,2})\s*(?P<mer>a\.?\s?m\.?|p\.?\s?m\.?|утра|вечера|ночи)"), _time),
-    _Rule("time", _rx(r"(?P<h>\d{1,2})(?=\s*[.!]?\s*$)"), _time, after=DAY_WORD_BEFORE),
-    # ---- dates
-    _Rule("date", _rx(r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"), _date_iso),
-    _Rule("date", _rx(r"(?P<d>\d{1,2})\.(?P<mo>\d{1,2})(?:\.(?P<y>\d{4}|\d{2}))?"), _date_dotted),
-    _Rule("date", _rx(r"(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?"), _date_slashed),
-    _Rule("date", _rx(
-        r"(?:(?:к|до|by|on)\s+)?(?:the\s+)?(?P<d>\d{1,2})" + ORDINAL + r"\s+(?:of\s+)?(?P<mon>" + MONTH + r")"
-        r"(?:,?\s+(?P<y>\d{4})(?:\s*(?:года|г\.?))?)?"
-    ), _date_named),
-    _Rule("date", _rx(
-        r"(?:(?:by|on)\s+)?(?P<mon>" + MONTH + r")\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(?P<y>\d{4}))?"
-    ), _date_named),
-    # ---- days
-    _Rule("day", _rx(r"послезавтра|(?:the\s+)?day\s+after\s+tomorrow"), _day_word),
-    _Rule("part", _rx(
-        r"сегодня\s+(?:утром|дн[её]м|вечером)|tonight|this\s+(?:morning|afternoon|evening)"
-    ), _part_of_day),
-    _Rule("day", _rx(r"завтра|tomorrow|tmrw|tmr|сегодня|today"), _day_word),
-    _Rule("weekday", _rx(
-        r"(?:в|во|на|до)\s+(?:(?P<next>следующ(?:ий|ую|ее|ая))\s+|эт(?:от|у|о)\s+)?(?P<wd>" + WEEKDAY + ")"
-        r"|(?P<next3>следующ(?:ий|ую|ее|ая))\s+(?P<wd3>" + WEEKDAY + ")"
-        r"|(?:(?:on|by)\s+|(?P<next2>next)\s+|this\s+)(?P<wd2>" + WEEKDAY + ")"
-        r"|(?P<wd4>monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-    ), _weekday),
-    # ---- parts of the day
-    _Rule("part", _rx(
-        r"утром|с\s+утра|дн[её]м|вечером|in\s+the\s+(?:morning|afternoon|evening)"
-    ), _part_of_day),
-    _Rule("part", _rx(r"morning|afternoon|evening"), _part_of_day, after=DAY_BEFORE),
-]  # fmt: skip
-
-
-# ------------------------------------------------------------------------------- the parser
+# ------------------------------------------------------------------------------- scanning
 
 LEAD_IN = re.compile(
-    r"^\s*(?:(?:пожалуйста|please)\s*,?\s*)?(?:напомни(?:те)?|напоминай(?:те)?|remind)"
-    r"(?:\s+(?:мне|me|us|нам))?\s*,?\s*",
+    r"^\s*(?:(?:пожалуйста|please)\s*,?\s*)?/?(?:напомни(?:те)?|напоминай(?:те)?|remind(?:er)?"
+    r"|set\s+(?:a\s+|an\s+)?(?:reminder|alarm)(?:\s+for)?|(?:поставь|создай|сделай)\s+напоминание)(?!\w)"
+    r"(?:\s+(?:мне|me|us|нам)(?!\w))?\s*,?\s*",
 )
-CONNECTIVE = re.compile(r"^\s*(?:to|about|that|of|что(?:бы)?|о\s+том,?\s+что(?:бы)?)(?!\w)\s*")
+CONNECTIVE = re.compile(r"^\s*(?:to|about|that|of|что(?:бы)?|о\s+том,?\s+что(?:бы)?)(?=\s|$)\s*")
+# A preposition left dangling before a removed time phrase ("from", "с"). Only these: "in",
+# "on", "в" may belong to the title ("check in tomorrow", "log on at 9").
+DANGLING_BEFORE = re.compile(
+    r"(?:\s|^)(?:from|until|till|starting|с|со|до|начиная\s+с)\s*$",
+    re.I,
+)
 TRAILING = " \t\n,.;:-–—"
+# What may stand between two parts of one time phrase ("mon and fri", "every 3 years on the
+# 4th thursday", "каждые 3 года в ..."): dropped with them.
+JOINER = re.compile(r"[\s,]*(?:and|&|и|,|on|in|at|for|в|во|на)?[\s,]*", re.I)
 
 
 @dataclass
 class _Found:
     kind: str
-    start: int
+    start: int  # in the original text
     end: int
-    data: Data = field(default_factory=dict)
-
-
-def _lower(text: str) -> str:
-    # Same length as the input, so match positions index the original text too.
-    return "".join(("е" if c == "ё" else low) if len(low := c.lower()) == 1 else c for c in text)
+    data: Data
+    used: bool = False
 
 
 def _scan(text: str) -> list[_Found]:
-    lowered = _lower(text)
-    work = lowered
+    norm = normalize(text)
+    work = norm.text
     found: list[_Found] = []
     for rule in RULES:
         for m in rule.pattern.finditer(work):
             if not m[0].strip():
                 continue
-            if rule.after is not None and not rule.after.search(lowered[: m.start()]):
+            if rule.after is not None and not rule.after.search(norm.text[: m.start()]):
                 continue
-            data = rule.build(m)
-            if data is None:
+            built = rule.build(m)
+            if built is None:
                 continue
-            found.append(_Found(rule.kind, m.start(), m.end(), data))
-            work = work[: m.start()] + " " * (m.end() - m.start()) + work[m.end() :]
+            data = dict(built)  # the resolver completes pieces in place; INVALID is shared
+            kind = "invalid" if data.get("invalid") else data.pop("kind", rule.kind)
+            if data.get("at") and not _followed_by_time_word(norm.text, m.end()):
+                kind = "maybe-time"  # "сходить в 21 школу": a number more likely than a time
+            start, end = norm.span(m.start(), m.end())
+            found.append(_Found(kind, start, end, data))
+            # Blanked with a character that is neither a space nor a word, so what was on
+            # either side does not become adjacent ("march 3rd until april 5th").
+            work = work[: m.start()] + "\x00" * (m.end() - m.start()) + work[m.end() :]
     return sorted(found, key=lambda f: f.start)
+
+
+def _followed_by_time_word(text: str, end: int) -> bool:
+    rest = text[end:].lstrip()
+    word = re.match(r"[^\W\d_]+", rest)
+    if word is None or not re.match("[а-я]", word[0]):
+        return True  # only a Russian noun after "в 21" makes it a number ("в 21 школу")
+    return TIME_FOLLOWERS.fullmatch(word[0]) is not None
 
 
 def _title(text: str, found: list[_Found]) -> str:
     pieces, cursor = [], 0
     for f in found:
-        pieces.append(text[cursor : f.start])
-        cursor = f.end
+        if not f.used:
+            continue
+        piece = text[cursor : f.start]
+        if cursor > 0 and JOINER.fullmatch(piece):
+            piece = ""
+        pieces.append(DANGLING_BEFORE.sub("", piece) if f.start > cursor else piece)
+        cursor = max(cursor, f.end)
     pieces.append(text[cursor:])
     title = " ".join(p.strip(" \t\n,") for p in pieces if p.strip(" \t\n,"))
-    title = LEAD_IN.sub("", title, count=1) if LEAD_IN.match(_lower(title)) else title
-    if (m := CONNECTIVE.match(_lower(title))) is not None:
+    lowered = title.lower()
+    if (m := LEAD_IN.match(lowered)) is not None:
         title = title[m.end() :]
-    return re.sub(r"\s+", " ", title).strip(TRAILING)
+        # "remind me to call", "напомни что": the connective goes with the lead-in (a title
+        # of its own may start with "Что ...").
+        if (c := CONNECTIVE.match(title.lower())) is not None:
+            title = title[c.end() :]
+    elif (c := CONNECTIVE.match(title.lower())) is not None and c[0].strip() in ("to", "that"):
+        title = title[c.end() :]  # "to call mom tomorrow": the lead-in was left out
+    title = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s+", " ", title))
+    return title.strip(TRAILING)
 
 
 def parse(text: str, now: datetime, zone: ZoneInfo) -> Parsed:
     """What `text` says about when, at `now` (aware) in the user's `zone`."""
     if now.tzinfo is None:
         raise ValueError("now must be aware")
-    found = _scan(text)
-    # The lead-in ("напомни", "remind me") is removed whether or not a time was found.
-    title = _title(text, found)
-    if not found:
-        return Parsed(title=title)
-    phrase = " ".join(text[f.start : f.end].strip() for f in found)
-    by_kind: dict[str, list[Data]] = {}
-    for f in found:
-        by_kind.setdefault(f.kind, []).append(f.data)
+    head, tail = text[:MAX_SCANNED], text[MAX_SCANNED:]
+    found = _scan(head)
     local_now = now.astimezone(zone).replace(second=0, microsecond=0)
-    result = _resolve(by_kind, now.astimezone(zone), local_now, zone)
+    try:
+        result = _resolve(found, now.astimezone(zone), local_now, zone)
+    except (_NotUnderstood, OverflowError, RuleError):
+        result = None
+    if result is None:
+        for f in found:
+            f.used = False
+        return Parsed(title=_joined(_title(head, found), head, tail))
+    title = _joined(_title(head, found), head, tail)
+    phrase = " ".join(text[f.start : f.end].strip() for f in found if f.used) or None
     if isinstance(result, Clarify):
         return Parsed(title=title, phrase=phrase, clarify=result)
     when, repeat = result
     return Parsed(title=title, when=when, repeat=repeat, phrase=phrase)
 
 
-def _one(by_kind: dict[str, list[Data]], kind: str) -> Data | None:
-    items = by_kind.get(kind, [])
-    return items[0] if items else None
+def _joined(title: str, head: str, tail: str) -> str:
+    """The title of the scanned head and the unscanned rest of a long text."""
+    if not tail:
+        return title
+    space = " " if head[-1:].isspace() or tail[:1].isspace() else ""
+    return (title + space + tail.strip()).strip()
+
+
+# ------------------------------------------------------------------------------ resolving
+
+DAY_KINDS = ("relative", "day", "date", "dom", "weekday")
+Reading = tuple[datetime, str | None] | Clarify
+
+
+def _take(found: list[_Found], kind: str) -> list[_Found]:
+    return [f for f in found if f.kind == kind and not f.used]
+
+
+def _after(found: list[_Found], cue: _Found) -> _Found | None:
+    """The day piece right after a cue ("until" + "20 марта")."""
+    for f in found:
+        if f.start >= cue.end and not f.used and f.kind in (*DAY_KINDS, "part", "time"):
+            return f if f.kind in DAY_KINDS else None
+    return None
 
 
 def _resolve(
-    by_kind: dict[str, list[Data]], now: datetime, local_now: datetime, zone: ZoneInfo
-) -> tuple[datetime, str | None] | Clarify:
-    day_kinds = [k for k in ("relative", "day", "date", "weekday") if k in by_kind]
-    if any(len(v) > 1 for v in by_kind.values()) or len(day_kinds) > 1:
+    found: list[_Found], now: datetime, local_now: datetime, zone: ZoneInfo
+) -> Reading | None:
+    if any(f.kind in ("invalid", "except") for f in found):
+        return None
+    repeat = _merge_repeats(_take(found, "repeat"))
+    if repeat is not None:
+        for f in _take(found, "repeat"):
+            f.used = True
+    # Cues, and the day each stands before.
+    until_day: _Found | None = None
+    start_day: _Found | None = None
+    for f in _take(found, "untildate"):
+        if repeat is not None:
+            until_day, f.used = f, True
+        else:
+            f.kind = "date"  # "сдать до ноября": the deadline is the day itself
+    for cue in _take(found, "until"):
+        target = _after(found, cue)
+        if target is not None:
+            cue.used = True
+            if repeat is not None:
+                until_day, target.used = target, True
+    for cue in _take(found, "start"):
+        target = _after(found, cue)
+        if target is not None:
+            cue.used = True
+            if repeat is not None:
+                start_day, target.used = target, True
+    during = _take(found, "during")
+    count = _take(found, "count")
+    if repeat is not None:
+        for f in during[:1] + count[:1]:
+            f.used = True
+        _absorb(repeat, found)
+    elif not any(f.kind in (*DAY_KINDS, "time", "part") for f in found):
+        return None  # a count or "for two weeks" alone is not a time
+
+    singles: dict[str, _Found] = {}
+    for f in found:
+        if f.used or f.kind not in (*DAY_KINDS, "time", "part"):
+            continue
+        if f.kind in singles:
+            if f.kind == "part" and singles["part"].data == f.data:
+                f.used = True  # "tonight ... in the evening": the same thing twice
+                continue
+            _mark(found)
+            return Clarify("conflict")
+        singles[f.kind] = f
+        f.used = True
+    if not singles and repeat is None:
+        return None
+    days = [k for k in DAY_KINDS if k in singles]
+    if len(days) > 1 and not _compatible(days):
         return Clarify("conflict")
-    part = _one(by_kind, "part")
-    clock = _one(by_kind, "time")
-    repeat = _one(by_kind, "repeat")
+    if repeat is not None and days and start_day is None:
+        start_day = singles.pop(days[0])  # "каждый понедельник с 5 марта": the start
+        days = []
+    data = {k: f.data for k, f in singles.items()}
+
+    part = data.get("part")
+    clock = data.get("time")
     if repeat is not None and "part" in repeat:
         if part is not None:
             return Clarify("conflict")
         part = {"part": repeat["part"], "today": False}
-    relative = _one(by_kind, "relative")
-    if relative is not None and set(relative["delta"]) & {"minutes", "hours"}:
+    relative = data.get("relative")
+    if relative is not None and relative.get("next_hour"):
+        if clock or part or repeat:
+            return Clarify("conflict")
+        return local_now.replace(minute=0) + timedelta(hours=1), None
+    if relative is not None and "minutes" in relative["delta"]:
         if clock or part or repeat:
             return Clarify("conflict")
         # Elapsed time, so added in UTC (aware arithmetic in one zone is wall-clock time).
-        elapsed = now.astimezone(UTC) + timedelta(**relative["delta"])
-        when = elapsed.astimezone(zone).replace(second=0, microsecond=0)
-        return when, None
+        elapsed = now.astimezone(UTC) + timedelta(minutes=relative["delta"]["minutes"])
+        return elapsed.astimezone(zone).replace(second=0, microsecond=0), None
 
-    hours = _hour_readings(clock, part)
-    readings: list[tuple[datetime, str | None] | Clarify]
+    if (
+        repeat is not None
+        and count
+        and count[0].used
+        and (until_day or (during and during[0].used))
+    ):
+        return Clarify("conflict")  # "5 times" and "until 20 April": an RRULE has one end
+    hours = _hour_readings(clock, part, local_now, data, bool(days), repeat is None)
+    maybe = _take(found, "maybe-time")
+    if clock is None and maybe and (days or part or repeat):
+        # "завтра в 10 кабинет 5": 10:00, or room 10 at the usual hour? Ask, offering both.
+        hours = _hour_readings(maybe[0].data, part, local_now, data, bool(days)) + hours
+        hours = list(dict.fromkeys(hours))  # the same reading twice is one
+    readings: list[Reading]
     if repeat is not None:
-        readings = [_first_of_repeat(repeat, h, by_kind, local_now, zone) for h in hours]
+        ends = _ends(repeat, until_day, during, count, local_now, zone)
+        start_data = {start_day.kind: start_day.data} if start_day is not None else {}
+        readings = [_first_of_repeat(repeat, h, start_data, ends, local_now, zone) for h in hours]
     else:
-        readings = [*(_one_off(h, by_kind, part, local_now, zone) for h in hours)]
+        readings = [_one_off(h, data, part, local_now, zone) for h in hours]
+    valid: list[Reading] = [r for r in readings if not isinstance(r, Clarify)]
+    if valid and all(
+        isinstance(r, Clarify) and r.reason == "in-the-past" for r in readings if r not in valid
+    ):
+        readings = valid  # "at 3:15 today" at 14:20: 03:15 has passed, 15:15 is meant
     chosen: dict[datetime, str | None] = {}  # each reading, with the repeat it stands for
     for reading in readings:
         if isinstance(reading, Clarify):
@@ -520,24 +343,142 @@ def _resolve(
         options = tuple(sorted(chosen))
         repeats = tuple(chosen[o] for o in options) if repeat is not None else ()
         return Clarify("ambiguous-time", options, repeats)
-    assert not isinstance(readings[0], Clarify)
     return readings[0]
 
 
-def _hour_readings(clock: Data | None, part: Data | None) -> list[tuple[int, int, bool]]:
-    """(hour, minute, given) readings of the time of day."""
+def _mark(found: list[_Found]) -> None:
+    for f in found:
+        if f.kind in (*DAY_KINDS, "time", "part"):
+            f.used = True
+
+
+def _compatible(days: list[str]) -> bool:
+    """A weekday may go with a date or a day of the month ("Monday, Feb 18")."""
+    return len(days) == 2 and "weekday" in days and ("date" in days or "dom" in days)
+
+
+def _merge_repeats(pieces: list[_Found]) -> Data | None:
+    if not pieces:
+        return None
+    merged: Data = {}
+    for piece in pieces:
+        d = piece.data
+        if d.get("strong"):
+            if merged.get("strong") and merged["freq"] != d["freq"]:
+                # "weekly on wednesdays" vs "every 3 days and every month": the weekly cue
+                # with weekdays is one rule; different frequencies are not.
+                if not (d.get("freq") == "WEEKLY" and "byday" not in d):
+                    raise _NotUnderstood
+                continue
+            if merged.get("strong") and merged.get("interval", 1) != 1 and d["interval"] == 1:
+                d = {k: v for k, v in d.items() if k != "interval"}
+            merged.update({k: v for k, v in d.items() if k not in ("byday", "bymonthday")})
+        for key in ("byday", "bymonthday"):
+            if key in d:
+                merged[key] = sorted(set(merged.get(key, [])) | set(d[key]), key=_order)
+        for key in ("bymonth", "part"):
+            if key in d and not d.get("strong"):
+                merged[key] = d[key]
+    days = merged.get("byday", [])
+    if any(n is None for n, _ in days) and any(n is not None for n, _ in days):
+        # "every 2nd tuesday of the month" + "on mondays": an RRULE's BYDAY would need both
+        # at once (dateutil intersects them) and never occur. Not one repeat.
+        raise _NotUnderstood
+    if "freq" not in merged:
+        merged.update(freq="WEEKLY" if "byday" in merged else "MONTHLY", interval=1)
+    if (
+        merged["freq"] == "MONTHLY"
+        and "byday" in merged
+        and all(n is None for n, _ in merged["byday"])
+    ):
+        merged["freq"] = "WEEKLY"  # "monthly on fridays" is every Friday
+    if merged["freq"] == "DAILY" and "byday" in merged:
+        merged["freq"] = "WEEKLY"
+    return merged
+
+
+def _order(value: object) -> tuple[int, int]:
+    if isinstance(value, tuple):
+        n, d = value
+        return (d, n or 0)
+    assert isinstance(value, int)
+    return (value if value > 0 else 100 + value, 0)
+
+
+def _absorb(repeat: Data, found: list[_Found]) -> None:
+    """One-off pieces that complete the repeat: "every week on tuesday", "every month on the
+    4th", "каждый год 4 июля", "через неделю по понедельникам" (every other week)."""
+    freq = repeat["freq"]
+    repeat["byday_given"] = "byday" in repeat
+    for f in found:
+        if f.used:
+            continue
+        if f.kind == "weekday" and freq == "WEEKLY" and not repeat.get("byday_given"):
+            repeat.setdefault("byday", []).append((None, f.data["weekday"]))
+            f.used = True
+        elif (
+            f.kind == "dom"
+            and freq == "MONTHLY"
+            and "byday" not in repeat
+            and "bymonthday" not in repeat
+        ):
+            repeat["bymonthday"] = f.data["dom"]
+            f.used = True
+        elif (
+            f.kind == "date" and freq == "YEARLY" and "bymonth" not in repeat and "month" in f.data
+        ):
+            if "nth" in f.data:
+                repeat.update(bymonth=f.data["month"], byday=f.data["nth"])
+            elif f.data.get("day", 0) > 0:
+                repeat.update(
+                    bymonth=f.data["month"], bymonthday=f.data.get("days", [f.data["day"]])
+                )
+            else:
+                continue
+            f.used = True
+        elif (f.kind == "relative" and freq == "WEEKLY" and "byday" in repeat
+              and f.data["delta"] in ({"weeks": 1},) and repeat.get("interval", 1) == 1
+              and not repeat.get("strong")):  # fmt: skip
+            repeat["interval"] = 2
+            f.used = True
+
+
+def _hour_readings(
+    clock: Data | None,
+    part: Data | None,
+    local_now: datetime,
+    data: dict[str, Data],
+    has_day: bool,
+    one_off: bool = True,
+) -> list[tuple[int, int]]:
+    """(hour, minute) readings of the time of day."""
     if clock is None:
         if part is None:
-            return [(DEFAULT_HOUR, 0, False)]
-        return [(PART_OF_DAY_HOUR[part["part"]], 0, True)]
+            return [(DEFAULT_HOUR, 0)]
+        first, last = PART_OF_DAY_SPAN[part["part"]]
+        hour = PART_OF_DAY_HOUR[part["part"]]
+        today = part.get("today") or (not has_day and "day" not in data)
+        if today and not has_day and local_now.hour >= hour and first <= local_now.hour + 1 < last:
+            return [(local_now.hour + 1, 0)]  # "this afternoon" at 14:20: 15:00 today
+        return [(hour, 0)]
     hour, minute = clock["hour"], clock["minute"]
-    if part is not None:
-        if part["part"] in ("afternoon", "evening") and hour < 12:
+    if part is not None and not clock.get("absolute"):
+        if (part["part"] in ("afternoon", "evening") and hour < 12) or (
+            part["part"] == "night" and 6 <= hour < 12
+        ):
             hour += 12
-        return [(hour, minute, True)]
+        return [(hour, minute)]
     if clock["fixed"]:
-        return [(hour, minute, True)]
-    return [(hour, minute, True), (hour + 12, minute, True)]
+        evening = local_now.replace(hour=(hour + 12) % 24, minute=minute)
+        if (
+            one_off and clock.get("bare") and 8 <= hour <= 11 and not has_day
+            and timedelta(0) < evening - local_now <= timedelta(hours=1)
+        ):  # fmt: skip
+            # "go to bed at 11:30" at 23:28: the morning has passed and the evening is
+            # minutes away, so which one? Ask.
+            return [(hour, minute), (hour + 12, minute)]
+        return [(hour, minute)]
+    return [(hour, minute), (hour + 12, minute)]
 
 
 def _at(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
@@ -550,20 +491,27 @@ def _normal(instant: datetime, zone: ZoneInfo) -> datetime:
     return instant.astimezone(UTC).astimezone(zone)
 
 
+def _check_year(year: int, local_now: datetime) -> None:
+    if not MIN_YEAR <= year <= min(local_now.year + MAX_YEAR_AHEAD, MAX_YEAR):
+        raise _NotUnderstood
+
+
 def _one_off(
-    hm: tuple[int, int, bool],
-    by_kind: dict[str, list[Data]],
+    hm: tuple[int, int],
+    data: dict[str, Data],
     part: Data | None,
     local_now: datetime,
     zone: ZoneInfo,
-) -> tuple[datetime, None] | Clarify:
-    hour, minute, _ = hm
+) -> Reading:
+    hour, minute = hm
+    hm_given = "time" in data or part is not None
     today = local_now.date()
-    relative, day, dated, weekday = (
-        _one(by_kind, k) for k in ("relative", "day", "date", "weekday")
+    relative, day, dated, weekday, dom = (
+        data.get(k) for k in ("relative", "day", "date", "weekday", "dom")
     )
 
     def at(d: date) -> datetime:
+        _check_year(d.year, local_now)
         return _normal(_at(d, hour, minute, zone), zone)
 
     if relative is not None:  # days, weeks, months, years from today
@@ -578,6 +526,12 @@ def _one_off(
         if part is not None and part.get("today") and offset != 0:
             return Clarify("conflict")
         instant = at(today + timedelta(days=offset))
+        if offset == 1 and local_now.hour < SMALL_HOURS_END and at(today) > local_now:
+            # "tomorrow" at 1 a.m. often means after the night, i.e. today: ask.
+            return Clarify("ambiguous-day", (at(today), instant))
+        if offset == 0 and not hm_given and instant <= local_now and local_now.hour < 22:
+            # "today" with no time after 09:00: the next whole hour rather than a question.
+            return local_now.replace(minute=0) + timedelta(hours=1), None
         if instant <= local_now:
             return Clarify("in-the-past", (at(today + timedelta(days=offset + 1)),))
         return instant, None
@@ -589,59 +543,238 @@ def _one_off(
                 if not isinstance(r := _dated(c, at, local_now), Clarify)
             ]
             return Clarify("ambiguous-date", tuple(sorted(o for o, _ in options)))
+        if "days" in dated or "next_month" in dated:
+            if "next_month" in dated:
+                first = today.replace(day=1) + relativedelta(months=1)
+                return at(first), None
+            return Clarify("conflict")
+        if weekday is not None and dated.get("month_only"):  # "в апреле в среду": the first
+            dated = {**dated, "nth": [(1, weekday["weekday"])]}
+        elif weekday is not None:
+            return _dated_on_weekday(dated, weekday["weekday"], at, local_now)
         return _dated(dated, at, local_now)
+    if dom is not None:
+        if len(dom["dom"]) != 1:
+            return Clarify("conflict")
+        return _day_of_month(dom["dom"][0], weekday, at, local_now)
     if weekday is not None:
-        ahead = (weekday["weekday"] - today.weekday()) % 7
-        if ahead == 0:
-            instant = at(today)
-            if weekday["next"] or instant <= local_now:
-                return at(today + timedelta(days=7)), None
-            return Clarify("ambiguous-day", (instant, at(today + timedelta(days=7))))
-        return at(today + timedelta(days=ahead)), None
+        return _on_weekday(weekday, at, local_now)
     instant = at(today)  # no day: today, or tomorrow when that time has passed
     if instant <= local_now:
         instant = at(today + timedelta(days=1))
     return instant, None
 
 
-def _dated(
-    dated: Data, at: Callable[[date], datetime], local_now: datetime
-) -> tuple[datetime, None] | Clarify:
+def _on_weekday(weekday: Data, at: Callable[[date], datetime], local_now: datetime) -> Reading:
     today = local_now.date()
-    if dated["year"] is not None:
-        instant = at(date(dated["year"], dated["month"], dated["day"]))
+    wd, mode = weekday["weekday"], weekday["mode"]
+    ahead = (wd - today.weekday()) % 7
+    monday = today - timedelta(days=today.weekday())
+    if mode == "this-week":
+        instant = at(monday + timedelta(days=wd))
         return Clarify("in-the-past") if instant <= local_now else (instant, None)
-    year = today.year
-    while True:
-        try:
-            target = date(year, dated["month"], dated["day"])
-        except ValueError:  # 29 February in a common year
-            year += 1
-            continue
-        if target < today:
-            year += 1
+    if mode == "next-week":
+        return at(monday + timedelta(days=7 + wd)), None
+    if mode == "after-next":
+        return at(today + timedelta(days=(ahead or 7) + 7)), None
+    if ahead == 0 and mode == "this":  # "this tuesday" on a Tuesday: today
+        instant = at(today)
+        if instant <= local_now:
+            return Clarify("in-the-past", (at(today + timedelta(days=7)),))
+        return instant, None
+    if ahead == 0:
+        instant = at(today)
+        if mode == "next" or instant <= local_now:
+            return at(today + timedelta(days=7)), None
+        return Clarify("ambiguous-day", (instant, at(today + timedelta(days=7))))
+    if mode == "next" and today.weekday() < wd:
+        # "next friday" on a Tuesday: this week's or the following one? People differ.
+        return Clarify("ambiguous-day", (at(today + timedelta(days=ahead)),
+                                         at(today + timedelta(days=ahead + 7))))  # fmt: skip
+    return at(today + timedelta(days=ahead)), None
+
+
+def _month_day(year: int, month: int, day: int) -> date | None:
+    if day == -1:
+        return date(year, month, 1) + relativedelta(months=1, days=-1)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _nth_of_month(year: int, month: int, n: int, wd: int) -> date | None:
+    if n > 0:
+        first = date(year, month, 1)
+        d = first + timedelta(days=(wd - first.weekday()) % 7 + 7 * (n - 1))
+        return d if d.month == month else None
+    last = date(year, month, 1) + relativedelta(months=1, days=-1)
+    return last - timedelta(days=(last.weekday() - wd) % 7)
+
+
+def _target(dated: Data, year: int) -> date | None:
+    if "nth" in dated:
+        if len(dated["nth"]) != 1:
+            return None
+        n, wd = dated["nth"][0]
+        return _nth_of_month(year, dated["month"], n, wd)
+    return _month_day(year, dated["month"], dated["day"])
+
+
+def _dated(dated: Data, at: Callable[[date], datetime], local_now: datetime) -> Reading:
+    today = local_now.date()
+    if dated.get("year") is not None:
+        _check_year(dated["year"], local_now)
+        target = _target(dated, dated["year"])
+        if target is None:
+            return Clarify("conflict")
+        instant = at(target)
+        return Clarify("in-the-past") if instant <= local_now else (instant, None)
+    for year in range(today.year, today.year + 9):  # 29 February: up to 8 years ahead
+        target = _target(dated, year)
+        if target is None or target < today:
             continue
         instant = at(target)
         if instant <= local_now:  # today, but that time has passed
-            return Clarify("in-the-past", (at(date(year + 1, dated["month"], dated["day"])),)
-                           if (dated["month"], dated["day"]) != (2, 29) else ())  # fmt: skip
+            nxt = _target(dated, year + 1)
+            return Clarify("in-the-past", (at(nxt),) if nxt is not None else ())
         return instant, None
+    return Clarify("conflict")
+
+
+def _dated_on_weekday(
+    dated: Data, wd: int, at: Callable[[date], datetime], local_now: datetime
+) -> Reading:
+    """ "Fri, Jul 18": the first 18 July that is a Friday (the year is often left out)."""
+    if "nth" in dated or "choices" in dated:
+        return Clarify("conflict")
+    years = (
+        [dated["year"]]
+        if dated.get("year") is not None
+        else range(local_now.year, local_now.year + 12)
+    )
+    for year in years:
+        _check_year(year, local_now)
+        target = _month_day(year, dated["month"], dated["day"])
+        if target is None or target.weekday() != wd:
+            continue
+        instant = at(target)
+        if instant > local_now or dated.get("year") is not None:
+            return (instant, None) if instant > local_now else Clarify("in-the-past")
+    return Clarify("conflict")
+
+
+def _day_of_month(
+    day: int, weekday: Data | None, at: Callable[[date], datetime], local_now: datetime
+) -> Reading:
+    """ "the 15th", "20-го", "Tuesday the 19th": the next such day (that is that weekday)."""
+    first = local_now.date().replace(day=1)
+    for k in range(0, 36):
+        month = first + relativedelta(months=k)
+        target = _month_day(month.year, month.month, day)
+        if target is None or (weekday is not None and target.weekday() != weekday["weekday"]):
+            continue
+        instant = at(target)
+        if instant > local_now:
+            return instant, None
+    return Clarify("conflict")
+
+
+def _ends(
+    repeat: Data,
+    until_day: _Found | None,
+    during: list[_Found],
+    count: list[_Found],
+    local_now: datetime,
+    zone: ZoneInfo,
+) -> list[str]:
+    parts: list[str] = []
+    if count and count[0].used:
+        parts.append(f"COUNT={count[0].data['count']}")
+        return parts
+    last: date | None = None
+    if until_day is not None:
+        kind = "date" if until_day.kind == "untildate" else until_day.kind
+        reading = _one_off((23, 59), {kind: until_day.data}, None, local_now, zone)
+        if isinstance(reading, Clarify):
+            if not reading.options:
+                raise _NotUnderstood
+            last = reading.options[0].date()
+        else:
+            last = reading[0].astimezone(zone).date()
+    elif during and during[0].used:
+        delta = during[0].data["delta"]
+        last = local_now.date() + relativedelta(
+            days=delta.get("days", 0), weeks=delta.get("weeks", 0),
+            months=delta.get("months", 0), years=delta.get("years", 0),
+        )  # fmt: skip
+    if last is not None:
+        _check_year(last.year, local_now)
+        end = _normal(_at(last, 23, 59, zone), zone).replace(second=59).astimezone(UTC)
+        parts.append("UNTIL=" + end.strftime("%Y%m%dT%H%M%SZ"))
+    return parts
+
+
+def _occurs_soon(rule: str, anchor: datetime) -> bool:
+    """Whether the rule occurs within OCCURS_WITHIN_YEARS of `anchor`, found by date arithmetic
+    over at most 12 × that many months. dateutil looks for the next occurrence of a rule that
+    never occurs (BYDAY=MO,2TU: both at once; 30 February) until year 9999, seconds of CPU,
+    and an UNTIL does not stop it. Every rule the parser makes that can occur does so within
+    8 years (29 February); WEEKLY, DAILY and HOURLY rules occur every week."""
+    parts = dict(p.split("=", 1) for p in rule.split(";"))
+    freq = parts["FREQ"]
+    if freq not in ("MONTHLY", "YEARLY"):
+        return True
+    interval = int(parts.get("INTERVAL", "1"))
+    bymonth = int(parts["BYMONTH"]) if "BYMONTH" in parts else None
+    mdays = [int(d) for d in parts.get("BYMONTHDAY", "").split(",") if d]
+    days: list[tuple[int | None, int]] = []
+    for token in (t for t in parts.get("BYDAY", "").split(",") if t):
+        n = token[:-2]
+        days.append((int(n) if n else None, RRULE_DAYS.index(token[-2:])))
+    plain = {d for n, d in days if n is None}
+    nth = [(n, d) for n, d in days if n is not None]
+    first = anchor.date().replace(day=1)
+    step = interval * (12 if freq == "YEARLY" else 1)
+    for k in range(0, 12 * OCCURS_WITHIN_YEARS, step):
+        month = first + relativedelta(months=k)
+        # YEARLY: every month of the chosen years (BYMONTH picks below); MONTHLY: that month.
+        months = [month.replace(month=m) for m in range(1, 13)] if freq == "YEARLY" else [month]
+        for start in months:
+            if bymonth is not None and start.month != bymonth:
+                continue
+            last = (start + relativedelta(months=1, days=-1)).day
+            for day in range(1, last + 1):
+                if mdays and not any(day == (d if d > 0 else last + 1 + d) for d in mdays):
+                    continue
+                weekday = start.replace(day=day).weekday()
+                if plain and weekday not in plain:
+                    continue
+                if nth and not any(
+                    weekday == d and (n == (day - 1) // 7 + 1 or n == -((last - day) // 7 + 1))
+                    for n, d in nth
+                ):
+                    continue
+                if start.replace(day=day) >= anchor.date():
+                    return True
+    return False
 
 
 def _first_of_repeat(
     repeat: Data,
-    hm: tuple[int, int, bool],
-    by_kind: dict[str, list[Data]],
+    hm: tuple[int, int],
+    start_data: dict[str, Data],
+    ends: list[str],
     local_now: datetime,
     zone: ZoneInfo,
-) -> tuple[datetime, str] | Clarify:
+) -> Reading:
     """The RRULE (with its own wall time and day) and its first occurrence after now (or
     from the day given with it: "каждый понедельник с 5 марта")."""
-    hour, minute, _ = hm
-    freq, interval = repeat["freq"], repeat["interval"]
+    hour, minute = hm
+    freq, interval = repeat["freq"], repeat.get("interval", 1)
     start = local_now
-    if any(k in by_kind for k in ("relative", "day", "date", "weekday")):
-        first = _one_off(hm, by_kind, None, local_now, zone)
+    if start_data:
+        first = _one_off(hm, start_data, None, local_now, zone)
         if isinstance(first, Clarify):
             # Its options are one-off times: choosing one would drop the repeat, so the user
             # is asked to say it again instead.
@@ -652,28 +785,37 @@ def _first_of_repeat(
         parts.append(f"INTERVAL={interval}")
     if freq == "HOURLY":
         parts.append(f"BYMINUTE={local_now.minute}")
-        rule = ";".join(parts)
-        when = next_occurrence(rule, local_now, local_now, zone)
-        assert when is not None
+        rule = ";".join(parts + ends)
+        anchor = max(start, local_now)
+        when = next_occurrence(rule, anchor, anchor, zone)
+        if when is None:
+            return Clarify("conflict")
         return when.astimezone(zone), rule
     # The first day on or after `start` at that wall time that satisfies the day parts.
     first_day = start.date()
     if _normal(_at(first_day, hour, minute, zone), zone) <= local_now:
         first_day += timedelta(days=1)
-    if "byday" in repeat:
-        parts.append("BYDAY=" + ",".join(RRULE_DAYS[d] for d in repeat["byday"]))
+    byday = repeat.get("byday")
+    if "bymonth" in repeat:
+        parts.append(f"BYMONTH={repeat['bymonth']}")
+    if byday:
+        parts.append("BYDAY=" + ",".join(f"{n if n else ''}{RRULE_DAYS[d]}" for n, d in byday))
     elif "bymonthday" in repeat:
-        parts.append(f"BYMONTHDAY={repeat['bymonthday']}")
+        parts.append("BYMONTHDAY=" + ",".join(str(d) for d in repeat["bymonthday"]))
     elif freq == "WEEKLY":
         parts.append(f"BYDAY={RRULE_DAYS[first_day.weekday()]}")
     elif freq == "MONTHLY":
         parts.append(f"BYMONTHDAY={first_day.day}")
     elif freq == "YEARLY":
         parts.append(f"BYMONTH={first_day.month};BYMONTHDAY={first_day.day}")
+    if freq == "YEARLY" and "bymonth" in repeat and not byday and "bymonthday" not in repeat:
+        parts.append(f"BYMONTHDAY={first_day.day}")
     parts.append(f"BYHOUR={hour};BYMINUTE={minute}")
-    rule = ";".join(parts)
+    rule = ";".join(parts + ends)
     # Anchored at the first day's midnight: with INTERVAL the phase starts there.
     anchor = _at(first_day, 0, 0, zone)
+    if not _occurs_soon(rule, anchor):
+        return Clarify("conflict")
     when = next_occurrence(rule, anchor, max(anchor, local_now) - timedelta(seconds=1), zone)
     if when is None:
         return Clarify("conflict")
