@@ -6,6 +6,7 @@ from models.account_codes import LinkCode, ResetCode
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
 from models.reminder import Reminder, ReminderChat, ReminderDraft, ReminderPrefs, SendGate
+from models.sharing import ListInvite, ListMember
 from models.task import Task
 from models.task_list import TaskList
 from models.telegram_update import TelegramUpdate
@@ -26,11 +27,15 @@ ALL_MODELS: list[type[Document]] = [
     ReminderDraft,
     ReminderPrefs,
     SendGate,
+    ListMember,
+    ListInvite,
 ]
 
 __all__ = [
     "ALL_MODELS",
     "LinkCode",
+    "ListInvite",
+    "ListMember",
     "RateCounter",
     "RefreshSession",
     "Reminder",

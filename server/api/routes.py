@@ -21,6 +21,7 @@ from server.api.schemas import (
     TokenPairOut,
     UserOut,
 )
+from server.api.sharing_routes import SHARING_ENDPOINTS
 from server.api.task_schemas import (
     ListIn,
     ListOut,
@@ -87,6 +88,7 @@ ENDPOINTS: list[Endpoint] = [
              "What the natural-language parser understands in a text (saves nothing)", "tasks",
              request=ParseRequest, responses={200: ParseOut}, errors=(403, 422, 503)),
     *ACCOUNT_ENDPOINTS,
+    *SHARING_ENDPOINTS,
 ]  # fmt: skip
 
 

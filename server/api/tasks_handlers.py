@@ -136,6 +136,7 @@ async def update_task(request: web.Request) -> web.Response:
         due=value("due"),  # type: ignore[arg-type]
         remind_at=value("remind_at"),  # type: ignore[arg-type]
         repeat=value("repeat"),  # type: ignore[arg-type]
+        assignee_id=value("assignee_id"),  # type: ignore[arg-type]
     )
     task = await request.app[SERVICES].tasks.update(user_id, request.match_info["id"], changes)
     return _json(TaskOut.of(task))

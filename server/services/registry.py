@@ -20,6 +20,7 @@ from server.services.accounts.users import Users
 from server.services.accounts.widget import WidgetSignIn
 from server.services.reminders.drafts import ReminderDrafts
 from server.services.reminders.service import Reminders
+from server.services.sharing.service import Sharing
 from server.services.tasks.lists import Lists
 from server.services.tasks.service import Tasks
 from server.services.updates import UpdateJournal
@@ -45,6 +46,7 @@ class Services:
     widget: WidgetSignIn
     admin: Admin
     telegram: TelegramChannel
+    sharing: Sharing
 
     async def drain(self) -> None:
         """Finish background work (codes being sent) while the database and bot still run."""

@@ -143,7 +143,8 @@ async def test_task_crud_fields_and_times_in_utc(api):
         repeat="rrule:freq=weekly;byday=mo",
     )  # fmt: skip
     assert set(created) == {"id", "title", "notes", "list_id", "done", "done_at", "due",
-                            "remind_at", "repeat", "created_at", "updated_at"}  # fmt: skip
+                            "remind_at", "repeat", "created_at", "updated_at",
+                            "created_by", "updated_by", "assignee_id"}  # fmt: skip
     assert created["title"] == "Buy milk"
     assert created["due"] == "2030-05-01T15:00:00Z"
     assert created["remind_at"] == "2030-05-01T11:30:00.123000Z"

@@ -24,6 +24,7 @@ from server.services.common.errors import ConcurrentChange, InvalidInput, ListNo
 from server.services.common.mongo import insert
 from server.services.dates.rrule import normalize_rrule
 from server.services.reminders.port import ReminderPlan, ReminderPlanner
+from server.services.sharing.access import Need, require
 from server.services.tasks.lists import Lists, UserRef, object_id, user_key
 from server.services.tasks.search_backend import NO_TERMS, SearchBackend
 from server.services.tasks.views import VIEW_FIELDS, TaskView
@@ -71,6 +72,7 @@ class TaskChanges:
     due: datetime | Unset | None = UNSET
     remind_at: datetime | Unset | None = UNSET
     repeat: str | Unset | None = UNSET
+    assignee_id: str | Unset | None = UNSET  # a member of the task's list (shared lists)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +220,7 @@ class Tasks:
 
     async def get(self, user_id: UserRef, task_id: str | PydanticObjectId) -> Task:
         uid = await self.lists.ensure_builtins(user_id)
-        return await self._load(uid, task_id)
+        return await self._load_for(uid, task_id, Need.READ)
 
     async def page(self, user_id: UserRef, query: TaskQuery) -> TaskPage:
         """A page of tasks, newest first; keyset-paged on (created, id), so tasks added or
@@ -228,9 +230,12 @@ class Tasks:
         if not 1 <= query.limit <= PAGE_MAX:
             raise InvalidInput("limit", f"limit must be 1..{PAGE_MAX}")
         after = decode_cursor(query.cursor) if query.cursor is not None else None
-        list_id = None
+        list_id, owner = None, uid
         if query.list_ref is not None:
-            list_id = str((await self.lists.resolve(uid, query.list_ref)).id)
+            task_list = await self.lists.resolve(uid, query.list_ref)
+            list_id, owner = str(task_list.id), task_list.user_id  # a shared list: the owner's
+        # Without a list: the user's own tasks and those of the lists shared with them.
+        shared = await self.lists.shared_with(uid) if list_id is None else []
         done = {"open": False, "done": True, "all": None}[query.status]
         if query.text is not None:
             if after is not None:
@@ -241,23 +246,37 @@ class Tasks:
                     "q", f"The search text must be 1..{SEARCH_MAX_LENGTH} characters"
                 )
             found = await self.search_backend.search(
-                uid, text, list_id=list_id, done=done, limit=query.limit
+                owner, text, list_id=list_id, done=done, limit=query.limit
             )
-            return TaskPage(items=found, next_cursor=None)
-        filters: dict[str, Any] = {"user_id": uid}
+            for other in shared:  # own matches first, then each shared list's
+                if len(found) >= query.limit:
+                    break
+                found += await self.search_backend.search(
+                    other.user_id, text, list_id=str(other.id), done=done, limit=query.limit
+                )
+            return TaskPage(items=found[: query.limit], next_cursor=None)
+        filters: dict[str, Any] = {"user_id": owner}
         if list_id is not None:
             filters["list_id"] = list_id
         if done is not None:
             filters["done"] = done
         if after is not None:
             filters["order_key"] = {"$lt": after}
-        cursor = (
-            Task.get_pymongo_collection()
-            .find(filters, VIEW_FIELDS)
-            .sort("order_key", -1)
-            .limit(query.limit + 1)
-        )
-        items = [TaskView.of(doc) async for doc in cursor]
+        items: list[TaskView] = []
+        # One indexed query for the user's own, one per shared list (bounded by the quota),
+        # merged newest first: the same keyset cursor pages through all of them.
+        for one in [filters] + [
+            {**filters, "user_id": o.user_id, "list_id": str(o.id)} for o in shared
+        ]:
+            cursor = (
+                Task.get_pymongo_collection()
+                .find(one, VIEW_FIELDS)
+                .sort("order_key", -1)
+                .limit(query.limit + 1)
+            )
+            items += [TaskView.of(doc) async for doc in cursor]
+        if shared:
+            items.sort(key=lambda view: view.order_key, reverse=True)
         more = len(items) > query.limit
         items = items[: query.limit]
         return TaskPage(
@@ -271,11 +290,11 @@ class Tasks:
         numbered pages (the bot's ◀ ▶), where an offset is what a button can carry."""
         uid = await self.lists.ensure_builtins(user_id)
         task_list = await self.lists.resolve(uid, list_ref)
-        list_id = str(task_list.id)
-        total = (await self.lists.open_counts(uid)).get(list_id, 0)
+        list_id, owner = str(task_list.id), task_list.user_id
+        total = (await self.lists.open_counts(owner)).get(list_id, 0)
         cursor = (
             Task.get_pymongo_collection()
-            .find({"user_id": uid, "list_id": list_id, "done": False}, NO_TERMS)
+            .find({"user_id": owner, "list_id": list_id, "done": False}, NO_TERMS)
             .sort("order_key", -1)
             .skip(max(offset, 0))
             .limit(limit)
@@ -301,7 +320,9 @@ class Tasks:
         task_id = PydanticObjectId()
         task = Task(
             id=task_id,
-            user_id=uid,
+            user_id=task_list.user_id,  # a task is kept with its list's owner's data
+            created_by=uid,
+            updated_by=uid,
             list_id=str(task_list.id),
             title=title,
             notes=notes,
@@ -333,14 +354,21 @@ class Tasks:
             values["remind_at"] = clean_time("remind_at", changes.remind_at)
         if not isinstance(changes.repeat, Unset):
             values["repeat"] = clean_repeat(changes.repeat)
-        task = await self._load(uid, task_id)
+        task = await self._load_for(uid, task_id, Need.WRITE)
         if not isinstance(changes.list_ref, Unset):
-            values["list_id"] = str((await self._list_for(uid, changes.list_ref)).id)
+            target = await self._list_for(uid, changes.list_ref)
+            # Into another owner's list: the task goes with that list's data.
+            values["list_id"], values["user_id"] = str(target.id), target.user_id
+        if not isinstance(changes.assignee_id, Unset):
+            values["assignee_id"] = await self._assignee(
+                changes.assignee_id, values.get("list_id", task.list_id)
+            )
         done = changes.done
 
         def apply(doc: Task, now: datetime) -> None:
             for name, value in values.items():
                 setattr(doc, name, value)
+            doc.updated_by = uid
             if not isinstance(done, Unset) and done != doc.done:
                 doc.done, doc.done_at = done, (now if done else None)
 
@@ -383,14 +411,27 @@ class Tasks:
 
     async def delete(self, user_id: UserRef, task_id: str | PydanticObjectId) -> None:
         uid = await self.lists.ensure_builtins(user_id)
-        oid = object_id(task_id)
-        if oid is None:
-            raise TaskNotFound()
-        result = await Task.get_pymongo_collection().delete_one({"_id": oid, "user_id": uid})
+        task = await self._load_for(uid, task_id, Need.WRITE)
+        oid = task.id
+        result = await Task.get_pymongo_collection().delete_one(
+            {"_id": oid, "user_id": task.user_id}
+        )
         if result.deleted_count != 1:
             raise TaskNotFound()
         await self.planner.forget_task(PydanticObjectId(oid))
         await self.search_backend.unindex(str(oid))
+
+    async def change_owner(self, list_id: str, from_user: str, to_user: str) -> None:
+        """A shared list changed owner: its tasks follow (idempotent), with their reminders
+        and search terms."""
+        await self.lists.move_tasks(from_user, list_id, list_id, to_user=to_user)
+        await self.search_backend.reindex_user(to_user)
+        await self.search_backend.reindex_user(from_user)
+        reminders = Task.get_pymongo_collection().find(
+            {"user_id": to_user, "list_id": list_id, "remind_at": {"$ne": None}}, NO_TERMS
+        )
+        async for doc in reminders:
+            await self.planner.plan(_plan(Task.model_validate(doc)))
 
     # Accounts
 
@@ -466,9 +507,44 @@ class Tasks:
         task: Task = Task.model_validate(doc)
         return task
 
+    async def _load_for(self, uid: str, task_id: str | PydanticObjectId, need: Need) -> Task:
+        """A task the user may `need` (the access rule, decided by the task's list):
+        TaskNotFound for anyone who is neither its list's owner nor a member."""
+        oid = object_id(task_id)
+        doc = await Task.get_pymongo_collection().find_one({"_id": oid}) if oid else None
+        if doc is None:
+            raise TaskNotFound()
+        task: Task = Task.model_validate(doc)
+        list_oid = object_id(task.list_id)
+        task_list = await TaskList.find_one({"_id": list_oid}) if list_oid else None
+        if task_list is None:  # its list is being deleted: the owner's alone
+            if task.user_id != uid:
+                raise TaskNotFound()
+            return task
+        try:
+            await require(uid, task_list, need)
+        except ListNotFound:
+            raise TaskNotFound() from None
+        return task
+
+    async def _assignee(self, assignee: str | None, list_id: str) -> str | None:
+        """An assignee must be the list's owner or one of its members."""
+        if assignee is None:
+            return None
+        list_oid = object_id(list_id)
+        task_list = await TaskList.find_one({"_id": list_oid}) if list_oid else None
+        bad = InvalidInput("assignee_id", "The assignee must be a member of the task's list")
+        if task_list is None or object_id(assignee) is None:
+            raise bad
+        try:
+            await require(assignee, task_list, Need.READ)
+        except ListNotFound:
+            raise bad from None
+        return assignee
+
     async def _list_for(self, uid: str, ref: str) -> TaskList:
         try:
-            return await self.lists.resolve(uid, ref)
+            return await self.lists.resolve(uid, ref, Need.WRITE)
         except ListNotFound:
             raise InvalidInput(
                 "list", "No such list (an id or inbox, today, later, someday)"
@@ -499,7 +575,7 @@ class Tasks:
             read_version = before.version
             task.version = read_version + 1
             result = await collection.replace_one(
-                {"_id": task.id, "user_id": task.user_id, "version": read_version},
+                {"_id": task.id, "user_id": before.user_id, "version": read_version},
                 get_dict(task, to_db=True),
             )
             if result.matched_count == 1:
@@ -508,7 +584,7 @@ class Tasks:
                 else:
                     await self.search_backend.index(task)
                 return task
-            task = await self._load(task.user_id, task.id)  # type: ignore[arg-type]
+            task = await self._load(before.user_id, task.id)  # type: ignore[arg-type]
         raise ConcurrentChange()
 
     async def _after_write(self, task: Task, *, created: bool = False) -> None:
