@@ -35,6 +35,7 @@ from server.telegram.reminders import (
     SnoozeAction,
     TodayTitles,
 )
+from server.telegram.sharing_handlers import JoinCommands
 from server.telegram.task_handlers import add_task_handlers
 from server.telegram.texts import COMMANDS, MENU_BUTTON
 from server.telegram.types import BotApp, BotAppBuilder
@@ -80,6 +81,7 @@ def build_application(
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
     attach_services(application, services)
+    JoinCommands(services).add_to(application)  # /start join_<code>: before the plain /start
     AccountCommands(services, mini_app_url(settings)).add_to(application)
     # Before the task handlers: their button handler takes every callback, their capture
     # every plain text; reminder buttons and texts that name a time are ours.
