@@ -11,8 +11,10 @@ import { taskView } from './task.js';
 import { applyTheme, telegramLaunch } from './telegram.js';
 import { deviceZone } from './time.js';
 import { listView, listsView } from './views.js';
+import { joinView, takeJoinCode } from './sharing.js';
 
-const VIEWS = { lists: listsView, list: listView, task: taskView, settings: settingsView, account: accountView };
+const VIEWS = { lists: listsView, list: listView, task: taskView, settings: settingsView, account: accountView,
+  join: joinView };
 const STACK_KEY = 'assistant.views';
 const $ = (selector) => document.querySelector(selector);
 
@@ -266,6 +268,8 @@ async function start() {
   } catch { /* a damaged entry: start from the lists */ }
   state.stack = Array.isArray(stack) && stack.length && stack.every((v) => VIEWS[v && v.name])
     ? stack : [{ name: 'lists', params: {} }];
+  const join = takeJoinCode(); // an invite link opened this tab: confirm it first
+  if (join) state.stack.push({ name: 'join', params: { code: join } });
   history.replaceState({ depth: state.stack.length }, '');
   render();
 }

@@ -2,6 +2,7 @@
 import { api } from './api.js';
 import { busy, debounce, h, messageBox } from './dom.js';
 import { explain, plural, t } from './i18n.js';
+import { sharedBadge, sharingPanel } from './sharing.js';
 import { formatTime, repeatText, zoneOf } from './time.js';
 
 /** The user's lists, fetched again whenever a screen needs them fresh (counts change). */
@@ -58,7 +59,7 @@ function listRow(list, ctx) {
   return h('li', {},
     h('button', { type: 'button', class: 'list-row', 'data-key': list.key || undefined,
       onclick: () => ctx.go('list', { id: list.id }) },
-    h('span', { class: 'list-name', text: list.name }),
+    h('span', { class: 'list-name', text: list.name }), sharedBadge(list),
     h('span', { class: 'count', text: String(count), 'aria-label': plural('open_tasks', count),
       title: plural('open_tasks', count) })));
 }
@@ -138,7 +139,9 @@ export function listView(main, params, ctx) {
       text: t(status === 'open' ? 'show_done' : 'show_open'),
       onclick: () => ctx.replaceParams({ ...params, status: status === 'open' ? 'done' : 'open' }) });
     head.append(h('p', { class: 'muted', text: plural('open_tasks', Number(list.open_count) || 0) }), toggle);
-    if (!list.key) head.append(ownListActions(list, ctx));
+    // Shared lists: a viewer may not rename or delete; the members and Share: sharing.js.
+    if (!list.key && list.role !== 'viewer') head.append(ownListActions(list, ctx));
+    if (!list.key) head.append(sharingPanel(list, ctx));
   });
 
   const draw = ({ items, next_cursor: next }, list = null) => {
