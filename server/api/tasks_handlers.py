@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from server.api.body import read_json, read_query
+from server.api.etag import with_etag
 from server.api.responses import json_response
 from server.api.task_schemas import (
     ListIn,
@@ -43,7 +44,7 @@ def _page(page: TaskPage) -> web.Response:
 async def list_lists(request: web.Request) -> web.Response:
     user_id = require_user(request)
     views = await request.app[SERVICES].lists.overview(user_id)
-    return _json(ListsOut(items=[ListOut.of(view) for view in views]))
+    return with_etag(request, _json(ListsOut(items=[ListOut.of(view) for view in views])))
 
 
 @protected
@@ -83,7 +84,7 @@ async def list_tasks(request: web.Request) -> web.Response:
             cursor=query.cursor,
         ),
     )
-    return _page(page)
+    return with_etag(request, _page(page))
 
 
 @protected

@@ -366,3 +366,30 @@ async def test_deleting_an_owner_hands_each_shared_list_to_its_longest_standing_
     # The list nobody else saw went with the account, its task too.
     assert await db["task_lists"].find_one({"name": "Diary"}) is None
     assert await db["tasks"].find_one({"title": "Secret"}) is None
+
+
+# --- Polling: ETag / 304 --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/api/lists", "/api/tasks?list={lid}", "/api/tasks"])
+async def test_a_poll_is_a_304_until_another_member_changes_something(api, path):
+    world = await shared_world(api)
+    people, lid = world["people"], world["list"]
+    url = path.format(lid=lid)
+    first = await api.get(url, headers=people["bob"])
+    assert first.status == 200
+    tag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    same = await api.get(url, headers={**people["bob"], "If-None-Match": tag})
+    assert (same.status, await same.read(), same.headers["ETag"]) == (304, b"", tag)
+    weak = await api.get(url, headers={**people["bob"], "If-None-Match": f'"x", W/{tag}'})
+    assert weak.status == 304
+    await add(api, people["alice"], title="Butter", list=lid)  # another member's change
+    changed = await api.get(url, headers={**people["bob"], "If-None-Match": tag})
+    assert changed.status == 200
+    assert changed.headers["ETag"] != tag
+    body = await changed.json()
+    if "tasks" in url:
+        assert [t["title"] for t in body["items"]] == ["Butter"]
+    else:
+        assert next(i for i in body["items"] if i["id"] == lid)["open_count"] == 1
