@@ -198,6 +198,21 @@ class Lists:
         cursor = await Task.get_pymongo_collection().aggregate(pipeline)
         return {str(row["_id"]): int(row["n"]) async for row in cursor}
 
+    async def open_count(self, owner_id: str, list_id: str) -> int:
+        """Open tasks of one list (a shared one: its owner's tasks), on the list's index."""
+        pipeline: list[dict[str, Any]] = [
+            {
+                "$match": {
+                    "user_id": {"$eq": owner_id},
+                    "list_id": {"$eq": list_id},
+                    "done": {"$eq": False},
+                }
+            },
+            {"$group": {"_id": None, "n": {"$sum": 1}}},
+        ]
+        cursor = await Task.get_pymongo_collection().aggregate(pipeline)
+        return sum([int(row["n"]) async for row in cursor])
+
     async def overview(self, user_id: UserRef, lang: Language | None = None) -> list[ListView]:
         """Every list (shared ones too) with its name in the user's language, its open-task
         count and its members."""
@@ -208,7 +223,7 @@ class Lists:
         people = await self.members_counts(uid)
         for doc in found:
             if doc.user_id != uid:  # shared with the user: the owner's counts, their role
-                counts.update(await self.open_counts(doc.user_id))
+                counts[str(doc.id)] = await self.open_count(doc.user_id, str(doc.id))
                 people.update(await self.members_counts(doc.user_id))
                 roles[str(doc.id)] = await require(uid, doc, Need.READ)
         lang = lang or await self.language(uid)

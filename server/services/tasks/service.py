@@ -291,7 +291,7 @@ class Tasks:
         uid = await self.lists.ensure_builtins(user_id)
         task_list = await self.lists.resolve(uid, list_ref)
         list_id, owner = str(task_list.id), task_list.user_id
-        total = (await self.lists.open_counts(owner)).get(list_id, 0)
+        total = await self.lists.open_count(owner, list_id)
         cursor = (
             Task.get_pymongo_collection()
             .find({"user_id": owner, "list_id": list_id, "done": False}, NO_TERMS)
