@@ -145,3 +145,29 @@ export function sharingPanel(list, ctx) {
   if (!owner || Number(list.members_count) > 1) showMembers();
   return panel;
 }
+
+// A shared list on screen is polled so that other members' changes show without a reload.
+// Each poll is a conditional GET (the server's ETag: an unchanged page costs a 304); the view
+// is redrawn only when what it shows changed. Stops when the view does; pauses while hidden.
+const POLL_MS = 3000;
+
+export function pollShared(list, ctx, path) {
+  if (Number(list.members_count) <= 1) return;
+  let last = null;
+  const tick = async () => {
+    if (!ctx.current()) return; // another view (or a redraw) took over: this poll ends
+    if (!document.hidden) {
+      try {
+        const { items } = await api('GET', path());
+        const seen = JSON.stringify(items.map((task) => [task.id, task.updated_at, task.done]));
+        if (last !== null && seen !== last) {
+          if (ctx.current()) ctx.rerender();
+          return;
+        }
+        last = seen;
+      } catch { /* offline for a moment: the next tick tries again */ }
+    }
+    setTimeout(tick, POLL_MS);
+  };
+  tick();
+}

@@ -2,7 +2,7 @@
 import { api } from './api.js';
 import { busy, debounce, h, messageBox } from './dom.js';
 import { explain, plural, t } from './i18n.js';
-import { sharedBadge, sharingPanel } from './sharing.js';
+import { pollShared, sharedBadge, sharingPanel } from './sharing.js';
 import { formatTime, repeatText, zoneOf } from './time.js';
 
 /** The user's lists, fetched again whenever a screen needs them fresh (counts change). */
@@ -142,6 +142,7 @@ export function listView(main, params, ctx) {
     // Shared lists: a viewer may not rename or delete; the members and Share: sharing.js.
     if (!list.key && list.role !== 'viewer') head.append(ownListActions(list, ctx));
     if (!list.key) head.append(sharingPanel(list, ctx));
+    pollShared(list, ctx, () => `/api/tasks?${query()}`);
   });
 
   const draw = ({ items, next_cursor: next }, list = null) => {

@@ -4,6 +4,8 @@ each other among the members; a used link says so in words."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from aiohttp import ClientSession
 
@@ -31,6 +33,7 @@ async def test_an_owner_shares_a_list_and_a_second_person_joins_it(base_url, ope
         resp = await http.post(base_url + "api/lists", json={"name": "Groceries"},
                                headers={"Authorization": f"Bearer {tokens['alice']}"})  # fmt: skip
         assert resp.status == 201
+        lid = (await resp.json())["id"]
 
     owner = await open_page()
     await owner.page.goto(base_url + "app/")
@@ -58,6 +61,15 @@ async def test_an_owner_shares_a_list_and_a_second_person_joins_it(base_url, ope
     assert await joiner.page.inner_text("#title") == "Groceries"
     rows = await joiner.page.locator("#member-rows li").all_inner_texts()
     assert [r.split("\n")[0] for r in rows] == ["alice · owner", "bob (you) · editor"]
+
+    # The owner adds a task: the member's open list shows it without a reload (polling).
+    async with ClientSession() as http:
+        resp = await http.post(base_url + "api/tasks", json={"title": "Butter", "list": lid},
+                               headers={"Authorization": f"Bearer {tokens['alice']}"})  # fmt: skip
+        assert resp.status == 201
+    changed = time.monotonic()
+    await joiner.page.wait_for_selector("#task-rows .task-title:has-text('Butter')", timeout=5000)
+    print(f"\nseen by the other member after {time.monotonic() - changed:.2f} s")
 
     await owner.page.reload()
     await owner.page.wait_for_selector("#member-rows")
