@@ -171,7 +171,9 @@ function ownListActions(list, ctx) {
   const area = h('div', { class: 'list-actions' });
   const reset = () => area.replaceChildren(
     h('button', { type: 'button', class: 'secondary', text: t('rename'), onclick: renaming }),
-    h('button', { type: 'button', class: 'danger', text: t('delete'), onclick: deleting }), box);
+    // Deleting is the owner's alone (a shared list's editor may rename it).
+    ...(list.role === 'owner' ? [h('button', { type: 'button', class: 'danger', text: t('delete'), onclick: deleting })] : []),
+    box);
   function renaming() {
     const name = h('input', { value: list.name, maxlength: '100', required: true,
       'aria-label': t('rename_list', { name: list.name }) });

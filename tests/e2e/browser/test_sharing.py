@@ -61,6 +61,9 @@ async def test_an_owner_shares_a_list_and_a_second_person_joins_it(base_url, ope
     assert await joiner.page.inner_text("#title") == "Groceries"
     rows = await joiner.page.locator("#member-rows li").all_inner_texts()
     assert [r.split("\n")[0] for r in rows] == ["alice · owner", "bob (you) · editor"]
+    # An editor may rename the list but not delete it; the owner may.
+    assert await joiner.page.locator(".list-actions > button.danger").count() == 0
+    assert await joiner.page.locator(".list-actions > button.secondary").count() == 1
 
     # The owner adds a task: the member's open list shows it without a reload (polling).
     async with ClientSession() as http:
@@ -75,6 +78,7 @@ async def test_an_owner_shares_a_list_and_a_second_person_joins_it(base_url, ope
     await owner.page.wait_for_selector("#member-rows")
     rows = await owner.page.locator("#member-rows li span").all_inner_texts()
     assert rows == ["alice (you) · owner", "bob · editor"]
+    assert await owner.page.locator(".list-actions > button.danger").count() == 1
 
     # The link was single-use: a third person is told so, in words.
     third = await open_page(locale="ru-RU")
