@@ -35,6 +35,7 @@ class Task(Document):
     created_by: str | None = None
     updated_by: str | None = None
     assignee_id: str | None = None
+    remind_by: str | None = None  # who set the reminder: it goes to them (or the assignee)
     # Optimistic concurrency: every whole-document write requires the version it read.
     version: int = 0
 

@@ -18,7 +18,7 @@ from config import BotMode, Settings
 from server.db.database import Database
 from server.errors import StartupError
 from server.keys import DATABASE, METRICS, SERVICES, SETTINGS
-from server.services.common.errors import TaskNotFound
+from server.services.common.errors import Forbidden, TaskNotFound
 from server.services.registry import Services
 from server.services.tasks.service import TaskDraft, TaskQuery
 from server.telegram.aiohttp_request import AiohttpRequest
@@ -106,7 +106,7 @@ def _done(services: Services) -> DoneAction:
     async def done(user_id: PydanticObjectId, task_id: PydanticObjectId) -> bool:
         try:
             await services.tasks.complete(user_id, task_id)
-        except TaskNotFound:
+        except (TaskNotFound, Forbidden):  # gone, or a shared list's viewer now
             return False
         return True
 
@@ -117,7 +117,7 @@ def _snooze(services: Services) -> SnoozeAction:
     async def snooze(user_id: PydanticObjectId, task_id: PydanticObjectId, until: datetime) -> bool:
         try:
             await services.tasks.snooze(user_id, task_id, until)
-        except TaskNotFound:
+        except (TaskNotFound, Forbidden):  # gone, or a shared list's viewer now
             return False
         return True
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from server.services.accounts.telegram_channel import TelegramChannel
-from server.services.common.errors import ListNameTaken, ListNotFound, NotFound
+from server.services.common.errors import InvalidInput, ListNameTaken, ListNotFound, NotFound
 from server.services.sharing.service import Sharing
-from server.services.tasks.service import TaskDraft, TaskQuery
+from server.services.tasks.service import TaskChanges, TaskDraft, TaskQuery
 from tests.integration.tasks_env import TasksEnv
 
 
@@ -93,3 +93,61 @@ async def test_deleting_a_list_removes_its_members_and_invites(env):
     with pytest.raises(NotFound):
         await sharing.preview(spare.code)
     assert [v.name for v in await env.lists.overview(bob)][4:] == []
+
+
+# --- Reminders on shared tasks ------------------------------------------------------------
+
+
+async def test_a_shared_tasks_reminder_goes_to_its_assignee_else_to_who_set_it(env):
+    sharing = sharing_of(env)
+    alice, bob, carol = await env.user(), await env.user(), await env.user()
+    groceries = await env.lists.create(alice, "Groceries")
+    for member in (bob, carol):
+        await sharing.accept(
+            member, (await sharing.create_invite(alice, groceries.id, "editor")).code
+        )
+    when = env.clock.now + timedelta(days=1)
+    task = await env.tasks.create(
+        bob, TaskDraft(title="Milk", list_ref=groceries.id, remind_at=when)
+    )
+    assert env.planner.plans[-1].user_id == bob  # bob set it
+    await env.tasks.update(alice, task.id, TaskChanges(assignee_id=str(carol)))
+    assert env.planner.plans[-1].user_id == carol  # assigned: to carol
+    await env.tasks.update(alice, task.id, TaskChanges(assignee_id=None))
+    assert env.planner.plans[-1].user_id == bob
+    own = await env.tasks.create(alice, TaskDraft(title="Mine", remind_at=when))
+    assert env.planner.plans[-1].user_id == alice
+    assert own.remind_by == str(alice)
+
+
+async def test_a_removed_member_gets_no_more_reminders_of_the_list(env):
+    sharing = sharing_of(env)
+    alice, bob = await env.user(), await env.user()
+    groceries = await env.lists.create(alice, "Groceries")
+    await sharing.accept(bob, (await sharing.create_invite(alice, groceries.id, "editor")).code)
+    when = env.clock.now + timedelta(days=1)
+    set_by_bob = await env.tasks.create(
+        bob, TaskDraft(title="Milk", list_ref=groceries.id, remind_at=when)
+    )
+    assigned = await env.tasks.create(
+        alice, TaskDraft(title="Eggs", list_ref=groceries.id, remind_at=when)
+    )
+    await env.tasks.update(alice, assigned.id, TaskChanges(assignee_id=str(bob)))
+    assert env.planner.plans[-1].user_id == bob
+    env.planner.plans.clear()
+    await sharing.remove(alice, groceries.id, str(bob))
+    planned = {plan.task_id: plan.user_id for plan in env.planner.plans}
+    assert planned == {set_by_bob.id: alice, assigned.id: alice}
+    after = await env.tasks.get(alice, assigned.id)
+    assert (after.assignee_id, after.remind_by) == (None, str(alice))
+
+
+async def test_an_assignee_must_be_able_to_act_on_the_task(env):
+    sharing = sharing_of(env)
+    alice, viewer = await env.user(), await env.user()
+    groceries = await env.lists.create(alice, "Groceries")
+    await sharing.accept(viewer, (await sharing.create_invite(alice, groceries.id, "viewer")).code)
+    task = await env.tasks.create(alice, TaskDraft(title="Milk", list_ref=groceries.id))
+    with pytest.raises(InvalidInput) as refused:
+        await env.tasks.update(alice, task.id, TaskChanges(assignee_id=str(viewer)))
+    assert refused.value.field == "assignee_id"

@@ -275,6 +275,8 @@ class Sharing:
         )
         if result.deleted_count != 1:
             raise NotFound("No such member")
+        # Their assignments and reminders in the list go back to the owner.
+        await self.tasks.release_member(task_list.user_id, str(task_list.id), member_id)
 
     async def transfer(self, user_id: UserRef, list_id: str, new_owner: str) -> ListView:
         """The owner hands the list to a member; the former owner stays, as an editor."""
@@ -307,6 +309,11 @@ class Sharing:
             if task_list is None or not heir:
                 continue
             await self._transfer(task_list, str(heir[0]["user_id"]), keep_old=False)
+            await self.tasks.release_member(task_list.user_id, lid, uid)
+        # In the lists they were a member of: their assignments and reminders go to the owner.
+        joined = ListMember.get_pymongo_collection().find({"user_id": {"$eq": uid}})
+        async for row in joined:
+            await self.tasks.release_member(str(row["owner_id"]), str(row["list_id"]), uid)
         await ListMember.get_pymongo_collection().delete_many({"user_id": {"$eq": uid}})
         await ListInvite.get_pymongo_collection().delete_many({"owner_id": {"$eq": uid}})
 
@@ -325,12 +332,15 @@ class Sharing:
             member = ListMember.model_validate(row)
             oid = object_id(member.list_id)
             task_list = await find_one(TaskList, {"_id": oid}) if oid is not None else None
+            heir = dst  # dst has access after this step either way
             if task_list is not None and await role_of(dst, task_list) is None:
                 moved = member.model_copy(
                     update={"id": member_key(member.list_id, dst), "user_id": dst}
                 )
                 with contextlib.suppress(DuplicateKeyError):  # a retry
                     await insert(moved)
+            if task_list is not None:  # src's assignments and reminders there: dst's now
+                await self.tasks.release_member(task_list.user_id, member.list_id, src, to=heir)
             await members.delete_one({"_id": {"$eq": member.id}})
         await members.update_many({"owner_id": {"$eq": src}}, {"$set": {"owner_id": dst}})
         await ListInvite.get_pymongo_collection().update_many(

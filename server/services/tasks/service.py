@@ -20,7 +20,13 @@ from pymongo.errors import DuplicateKeyError
 
 from models import Task, TaskList
 from models.clock import utcnow
-from server.services.common.errors import ConcurrentChange, InvalidInput, ListNotFound, TaskNotFound
+from server.services.common.errors import (
+    ConcurrentChange,
+    Forbidden,
+    InvalidInput,
+    ListNotFound,
+    TaskNotFound,
+)
 from server.services.common.mongo import insert
 from server.services.dates.rrule import normalize_rrule
 from server.services.reminders.port import ReminderPlan, ReminderPlanner
@@ -323,6 +329,7 @@ class Tasks:
             user_id=task_list.user_id,  # a task is kept with its list's owner's data
             created_by=uid,
             updated_by=uid,
+            remind_by=uid if remind_at is not None else None,
             list_id=str(task_list.id),
             title=title,
             notes=notes,
@@ -352,6 +359,7 @@ class Tasks:
             values["due"] = clean_time("due", changes.due)
         if not isinstance(changes.remind_at, Unset):
             values["remind_at"] = clean_time("remind_at", changes.remind_at)
+            values["remind_by"] = uid if values["remind_at"] is not None else None
         if not isinstance(changes.repeat, Unset):
             values["repeat"] = clean_repeat(changes.repeat)
         task = await self._load_for(uid, task_id, Need.WRITE)
@@ -421,6 +429,36 @@ class Tasks:
         await self.planner.forget_task(PydanticObjectId(oid))
         await self.search_backend.unindex(str(oid))
 
+    async def release_member(
+        self, owner: str, list_id: str, member: str, to: str | None = None
+    ) -> None:
+        """A member left a shared list (or their account went or merged into `to`): their
+        assignments and the reminders they set in it pass to `to` (None: nobody, so the
+        reminder goes to the list's owner), and the reminders are planned again, so nothing
+        of the list reaches them any more."""
+        collection = Task.get_pymongo_collection()
+        for field in ("assignee_id", "remind_by"):
+            rows = collection.find(
+                {
+                    "user_id": {"$eq": owner},
+                    "list_id": {"$eq": list_id},
+                    field: {"$eq": member},
+                },
+                NO_TERMS,
+            )
+            async for doc in rows:
+
+                def apply(task: Task, now: datetime) -> None:
+                    if task.assignee_id == member:
+                        task.assignee_id = to
+                    if task.remind_by == member:
+                        task.remind_by = to
+
+                try:
+                    await self._change(Task.model_validate(doc), apply)
+                except TaskNotFound:
+                    continue  # deleted meanwhile
+
     async def change_owner(self, list_id: str, from_user: str, to_user: str) -> None:
         """A shared list changed owner: its tasks follow (idempotent), with their reminders
         and search terms."""
@@ -475,6 +513,12 @@ class Tasks:
         self.lists.forget(src)
         await self.planner.forget_user(PydanticObjectId(src))
         await self.search_backend.reindex_user(dst)
+        # Who set a reminder or is assigned (shared lists): the merged account is now dst.
+        tasks = Task.get_pymongo_collection()
+        for field in ("remind_by", "assignee_id"):
+            await tasks.update_many(
+                {"user_id": {"$eq": dst}, field: {"$eq": src}}, {"$set": {field: dst}}
+            )
         # The moved reminders now belong to the other user.
         reminders = Task.get_pymongo_collection().find(
             {"user_id": dst, "remind_at": {"$ne": None}}, NO_TERMS
@@ -533,12 +577,14 @@ class Tasks:
             return None
         list_oid = object_id(list_id)
         task_list = await TaskList.find_one({"_id": list_oid}) if list_oid else None
-        bad = InvalidInput("assignee_id", "The assignee must be a member of the task's list")
+        bad = InvalidInput(
+            "assignee_id", "The assignee must be the owner or an editor of the task's list"
+        )
         if task_list is None or object_id(assignee) is None:
             raise bad
-        try:
-            await require(assignee, task_list, Need.READ)
-        except ListNotFound:
+        try:  # someone who can act on the reminder it brings them (Done, Snooze)
+            await require(assignee, task_list, Need.WRITE)
+        except (ListNotFound, Forbidden):
             raise bad from None
         return assignee
 
@@ -594,9 +640,11 @@ class Tasks:
 
 def _plan(task: Task, *, created: bool = False) -> ReminderPlan:
     assert task.id is not None
+    # Shared lists: to the assignee, else to whoever set the reminder, else the list's owner.
+    recipient = task.assignee_id or task.remind_by or task.user_id
     return ReminderPlan(
         task_id=task.id,
-        user_id=PydanticObjectId(task.user_id),
+        user_id=PydanticObjectId(recipient),
         title=task.title,
         remind_at=task.remind_at,
         repeat=task.repeat,
