@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     # An acknowledged update still unhandled after this many seconds (its process died) is
     # handled by another process.
     update_retry_after: float = Field(default=60, gt=0)
+    # Shared lists (docs/sharing.md): members besides the owner, and how many shared lists
+    # one user may share or join.
+    sharing_max_members_per_list: int = Field(default=20, ge=1, le=200)
+    sharing_max_lists_per_user: int = Field(default=20, ge=1, le=200)
     # Reminder delivery (all processes together share the send budget through MongoDB).
     reminder_send_rate: int = Field(default=25, ge=1, le=1000)  # messages/s, Telegram: ~30
     reminder_chat_interval: float = Field(default=1.0, ge=0.05, le=60)  # s between two per chat

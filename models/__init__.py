@@ -8,6 +8,7 @@ from models.data_links import CalendarFeed, ImportKey
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
 from models.reminder import Reminder, ReminderChat, ReminderDraft, ReminderPrefs, SendGate
+from models.sharing import ListInvite, ListMember
 from models.task import Task
 from models.task_list import TaskList
 from models.telegram_update import TelegramUpdate
@@ -31,6 +32,8 @@ ALL_MODELS: list[type[Document]] = [
     CalendarFeed,
     ImportKey,
     BotQuestion,
+    ListMember,
+    ListInvite,
 ]
 
 __all__ = [
@@ -39,6 +42,8 @@ __all__ = [
     "CalendarFeed",
     "ImportKey",
     "LinkCode",
+    "ListInvite",
+    "ListMember",
     "RateCounter",
     "RefreshSession",
     "Reminder",

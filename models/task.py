@@ -30,6 +30,12 @@ class Task(Document):
     # Search terms: normalised 1- and 2-letter word prefixes and word trigrams
     # (server/services/tasks/search.py).
     terms: list[str] = Field(default_factory=list)
+    # Shared lists: who created and last changed it, and the member it is assigned to (user
+    # ids; None in tasks older than the fields, which are then the list owner's).
+    created_by: str | None = None
+    updated_by: str | None = None
+    assignee_id: str | None = None
+    remind_by: str | None = None  # who set the reminder: it goes to them (or the assignee)
     # Optimistic concurrency: every whole-document write requires the version it read.
     version: int = 0
 

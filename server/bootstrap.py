@@ -37,6 +37,7 @@ from server.services.registry import Services
 from server.services.reminders.drafts import ReminderDrafts
 from server.services.reminders.questions import Questions
 from server.services.reminders.service import DeliverySettings, Reminders
+from server.services.sharing.service import Sharing, SharingLimits
 from server.services.tasks.lists import Lists
 from server.services.tasks.search_backend import MongoSearch
 from server.services.tasks.service import Tasks
@@ -100,6 +101,20 @@ def build_services(
             "reset-addr", settings.password_reset_max_per_address, settings.password_reset_window
         ),
     )
+    bot_token = settings.telegram_bot_token
+    channel = TelegramChannel(
+        configured=bot_token is not None, username=settings.telegram_bot_username
+    )
+    sharing = Sharing(
+        lists,
+        tasks,
+        channel,
+        str(settings.public_url) if settings.public_url is not None else None,
+        SharingLimits(
+            members_per_list=settings.sharing_max_members_per_list,
+            shared_lists_per_user=settings.sharing_max_lists_per_user,
+        ),
+    )
     accounts = Accounts(
         auth,
         sessions,
@@ -107,15 +122,12 @@ def build_services(
         users,
         limiter,
         updates,
-        data_owners=[tasks, DataLinks(), *data_owners],
+        # Sharing first: a deleted account's shared lists go to a member before its lists go.
+        data_owners=[sharing, tasks, DataLinks(), *data_owners],
         per_user_limits=(limits.login_per_username, recovery_limits.forgot_per_username),
     )
     feeds = CalendarFeeds(lists, limiter)
     profiles = Profiles(users)
-    bot_token = settings.telegram_bot_token
-    channel = TelegramChannel(
-        configured=bot_token is not None, username=settings.telegram_bot_username
-    )
     return Services(
         passwords=passwords,
         access=access,
@@ -149,6 +161,7 @@ def build_services(
         ),
         admin=Admin(users, sessions, gate),
         telegram=channel,
+        sharing=sharing,
         reminders=reminders,
         profiles=profiles,
         drafts=ReminderDrafts(),

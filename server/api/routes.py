@@ -22,6 +22,7 @@ from server.api.schemas import (
     TokenPairOut,
     UserOut,
 )
+from server.api.sharing_routes import SHARING_ENDPOINTS
 from server.api.task_schemas import (
     ListIn,
     ListOut,
@@ -90,6 +91,7 @@ ENDPOINTS: list[Endpoint] = [
              request=ParseRequest, responses={200: ParseOut}, errors=(403, 422, 503)),
     *ACCOUNT_ENDPOINTS,
     *DATA_ENDPOINTS,
+    *SHARING_ENDPOINTS,
 ]  # fmt: skip
 
 

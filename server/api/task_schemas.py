@@ -64,6 +64,14 @@ class TaskPatch(Strict):
     due: Time | None = None
     remind_at: Time | None = None
     repeat: Repeat | None = None
+    assignee_id: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=64),
+            Field(description="A member of the task's list (its owner included); null: nobody"),
+        ]
+        | None
+    ) = None
 
 
 class TaskListQuery(BaseModel):
@@ -103,10 +111,16 @@ class ListOut(BaseModel):
     )
     name: str = Field(description="Built-in lists: in the user's language")
     open_count: int
+    owner_id: str
+    role: Literal["owner", "editor", "viewer"] = Field(description="The caller's role")
+    members_count: int = Field(description="People who see the list, the owner included")
 
     @classmethod
     def of(cls, view: ListView) -> ListOut:
-        return cls(id=view.id, key=view.key, name=view.name, open_count=view.open_count)
+        return cls(
+            id=view.id, key=view.key, name=view.name, open_count=view.open_count,
+            owner_id=view.owner_id, role=view.role, members_count=view.members_count,
+        )  # fmt: skip
 
 
 class ListsOut(BaseModel):
@@ -135,6 +149,10 @@ class TaskOut(BaseModel):
         description='The repeat in words, in the user\'s language: "every weekday at 8 AM", '
         '"каждые 2 часа"',
     )
+    # Shared lists: user ids (created_by/updated_by: the list owner's for older tasks).
+    created_by: str
+    updated_by: str
+    assignee_id: str | None
 
     @classmethod
     def of(cls, task: Task | TaskView, texts: Humanizer | None = None) -> TaskOut:
@@ -152,6 +170,9 @@ class TaskOut(BaseModel):
             "created_at": task.created_at, "updated_at": task.updated_at,
             "when_text": texts.task_when(task.remind_at, task.due) if texts else None,
             "repeat_text": texts.repeat(task.repeat) if texts else None,
+            "created_by": task.created_by or task.user_id,
+            "updated_by": task.updated_by or task.created_by or task.user_id,
+            "assignee_id": task.assignee_id,
         }  # fmt: skip
 
 

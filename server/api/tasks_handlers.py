@@ -9,6 +9,7 @@ from beanie import PydanticObjectId
 from pydantic import BaseModel
 
 from server.api.body import read_json, read_query
+from server.api.etag import with_etag
 from server.api.responses import json_response
 from server.api.task_schemas import (
     ListIn,
@@ -56,7 +57,7 @@ def _page(page: TaskPage, texts: Humanizer) -> web.Response:
 async def list_lists(request: web.Request) -> web.Response:
     user_id = require_user(request)
     views = await request.app[SERVICES].lists.overview(user_id)
-    return _json(ListsOut(items=[ListOut.of(view) for view in views]))
+    return with_etag(request, _json(ListsOut(items=[ListOut.of(view) for view in views])))
 
 
 @protected
@@ -96,7 +97,7 @@ async def list_tasks(request: web.Request) -> web.Response:
             cursor=query.cursor,
         ),
     )
-    return _page(page, await _texts(request, user_id))
+    return with_etag(request, _page(page, await _texts(request, user_id)))
 
 
 @protected
@@ -149,6 +150,7 @@ async def update_task(request: web.Request) -> web.Response:
         due=value("due"),  # type: ignore[arg-type]
         remind_at=value("remind_at"),  # type: ignore[arg-type]
         repeat=value("repeat"),  # type: ignore[arg-type]
+        assignee_id=value("assignee_id"),  # type: ignore[arg-type]
     )
     task = await request.app[SERVICES].tasks.update(user_id, request.match_info["id"], changes)
     return _json(TaskOut.of(task, await _texts(request, user_id)))

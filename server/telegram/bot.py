@@ -18,7 +18,7 @@ from config import BotMode, Settings
 from server.db.database import Database
 from server.errors import StartupError
 from server.keys import DATABASE, METRICS, SERVICES, SETTINGS
-from server.services.common.errors import TaskNotFound
+from server.services.common.errors import Forbidden, TaskNotFound
 from server.services.dates.humanize import Humanizer
 from server.services.registry import Services
 from server.services.tasks.service import TaskDraft
@@ -37,6 +37,7 @@ from server.telegram.reminders import (
     SnoozeAction,
     TodayTitles,
 )
+from server.telegram.sharing_handlers import JoinCommands
 from server.telegram.task_handlers import add_task_handlers
 from server.telegram.texts import COMMANDS, MENU_BUTTON
 from server.telegram.types import BotApp, BotAppBuilder
@@ -82,6 +83,7 @@ def build_application(
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
     attach_services(application, services)
+    JoinCommands(services).add_to(application)  # /start join_<code>: before the plain /start
     AccountCommands(services, mini_app_url(settings)).add_to(application)
     # Before the task handlers: their button handler takes every callback, their capture
     # every plain text; reminder buttons and texts that name a time are ours.
@@ -109,7 +111,7 @@ def _done(services: Services) -> DoneAction:
     async def done(user_id: PydanticObjectId, task_id: PydanticObjectId) -> bool:
         try:
             await services.tasks.complete(user_id, task_id)
-        except TaskNotFound:
+        except (TaskNotFound, Forbidden):  # gone, or a shared list's viewer now
             return False
         return True
 
@@ -120,7 +122,7 @@ def _snooze(services: Services) -> SnoozeAction:
     async def snooze(user_id: PydanticObjectId, task_id: PydanticObjectId, until: datetime) -> bool:
         try:
             await services.tasks.snooze(user_id, task_id, until)
-        except TaskNotFound:
+        except (TaskNotFound, Forbidden):  # gone, or a shared list's viewer now
             return False
         return True
 

@@ -31,7 +31,7 @@ from telegram.ext import (
 
 from models import Task, TaskList, User
 from models.task_list import BuiltinKey
-from server.services.common.errors import InvalidInput, ListNotFound, TaskNotFound
+from server.services.common.errors import Forbidden, InvalidInput, ListNotFound, TaskNotFound
 from server.services.dates.humanize import Humanizer, capital
 from server.services.dates.parse import parse
 from server.services.tasks.lists import display_name
@@ -303,7 +303,10 @@ async def all_lists(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or asker is None:
         return
     views = await tasks_of(context).lists.overview(asker.user_id, asker.lang)
-    lines = [f"{view.name}: {view.open_count}" for view in views]
+    # 👥 marks a list other people see too (shared by the user, or with them).
+    lines = [
+        f"{'👥 ' if view.members_count > 1 else ''}{view.name}: {view.open_count}" for view in views
+    ]
     entries = [(view.key or view.id, view.name, view.open_count) for view in views]
     await message.reply_text(
         tr(asker.lang, "Your lists (open tasks):") + "\n\n" + "\n".join(lines),
@@ -389,6 +392,8 @@ async def _press(
     except ListNotFound:
         await _edit(query, tr(lang, "This list no longer exists."), None)
         return tr(lang, "This list no longer exists.")
+    except Forbidden:  # a viewer of a shared list pressed Done, Move or Delete
+        return tr(lang, "You can only view this shared list.")
 
 
 async def _complete(tasks: Tasks, asker: Asker, task_id: str) -> str:

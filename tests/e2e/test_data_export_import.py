@@ -167,8 +167,14 @@ async def test_large_accounts_are_streamed_in_chunks(client: TestClient, db: Any
     assert [t["title"] for t in document["tasks"]] == [f"task {i}" for i in range(1200)]
 
 
+# Valid titles only: letters, digits, punctuation and the plain space (other spaces, like
+# U+00A0, are not printable to the tasks service and are refused there, tested elsewhere).
 titles = (
-    st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), min_size=1, max_size=40)
+    st.text(
+        st.characters(codec="utf-8", categories=("L", "N", "P"), include_characters=" "),
+        min_size=1,
+        max_size=40,
+    )
     .map(str.strip)
     .filter(bool)
 )

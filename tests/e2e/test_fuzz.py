@@ -183,6 +183,8 @@ def live_api(mongo_uri: str, tmp_path: Path) -> Iterator[LiveAPI]:
         "login_max_failures_per_address": 1_000_000,
         "register_max_per_address": 1_000_000,
         "telegram_sign_in_max_per_address": 1_000_000,
+        # Each live case of a members route shares a fresh list (docs/sharing.md, quotas).
+        "sharing_max_lists_per_user": 200,
         "password_reset_max_per_address": 1_000_000,
     }
     server = _Server()
@@ -333,6 +335,28 @@ class Credentials:
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
+    def fresh_share(self, with_member: bool) -> dict[str, str]:
+        """A fresh list of the owner's with an open invite, and (`with_member`) a throw-away
+        member: the path parameters of the sharing routes (`id`, `code`, `user_id`)."""
+        list_id = self.fresh_list_id()
+        self.setup_requests += 1
+        response = requests.post(
+            f"{self.base_url}/api/lists/{list_id}/invites", json={"role": "editor"},
+            headers=self._owner(), timeout=30,
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+        code = str(response.json()["code"])
+        if not with_member:
+            return {"id": list_id, "code": code}
+        member = self.throwaway()
+        self.setup_requests += 1
+        joined = requests.post(
+            f"{self.base_url}/api/invites/{code}/accept",
+            headers={"Authorization": f"Bearer {member.access_token}"}, timeout=30,
+        )  # fmt: skip
+        assert joined.status_code == 200, joined.text
+        return {"id": list_id, "user_id": member.user_id}
+
     def fresh_refresh_token(self) -> str:
         """A refresh token nobody has used yet: a new login of the owner."""
         self.setup_requests += 1
@@ -439,6 +463,17 @@ def apply_credentials(
             # The owner's own object, so the route is reached past its 404.
             fresh = creds.fresh_task_id if path.startswith("/api/tasks") else creds.fresh_list_id
             case.path_parameters = {**(case.path_parameters or {}), "id": fresh()}
+        elif (
+            path.startswith(("/api/lists/{id}/", "/api/invites/{code}"))
+            and extra["auth"] == "bearer"
+        ):
+            # Shared lists: the owner's fresh list, a live invite, a real member.
+            with_member = "{user_id}" in path or path.endswith("/owner")
+            share = creds.fresh_share(with_member)
+            params = {k: v for k, v in share.items() if "{" + k + "}" in path}
+            case.path_parameters = {**(case.path_parameters or {}), **params}
+            if path.endswith("/owner") and isinstance(case.body, dict):
+                case.body["user_id"] = share["user_id"]
         if path.startswith("/api/tasks") and isinstance(case.body, dict):
             # A generated list reference or RRULE is almost never one that exists or parses:
             # live cases use real ones, so the rest of the body is what gets tested.

@@ -11,8 +11,10 @@ import { taskView } from './task.js';
 import { applyTheme, telegramLaunch } from './telegram.js';
 import { deviceZone } from './time.js';
 import { listView, listsView, todayView } from './views.js';
+import { joinView, takeJoinCode } from './sharing.js';
 
-const VIEWS = { today: todayView, lists: listsView, list: listView, task: taskView, settings: settingsView, account: accountView };
+const VIEWS = { today: todayView, lists: listsView, list: listView, task: taskView, settings: settingsView, account: accountView,
+  join: joinView };
 const STACK_KEY = 'assistant.views';
 let accountShown = false;
 const FORM_VIEWS = new Set(['task']);
@@ -325,6 +327,8 @@ async function start() {
     history.replaceState({ depth: 1 }, '', url);
     state.stack.slice(1).forEach((_, i) => history.pushState({ depth: i + 2 }, '', url));
   } else {
+    const join = takeJoinCode(); // an invite link opened this tab: confirm it first
+    if (join) state.stack.push({ name: 'join', params: { code: join } });
     history.replaceState({ depth: state.stack.length }, '');
   }
   render();

@@ -3,6 +3,7 @@ import { api } from './api.js';
 import { busy, debounce, h, messageBox } from './dom.js';
 import { explain, plural, t } from './i18n.js';
 import { endOfToday, formatTime, repeatText, timeKey, zoneOf } from './time.js';
+import { pollShared, sharedBadge, sharingPanel } from './sharing.js';
 
 /** The user's lists, fetched again whenever a screen needs them fresh (counts change). */
 export async function fetchLists(ctx) {
@@ -188,7 +189,7 @@ function listRow(list, ctx) {
   return h('li', {},
     h('button', { type: 'button', class: 'list-row', 'data-key': list.key || undefined,
       onclick: () => ctx.go('list', { id: list.id }) },
-    h('span', { class: 'list-name', text: list.name }),
+    h('span', { class: 'list-name', text: list.name }), sharedBadge(list),
     // An empty list shows no badge: a column of zeros says nothing.
     count ? h('span', { class: 'count', text: String(count), 'aria-label': plural('open_tasks', count),
       title: plural('open_tasks', count) }) : null));
@@ -279,8 +280,11 @@ export function listView(main, params, ctx) {
       text: t(status === 'open' ? 'show_done' : 'show_open'),
       onclick: () => ctx.replaceParams({ ...params, status: status === 'open' ? 'done' : 'open' }) });
     head.append(count, toggle);
-    if (!list.key) head.append(ownListActions(list, ctx));
+    // Shared lists: a viewer may not rename or delete; the members and Share: sharing.js.
+    if (!list.key && list.role !== 'viewer') head.append(ownListActions(list, ctx));
+    if (!list.key) head.append(sharingPanel(list, ctx));
     body.append(head, tasks);
+    pollShared(list, ctx, () => `/api/tasks?${query()}`);
 
     // A row leaves when its task no longer belongs here: completed (or reopened), or moved.
     const leaves = (task) => task.list_id !== list.id || Boolean(task.done) !== (status === 'done');
@@ -311,7 +315,9 @@ function ownListActions(list, ctx) {
   const area = h('div', { class: 'list-actions' });
   const reset = () => area.replaceChildren(
     h('button', { type: 'button', class: 'secondary', text: t('rename'), onclick: renaming }),
-    h('button', { type: 'button', class: 'danger', text: t('delete'), onclick: deleting }), box);
+    // Deleting is the owner's alone (a shared list's editor may rename it).
+    ...(list.role === 'owner' ? [h('button', { type: 'button', class: 'danger', text: t('delete'), onclick: deleting })] : []),
+    box);
   function renaming() {
     const name = h('input', { value: list.name, maxlength: '100', required: true,
       'aria-label': t('rename_list', { name: list.name }) });

@@ -13,7 +13,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from models import Task, TaskList, User
+from models import ListInvite, ListMember, Task, TaskList, User
 from models.task_list import BUILTIN_KEYS, BuiltinKey
 from server.services.common.errors import (
     BuiltinList,
@@ -23,6 +23,7 @@ from server.services.common.errors import (
     UserNotFound,
 )
 from server.services.common.mongo import find_one
+from server.services.sharing.access import Need, Role, require
 
 Language = Literal["en", "ru"]
 UserRef = PydanticObjectId | str
@@ -93,6 +94,11 @@ class ListView:
     key: BuiltinKey | None
     name: str
     open_count: int
+    # Shared lists (docs/sharing.md): the owner, the caller's role, and how many people see
+    # the list (the owner included: 1 for a list nobody else sees).
+    owner_id: str = ""
+    role: Role = "owner"
+    members_count: int = 1
 
 
 def display_name(task_list: TaskList, lang: Language) -> str:
@@ -155,16 +161,36 @@ class Lists:
         return preferred_language(user.language, user.language_code)
 
     async def all(self, user_id: UserRef) -> list[TaskList]:
-        """Built-ins first in their order, then the user's own by name."""
+        """Built-ins first in their order, then the user's own by name, then the lists shared
+        with them by name."""
         uid = await self.ensure_builtins(user_id)
         found = await TaskList.find({"user_id": uid}).to_list()
         order = {key: i for i, key in enumerate(BUILTIN_KEYS)}
-        return sorted(
+        own = sorted(
             found,
             key=lambda doc: (
                 (0, order[doc.key], "") if doc.key else (1, 0, doc.name_normalized or "")
             ),
         )
+        shared = sorted(
+            await self.shared_with(uid), key=lambda doc: (doc.name_normalized or "", str(doc.id))
+        )
+        return own + shared
+
+    async def shared_with(self, uid: str) -> list[TaskList]:
+        """The lists the user is a member of (bounded by the shared-lists quota): one indexed
+        query for the memberships, one lookup by `_id` per list (`$in` would scan on the
+        embedded server). A membership whose list is gone is skipped."""
+        members = ListMember.get_pymongo_collection().find(
+            {"user_id": {"$eq": uid}}, {"list_id": 1}
+        )
+        found: list[TaskList] = []
+        async for row in members:
+            oid = object_id(str(row["list_id"]))
+            doc = await find_one(TaskList, {"_id": oid}) if oid is not None else None
+            if doc is not None and doc.user_id != uid:
+                found.append(doc)
+        return found
 
     async def open_counts(self, user_id: UserRef) -> dict[str, int]:
         """Open tasks per list id. One `$group` (a count per list would be one scan each on
@@ -176,23 +202,70 @@ class Lists:
         cursor = await Task.get_pymongo_collection().aggregate(pipeline)
         return {str(row["_id"]): int(row["n"]) async for row in cursor}
 
-    async def overview(self, user_id: UserRef, lang: Language | None = None) -> list[ListView]:
-        """Every list with its name in the user's language and its open-task count."""
-        found = await self.all(user_id)
-        counts = await self.open_counts(user_id)
-        if self.today_count is not None:
-            for doc in found:
-                if doc.key == "today":
-                    counts[str(doc.id)] = await self.today_count(user_key(user_id))
-        lang = lang or await self.language(user_id)
-        return [self.view(doc, lang, counts) for doc in found]
+    async def open_count(self, owner_id: str, list_id: str) -> int:
+        """Open tasks of one list (a shared one: its owner's tasks), on the list's index."""
+        pipeline: list[dict[str, Any]] = [
+            {
+                "$match": {
+                    "user_id": {"$eq": owner_id},
+                    "list_id": {"$eq": list_id},
+                    "done": {"$eq": False},
+                }
+            },
+            {"$group": {"_id": None, "n": {"$sum": 1}}},
+        ]
+        cursor = await Task.get_pymongo_collection().aggregate(pipeline)
+        return sum([int(row["n"]) async for row in cursor])
 
-    def view(self, task_list: TaskList, lang: Language, counts: dict[str, int]) -> ListView:
+    async def overview(self, user_id: UserRef, lang: Language | None = None) -> list[ListView]:
+        """Every list (shared ones too) with its name in the user's language, its open-task
+        count and its members."""
+        uid = user_key(user_id)
+        found = await self.all(uid)
+        counts = await self.open_counts(uid)
+        roles: dict[str, Role] = {}
+        people = await self.members_counts(uid)
+        for doc in found:
+            if doc.user_id != uid:  # shared with the user: the owner's counts, their role
+                counts[str(doc.id)] = await self.open_count(doc.user_id, str(doc.id))
+                people.update(await self.members_counts(doc.user_id))
+                roles[str(doc.id)] = await require(uid, doc, Need.READ)
+            elif doc.key == "today" and self.today_count is not None:
+                counts[str(doc.id)] = await self.today_count(uid)  # Today fills itself
+        lang = lang or await self.language(uid)
+        return [
+            self.view(doc, lang, counts, role=roles.get(str(doc.id), "owner"), people=people)
+            for doc in found
+        ]
+
+    async def members_counts(self, owner_id: str) -> dict[str, int]:
+        """How many people see each of the owner's lists (the owner included), for lists
+        with members. One indexed query (bounded: members per list times shared lists)."""
+        rows = ListMember.get_pymongo_collection().find(
+            {"owner_id": {"$eq": owner_id}}, {"list_id": 1}
+        )
+        counts: dict[str, int] = {}
+        async for row in rows:
+            counts[row["list_id"]] = counts.get(row["list_id"], 1) + 1
+        return counts
+
+    def view(
+        self,
+        task_list: TaskList,
+        lang: Language,
+        counts: dict[str, int],
+        *,
+        role: Role = "owner",
+        people: dict[str, int] | None = None,
+    ) -> ListView:
         return ListView(
             id=str(task_list.id),
             key=task_list.key,
             name=display_name(task_list, lang),
             open_count=counts.get(str(task_list.id), 0),
+            owner_id=task_list.user_id,
+            role=role,
+            members_count=(people or {}).get(str(task_list.id), 1),
         )
 
     async def builtin(self, user_id: UserRef, key: BuiltinKey) -> TaskList:
@@ -203,16 +276,22 @@ class Lists:
             raise ListNotFound()
         return found
 
-    async def resolve(self, user_id: UserRef, ref: str) -> TaskList:
-        """A list by id or built-in key; another user's list is not found."""
+    async def resolve(self, user_id: UserRef, ref: str, need: Need = Need.READ) -> TaskList:
+        """A list by id or built-in key, if the user may do `need` with it (the access rule,
+        server/services/sharing/access.py): a list that is neither theirs nor shared with
+        them is not found; a role short of `need` is Forbidden."""
+        return (await self.access(user_id, ref, need))[0]
+
+    async def access(self, user_id: UserRef, ref: str, need: Need) -> tuple[TaskList, Role]:
+        """`resolve`, with the user's role."""
         if ref in BUILTIN_KEYS:
-            return await self.builtin(user_id, ref)
+            return await self.builtin(user_id, ref), "owner"
         uid = await self.ensure_builtins(user_id)
         oid = object_id(ref)
-        found = await find_one(TaskList, {"_id": oid, "user_id": uid}) if oid else None
+        found = await find_one(TaskList, {"_id": oid}) if oid else None
         if found is None:
             raise ListNotFound()
-        return found
+        return found, await require(uid, found, need)
 
     async def create(self, user_id: UserRef, name: str) -> ListView:
         uid = await self.ensure_builtins(user_id)
@@ -228,7 +307,7 @@ class Lists:
         return self.view(task_list, await self.language(uid), {})
 
     async def rename(self, user_id: UserRef, list_id: str, name: str) -> ListView:
-        task_list = await self.resolve(user_id, list_id)
+        task_list, role = await self.access(user_id, list_id, Need.WRITE)
         if task_list.key is not None:
             raise BuiltinList()
         cleaned = clean_list_name(name)
@@ -244,14 +323,20 @@ class Lists:
         except DuplicateKeyError:
             raise ListNameTaken() from None
         task_list.name, task_list.name_normalized = cleaned, normalized
-        uid = task_list.user_id
-        return self.view(task_list, await self.language(uid), await self.open_counts(uid))
+        owner = task_list.user_id
+        return self.view(
+            task_list,
+            await self.language(user_id),
+            await self.open_counts(owner),
+            role=role,
+            people=await self.members_counts(owner),
+        )
 
     async def delete(self, user_id: UserRef, list_id: str) -> None:
         """Delete a list of the user's own; its tasks go to Inbox. In resumable steps (no
         transaction): move the tasks, delete the list, move again whatever a concurrent
         request added meanwhile. A retry after a failure finishes the job."""
-        task_list = await self.resolve(user_id, list_id)
+        task_list = await self.resolve(user_id, list_id, Need.MANAGE)
         if task_list.key is not None:
             raise BuiltinList()
         inbox = await self.builtin(user_id, "inbox")
@@ -260,6 +345,14 @@ class Lists:
             {"_id": task_list.id, "user_id": task_list.user_id}
         )
         await self.move_tasks(task_list.user_id, str(task_list.id), str(inbox.id))
+        # A shared list's members and open invites go with it (after the list: a retry
+        # finds them by the list id still).
+        await ListMember.get_pymongo_collection().delete_many(
+            {"list_id": {"$eq": str(task_list.id)}}
+        )
+        await ListInvite.get_pymongo_collection().delete_many(
+            {"list_id": {"$eq": str(task_list.id)}}
+        )
 
     async def move_tasks(
         self, uid: str, from_list: str, to_list: str, to_user: str | None = None

@@ -21,10 +21,17 @@ from pymongo.errors import DuplicateKeyError
 
 from models import Task, TaskList, User
 from models.clock import utcnow
-from server.services.common.errors import ConcurrentChange, InvalidInput, ListNotFound, TaskNotFound
+from server.services.common.errors import (
+    ConcurrentChange,
+    Forbidden,
+    InvalidInput,
+    ListNotFound,
+    TaskNotFound,
+)
 from server.services.common.mongo import insert
 from server.services.dates.rrule import normalize_rrule
 from server.services.reminders.port import ReminderPlan, ReminderPlanner
+from server.services.sharing.access import Need, require
 from server.services.tasks.lists import Lists, UserRef, object_id, user_key
 from server.services.tasks.search_backend import NO_TERMS, SearchBackend
 from server.services.tasks.views import VIEW_FIELDS, TaskView
@@ -75,6 +82,7 @@ class TaskChanges:
     due: datetime | Unset | None = UNSET
     remind_at: datetime | Unset | None = UNSET
     repeat: str | Unset | None = UNSET
+    assignee_id: str | Unset | None = UNSET  # a member of the task's list (shared lists)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +273,7 @@ class Tasks:
 
     async def get(self, user_id: UserRef, task_id: str | PydanticObjectId) -> Task:
         uid = await self.lists.ensure_builtins(user_id)
-        return await self._load(uid, task_id)
+        return await self._load_for(uid, task_id, Need.READ)
 
     async def page(self, user_id: UserRef, query: TaskQuery) -> TaskPage:
         """A page of tasks, newest first; keyset-paged on (created, id), so tasks added or
@@ -274,13 +282,17 @@ class Tasks:
         uid = await self.lists.ensure_builtins(user_id)
         if not 1 <= query.limit <= PAGE_MAX:
             raise InvalidInput("limit", f"limit must be 1..{PAGE_MAX}")
-        list_id = None
+        list_id, owner = None, uid
         if query.list_ref is not None:
-            list_id = str((await self.lists.resolve(uid, query.list_ref)).id)
+            task_list = await self.lists.resolve(uid, query.list_ref)
+            list_id, owner = str(task_list.id), task_list.user_id  # a shared list: the owner's
+        # Today (built in, so never shared) fills itself: its own rule and pages.
         is_today = list_id is not None and list_id == await self._today_id(uid)
         if is_today and query.text is None and query.status == "open":
             return await self._today_page(uid, query.limit, query.cursor)
         after = decode_cursor(query.cursor) if query.cursor is not None else None
+        # Without a list: the user's own tasks and those of the lists shared with them.
+        shared = await self.lists.shared_with(uid) if list_id is None else []
         done = {"open": False, "done": True, "all": None}[query.status]
         if query.text is not None:
             if after is not None:
@@ -291,23 +303,37 @@ class Tasks:
                     "q", f"The search text must be 1..{SEARCH_MAX_LENGTH} characters"
                 )
             found = await self.search_backend.search(
-                uid, text, list_id=list_id, done=done, limit=query.limit
+                owner, text, list_id=list_id, done=done, limit=query.limit
             )
-            return TaskPage(items=found, next_cursor=None)
-        filters: dict[str, Any] = {"user_id": uid}
+            for other in shared:  # own matches first, then each shared list's
+                if len(found) >= query.limit:
+                    break
+                found += await self.search_backend.search(
+                    other.user_id, text, list_id=str(other.id), done=done, limit=query.limit
+                )
+            return TaskPage(items=found[: query.limit], next_cursor=None)
+        filters: dict[str, Any] = {"user_id": owner}
         if list_id is not None:
             filters["list_id"] = list_id
         if done is not None:
             filters["done"] = done
         if after is not None:
             filters["order_key"] = {"$lt": after}
-        cursor = (
-            Task.get_pymongo_collection()
-            .find(filters, VIEW_FIELDS)
-            .sort("order_key", -1)
-            .limit(query.limit + 1)
-        )
-        items = [TaskView.of(doc) async for doc in cursor]
+        items: list[TaskView] = []
+        # One indexed query for the user's own, one per shared list (bounded by the quota),
+        # merged newest first: the same keyset cursor pages through all of them.
+        for one in [filters] + [
+            {**filters, "user_id": o.user_id, "list_id": str(o.id)} for o in shared
+        ]:
+            cursor = (
+                Task.get_pymongo_collection()
+                .find(one, VIEW_FIELDS)
+                .sort("order_key", -1)
+                .limit(query.limit + 1)
+            )
+            items += [TaskView.of(doc) async for doc in cursor]
+        if shared:
+            items.sort(key=lambda view: view.order_key, reverse=True)
         more = len(items) > query.limit
         items = items[: query.limit]
         return TaskPage(
@@ -322,15 +348,15 @@ class Tasks:
         button can carry."""
         uid = await self.lists.ensure_builtins(user_id)
         task_list = await self.lists.resolve(uid, list_ref)
-        list_id = str(task_list.id)
+        list_id, owner = str(task_list.id), task_list.user_id  # a shared list: the owner's
         if task_list.key == "today":
             everything = await self.today(uid)
             return task_list, everything[max(offset, 0) : max(offset, 0) + limit], len(everything)
-        total = (await self.lists.open_counts(uid)).get(list_id, 0)
+        total = await self.lists.open_count(owner, list_id)
         cursor = (
             Task.get_pymongo_collection()
             .find(
-                {"user_id": {"$eq": uid}, "list_id": {"$eq": list_id}, "done": {"$eq": False}},
+                {"user_id": {"$eq": owner}, "list_id": {"$eq": list_id}, "done": {"$eq": False}},
                 VIEW_FIELDS,
             )
             .sort("order_key", -1)
@@ -406,7 +432,10 @@ class Tasks:
         task_id = PydanticObjectId()
         task = Task(
             id=task_id,
-            user_id=uid,
+            user_id=task_list.user_id,  # a task is kept with its list's owner's data
+            created_by=uid,
+            updated_by=uid,
+            remind_by=uid if remind_at is not None else None,
             list_id=str(task_list.id),
             title=title,
             notes=notes,
@@ -436,16 +465,24 @@ class Tasks:
             values["due"] = clean_time("due", changes.due)
         if not isinstance(changes.remind_at, Unset):
             values["remind_at"] = clean_time("remind_at", changes.remind_at)
+            values["remind_by"] = uid if values["remind_at"] is not None else None
         if not isinstance(changes.repeat, Unset):
             values["repeat"] = clean_repeat(changes.repeat)
-        task = await self._load(uid, task_id)
+        task = await self._load_for(uid, task_id, Need.WRITE)
         if not isinstance(changes.list_ref, Unset):
-            values["list_id"] = str((await self._list_for(uid, changes.list_ref)).id)
+            target = await self._list_for(uid, changes.list_ref)
+            # Into another owner's list: the task goes with that list's data.
+            values["list_id"], values["user_id"] = str(target.id), target.user_id
+        if not isinstance(changes.assignee_id, Unset):
+            values["assignee_id"] = await self._assignee(
+                changes.assignee_id, values.get("list_id", task.list_id)
+            )
         done = changes.done
 
         def apply(doc: Task, now: datetime) -> None:
             for name, value in values.items():
                 setattr(doc, name, value)
+            doc.updated_by = uid
             if not isinstance(done, Unset) and done != doc.done:
                 doc.done, doc.done_at = done, (now if done else None)
 
@@ -488,14 +525,57 @@ class Tasks:
 
     async def delete(self, user_id: UserRef, task_id: str | PydanticObjectId) -> None:
         uid = await self.lists.ensure_builtins(user_id)
-        oid = object_id(task_id)
-        if oid is None:
-            raise TaskNotFound()
-        result = await Task.get_pymongo_collection().delete_one({"_id": oid, "user_id": uid})
+        task = await self._load_for(uid, task_id, Need.WRITE)
+        oid = task.id
+        result = await Task.get_pymongo_collection().delete_one(
+            {"_id": oid, "user_id": task.user_id}
+        )
         if result.deleted_count != 1:
             raise TaskNotFound()
         await self.planner.forget_task(PydanticObjectId(oid))
         await self.search_backend.unindex(str(oid))
+
+    async def release_member(
+        self, owner: str, list_id: str, member: str, to: str | None = None
+    ) -> None:
+        """A member left a shared list (or their account went or merged into `to`): their
+        assignments and the reminders they set in it pass to `to` (None: nobody, so the
+        reminder goes to the list's owner), and the reminders are planned again, so nothing
+        of the list reaches them any more."""
+        collection = Task.get_pymongo_collection()
+        for field in ("assignee_id", "remind_by"):
+            rows = collection.find(
+                {
+                    "user_id": {"$eq": owner},
+                    "list_id": {"$eq": list_id},
+                    field: {"$eq": member},
+                },
+                NO_TERMS,
+            )
+            async for doc in rows:
+
+                def apply(task: Task, now: datetime) -> None:
+                    if task.assignee_id == member:
+                        task.assignee_id = to
+                    if task.remind_by == member:
+                        task.remind_by = to
+
+                try:
+                    await self._change(Task.model_validate(doc), apply)
+                except TaskNotFound:
+                    continue  # deleted meanwhile
+
+    async def change_owner(self, list_id: str, from_user: str, to_user: str) -> None:
+        """A shared list changed owner: its tasks follow (idempotent), with their reminders
+        and search terms."""
+        await self.lists.move_tasks(from_user, list_id, list_id, to_user=to_user)
+        await self.search_backend.reindex_user(to_user)
+        await self.search_backend.reindex_user(from_user)
+        reminders = Task.get_pymongo_collection().find(
+            {"user_id": to_user, "list_id": list_id, "remind_at": {"$ne": None}}, NO_TERMS
+        )
+        async for doc in reminders:
+            await self.planner.plan(_plan(Task.model_validate(doc)))
 
     # Accounts
 
@@ -539,6 +619,12 @@ class Tasks:
         self.lists.forget(src)
         await self.planner.forget_user(PydanticObjectId(src))
         await self.search_backend.reindex_user(dst)
+        # Who set a reminder or is assigned (shared lists): the merged account is now dst.
+        tasks = Task.get_pymongo_collection()
+        for field in ("remind_by", "assignee_id"):
+            await tasks.update_many(
+                {"user_id": {"$eq": dst}, field: {"$eq": src}}, {"$set": {field: dst}}
+            )
         # The moved reminders now belong to the other user.
         reminders = Task.get_pymongo_collection().find(
             {"user_id": dst, "remind_at": {"$ne": None}}, NO_TERMS
@@ -571,9 +657,46 @@ class Tasks:
         task: Task = Task.model_validate(doc)
         return task
 
+    async def _load_for(self, uid: str, task_id: str | PydanticObjectId, need: Need) -> Task:
+        """A task the user may `need` (the access rule, decided by the task's list):
+        TaskNotFound for anyone who is neither its list's owner nor a member."""
+        oid = object_id(task_id)
+        doc = await Task.get_pymongo_collection().find_one({"_id": oid}) if oid else None
+        if doc is None:
+            raise TaskNotFound()
+        task: Task = Task.model_validate(doc)
+        list_oid = object_id(task.list_id)
+        task_list = await TaskList.find_one({"_id": list_oid}) if list_oid else None
+        if task_list is None:  # its list is being deleted: the owner's alone
+            if task.user_id != uid:
+                raise TaskNotFound()
+            return task
+        try:
+            await require(uid, task_list, need)
+        except ListNotFound:
+            raise TaskNotFound() from None
+        return task
+
+    async def _assignee(self, assignee: str | None, list_id: str) -> str | None:
+        """An assignee must be the list's owner or one of its members."""
+        if assignee is None:
+            return None
+        list_oid = object_id(list_id)
+        task_list = await TaskList.find_one({"_id": list_oid}) if list_oid else None
+        bad = InvalidInput(
+            "assignee_id", "The assignee must be the owner or an editor of the task's list"
+        )
+        if task_list is None or object_id(assignee) is None:
+            raise bad
+        try:  # someone who can act on the reminder it brings them (Done, Snooze)
+            await require(assignee, task_list, Need.WRITE)
+        except (ListNotFound, Forbidden):
+            raise bad from None
+        return assignee
+
     async def _list_for(self, uid: str, ref: str) -> TaskList:
         try:
-            return await self.lists.resolve(uid, ref)
+            return await self.lists.resolve(uid, ref, Need.WRITE)
         except ListNotFound:
             raise InvalidInput(
                 "list", "No such list (an id or inbox, today, later, someday)"
@@ -604,7 +727,7 @@ class Tasks:
             read_version = before.version
             task.version = read_version + 1
             result = await collection.replace_one(
-                {"_id": task.id, "user_id": task.user_id, "version": read_version},
+                {"_id": task.id, "user_id": before.user_id, "version": read_version},
                 get_dict(task, to_db=True),
             )
             if result.matched_count == 1:
@@ -613,7 +736,7 @@ class Tasks:
                 else:
                     await self.search_backend.index(task)
                 return task
-            task = await self._load(task.user_id, task.id)  # type: ignore[arg-type]
+            task = await self._load(before.user_id, task.id)  # type: ignore[arg-type]
         raise ConcurrentChange()
 
     async def _after_write(self, task: Task, *, created: bool = False) -> None:
@@ -623,9 +746,11 @@ class Tasks:
 
 def _plan(task: Task, *, created: bool = False) -> ReminderPlan:
     assert task.id is not None
+    # Shared lists: to the assignee, else to whoever set the reminder, else the list's owner.
+    recipient = task.assignee_id or task.remind_by or task.user_id
     return ReminderPlan(
         task_id=task.id,
-        user_id=PydanticObjectId(task.user_id),
+        user_id=PydanticObjectId(recipient),
         title=task.title,
         remind_at=task.remind_at,
         repeat=task.repeat,

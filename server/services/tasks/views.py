@@ -20,6 +20,7 @@ from bson import ObjectId
 VIEW_FIELDS = {
     "user_id": 1, "list_id": 1, "title": 1, "notes": 1, "done": 1, "done_at": 1, "due": 1,
     "remind_at": 1, "repeat": 1, "created_at": 1, "updated_at": 1, "order_key": 1,
+    "created_by": 1, "updated_by": 1, "assignee_id": 1,
 }  # fmt: skip
 
 
@@ -38,6 +39,9 @@ class TaskView:
     created_at: datetime
     updated_at: datetime
     order_key: str
+    created_by: str | None = None  # shared lists (docs/sharing.md)
+    updated_by: str | None = None
+    assignee_id: str | None = None
 
     @classmethod
     def of(cls, doc: Mapping[str, Any]) -> TaskView:
@@ -57,4 +61,7 @@ class TaskView:
             doc["created_at"],
             doc["updated_at"],
             get("order_key") or "",
+            get("created_by"),
+            get("updated_by"),
+            get("assignee_id"),
         )

@@ -1,0 +1,1 @@
+"""Shared lists: members and roles, invitations, and the one access rule (docs/sharing.md)."""
