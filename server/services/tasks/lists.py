@@ -19,6 +19,7 @@ from server.services.common.errors import (
     InvalidInput,
     ListNameTaken,
     ListNotFound,
+    QuotaExceeded,
     UserNotFound,
 )
 from server.services.common.mongo import find_one
@@ -105,9 +106,10 @@ class Lists:
     (the `_ensured` set makes later calls free); the unique index on (user_id, key) decides
     between processes and concurrent requests."""
 
-    def __init__(self, max_ensured: int = 100_000) -> None:
+    def __init__(self, max_ensured: int = 100_000, max_lists: int = 100) -> None:
         self._ensured: set[str] = set()
         self._max_ensured = max_ensured
+        self.max_lists = max_lists  # a user's own lists (built-ins not counted): QUOTA_LISTS
 
     async def ensure_builtins(self, user_id: UserRef, *, just_read: bool = False) -> str:
         """Create whichever built-in lists the user lacks; returns the user key. A user that
@@ -212,6 +214,12 @@ class Lists:
         normalized = normalize_list_name(cleaned)
         if normalized in RESERVED_NAMES:
             raise ListNameTaken()
+        # One count on the (user_id, key) index; the four built-ins are not the user's doing.
+        owned = await TaskList.get_pymongo_collection().count_documents(
+            {"user_id": {"$eq": uid}}, limit=self.max_lists + len(BUILTIN_KEYS)
+        )
+        if owned - len(BUILTIN_KEYS) >= self.max_lists:
+            raise QuotaExceeded("lists", self.max_lists)
         task_list = TaskList(user_id=uid, name=cleaned, name_normalized=normalized)
         try:
             await task_list.insert()
