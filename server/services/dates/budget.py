@@ -33,9 +33,12 @@ SETPOS_COST = 5  # each BYSETPOS value, each period: a lookup that mostly raises
 TIME_COST = 3
 OCCURRENCE_COST = 5
 YEAR_COST = 40  # the masks rebuilt for a new year (or month)
-# One call's budget: ~10 ms of CPU (measured: 6-10 ms). It reaches ~10 years of a DAILY rule,
-# ~10 years of HOURLY hours on filtered days, and centuries of a YEARLY rule.
-DEFAULT_BUDGET = 200_000
+# One call's budget: ~2.5 ms of CPU (measured 2-3 ms; three times that in wall time on a
+# busy 2-core box). Small, because an attacker can make every request spend all of it and
+# the loop must stay responsive. It reaches ~2.5 years of days for a DAILY (or HOURLY) rule
+# filtered by date, ~15 years of WEEKLY, ~30 of MONTHLY and ~100 of YEARLY periods: a rule
+# rarer than that is refused as "too rare to plan" (docs/repeat-rules.md).
+DEFAULT_BUDGET = 50_000
 
 
 class BudgetExceeded(Exception):

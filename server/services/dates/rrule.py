@@ -51,9 +51,9 @@ _RANGES = {
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _BYDAY = re.compile(r"([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
 _UNTIL = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?")
-# The probe for "does it occur at all" starts here: 2001..2028 holds every kind of year
-# (each weekday of 1 January, leap or not) and no century year.
-_PROBE_START = datetime(2001, 1, 1)
+# The probe for "does it occur at all" starts here, a leap year: a leap-day rule is found at
+# once; any other kind of year is within the budget's reach for YEARLY rules.
+_PROBE_START = datetime(2000, 1, 1)
 
 
 class RuleRefused(ValueError):
@@ -281,14 +281,17 @@ def check_gap(rule: Rule, min_gap: int) -> Rule:
     return rule
 
 
-def check_rule(text: str, min_gap: int = DEFAULT_MIN_GAP) -> Rule:
+def check_rule(text: str, min_gap: int = DEFAULT_MIN_GAP, *, probe: bool = True) -> Rule:
     """The rule, checked: form, bounds, smallest gap (all bounded, in that order), then
-    that it occurs at all, by an expansion under a budget."""
+    that it occurs at all, by an expansion under a budget (`probe`; a caller that expands
+    it from a real start next, under the same budget, skips this one)."""
     rule = check_gap(parse_rule(text), min_gap)
-    probe = BudgetedRule(**(rule.kwargs(_PROBE_START) | {"interval": 1, "count": None,
+    if not probe:
+        return rule
+    probing = BudgetedRule(**(rule.kwargs(_PROBE_START) | {"interval": 1, "count": None,
                                                            "until": None}))  # fmt: skip
     try:
-        first = probe.first_after(_PROBE_START, CandidateBudget())
+        first = probing.first_after(_PROBE_START, CandidateBudget())
     except BudgetExceeded:
         first = None
     except ValueError as exc:  # dateutil refuses a combination it cannot expand
@@ -298,10 +301,10 @@ def check_rule(text: str, min_gap: int = DEFAULT_MIN_GAP) -> Rule:
     return rule
 
 
-def normalize_rrule(text: str, min_gap: int = DEFAULT_MIN_GAP) -> str:
+def normalize_rrule(text: str, min_gap: int = DEFAULT_MIN_GAP, *, probe: bool = True) -> str:
     """The rule in canonical form (`FREQ=…` first, upper case, no `RRULE:` prefix); a
     RuleRefused (a ValueError) with a short reason when it is not a usable RRULE."""
-    return check_rule(text, min_gap).text
+    return check_rule(text, min_gap, probe=probe).text
 
 
 def _duration(seconds: int) -> str:

@@ -157,14 +157,18 @@ def clean_time(field: str, value: datetime | None) -> datetime | None:
     return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
-def clean_repeat(value: str | None, min_gap: int = DEFAULT_MIN_GAP) -> str | None:
+def clean_repeat(
+    value: str | None, min_gap: int = DEFAULT_MIN_GAP, *, probe: bool = True
+) -> str | None:
     """The rule canonical, or InvalidInput("repeat"). Bounded work whatever the text: its
     form, value counts and smallest gap are checked before it is expanded, and the expansion
-    (does it occur at all) runs under a candidate budget (server/services/dates/)."""
+    (does it occur at all) runs under a candidate budget (server/services/dates/). Without
+    `probe` that expansion is left to check_schedule, which expands from the real start:
+    one budget per request, not two."""
     if value is None:
         return None
     try:
-        return normalize_rrule(value, min_gap)
+        return normalize_rrule(value, min_gap, probe=probe)
     except ValueError as exc:
         raise InvalidInput("repeat", f"Not a usable RRULE: {exc}") from None
 
@@ -341,7 +345,7 @@ class Tasks:
         notes = clean_notes(draft.notes)
         due = clean_time("due", draft.due)
         remind_at = clean_time("remind_at", draft.remind_at)
-        repeat = clean_repeat(draft.repeat, self.limits.repeat_min_gap)
+        repeat = clean_repeat(draft.repeat, self.limits.repeat_min_gap, probe=remind_at is None)
         task_list = await self._list_for(uid, draft.list_ref or "inbox")
         now = self.clock()
         if repeat is not None and remind_at is not None:
@@ -381,19 +385,20 @@ class Tasks:
         if not isinstance(changes.remind_at, Unset):
             values["remind_at"] = clean_time("remind_at", changes.remind_at)
         if not isinstance(changes.repeat, Unset):
-            values["repeat"] = clean_repeat(changes.repeat, self.limits.repeat_min_gap)
+            # The expansion (does it occur) waits until the start is known: one budget.
+            values["repeat"] = clean_repeat(changes.repeat, self.limits.repeat_min_gap, probe=False)
         task = await self._load(uid, task_id)
         if not isinstance(changes.list_ref, Unset):
             values["list_id"] = str((await self._list_for(uid, changes.list_ref)).id)
         done = changes.done
-        if "repeat" in values or "remind_at" in values:
-            repeat, remind_at = (
-                values.get("repeat", task.repeat),
-                values.get("remind_at", task.remind_at),
-            )
-            if repeat is not None and remind_at is not None:
-                min_gap = self.limits.repeat_min_gap
+        repeat = values.get("repeat", task.repeat)
+        remind_at = values.get("remind_at", task.remind_at)
+        if ("repeat" in values or "remind_at" in values) and repeat is not None:
+            min_gap = self.limits.repeat_min_gap
+            if remind_at is not None:
                 check_schedule(repeat, remind_at, self.clock(), await _zone(uid), min_gap)
+            elif "repeat" in values:
+                clean_repeat(repeat, min_gap)  # no start: does it occur at all
         still_open = not (done if not isinstance(done, Unset) else task.done)
         if values.get("remind_at") is not None and task.remind_at is None and still_open:
             await self._check_reminder_quota(uid)
