@@ -22,7 +22,7 @@ from server.services.common.errors import (
     QuotaExceeded,
     UserNotFound,
 )
-from server.services.common.mongo import find_one
+from server.services.common.mongo import at_least, find_one
 
 Language = Literal["en", "ru"]
 UserRef = PydanticObjectId | str
@@ -214,11 +214,11 @@ class Lists:
         normalized = normalize_list_name(cleaned)
         if normalized in RESERVED_NAMES:
             raise ListNameTaken()
-        # One count on the (user_id, key) index; the four built-ins are not the user's doing.
-        owned = await TaskList.get_pymongo_collection().count_documents(
-            {"user_id": {"$eq": uid}}, limit=self.max_lists + len(BUILTIN_KEYS)
-        )
-        if owned - len(BUILTIN_KEYS) >= self.max_lists:
+        # The user's own lists (built-ins have no name_normalized), along the name_unique
+        # index whose partial filter this query implies.
+        own = {"user_id": {"$eq": uid}, "name_normalized": {"$type": "string"}}
+        index = [("user_id", 1), ("name_normalized", 1)]
+        if await at_least(TaskList, own, self.max_lists, index):
             raise QuotaExceeded("lists", self.max_lists)
         task_list = TaskList(user_id=uid, name=cleaned, name_normalized=normalized)
         try:

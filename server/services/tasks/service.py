@@ -30,7 +30,7 @@ from server.services.common.errors import (
     TaskNotFound,
     TooManyAttempts,
 )
-from server.services.common.mongo import insert
+from server.services.common.mongo import at_least, insert
 from server.services.common.throttle import Limit, RateLimiter
 from server.services.dates.occurrences import RuleError, RuleTooCostly, next_occurrence
 from server.services.dates.rrule import DEFAULT_MIN_GAP, normalize_rrule
@@ -521,25 +521,20 @@ class Tasks:
 
     async def _check_quotas(self, uid: str, *, reminder: bool) -> None:
         """Refuse a creation over the user's quotas: the rate first (one counter upsert),
-        then the counts (each one count on an index that starts with user_id: the embedded
-        server answers it from the index, see docs/quotas-and-repeats.md for the figures)."""
+        then the counts (each the n-th document along the user_tasks index, see
+        common/mongo.at_least and docs/quotas-and-repeats.md for the figures)."""
         try:
             await self.limiter.hit((self._rate, uid))
         except TooManyAttempts as exc:
             raise CreationRateExceeded(self.limits.tasks_per_minute, exc.retry_after) from None
-        tasks = Task.get_pymongo_collection()
-        count = await tasks.count_documents({"user_id": {"$eq": uid}}, limit=self.limits.max_tasks)
-        if count >= self.limits.max_tasks:
+        if await at_least(Task, {"user_id": {"$eq": uid}}, self.limits.max_tasks, _USER_TASKS):
             raise QuotaExceeded("tasks", self.limits.max_tasks)
         if reminder:
             await self._check_reminder_quota(uid)
 
     async def _check_reminder_quota(self, uid: str) -> None:
-        active = await Task.get_pymongo_collection().count_documents(
-            {"user_id": {"$eq": uid}, "done": {"$eq": False}, "remind_at": {"$ne": None}},
-            limit=self.limits.max_active_reminders,
-        )
-        if active >= self.limits.max_active_reminders:
+        active = {"user_id": {"$eq": uid}, "done": {"$eq": False}, "remind_at": {"$ne": None}}
+        if await at_least(Task, active, self.limits.max_active_reminders, _USER_TASKS):
             raise QuotaExceeded("reminders", self.limits.max_active_reminders)
 
     # Internals
@@ -604,6 +599,10 @@ class Tasks:
     async def _after_write(self, task: Task, *, created: bool = False) -> None:
         await self.search_backend.index(task)
         await self.planner.plan(_plan(task, created=created))
+
+
+# The keys of the tasks' user_tasks index: the quota counts walk it.
+_USER_TASKS = [("user_id", 1), ("done", 1), ("order_key", -1)]
 
 
 async def _zone(uid: str) -> ZoneInfo:
