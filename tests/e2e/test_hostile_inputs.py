@@ -34,6 +34,9 @@ from tests.helpers import assert_problem
 TOKEN = "bot-service-token-0123456789abcdefghijklmn"
 PROBE_EVERY = 0.010
 P99_LIMIT = 0.100
+# Hostile requests go one at a time, this far apart: the rule is about what one request
+# does to the loop; volume is the rate quota's business (test_quotas.py).
+PACE = 0.020
 MAX_LIMIT = 0.500
 ALL_MINUTES = ",".join(str(m) for m in range(60))
 ALL_SECONDS = ",".join(str(s) for s in range(60))
@@ -79,6 +82,7 @@ class HealthProbe:
         assert not self.failures, self.failures
         worst = [round(w * 1000) for w in sorted(self.latencies)[-5:]]
         summary = f"over {len(self.latencies)} probes; worst {worst} ms"
+        print(f"/health p99 {self.p99() * 1000:.1f} ms {summary}")  # shown with -s
         assert self.p99() <= P99_LIMIT, f"/health p99 {self.p99() * 1000:.0f} ms {summary}"
         # One long freeze is one slow probe, below the 99th percentile of hundreds: caught
         # here (the freezes of issue 22 lasted 1 s to an hour).
@@ -141,11 +145,13 @@ async def test_hostile_repeat_rules_and_past_repeating_reminders_never_stall_hea
             )
             problem = await assert_problem(created, 422)
             assert [e["field"] for e in problem["errors"]] == ["repeat"], problem
+            await asyncio.sleep(PACE)
             changed = await client.patch(
                 f"/api/tasks/{plain_id}", json={"repeat": rule, "remind_at": PAST}, headers=alice
             )
             problem = await assert_problem(changed, 422)
             assert [e["field"] for e in problem["errors"]] == ["repeat"], problem
+            await asyncio.sleep(PACE)
         assert await db.tasks.count_documents({}) == 1
         assert (await db.tasks.find_one({}))["repeat"] is None
 
@@ -164,6 +170,7 @@ async def test_hostile_repeat_rules_and_past_repeating_reminders_never_stall_hea
             )  # fmt: skip
             assert resp.status == 201, await resp.text()
             ids[(await resp.json())["id"]] = rule
+            await asyncio.sleep(PACE)
         await wait_until(lambda: len(sends(fake_api)) >= len(rules), 10, "the 1900 reminders")
         now = datetime.now(UTC)
         for task_id, rule in ids.items():
