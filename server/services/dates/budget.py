@@ -24,7 +24,7 @@ from typing import Any
 
 from dateutil import rrule as _dateutil_rrule
 
-# Costs in units of about 0.1 µs of CPU (measured on the 2-core box, docs/repeat-rules.md):
+# Costs in units of about 0.1 µs of CPU (measured on the 2-core box, docs/quotas-and-repeats.md):
 # dateutil's per-period overhead (its loop, a year-long list allocated per period) ~3 µs;
 # filtering one candidate day ~0.1 µs (once more per BYSETPOS value, each a pass over the
 # days); building one time or one occurrence ~0.3-0.5 µs.
@@ -37,7 +37,7 @@ YEAR_COST = 40  # the masks rebuilt for a new year (or month)
 # busy 2-core box). Small, because an attacker can make every request spend all of it and
 # the loop must stay responsive. It reaches ~2.5 years of days for a DAILY (or HOURLY) rule
 # filtered by date, ~15 years of WEEKLY, ~30 of MONTHLY and ~100 of YEARLY periods: a rule
-# rarer than that is refused as "too rare to plan" (docs/repeat-rules.md).
+# rarer than that is refused as "too rare to plan" (docs/quotas-and-repeats.md).
 DEFAULT_BUDGET = 50_000
 
 

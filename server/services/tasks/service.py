@@ -66,7 +66,7 @@ UNSET = Unset.UNSET
 @dataclass(frozen=True, slots=True)
 class TaskLimits:
     """Per-user quotas and the repeat rule's smallest gap (settings QUOTA_*, REPEAT_*; see
-    docs/quotas-and-repeats.md). Counting is one indexed count per creation."""
+    docs/quotas-and-repeats.md). Counting walks the user's index, once per creation."""
 
     max_tasks: int = 10_000  # every task, done or not: storage is what a flood costs
     max_active_reminders: int = 1_000  # open tasks with a reminder
