@@ -153,5 +153,5 @@ class CreationRateExceeded(TooManyAttempts):
 
     def __init__(self, per_minute: int, retry_after: int) -> None:
         super().__init__(retry_after)
-        self.args = (f"At most {per_minute} tasks a minute; try again in {retry_after} seconds",)
+        self.args = (f"At most {per_minute} tasks a minute; try again in {retry_after} s",)
         self.per_minute = per_minute
