@@ -72,9 +72,7 @@ async def test_the_reminder_quota_counts_open_tasks_with_a_reminder(make_client,
     plain = await post_task(client, alice)  # without a reminder it is just a task
     assert plain.status == 201
     plain_id = (await plain.json())["id"]
-    refused = await client.patch(
-        f"/api/tasks/{plain_id}", json={"remind_at": LATER}, headers=alice
-    )
+    refused = await client.patch(f"/api/tasks/{plain_id}", json={"remind_at": LATER}, headers=alice)
     await assert_problem(refused, 409)
     assert (await db.tasks.find_one({"title": "t", "remind_at": None})) is not None
     # Completing a reminded task frees its place.
@@ -105,9 +103,7 @@ async def say(client: TestClient, fake: FakeBotAPI, text: str, user: int, lang: 
     return str(fake.calls_to("sendMessage")[-1].params["text"])
 
 
-async def test_the_bot_answers_a_full_quota_politely_in_both_languages(
-    make_client, fake_api, db
-):
+async def test_the_bot_answers_a_full_quota_politely_in_both_languages(make_client, fake_api, db):
     client = await app(make_client, fake_api, quota_tasks=1, quota_tasks_per_minute=2)
     for user, lang, full, fast in (
         (8101, "ru", "У вас уже 1 задача", "Вы добавляете задачи очень быстро"),
