@@ -128,6 +128,17 @@ class Settings(BaseSettings):
     reminder_poll: float = Field(default=1.0, gt=0, le=5)  # s between looks when idle
     reminder_late_after: float = Field(default=60, ge=0)  # s after which a send is "late"
 
+    # Per-user quotas (docs/quotas-and-repeats.md): over one, a creation is refused with 409
+    # (429 + Retry-After for the rate) and the bot answers politely. Sizes of a title (500
+    # characters) and of notes (10,000) are the API contract, fixed in the tasks service.
+    quota_tasks: int = Field(default=10_000, ge=1, le=1_000_000)  # tasks, done ones too
+    quota_lists: int = Field(default=100, ge=1, le=1_000_000)  # own lists, built-ins aside
+    quota_active_reminders: int = Field(default=1_000, ge=1, le=1_000_000)  # open, with a time
+    quota_tasks_per_minute: int = Field(default=60, ge=1, le=1_000_000)  # creations per user
+    # The smallest gap between two occurrences of a repeat rule, in seconds (issue 22: a rule
+    # that fires every second floods a chat).
+    repeat_min_interval: int = Field(default=300, ge=60, le=86_400)
+
     # Abuse limits: attempts per fixed window, counted in MongoDB across processes. The tight
     # login limit is per (username, address), so a stranger cannot lock the owner out; the
     # per-username one is loose and only catches guessing spread over many addresses.

@@ -40,7 +40,7 @@ from server.services.reminders.service import DeliverySettings, Reminders
 from server.services.sharing.service import Sharing, SharingLimits
 from server.services.tasks.lists import Lists
 from server.services.tasks.search_backend import MongoSearch
-from server.services.tasks.service import Tasks
+from server.services.tasks.service import TaskLimits, Tasks
 from server.services.updates import UpdateJournal
 
 
@@ -68,9 +68,15 @@ def build_services(
         previous_keys=tuple(s.get_secret_value().encode() for s in settings.jwt_previous_secrets),
     )
     users = Users()
-    lists = Lists()
+    lists = Lists(max_lists=settings.quota_lists)
     reminders = _reminders(settings)
-    tasks = Tasks(lists, planner=reminders, search=MongoSearch())
+    task_limits = TaskLimits(
+        max_tasks=settings.quota_tasks,
+        max_active_reminders=settings.quota_active_reminders,
+        tasks_per_minute=settings.quota_tasks_per_minute,
+        repeat_min_gap=settings.repeat_min_interval,
+    )
+    tasks = Tasks(lists, planner=reminders, search=MongoSearch(), limits=task_limits)
 
     async def advanced(task_id: PydanticObjectId, remind_at: datetime) -> None:
         await tasks.set_remind_at(task_id, remind_at)
@@ -213,5 +219,6 @@ def _reminders(settings: Settings) -> Reminders:
             workers=settings.reminder_workers,
             poll=settings.reminder_poll,
             late_after=settings.reminder_late_after,
+            repeat_min_gap=settings.repeat_min_interval,
         )
     )

@@ -32,6 +32,10 @@ LIMIT_VARS = (  # the abuse limits, raised (not disabled) so the bench's own loa
     "LOGIN_MAX_FAILURES_PER_ADDRESS",
     "REGISTER_MAX_PER_ADDRESS",
     "TELEGRAM_SIGN_IN_MAX_PER_ADDRESS",
+    "QUOTA_TASKS",  # the search phase seeds 10,000 tasks for one user, fast
+    "QUOTA_TASKS_PER_MINUTE",
+    "QUOTA_ACTIVE_REMINDERS",
+    "QUOTA_LISTS",
 )
 KEPT_FROM_SHELL = (  # app settings a developer may choose for a run; the rest are the bench's
     "MONGODB_URI",

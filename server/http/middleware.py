@@ -27,6 +27,7 @@ from server.services.common.errors import (
     NotConfigured,
     NotFound,
     PasswordTooCommon,
+    QuotaExceeded,
     ServiceError,
     TaskNotFound,
     TooManyAttempts,
@@ -58,6 +59,7 @@ SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str]] = {
     Forbidden: (403, "forbidden"),
     NotFound: (404, "not-found"),
     Conflict: (409, "conflict"),
+    QuotaExceeded: (409, "quota-exceeded"),
     Unavailable: (503, "unavailable"),
 }
 # Refusals about one request field: 422 naming it (field, type).

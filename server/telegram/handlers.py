@@ -10,9 +10,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppI
 from telegram.ext import CommandHandler, ContextTypes, TypeHandler
 
 from server.services.accounts.linking import LINK_PREFIX, LinkOutcome, LinkResult
+from server.services.common.errors import CreationRateExceeded, QuotaExceeded
 from server.services.dates.humanize import zone_text
 from server.services.registry import Services
-from server.telegram.i18n import Lang, language, tr
+from server.telegram.i18n import Lang, language, ntr, tr
 from server.telegram.intake import stop_handling
 from server.telegram.sender import profile_of, telegram_language
 from server.telegram.task_handlers import assistant_intro, example_keyboard
@@ -245,16 +246,60 @@ def link_reply(lang: Lang, result: LinkResult) -> str | None:
             )
 
 
+def quota_text(lang: Lang, error: BaseException | None) -> str | None:
+    """What the bot says when a quota refuses what the user asked (any handler), or None."""
+    if isinstance(error, CreationRateExceeded):
+        return ntr(
+            lang,
+            "You are adding tasks very fast. Please wait {n} second and try again.",
+            "You are adding tasks very fast. Please wait {n} seconds and try again.",
+            error.retry_after,
+        )
+    if not isinstance(error, QuotaExceeded):
+        return None
+    if error.kind == "lists":
+        return ntr(
+            lang,
+            "You already have {n} list of your own, the most I can keep. Delete one you no "
+            "longer need, then try again.",
+            "You already have {n} lists of your own, the most I can keep. Delete one you no "
+            "longer need, then try again.",
+            error.limit,
+        )
+    if error.kind == "reminders":
+        return ntr(
+            lang,
+            "You already have {n} active reminder, the most I can keep. Complete or delete "
+            "one, then try again.",
+            "You already have {n} active reminders, the most I can keep. Complete or delete "
+            "some, then try again.",
+            error.limit,
+        )
+    return ntr(
+        lang,
+        "You already have {n} task, the most I can keep. Delete tasks you no longer need "
+        "(done ones too), then try again.",
+        "You already have {n} tasks, the most I can keep. Delete tasks you no longer need "
+        "(done ones too), then try again.",
+        error.limit,
+    )
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log with the update id and apologise; never let a handler error reach the app."""
+    """Log with the update id and apologise (or say which quota is full); never let a
+    handler error reach the app."""
     update_id = update.update_id if isinstance(update, Update) else None
-    log.error("handler failed for update %s", update_id, exc_info=context.error)
+    lang = telegram_language(update) if isinstance(update, Update) else "en"
+    polite = quota_text(lang, context.error)
+    if polite is None:
+        log.error("handler failed for update %s", update_id, exc_info=context.error)
+    else:
+        log.info("update %s refused by a quota: %s", update_id, context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        lang = telegram_language(update)
         try:
             await context.bot.send_message(
                 update.effective_chat.id,
-                tr(lang, "Sorry, something went wrong. Please try again later."),
+                polite or tr(lang, "Sorry, something went wrong. Please try again later."),
             )
         except Exception:
             log.warning("could not send the apology for update %s", update_id, exc_info=True)

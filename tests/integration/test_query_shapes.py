@@ -205,3 +205,35 @@ async def test_data_open_tasks_by_eq_newest_first_and_import_keys(env: TasksEnv)
     ]
     await keys.delete_many({"user_id": {"$eq": U1}})
     assert await keys.find_one({}) is None
+
+
+async def test_quota_counts_are_the_nth_document_along_the_users_index(env: TasksEnv):
+    # common/mongo.at_least: `count_documents` is not index-served on the embedded server
+    # (seconds at 10,000 tasks), so a quota asks for the n-th match, _id only.
+    from models import Task, TaskList
+    from server.services.common.mongo import at_least
+
+    tasks = await tasks_with_terms(env)
+    # Task documents always carry remind_at (written whole, nulls kept): `$ne: None` must not
+    # meet a missing field, which nx-27017 matches and MongoDB does not.
+    await tasks.update_many({}, {"$set": {"remind_at": None}})
+    await tasks.insert_one(
+        {"user_id": U1, "list_id": "L", "done": False, "remind_at": datetime.now(UTC),
+         "order_key": "4", "title": "reminded"}
+    )  # fmt: skip
+    index = [("user_id", 1), ("done", 1), ("order_key", -1)]
+    mine = {"user_id": {"$eq": U1}}
+    assert await at_least(Task, mine, 3, index)
+    assert not await at_least(Task, mine, 4, index)
+    reminded = {"user_id": {"$eq": U1}, "done": {"$eq": False}, "remind_at": {"$ne": None}}
+    assert await at_least(Task, reminded, 1, index)
+    assert not await at_least(Task, reminded, 2, index)
+    # Own lists: the partial name_unique index's filter, built-ins (no name) not counted.
+    lists = env.db["task_lists"]
+    await lists.insert_many([{"user_id": U1, "key": "inbox", "name_normalized": None},
+                             {"user_id": U1, "key": None, "name_normalized": "home"},
+                             {"user_id": U2, "key": None, "name_normalized": "work"}])  # fmt: skip
+    own = {"user_id": {"$eq": U1}, "name_normalized": {"$type": "string"}}
+    by_name = [("user_id", 1), ("name_normalized", 1)]
+    assert await at_least(TaskList, own, 1, by_name)
+    assert not await at_least(TaskList, own, 2, by_name)

@@ -136,3 +136,22 @@ class ConcurrentChange(ServiceError):
 
     def __init__(self) -> None:
         super().__init__("The task was changed by another request at the same time; try again")
+
+
+class QuotaExceeded(ServiceError):
+    """A per-user quota (`kind`: "tasks", "lists" or "reminders") is full: 409."""
+
+    def __init__(self, kind: str, limit: int) -> None:
+        what = {"reminders": "active reminders"}.get(kind, kind)
+        super().__init__(f"You have reached the limit of {limit} {what}; delete some to make room")
+        self.kind = kind
+        self.limit = limit
+
+
+class CreationRateExceeded(TooManyAttempts):
+    """More tasks created in a minute than the quota allows: 429 with Retry-After."""
+
+    def __init__(self, per_minute: int, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.args = (f"At most {per_minute} tasks a minute; try again in {retry_after} s",)
+        self.per_minute = per_minute

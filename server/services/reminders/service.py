@@ -51,6 +51,7 @@ from models.reminder import (
     ReminderPrefs,
 )
 from server.services.dates.occurrences import RuleError, next_occurrence
+from server.services.dates.rrule import DEFAULT_MIN_GAP
 from server.services.reminders.claims import Claim, Clock, ReminderClaims
 from server.services.reminders.port import ReminderPlan
 
@@ -131,6 +132,7 @@ class DeliverySettings:
     workers: int = 8  # sends in flight per process
     poll: float = 1.0  # seconds between looks for due reminders when idle
     late_after: float = 60.0  # a send this long after its time is marked late
+    repeat_min_gap: int = DEFAULT_MIN_GAP  # seconds; a stored rule closer than this stops
 
 
 Advance = Callable[[PydanticObjectId, datetime], Awaitable[None]]
@@ -536,10 +538,18 @@ class Reminders:
         if doc.get("repeat"):
             occurrence = from_ms(doc["occurrence_ms"])
             after = max(from_ms(send_ms), occurrence)  # missed occurrences are not replayed
+            # Bounded whatever the stored rule and however old the occurrence (a reminder
+            # dated 1900 used to walk every occurrence since, on the loop, again after each
+            # restart: issue 22): next_occurrence restarts the rule just before `after` and
+            # gives up (None: the repeat ends) past its candidate budget. A rule stored before
+            # the smallest-gap check (every second) is refused here, not sent on.
             try:
-                following = next_occurrence(doc["repeat"], occurrence, after, zone)
-            except RuleError:
-                log.warning("reminder %s: repeat %r is not a rule", doc["_id"], doc["repeat"])
+                following = next_occurrence(
+                    doc["repeat"], occurrence, after, zone, min_gap=self.settings.repeat_min_gap
+                )
+            except RuleError as exc:
+                log.warning("reminder %s: repeat %r refused (%s); it ends here",
+                            doc["_id"], doc["repeat"], exc)  # fmt: skip
         record: dict[str, Any] = {
             "claim": None, "lease_ms": 0, "sent_ms": send_ms, "quiet_end_ms": 0,
             "sent_occurrence_ms": doc["due_ms"], "late": int(late),

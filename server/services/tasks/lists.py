@@ -20,9 +20,10 @@ from server.services.common.errors import (
     InvalidInput,
     ListNameTaken,
     ListNotFound,
+    QuotaExceeded,
     UserNotFound,
 )
-from server.services.common.mongo import find_one
+from server.services.common.mongo import at_least, find_one
 from server.services.sharing.access import Need, Role, require
 
 Language = Literal["en", "ru"]
@@ -112,12 +113,13 @@ class Lists:
     (the `_ensured` set makes later calls free); the unique index on (user_id, key) decides
     between processes and concurrent requests."""
 
-    def __init__(self, max_ensured: int = 100_000) -> None:
+    def __init__(self, max_ensured: int = 100_000, max_lists: int = 100) -> None:
         self._ensured: set[str] = set()
         self._max_ensured = max_ensured
         # Today's count is not its members' count: Today fills itself (the tasks service's
         # rule, which sets this when it is built on these lists).
         self.today_count: Callable[[str], Awaitable[int]] | None = None
+        self.max_lists = max_lists  # a user's own lists (built-ins not counted): QUOTA_LISTS
 
     async def ensure_builtins(self, user_id: UserRef, *, just_read: bool = False) -> str:
         """Create whichever built-in lists the user lacks; returns the user key. A user that
@@ -299,6 +301,12 @@ class Lists:
         normalized = normalize_list_name(cleaned)
         if normalized in RESERVED_NAMES:
             raise ListNameTaken()
+        # The user's own lists (built-ins have no name_normalized), along the name_unique
+        # index whose partial filter this query implies.
+        own = {"user_id": {"$eq": uid}, "name_normalized": {"$type": "string"}}
+        index = [("user_id", 1), ("name_normalized", 1)]
+        if await at_least(TaskList, own, self.max_lists, index):
+            raise QuotaExceeded("lists", self.max_lists)
         task_list = TaskList(user_id=uid, name=cleaned, name_normalized=normalized)
         try:
             await task_list.insert()

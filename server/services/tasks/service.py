@@ -23,13 +23,18 @@ from models import Task, TaskList, User
 from models.clock import utcnow
 from server.services.common.errors import (
     ConcurrentChange,
+    CreationRateExceeded,
     Forbidden,
     InvalidInput,
     ListNotFound,
+    QuotaExceeded,
     TaskNotFound,
+    TooManyAttempts,
 )
-from server.services.common.mongo import insert
-from server.services.dates.rrule import normalize_rrule
+from server.services.common.mongo import at_least, insert
+from server.services.common.throttle import Limit, RateLimiter
+from server.services.dates.occurrences import RuleError, RuleTooCostly, next_occurrence
+from server.services.dates.rrule import DEFAULT_MIN_GAP, normalize_rrule
 from server.services.reminders.port import ReminderPlan, ReminderPlanner
 from server.services.sharing.access import Need, require
 from server.services.tasks.lists import Lists, UserRef, object_id, user_key
@@ -61,6 +66,17 @@ class Unset(enum.Enum):
 
 
 UNSET = Unset.UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class TaskLimits:
+    """Per-user quotas and the repeat rule's smallest gap (settings QUOTA_*, REPEAT_*; see
+    docs/quotas-and-repeats.md). Counting walks the user's index, once per creation."""
+
+    max_tasks: int = 10_000  # every task, done or not: storage is what a flood costs
+    max_active_reminders: int = 1_000  # open tasks with a reminder
+    tasks_per_minute: int = 60  # creations per user per minute
+    repeat_min_gap: int = DEFAULT_MIN_GAP  # seconds between two occurrences of a repeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,13 +163,36 @@ def clean_time(field: str, value: datetime | None) -> datetime | None:
     return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
-def clean_repeat(value: str | None) -> str | None:
+def clean_repeat(
+    value: str | None, min_gap: int = DEFAULT_MIN_GAP, *, probe: bool = True
+) -> str | None:
+    """The rule canonical, or InvalidInput("repeat"). Bounded work whatever the text: its
+    form, value counts and smallest gap are checked before it is expanded, and the expansion
+    (does it occur at all) runs under a candidate budget (server/services/dates/). Without
+    `probe` that expansion is left to check_schedule, which expands from the real start:
+    one budget per request, not two."""
     if value is None:
         return None
     try:
-        return normalize_rrule(value)
+        return normalize_rrule(value, min_gap, probe=probe)
     except ValueError as exc:
         raise InvalidInput("repeat", f"Not a usable RRULE: {exc}") from None
+
+
+def check_schedule(
+    repeat: str, remind_at: datetime, now: datetime, zone: ZoneInfo, min_gap: int
+) -> None:
+    """A repeating reminder must have a next occurrence the reminder engine can find within
+    its budget from this start (a start in 1900 is fine: the engine jumps to now); else the
+    rule is refused now rather than silently dropped after the first send."""
+    try:
+        next_occurrence(repeat, remind_at, max(now, remind_at), zone, min_gap=min_gap, strict=True)
+    except RuleTooCostly:
+        raise InvalidInput(
+            "repeat", "The rule does not occur again from remind_at within a plannable time"
+        ) from None
+    except RuleError as exc:
+        raise InvalidInput("repeat", f"Not a usable RRULE from remind_at: {exc}") from None
 
 
 def title_and_notes(text: str) -> tuple[str, str]:
@@ -262,12 +301,17 @@ class Tasks:
         planner: ReminderPlanner,
         search: SearchBackend,
         clock: Clock = utcnow,
+        limits: TaskLimits | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.lists = lists
         self.planner = planner
         self.search_backend = search
         self.clock = clock
         lists.today_count = self.today_count
+        self.limits = limits or TaskLimits()
+        self.limiter = limiter or RateLimiter()
+        self._rate = Limit("task-create", self.limits.tasks_per_minute, 60)
 
     # Reading
 
@@ -426,9 +470,12 @@ class Tasks:
         notes = clean_notes(draft.notes)
         due = clean_time("due", draft.due)
         remind_at = clean_time("remind_at", draft.remind_at)
-        repeat = clean_repeat(draft.repeat)
+        repeat = clean_repeat(draft.repeat, self.limits.repeat_min_gap, probe=remind_at is None)
         task_list = await self._list_for(uid, draft.list_ref or "inbox")
         now = self.clock()
+        if repeat is not None and remind_at is not None:
+            check_schedule(repeat, remind_at, now, await _zone(uid), self.limits.repeat_min_gap)
+        await self._check_quotas(uid, reminder=remind_at is not None)
         task_id = PydanticObjectId()
         task = Task(
             id=task_id,
@@ -467,7 +514,8 @@ class Tasks:
             values["remind_at"] = clean_time("remind_at", changes.remind_at)
             values["remind_by"] = uid if values["remind_at"] is not None else None
         if not isinstance(changes.repeat, Unset):
-            values["repeat"] = clean_repeat(changes.repeat)
+            # The expansion (does it occur) waits until the start is known: one budget.
+            values["repeat"] = clean_repeat(changes.repeat, self.limits.repeat_min_gap, probe=False)
         task = await self._load_for(uid, task_id, Need.WRITE)
         if not isinstance(changes.list_ref, Unset):
             target = await self._list_for(uid, changes.list_ref)
@@ -478,6 +526,17 @@ class Tasks:
                 changes.assignee_id, values.get("list_id", task.list_id)
             )
         done = changes.done
+        repeat = values.get("repeat", task.repeat)
+        remind_at = values.get("remind_at", task.remind_at)
+        if ("repeat" in values or "remind_at" in values) and repeat is not None:
+            min_gap = self.limits.repeat_min_gap
+            if remind_at is not None:
+                check_schedule(repeat, remind_at, self.clock(), await _zone(uid), min_gap)
+            elif "repeat" in values:
+                clean_repeat(repeat, min_gap)  # no start: does it occur at all
+        still_open = not (done if not isinstance(done, Unset) else task.done)
+        if values.get("remind_at") is not None and task.remind_at is None and still_open:
+            await self._check_reminder_quota(uid)
 
         def apply(doc: Task, now: datetime) -> None:
             for name, value in values.items():
@@ -643,6 +702,26 @@ class Tasks:
         await self.search_backend.reindex_user(uid)
         self.lists.forget(uid)
 
+    # Quotas
+
+    async def _check_quotas(self, uid: str, *, reminder: bool) -> None:
+        """Refuse a creation over the user's quotas: the rate first (one counter upsert),
+        then the counts (each the n-th document along the user_tasks index, see
+        common/mongo.at_least and docs/quotas-and-repeats.md for the figures)."""
+        try:
+            await self.limiter.hit((self._rate, uid))
+        except TooManyAttempts as exc:
+            raise CreationRateExceeded(self.limits.tasks_per_minute, exc.retry_after) from None
+        if await at_least(Task, {"user_id": {"$eq": uid}}, self.limits.max_tasks, _USER_TASKS):
+            raise QuotaExceeded("tasks", self.limits.max_tasks)
+        if reminder:
+            await self._check_reminder_quota(uid)
+
+    async def _check_reminder_quota(self, uid: str) -> None:
+        active = {"user_id": {"$eq": uid}, "done": {"$eq": False}, "remind_at": {"$ne": None}}
+        if await at_least(Task, active, self.limits.max_active_reminders, _USER_TASKS):
+            raise QuotaExceeded("reminders", self.limits.max_active_reminders)
+
     # Internals
 
     async def _load(self, uid: str, task_id: str | PydanticObjectId) -> Task:
@@ -742,6 +821,20 @@ class Tasks:
     async def _after_write(self, task: Task, *, created: bool = False) -> None:
         await self.search_backend.index(task)
         await self.planner.plan(_plan(task, created=created))
+
+
+# The keys of the tasks' user_tasks index: the quota counts walk it.
+_USER_TASKS = [("user_id", 1), ("done", 1), ("order_key", -1)]
+
+
+async def _zone(uid: str) -> ZoneInfo:
+    """The user's zone (UTC when unset or unknown): repeat rules run on their wall clock."""
+    oid = object_id(uid)
+    doc = await User.get_pymongo_collection().find_one({"_id": oid}, {"timezone": 1})
+    try:
+        return ZoneInfo(doc["timezone"]) if doc and doc.get("timezone") else ZoneInfo("UTC")
+    except (ValueError, KeyError):
+        return ZoneInfo("UTC")
 
 
 def _plan(task: Task, *, created: bool = False) -> ReminderPlan:
