@@ -16,7 +16,7 @@ from models.clock import epoch_ms, from_ms, to_ms, utcnow
 from server.services.accounts.access_gate import AccessGate
 from server.services.accounts.users import Users
 from server.services.common.errors import NotFound, UserNotFound
-from server.services.common.mongo import same_id
+from server.services.common.mongo import eq, same_id
 
 MAX_LISTED = 100  # most recently used first; older ones still work, they are just not listed
 LIVE = {"$in": [False, 0]}  # `revoked` not set (a `$set` boolean is 1/0 on the embedded server)
@@ -62,7 +62,7 @@ class Sessions:
         """End one of the user's sessions: its refresh token and its access tokens stop
         working. Another user's session, or one already ended, is not found."""
         result = await RefreshSession.get_pymongo_collection().update_many(
-            {"family_id": session_id, "user_id": same_id(user_id), "revoked": LIVE},
+            {**eq(family_id=session_id), "user_id": same_id(user_id), "revoked": LIVE},
             {"$set": {"revoked": True}},
         )
         if result.matched_count == 0:

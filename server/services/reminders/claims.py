@@ -28,6 +28,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from models.rate_counter import RateCounter
 from models.reminder import PENDING, Reminder, ReminderChat, SendGate
+from server.services.common.mongo import eq
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,12 @@ COUNTER_GRACE = timedelta(seconds=120)  # slot counters outlive their slot by th
 CLAIM_BATCH = 100
 CLAIM_BATCH_FOR_MS = 2000
 BUDGET = "rem-all"  # the counter prefix of the global send budget
+
+
+def due_query(now: int) -> dict[str, Any]:
+    """Pending, not paused, due and not leased: what may be claimed now. Served by the
+    `due` index (state, paused, due_ms) on MongoDB and on the embedded server alike."""
+    return {**eq(state=PENDING, paused=0), "due_ms": {"$lte": now}, "lease_ms": {"$lt": now}}
 
 
 class Clock(Protocol):
@@ -85,7 +92,7 @@ class ReminderClaims:
         same id."""
         token = secrets.token_hex(8)
         collection = Reminder.get_pymongo_collection()
-        due = {"state": PENDING, "paused": 0, "due_ms": {"$lte": now}, "lease_ms": {"$lt": now}}
+        due = due_query(now)
         claim = {
             "$set": {"lease_ms": now + self.lease_ms, "claim": token},
             "$inc": {"attempts": 1},
@@ -103,6 +110,19 @@ class ReminderClaims:
             )
             if doc is not None:
                 return Claim(doc, token, now + self.lease_ms)
+
+    async def next_due_ms(self, now: int) -> int | None:
+        """When the earliest pending reminder due after `now` is due (None: none is). One
+        look-up at the start of the `due` index, whatever the number of reminders: what the
+        idle delivery loop sleeps until."""
+        cursor = (
+            Reminder.get_pymongo_collection()
+            .find({**eq(state=PENDING, paused=0), "due_ms": {"$gt": now}}, {"due_ms": 1})
+            .sort("due_ms", 1)
+            .limit(1)
+        )
+        found = [doc async for doc in cursor]
+        return int(found[0]["due_ms"]) if found else None
 
     async def update(self, claim: Claim, update: dict[str, Any]) -> None:
         """Change the claimed reminder, if the claim is still ours."""

@@ -12,6 +12,7 @@ from beanie import PydanticObjectId
 from bson.errors import InvalidId
 
 from models.reminder import ReminderDraft
+from server.services.common.mongo import eq
 from server.services.dates.parse import Parsed, parse
 from server.services.reminders.service import from_ms, to_ms
 
@@ -82,14 +83,14 @@ class ReminderDrafts:
         if doc is None:
             return None
         await ReminderDraft.get_pymongo_collection().update_many(
-            {"user_id": str(user_id), "awaiting_time": 1}, {"$set": {"awaiting_time": 0}}
+            eq(user_id=str(user_id), awaiting_time=1), {"$set": {"awaiting_time": 0}}
         )
         await self._set(doc, awaiting_time=1)
         return Draft.of(doc)
 
     async def awaiting(self, user_id: PydanticObjectId) -> Draft | None:
         found = await ReminderDraft.get_pymongo_collection().find_one(
-            {"user_id": str(user_id), "awaiting_time": 1}, {"_id": 1}
+            eq(user_id=str(user_id), awaiting_time=1), {"_id": 1}
         )
         return await self.get(user_id, str(found["_id"])) if found else None
 

@@ -50,6 +50,7 @@ from models.reminder import (
     ReminderDraft,
     ReminderPrefs,
 )
+from server.services.common.mongo import eq
 from server.services.dates.occurrences import RuleError, next_occurrence
 from server.services.reminders.claims import Claim, Clock, ReminderClaims
 from server.services.reminders.port import ReminderPlan
@@ -203,7 +204,7 @@ class Reminders:
             return
         # A user who blocked the bot gets the reminder paused, not a refused send.
         blocked = await ReminderChat.get_pymongo_collection().find_one(
-            {"user_id": str(plan.user_id), "blocked_ms": {"$gt": 0}}, {"_id": 1}
+            {**eq(user_id=str(plan.user_id)), "blocked_ms": {"$gt": 0}}, {"_id": 1}
         )
         fields = {
             "paused": int(blocked is not None), "user_id": str(plan.user_id),
@@ -240,9 +241,9 @@ class Reminders:
 
     async def forget_user(self, user_id: PydanticObjectId) -> None:
         uid = str(user_id)
-        await Reminder.get_pymongo_collection().delete_many({"user_id": uid})
-        await ReminderChat.get_pymongo_collection().delete_many({"user_id": uid})
-        await ReminderDraft.get_pymongo_collection().delete_many({"user_id": uid})
+        await Reminder.get_pymongo_collection().delete_many(eq(user_id=uid))
+        await ReminderChat.get_pymongo_collection().delete_many(eq(user_id=uid))
+        await ReminderDraft.get_pymongo_collection().delete_many(eq(user_id=uid))
         await ReminderPrefs.get_pymongo_collection().delete_one({"_id": uid})
 
     async def snooze(
@@ -338,7 +339,7 @@ class Reminders:
     async def chat_blocked(self, chat_id: int, user_id: PydanticObjectId | None = None) -> None:
         """The user blocked the bot: pause their reminders until they write again."""
         if user_id is None:
-            user = await User.find_one(User.telegram_id == chat_id)
+            user = await User.find_one(eq(telegram_id=chat_id))
             if user is None or user.id is None:
                 return
             user_id = user.id
@@ -348,7 +349,7 @@ class Reminders:
             {"_id": chat_id}, {"$set": {"user_id": str(user_id), "blocked_ms": now}}, upsert=True
         )
         await Reminder.get_pymongo_collection().update_many(
-            {"user_id": str(user_id)}, {"$set": {"paused": 1}}
+            eq(user_id=str(user_id)), {"$set": {"paused": 1}}
         )
         log.info("chat %s unreachable: its reminders are paused", chat_id)
 
@@ -375,7 +376,7 @@ class Reminders:
                 self._reachable[chat_id] = now + int(REACHABLE_FOR * 1000)
             return False
         await Reminder.get_pymongo_collection().update_many(
-            {"user_id": chat["user_id"]}, {"$set": {"paused": 0}}
+            eq(user_id=chat["user_id"]), {"$set": {"paused": 0}}
         )
         self._work.set()
         log.info("chat %s reachable again: its reminders resume", chat_id)

@@ -21,7 +21,7 @@ from server.services.common.errors import (
     ListNotFound,
     UserNotFound,
 )
-from server.services.common.mongo import find_one
+from server.services.common.mongo import eq, find_one
 
 Language = Literal["en", "ru"]
 UserRef = PydanticObjectId | str
@@ -153,7 +153,7 @@ class Lists:
     async def all(self, user_id: UserRef) -> list[TaskList]:
         """Built-ins first in their order, then the user's own by name."""
         uid = await self.ensure_builtins(user_id)
-        found = await TaskList.find({"user_id": uid}).to_list()
+        found = await TaskList.find(eq(user_id=uid)).to_list()
         order = {key: i for i, key in enumerate(BUILTIN_KEYS)}
         return sorted(
             found,
@@ -166,7 +166,7 @@ class Lists:
         """Open tasks per list id. One `$group` (a count per list would be one scan each on
         the embedded server)."""
         pipeline: list[dict[str, Any]] = [
-            {"$match": {"user_id": user_key(user_id), "done": False}},
+            {"$match": eq(user_id=user_key(user_id), done=False)},
             {"$group": {"_id": "$list_id", "n": {"$sum": 1}}},
         ]
         cursor = await Task.get_pymongo_collection().aggregate(pipeline)
@@ -189,7 +189,7 @@ class Lists:
 
     async def builtin(self, user_id: UserRef, key: BuiltinKey) -> TaskList:
         uid = await self.ensure_builtins(user_id)
-        found = await find_one(TaskList, {"user_id": uid, "key": key})
+        found = await find_one(TaskList, eq(user_id=uid, key=key))
         if found is None:  # erased under us; ensure again next time
             self.forget(uid)
             raise ListNotFound()
@@ -201,7 +201,7 @@ class Lists:
             return await self.builtin(user_id, ref)
         uid = await self.ensure_builtins(user_id)
         oid = object_id(ref)
-        found = await find_one(TaskList, {"_id": oid, "user_id": uid}) if oid else None
+        found = await find_one(TaskList, eq(_id=oid, user_id=uid)) if oid else None
         if found is None:
             raise ListNotFound()
         return found
@@ -230,7 +230,7 @@ class Lists:
         try:
             # Strings only: safe as a $set on the embedded server too.
             await TaskList.get_pymongo_collection().update_one(
-                {"_id": task_list.id, "user_id": task_list.user_id},
+                eq(_id=task_list.id, user_id=task_list.user_id),
                 {"$set": {"name": cleaned, "name_normalized": normalized}},
             )
         except DuplicateKeyError:
@@ -249,7 +249,7 @@ class Lists:
         inbox = await self.builtin(user_id, "inbox")
         await self.move_tasks(task_list.user_id, str(task_list.id), str(inbox.id))
         await TaskList.get_pymongo_collection().delete_one(
-            {"_id": task_list.id, "user_id": task_list.user_id}
+            eq(_id=task_list.id, user_id=task_list.user_id)
         )
         await self.move_tasks(task_list.user_id, str(task_list.id), str(inbox.id))
 
@@ -261,7 +261,7 @@ class Lists:
         if to_user is not None:
             changes["user_id"] = to_user
         result = await Task.get_pymongo_collection().update_many(
-            {"user_id": uid, "list_id": from_list},
+            eq(user_id=uid, list_id=from_list),
             {"$set": changes, "$inc": {"version": 1}},
         )
         return int(result.modified_count)

@@ -21,7 +21,7 @@ from pymongo.errors import DuplicateKeyError
 from models import Task, TaskList
 from models.clock import utcnow
 from server.services.common.errors import ConcurrentChange, InvalidInput, ListNotFound, TaskNotFound
-from server.services.common.mongo import insert
+from server.services.common.mongo import eq, insert
 from server.services.dates.rrule import normalize_rrule
 from server.services.reminders.port import ReminderPlan, ReminderPlanner
 from server.services.tasks.lists import Lists, UserRef, object_id, user_key
@@ -244,11 +244,11 @@ class Tasks:
                 uid, text, list_id=list_id, done=done, limit=query.limit
             )
             return TaskPage(items=found, next_cursor=None)
-        filters: dict[str, Any] = {"user_id": uid}
+        filters = eq(user_id=uid)
         if list_id is not None:
-            filters["list_id"] = list_id
+            filters |= eq(list_id=list_id)
         if done is not None:
-            filters["done"] = done
+            filters |= eq(done=done)
         if after is not None:
             filters["order_key"] = {"$lt": after}
         cursor = (
@@ -275,7 +275,7 @@ class Tasks:
         total = (await self.lists.open_counts(uid)).get(list_id, 0)
         cursor = (
             Task.get_pymongo_collection()
-            .find({"user_id": uid, "list_id": list_id, "done": False}, NO_TERMS)
+            .find(eq(user_id=uid, list_id=list_id, done=False), NO_TERMS)
             .sort("order_key", -1)
             .skip(max(offset, 0))
             .limit(limit)
@@ -386,7 +386,7 @@ class Tasks:
         oid = object_id(task_id)
         if oid is None:
             raise TaskNotFound()
-        result = await Task.get_pymongo_collection().delete_one({"_id": oid, "user_id": uid})
+        result = await Task.get_pymongo_collection().delete_one(eq(_id=oid, user_id=uid))
         if result.deleted_count != 1:
             raise TaskNotFound()
         await self.planner.forget_task(PydanticObjectId(oid))
@@ -403,13 +403,13 @@ class Tasks:
         if src == dst:
             return
         await self.lists.ensure_builtins(dst)
-        for task_list in await TaskList.find({"user_id": src}).to_list():
+        for task_list in await TaskList.find(eq(user_id=src)).to_list():
             target = await self._merge_target(dst, task_list)
             if target is None:
                 # No list of that name: it changes owner (its id stays) ...
                 try:
                     await TaskList.get_pymongo_collection().update_one(
-                        {"_id": task_list.id, "user_id": src}, {"$set": {"user_id": dst}}
+                        eq(_id=task_list.id, user_id=src), {"$set": {"user_id": dst}}
                     )
                     target = task_list
                 except DuplicateKeyError:
@@ -420,11 +420,11 @@ class Tasks:
             await self.lists.move_tasks(src, str(task_list.id), str(target.id), to_user=dst)
             if target.id != task_list.id:
                 await TaskList.get_pymongo_collection().delete_one(
-                    {"_id": task_list.id, "user_id": src}
+                    eq(_id=task_list.id, user_id=src)
                 )
         # Tasks left behind by an interrupted run: their list is gone or already moved.
         inbox = await self.lists.builtin(dst, "inbox")
-        for list_id in await Task.get_pymongo_collection().distinct("list_id", {"user_id": src}):
+        for list_id in await Task.get_pymongo_collection().distinct("list_id", eq(user_id=src)):
             oid = object_id(str(list_id))
             owner = await TaskList.find_one({"_id": oid}) if oid is not None else None
             target_id = (
@@ -436,7 +436,7 @@ class Tasks:
         await self.search_backend.reindex_user(dst)
         # The moved reminders now belong to the other user.
         reminders = Task.get_pymongo_collection().find(
-            {"user_id": dst, "remind_at": {"$ne": None}}, NO_TERMS
+            {**eq(user_id=dst), "remind_at": {"$ne": None}}, NO_TERMS
         )
         async for doc in reminders:
             await self.planner.plan(_plan(Task.model_validate(doc)))
@@ -447,8 +447,8 @@ class Tasks:
         uid = user_key(user_id)
         self.lists.forget(uid)
         await self.planner.forget_user(PydanticObjectId(uid))
-        await Task.get_pymongo_collection().delete_many({"user_id": uid})
-        await TaskList.get_pymongo_collection().delete_many({"user_id": uid})
+        await Task.get_pymongo_collection().delete_many(eq(user_id=uid))
+        await TaskList.get_pymongo_collection().delete_many(eq(user_id=uid))
         await self.search_backend.reindex_user(uid)
         self.lists.forget(uid)
 
@@ -457,7 +457,7 @@ class Tasks:
     async def _load(self, uid: str, task_id: str | PydanticObjectId) -> Task:
         oid = object_id(task_id)
         doc = (
-            await Task.get_pymongo_collection().find_one({"_id": oid, "user_id": uid})
+            await Task.get_pymongo_collection().find_one(eq(_id=oid, user_id=uid))
             if oid is not None
             else None
         )
@@ -477,9 +477,7 @@ class Tasks:
     async def _merge_target(self, dst: str, task_list: TaskList) -> TaskList | None:
         if task_list.key is not None:
             return await self.lists.builtin(dst, task_list.key)
-        return await TaskList.find_one(
-            {"user_id": dst, "name_normalized": task_list.name_normalized}
-        )
+        return await TaskList.find_one(eq(user_id=dst, name_normalized=task_list.name_normalized))
 
     async def _change(
         self, task: Task, apply: Callable[[Task, datetime], None], *, plan: bool = True
@@ -499,7 +497,7 @@ class Tasks:
             read_version = before.version
             task.version = read_version + 1
             result = await collection.replace_one(
-                {"_id": task.id, "user_id": task.user_id, "version": read_version},
+                eq(_id=task.id, user_id=task.user_id, version=read_version),
                 get_dict(task, to_db=True),
             )
             if result.matched_count == 1:
