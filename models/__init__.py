@@ -6,7 +6,7 @@ from models.account_codes import LinkCode, ResetCode
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
 from models.reminder import Reminder, ReminderChat, ReminderDraft, ReminderPrefs, SendGate
-from models.task import Task
+from models.task import SearchPosting, Task
 from models.task_list import TaskList
 from models.telegram_update import TelegramUpdate
 from models.user import User
@@ -19,6 +19,7 @@ ALL_MODELS: list[type[Document]] = [
     RateCounter,
     TaskList,
     Task,
+    SearchPosting,
     LinkCode,
     ResetCode,
     Reminder,
@@ -38,6 +39,7 @@ __all__ = [
     "ReminderDraft",
     "ReminderPrefs",
     "ResetCode",
+    "SearchPosting",
     "SendGate",
     "SpentRefreshToken",
     "Task",

@@ -54,3 +54,16 @@ class Task(Document):
             # Search candidates: multikey on the terms, always with the user first.
             IndexModel([("user_id", ASCENDING), ("terms", ASCENDING)], name="search_terms"),
         ]
+
+
+class SearchPosting(Document):
+    """The tasks of one user that hold one search term (server/services/tasks/search.py): a
+    query reads the postings of its terms by `_id` (`$in` on `_id` is a look-up on both
+    MongoDB and the embedded server, where a condition on an array such as `Task.terms`
+    scans the whole collection). So a search costs what the user's own tasks cost."""
+
+    id: str  # type: ignore[assignment]  # "<user id>:<term>"
+    tasks: list[str] = Field(default_factory=list)  # task ids, 24-hex strings
+
+    class Settings:
+        name = "search_postings"
