@@ -79,6 +79,10 @@ class ReminderClaims:
         # The shared 429 gate, read at most every GATE_CACHE_MS per process (a 429 this
         # process receives closes it here at once).
         self._gate = (0, -GATE_CACHE_MS)  # (paused until, read at)
+        # The earliest lease this process put on a due reminder it let go (quiet hours, a
+        # busy chat, a retry): due, so no "next due" look-up finds it; the idle loop wakes
+        # for it (see Reminders._worker).
+        self.released_until: int | None = None
 
     # ------------------------------------------------------------------ the claim
 
@@ -129,6 +133,10 @@ class ReminderClaims:
         await Reminder.get_pymongo_collection().update_one(
             {"_id": claim.doc["_id"], "claim": claim.token}, update
         )
+        fields = update.get("$set", {})
+        lease = fields.get("lease_ms")
+        if fields.get("state", PENDING) == PENDING and isinstance(lease, int) and lease > 0:
+            self.released_until = min(lease, self.released_until or lease)
 
     async def record(self, claim: Claim, fields: dict[str, Any]) -> bool:
         """Record a send (`$set` of `fields`) as the claim holder. Tried until the lease

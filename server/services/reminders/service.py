@@ -130,7 +130,10 @@ class DeliverySettings:
     chat_interval: float = 1.0  # seconds between two messages to one chat
     lease: float = 30.0  # seconds a claim holds
     workers: int = 8  # sends in flight per process
-    poll: float = 1.0  # seconds between looks for due reminders when idle
+    # The longest an idle process sleeps: it sleeps until the earliest pending reminder is
+    # due (one indexed look-up), or until a reminder is planned in this process; this bound
+    # covers reminders planned by other processes and claims lapsing.
+    poll: float = 1.0
     late_after: float = 60.0  # a send this long after its time is marked late
 
 
@@ -164,6 +167,8 @@ class Reminders:
         # its next occurrence.
         self.on_advanced = on_advanced
         self._work = asyncio.Event()
+        # When worker 0 will look again (clock ms): a plan due before that wakes it.
+        self._wake_ms = 0
         self._reachable: dict[int, int] = {}  # chat id -> found not blocked until (clock ms)
         self.sent = 0  # this process's sends, for logs and benchmarks
 
@@ -233,8 +238,8 @@ class Reminders:
             await collection.update_one(
                 {"_id": plan.task_id}, {"$set": fields, "$inc": {"version": 1}}
             )
-        if due <= self.clock.now_ms() + int(self.settings.poll * 1000):
-            self._work.set()
+        if due < self._wake_ms:
+            self._work.set()  # due before the idle loop would look again
 
     async def forget_task(self, task_id: PydanticObjectId) -> None:
         await Reminder.get_pymongo_collection().delete_one({"_id": task_id})
@@ -433,14 +438,50 @@ class Reminders:
             if sent:
                 self._work.set()  # there may be more: wake the others
                 continue
-            self._work.clear()
-            # Worker 0 looks every `poll`; the others sleep until there is work.
-            timeout = self.settings.poll if index == 0 else self.settings.poll * 5
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-            # cancellation that arrives as the event is set, and the worker would never stop.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._work.wait()
+            if index == 0:
+                await self._idle_until_due()
+            else:  # the others sleep until worker 0 finds work
+                self._work.clear()
+                await self._idle(self.settings.poll * 5)
+
+    async def _idle_until_due(self) -> None:
+        """Sleep until the earliest pending reminder is due (or one this process let go is
+        released), at most `poll`, woken at once by a plan due sooner. Idle, a process makes
+        one indexed look-up per wake, whatever the number of reminders scheduled."""
+        now = self.clock.now_ms()
+        bound = now + int(self.settings.poll * 1000)
+        # Set before the look-up, so that a plan landing during it still wakes this sleep.
+        self._wake_ms = bound
+        self._work.clear()
+        wake = bound
+        following = await self.claims.next_due_ms(now)
+        if following is not None:
+            wake = min(wake, following)
+        released = self.claims.released_until
+        if released is not None:
+            if released <= now:
+                self.claims.released_until = None
+            wake = min(wake, max(released, now))
+        self._wake_ms = wake
+        try:
+            await self._idle(max(0, wake - now) / 1000)
+        finally:
+            self._wake_ms = 0
+
+    async def _idle(self, seconds: float) -> None:
+        """The clock's sleep, cut short when there is work. Two tasks raced with
+        asyncio.wait, not wait_for (on Python 3.11 wait_for can swallow a cancellation that
+        arrives as the event is set, and the worker would never stop)."""
+        if self._work.is_set():
+            return
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waiter = asyncio.ensure_future(self._work.wait())
+        try:
+            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waiter):
+                task.cancel()
+            await asyncio.gather(sleeper, waiter, return_exceptions=True)
 
     async def deliver_one(self, sender: Sender) -> bool:
         """Claim one due reminder and send it. False when none was due (or sending is
