@@ -26,7 +26,7 @@ from models.reminder import PENDING
 from server.db.connection import init_models
 from server.services.common.mongo import eq
 from server.services.reminders.claims import due_query
-from server.services.tasks.search_backend import posting_key
+from server.services.tasks.search_backend import bucket_key
 from tests.integration.embedded_plans import TracedServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,16 +124,18 @@ HOT: dict[str, Run] = {
         eq(user_id=U, list_id="L9"), {"$set": {"list_id": "L8"}}
     ),
     "search postings": lambda db: _all(
-        db.search_postings.find({"_id": {"$in": [posting_key(U, "мол"), posting_key(U, "a")]}})
+        db.search_postings.find(
+            {"_id": {"$in": [bucket_key(U, "мол"), bucket_key(U, "a")]}}, {"~мол": 1, "~a": 1}
+        )
     ),
     "search postings written": lambda db: db.search_postings.bulk_write(
         [
             UpdateOne(
-                {"_id": posting_key(U, "мол")},
-                {"$addToSet": {"tasks": {"$each": ["t"]}}},
+                {"_id": bucket_key(U, "мол")},
+                {"$push": {"~мол": {"$each": ["t"]}}},
                 upsert=True,
             ),
-            UpdateOne({"_id": posting_key(U, "a")}, {"$pull": {"tasks": {"$in": ["t"]}}}),
+            UpdateOne({"_id": bucket_key(U, "a")}, {"$pull": {"~a": {"$in": ["t"]}}}),
         ],
         ordered=False,
     ),
@@ -265,8 +267,7 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "tasks/lists.py::Lists.resolve": ("list by id and user",),
     "tasks/search_backend.py::MongoSearch._postings": ("search postings",),
     "tasks/search_backend.py::MongoSearch._from_postings": ("search candidates",),
-    "tasks/search_backend.py::MongoSearch._add": ("search postings written",),
-    "tasks/search_backend.py::MongoSearch._drop_stale": ("search postings written",),
+    "tasks/search_backend.py::MongoSearch._write": ("search postings written",),
     "tasks/search_backend.py::MongoSearch._candidates": Cold(
         "the terms query, only until the postings are built (once, after the upgrade)"
     ),

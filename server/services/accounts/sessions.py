@@ -22,6 +22,14 @@ MAX_LISTED = 100  # most recently used first; older ones still work, they are ju
 LIVE = {"$in": [False, 0]}  # `revoked` not set (a `$set` boolean is 1/0 on the embedded server)
 
 
+def live_of(user_id: PydanticObjectId) -> dict[str, Any]:
+    """The user's sessions not revoked. `user_id` is an ObjectId, which nx-27017 matches
+    outside `_id` only through `$in` (`same_id`), and that scans the sessions collection on
+    the embedded server (MongoDB uses the `user` index). A cold path (the sessions screen,
+    log out everywhere), registered as such in tests/integration/test_query_plans.py."""
+    return {"user_id": same_id(user_id), "revoked": LIVE}
+
+
 @dataclass(frozen=True, slots=True)
 class SessionInfo:
     id: str
@@ -41,7 +49,7 @@ class Sessions:
         user = await self._users.get(user_id)
         now = utcnow()
         docs = (
-            await RefreshSession.find({"user_id": same_id(user_id), "revoked": LIVE})
+            await RefreshSession.find(live_of(user_id))
             .sort("-last_used_ms")
             .limit(MAX_LISTED)
             .to_list()
@@ -85,9 +93,7 @@ class Sessions:
         self._gate.note_user(user)
         # Tidying up (the instant above already ended them): a session marked revoked is no
         # longer listed, and a reuse of its tokens is recognised.
-        live = await family_ids(
-            RefreshSession.get_pymongo_collection(), {"user_id": same_id(user_id), "revoked": LIVE}
-        )
+        live = await family_ids(RefreshSession.get_pymongo_collection(), live_of(user_id))
         if live:
             await RefreshSession.get_pymongo_collection().update_many(
                 {"user_id": same_id(user_id), "family_id": {"$in": live}},

@@ -1,5 +1,6 @@
 """Where search runs. The tasks service asks a SearchBackend; this one narrows in MongoDB
-(postings: per user and term, the tasks holding it) and ranks with rapidfuzz. A deployment
+(postings: per user and term, the tasks holding it, in a few documents per user) and ranks
+with rapidfuzz. A deployment
 with a search engine (MeiliSearch, Typesense, Atlas Search) implements the same protocol:
 `index`/`unindex`/`reindex_user` keep the engine in step after every write, `search` asks it
 for ids (filtered by user!) and loads those tasks from MongoDB; `terms` returns [] so the
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from collections import Counter
 from typing import Any, Protocol
 
@@ -29,7 +31,12 @@ CANDIDATES = 200
 # Of those, looked up before the list and done filters apply (postings know neither).
 LOOKED_UP = 2 * CANDIDATES
 RANK_ON_LOOP = 20  # candidates ranked on the event loop itself (well under a millisecond)
-BACKFILLED = "~backfilled-v1"  # a posting `_id` no user's term can have: the backfill ran
+# Postings documents per user: a term's postings are field "~<term>" of document
+# "<user id>:<bucket>" (bucket = a stable hash of the term). A few documents per user, not
+# one per term (about 500 per 100 tasks): the embedded server writes ~2,000 documents a
+# second, and every document costs its index entries.
+BUCKETS = 16
+BACKFILLED = "~backfilled-v2"  # a posting `_id` no user's bucket can have: the backfill ran
 BATCH = 500
 # Large fields the search never needs back (the terms array is the largest).
 NO_TERMS = {"terms": 0}
@@ -40,8 +47,9 @@ class SearchBackend(Protocol):
     def terms(self, title: str, notes: str) -> list[str]:
         """What to store on the task document for this backend's queries."""
 
-    async def index(self, task: Task) -> None:
-        """The task was created or changed."""
+    async def index(self, task: Task, previous: list[str]) -> None:
+        """The task was created or changed; `previous`: the terms it had before ([] when
+        created)."""
 
     async def unindex(self, task_id: str) -> None:
         """The task was deleted."""
@@ -58,21 +66,29 @@ class SearchBackend(Protocol):
         """The user's tasks matching `text`, best first, at most `limit`."""
 
 
-def posting_key(user_id: str, term: str) -> str:
-    return f"{user_id}:{term}"
+def bucket_key(user_id: str, term: str) -> str:
+    """The `_id` of the postings document holding this user's term."""
+    return f"{user_id}:{zlib.crc32(term.encode()) % BUCKETS}"
+
+
+def field(term: str) -> str:
+    # A prefix: field names must not start with "$" or be digits alone (a term can be "42").
+    return f"~{term}"
 
 
 class MongoSearch:
     """Candidates from postings, ranked with rapidfuzz. A task's terms (search.index_terms)
-    are still stored on it, the record of which postings hold it; each posting document is
-    `{_id: "<user>:<term>", tasks: [task ids]}`, so a query reads its terms' postings by
-    `_id` (a look-up on MongoDB and on the embedded server, where a condition on the task's
-    `terms` array scans every user's tasks) and fetches its best candidates by `_id`.
+    are stored on it (what its postings are, for the next change); the postings of a user's
+    term are the task ids in field `~<term>` of the user's postings document for that term's
+    bucket (`bucket_key`). A query reads the few documents of its terms by `_id` (a look-up
+    on MongoDB and on the embedded server, where a condition on the task's `terms` array
+    scans every user's tasks), counts how many of its terms each task holds, and fetches its
+    best candidates by `_id`. So a search costs what the user's own tasks cost.
 
-    Postings only grow on a write (`$addToSet`, no read of the task's previous terms); an id
-    left in a posting by a deleted or moved task is dropped by the first search that reads it
-    (not found for this user), and one left by an edit that removed the word only costs a
-    candidate slot (its ranking finds no match)."""
+    Writes: `$push` of the terms a task gained, `$pull` of those it lost (the embedded server
+    ignores `$addToSet` on a field the document lacks; a duplicate from a retried write is
+    harmless, ids are counted once). A deleted task's id is dropped by the first search that
+    meets it (not found among the user's tasks)."""
 
     def __init__(self) -> None:
         self.ready = False  # postings cover every task (else: the slower terms query)
@@ -80,64 +96,67 @@ class MongoSearch:
     def terms(self, title: str, notes: str) -> list[str]:
         return search.index_terms(title, notes)
 
-    async def index(self, task: Task) -> None:
-        if task.id is not None:
-            await self._add(task.user_id, [(str(task.id), task.terms)])
+    async def index(self, task: Task, previous: list[str]) -> None:
+        if task.id is None:
+            return
+        now, before = set(task.terms), set(previous)
+        task_id = str(task.id)
+        await self._write(task.user_id, {term: [task_id] for term in now - before},
+                          {term: [task_id] for term in before - now})  # fmt: skip
 
     async def unindex(self, task_id: str) -> None:
         return None  # dropped from its postings by the next search that meets it
 
     async def reindex_user(self, user_id: str) -> None:
-        """The user's tasks changed owner in bulk (an account merge): add them to this user's
-        postings."""
+        """Rebuild the user's postings from their tasks (after an account merge moved tasks
+        in): bounded by the user's own tasks."""
+        postings = SearchPosting.get_pymongo_collection()
+        await postings.delete_many({"_id": {"$in": [f"{user_id}:{b}" for b in range(BUCKETS)]}})
+        added: dict[str, list[str]] = {}
         cursor = Task.get_pymongo_collection().find(eq(user_id=user_id), {"terms": 1})
-        batch: list[tuple[str, list[str]]] = []
         async for doc in cursor:
-            batch.append((str(doc["_id"]), list(doc.get("terms") or [])))
-            if len(batch) >= BATCH:
-                await self._add(user_id, batch)
-                batch = []
-        if batch:
-            await self._add(user_id, batch)
+            for term in doc.get("terms") or []:
+                added.setdefault(term, []).append(str(doc["_id"]))
+        await self._write(user_id, added, {})
 
     async def backfill(self) -> None:
         """Postings for tasks written before postings existed: once, at the first start after
         the upgrade (in the background; searches use the terms query until it is done)."""
         postings = SearchPosting.get_pymongo_collection()
         if await postings.find_one({"_id": BACKFILLED}) is None:
-            by_user: dict[str, list[tuple[str, list[str]]]] = {}
+            by_user: dict[str, dict[str, list[str]]] = {}
+            seen = 0
             cursor = Task.get_pymongo_collection().find({}, {"user_id": 1, "terms": 1})
             async for doc in cursor:
-                by_user.setdefault(doc["user_id"], []).append(
-                    (str(doc["_id"]), list(doc.get("terms") or []))
-                )
-                if sum(map(len, by_user.values())) >= BATCH:
-                    for user_id, tasks in by_user.items():
-                        await self._add(user_id, tasks)
+                terms = by_user.setdefault(doc["user_id"], {})
+                for term in doc.get("terms") or []:
+                    terms.setdefault(term, []).append(str(doc["_id"]))
+                seen += 1
+                if seen % BATCH == 0:
+                    for user_id, added in by_user.items():
+                        await self._write(user_id, added, {})
                     by_user = {}
-            for user_id, tasks in by_user.items():
-                await self._add(user_id, tasks)
-            await postings.update_one({"_id": BACKFILLED}, {"$set": {"tasks": []}}, upsert=True)
+            for user_id, added in by_user.items():
+                await self._write(user_id, added, {})
+            await postings.update_one({"_id": BACKFILLED}, {"$set": {"at": 1}}, upsert=True)
             log.info("search postings built for the existing tasks")
         self.ready = True
 
-    async def _add(self, user_id: str, tasks: list[tuple[str, list[str]]]) -> None:
-        by_term: dict[str, list[str]] = {}
-        for task_id, terms in tasks:
-            for term in terms:
-                by_term.setdefault(term, []).append(task_id)
-        if by_term:
-            await SearchPosting.get_pymongo_collection().bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": posting_key(user_id, term)},
-                        {"$addToSet": {"tasks": {"$each": ids}}},
-                        upsert=True,
-                    )
-                    for term, ids in by_term.items()
-                ],
-                ordered=False,
-            )
+    async def _write(
+        self, user_id: str, added: dict[str, list[str]], removed: dict[str, list[str]]
+    ) -> None:
+        """One update per postings document touched, in one round trip."""
+        pushes: dict[str, dict[str, Any]] = {}
+        pulls: dict[str, dict[str, Any]] = {}
+        for term, ids in added.items():
+            pushes.setdefault(bucket_key(user_id, term), {})[field(term)] = {"$each": ids}
+        for term, ids in removed.items():
+            pulls.setdefault(bucket_key(user_id, term), {})[field(term)] = {"$in": ids}
+        updates = [UpdateOne({"_id": key}, {"$push": fields}, upsert=True)
+                   for key, fields in pushes.items()]  # fmt: skip
+        updates += [UpdateOne({"_id": key}, {"$pull": fields}) for key, fields in pulls.items()]
+        if updates:
+            await SearchPosting.get_pymongo_collection().bulk_write(updates, ordered=False)
 
     async def search(
         self, user_id: str, text: str, *, list_id: str | None, done: bool | None, limit: int
@@ -169,39 +188,37 @@ class MongoSearch:
         self, user_id: str, query: Query, base: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """The tasks sharing the most terms with the query (those having them all first)."""
-        shared: Counter[str] = Counter()
         postings = await self._postings(user_id, query.terms)
+        shared: Counter[str] = Counter()
         for ids in postings.values():
-            shared.update(ids)
+            shared.update(set(ids))
         wanted = [task_id for task_id, _ in shared.most_common(LOOKED_UP)]
         if not wanted:
             return []
         oids = [ObjectId(task_id) for task_id in wanted if ObjectId.is_valid(task_id)]
         cursor = Task.get_pymongo_collection().find({"_id": {"$in": oids}, **base}, RANK_FIELDS)
         docs = {str(doc["_id"]): doc async for doc in cursor}
-        if list_id_or_done_free(base):
-            await self._drop_stale(user_id, postings, [t for t in wanted if t not in docs])
+        if set(base) == {"user_id"}:  # only the user filter: an id not found is surely stale
+            gone = {task_id for task_id in wanted if task_id not in docs}
+            await self._write(user_id, {}, {
+                term: sorted(gone & set(ids)) for term, ids in postings.items() if gone & set(ids)
+            })  # fmt: skip
         return [docs[task_id] for task_id in wanted if task_id in docs][:CANDIDATES]
 
     async def _postings(self, user_id: str, terms: tuple[str, ...]) -> dict[str, list[str]]:
-        keys = [posting_key(user_id, term) for term in terms]
-        cursor = SearchPosting.get_pymongo_collection().find({"_id": {"$in": keys}})
-        return {doc["_id"]: list(doc.get("tasks") or []) async for doc in cursor}
-
-    async def _drop_stale(
-        self, user_id: str, postings: dict[str, list[str]], gone: list[str]
-    ) -> None:
-        """Ids no longer the user's tasks (deleted, or moved to another account)."""
-        if not gone:
-            return
-        gone_set = set(gone)
-        updates = [
-            UpdateOne({"_id": key}, {"$pull": {"tasks": {"$in": sorted(gone_set & set(ids))}}})
-            for key, ids in postings.items()
-            if gone_set & set(ids)
-        ]
-        if updates:
-            await SearchPosting.get_pymongo_collection().bulk_write(updates, ordered=False)
+        """term -> task ids, read from the few documents holding the query's terms (only
+        those fields)."""
+        keys = sorted({bucket_key(user_id, term) for term in terms})
+        cursor = SearchPosting.get_pymongo_collection().find(
+            {"_id": {"$in": keys}}, {field(term): 1 for term in terms}
+        )
+        found: dict[str, list[str]] = {}
+        async for doc in cursor:
+            for term in terms:
+                ids = doc.get(field(term))
+                if isinstance(ids, list):
+                    found[term] = [str(task_id) for task_id in ids]
+        return found
 
     async def _from_terms(self, query: Query, base: dict[str, Any]) -> list[dict[str, Any]]:
         """Before the postings are built: the task's own `terms` (a scan on the embedded
@@ -231,8 +248,3 @@ async def _rank(query: Query, candidates: list[dict[str, Any]]) -> list[dict[str
     if len(candidates) <= RANK_ON_LOOP:
         return search.rank(query, candidates, text)
     return await asyncio.to_thread(search.rank, query, candidates, text)
-
-
-def list_id_or_done_free(base: dict[str, Any]) -> bool:
-    """Only the user filter: a posting id not found is then surely stale."""
-    return set(base) == {"user_id"}

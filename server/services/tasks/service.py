@@ -502,15 +502,17 @@ class Tasks:
             )
             if result.matched_count == 1:
                 if plan:
-                    await self._after_write(task)
+                    await self._after_write(task, previous=before.terms)
                 else:
-                    await self.search_backend.index(task)
+                    await self.search_backend.index(task, before.terms)
                 return task
             task = await self._load(task.user_id, task.id)  # type: ignore[arg-type]
         raise ConcurrentChange()
 
-    async def _after_write(self, task: Task, *, created: bool = False) -> None:
-        await self.search_backend.index(task)
+    async def _after_write(
+        self, task: Task, *, created: bool = False, previous: list[str] | None = None
+    ) -> None:
+        await self.search_backend.index(task, previous or [])
         await self.planner.plan(_plan(task, created=created))
 
 
