@@ -195,9 +195,10 @@ def _documents(first: int, last: int) -> Iterator[tuple[str, Iterator[dict[str, 
     from beanie import PydanticObjectId
     from beanie.odm.utils.dump import get_dict
 
-    from models import Reminder, SearchPosting, Task, TaskList, User
+    from models import Reminder, Task, TaskList, User
     from models.reminder import PENDING
     from server.services.tasks import search
+    from server.services.tasks.search_backend import bucket_key, field
 
     rng = random.Random(first)
     pool = titles(2_000, seed=11)
@@ -262,10 +263,11 @@ def _documents(first: int, last: int) -> Iterator[tuple[str, Iterator[dict[str, 
             plans["tasks"].append(doc)
             for term in terms:
                 postings.setdefault(term, []).append(str(task_id))
-        plans["search_postings"] += [
-            get_dict(SearchPosting(id=f"{uid}:{term}", tasks=ids), to_db=True)
-            for term, ids in postings.items()
-        ]
+        buckets: dict[str, dict[str, Any]] = {}
+        for term, ids in postings.items():  # as MongoSearch._write leaves them
+            key = bucket_key(uid, term)
+            buckets.setdefault(key, {"_id": key})[field(term)] = ids
+        plans["search_postings"] += list(buckets.values())
     yield "users", user_docs()
     for name, docs in plans.items():
         yield name, iter(docs)

@@ -458,10 +458,10 @@ class Reminders:
         if following is not None:
             wake = min(wake, following)
         released = self.claims.released_until
-        if released is not None:
-            if released <= now:
-                self.claims.released_until = None
-            wake = min(wake, max(released, now))
+        if released is not None and released < now:
+            self.claims.released_until = None  # lapsed: the claim query above saw it
+        elif released is not None:
+            wake = min(wake, released + 1)  # claimable once its lease is in the past
         self._wake_ms = wake
         try:
             await self._idle(max(0, wake - now) / 1000)
