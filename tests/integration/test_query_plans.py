@@ -26,7 +26,7 @@ from models.reminder import PENDING
 from server.db.connection import init_models
 from server.services.common.mongo import eq
 from server.services.reminders.claims import due_query
-from server.services.tasks.search_backend import bucket_key
+from server.services.tasks.search_backend import bucket_key, field
 from tests.integration.embedded_plans import TracedServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,17 +125,18 @@ HOT: dict[str, Run] = {
     ),
     "search postings": lambda db: _all(
         db.search_postings.find(
-            {"_id": {"$in": [bucket_key(U, "мол"), bucket_key(U, "a")]}}, {"~мол": 1, "~a": 1}
+            {"_id": {"$in": [bucket_key(U, "мол"), bucket_key(U, "a")]}},
+            {field("мол"): 1, field("a"): 1},
         )
     ),
     "search postings written": lambda db: db.search_postings.bulk_write(
         [
             UpdateOne(
                 {"_id": bucket_key(U, "мол")},
-                {"$push": {"~мол": {"$each": ["t"]}}},
+                {"$push": {field("мол"): {"$each": ["t"]}}},
                 upsert=True,
             ),
-            UpdateOne({"_id": bucket_key(U, "a")}, {"$pull": {"~a": {"$in": ["t"]}}}),
+            UpdateOne({"_id": bucket_key(U, "a")}, {"$pull": {field("a"): {"$in": ["t"]}}}),
         ],
         ordered=False,
     ),

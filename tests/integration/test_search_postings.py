@@ -8,7 +8,7 @@ from beanie import PydanticObjectId
 
 from models import SearchPosting, Task
 from server.services.tasks import search
-from server.services.tasks.search_backend import BACKFILLED, MongoSearch, bucket_key
+from server.services.tasks.search_backend import BACKFILLED, MongoSearch, bucket_key, field
 from server.services.tasks.service import TaskChanges, TaskDraft, TaskQuery
 from tests.integration.tasks_env import TasksEnv
 
@@ -18,7 +18,7 @@ async def posting(user_id: PydanticObjectId, term: str) -> list[str] | None:
     doc = await SearchPosting.get_pymongo_collection().find_one(
         {"_id": bucket_key(str(user_id), term)}
     )
-    return None if doc is None else doc.get(f"~{term}")
+    return None if doc is None else doc.get(field(term))
 
 
 async def titles(env: TasksEnv, user_id: PydanticObjectId, text: str) -> list[str]:
@@ -31,6 +31,9 @@ async def test_found_after_create_and_edit_and_only_the_users_own(env: TasksEnv)
     task = await env.tasks.create(me, TaskDraft(title="Купить молоко"))
     await env.tasks.create(other, TaskDraft(title="Молоко соседу"))
     assert await titles(env, me, "молоко") == ["Купить молоко"]
+    second = await env.tasks.create(me, TaskDraft(title="Молоко и кефир"))
+    assert await posting(me, "мол") == [str(task.id), str(second.id)]  # pushed, not replaced
+    assert await titles(env, me, "купит молако") == ["Купить молоко"]
     await env.tasks.update(me, task.id, TaskChanges(notes="и хлеб к ужину"))
     assert await titles(env, me, "хлеб") == ["Купить молоко"]
     assert await posting(me, "хле") == [str(task.id)]

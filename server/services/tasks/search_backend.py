@@ -31,7 +31,7 @@ CANDIDATES = 200
 # Of those, looked up before the list and done filters apply (postings know neither).
 LOOKED_UP = 2 * CANDIDATES
 RANK_ON_LOOP = 20  # candidates ranked on the event loop itself (well under a millisecond)
-# Postings documents per user: a term's postings are field "~<term>" of document
+# Postings documents per user: a term's postings are field `field(term)` of document
 # "<user id>:<bucket>" (bucket = a stable hash of the term). A few documents per user, not
 # one per term (about 500 per 100 tasks): the embedded server writes ~2,000 documents a
 # second, and every document costs its index entries.
@@ -72,14 +72,17 @@ def bucket_key(user_id: str, term: str) -> str:
 
 
 def field(term: str) -> str:
-    # A prefix: field names must not start with "$" or be digits alone (a term can be "42").
-    return f"~{term}"
+    """The term's field: "~" and its UTF-8 in hex. ASCII, because nx-27017's `$push` onto an
+    existing array whose field name is not ASCII replaces the array (measured: "~мол" kept
+    only the last task pushed); the prefix, because a name must not start with "$" or be
+    digits alone."""
+    return "~" + term.encode().hex()
 
 
 class MongoSearch:
     """Candidates from postings, ranked with rapidfuzz. A task's terms (search.index_terms)
     are stored on it (what its postings are, for the next change); the postings of a user's
-    term are the task ids in field `~<term>` of the user's postings document for that term's
+    term are the task ids in field `field(term)` of the user's postings document for that term's
     bucket (`bucket_key`). A query reads the few documents of its terms by `_id` (a look-up
     on MongoDB and on the embedded server, where a condition on the task's `terms` array
     scans every user's tasks), counts how many of its terms each task holds, and fetches its
