@@ -9,7 +9,7 @@ from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
 from models.reminder import Reminder, ReminderChat, ReminderDraft, ReminderPrefs, SendGate
 from models.sharing import ListInvite, ListMember
-from models.task import Task
+from models.task import SearchPosting, Task
 from models.task_list import TaskList
 from models.telegram_update import TelegramUpdate
 from models.user import User
@@ -22,6 +22,7 @@ ALL_MODELS: list[type[Document]] = [
     RateCounter,
     TaskList,
     Task,
+    SearchPosting,
     LinkCode,
     ResetCode,
     Reminder,
@@ -51,6 +52,7 @@ __all__ = [
     "ReminderDraft",
     "ReminderPrefs",
     "ResetCode",
+    "SearchPosting",
     "SendGate",
     "SpentRefreshToken",
     "Task",

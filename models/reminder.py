@@ -61,6 +61,10 @@ class ReminderChat(Document):
 
     class Settings:
         name = "reminder_chats"
+        indexes = [
+            # Is this user's chat blocked? (asked by every plan of a reminder)
+            IndexModel([("user_id", ASCENDING), ("blocked_ms", ASCENDING)], name="user"),
+        ]
 
 
 class SendGate(Document):

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from beanie import Document
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from models.clock import utcnow
@@ -71,3 +71,20 @@ class Task(Document):
             # Search candidates: multikey on the terms, always with the user first.
             IndexModel([("user_id", ASCENDING), ("terms", ASCENDING)], name="search_terms"),
         ]
+
+
+class SearchPosting(Document):
+    """One of a user's few search postings documents (server/services/tasks/search_backend.py):
+    `_id` "<user id>:<bucket>", and per term of that bucket a field "~<term>" listing the ids
+    (24-hex strings) of the user's tasks holding it. A query reads its terms' documents by
+    `_id` (`$in` on `_id` is a look-up on both MongoDB and the embedded server, where a
+    condition on an array such as `Task.terms` scans the whole collection), so a search costs
+    what the user's own tasks cost. Fields vary with the terms: read with PyMongo, not as
+    this model."""
+
+    id: str  # type: ignore[assignment]
+
+    model_config = ConfigDict(extra="allow")
+
+    class Settings:
+        name = "search_postings"

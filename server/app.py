@@ -129,8 +129,21 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _background_work(app: web.Application) -> AsyncIterator[None]:
+    search = asyncio.create_task(_prepare_search(app), name="search-backfill")
     yield
+    search.cancel()
+    await asyncio.gather(search, return_exceptions=True)
     await app[SERVICES].drain()
+
+
+async def _prepare_search(app: web.Application) -> None:
+    """Once the database answers: whatever the search backend needs built (postings for
+    tasks written before they existed); searches work meanwhile, more slowly."""
+    await app[DATABASE].wait_ready()
+    try:
+        await app[SERVICES].tasks.search_backend.backfill()
+    except Exception:
+        log.exception("search: backfill failed; searching without it")
 
 
 async def _close_services(app: web.Application) -> None:

@@ -29,6 +29,7 @@ ORDER = (
     "task_search",
     "capture",
     "reminders",
+    "scale",
 )
 
 

@@ -12,6 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models import TelegramUpdate
 from models.clock import utcnow
+from server.services.common.mongo import eq
 
 # Telegram stops redelivering an update within a day; a week leaves a wide margin.
 KEEP_FOR = timedelta(days=7)
@@ -66,7 +67,7 @@ class UpdateJournal:
         for _ in range(MAX_CLAIMS_PER_SWEEP):
             now = time.time()
             doc = await collection.find_one_and_update(
-                {"handled": False, "claimed_at": {"$lt": now - older_than}},
+                {**eq(handled=False), "claimed_at": {"$lt": now - older_than}},
                 {"$set": {"claimed_at": now}},
                 return_document=ReturnDocument.AFTER,
             )

@@ -66,7 +66,7 @@ class TasksEnv:
 
     def fresh_process(self) -> Tasks:
         """The same database seen by another process (its own 'already ensured' set)."""
-        return Tasks(Lists(), self.planner, MongoSearch(), clock=self.clock)
+        return Tasks(Lists(), self.planner, self.tasks.search_backend, clock=self.clock)
 
 
 @pytest.fixture
@@ -77,7 +77,9 @@ async def env(mongo_uri: str, db: Any) -> AsyncIterator[TasksEnv]:
         lists = Lists()
         planner = RecordingPlanner()
         clock = StepClock()
-        tasks = Tasks(lists, planner, MongoSearch(), clock=clock)
+        search = MongoSearch()
+        await search.backfill()  # as the app does at start: search through the postings
+        tasks = Tasks(lists, planner, search, clock=clock)
         yield TasksEnv(lists=lists, tasks=tasks, planner=planner, clock=clock, db=db)
     finally:
         await client.close()

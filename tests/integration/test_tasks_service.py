@@ -232,5 +232,7 @@ async def test_search_finds_an_old_exact_match_among_many_similar_tasks(env: Tas
         copy = dict(doc, _id=PydanticObjectId(), order_key=f"9{i:012d}{'0' * 24}")
         filler.append(copy)
     await collection.insert_many(filler)
+    for copy in filler:  # indexed as the service indexes what it writes
+        await env.tasks.search_backend.index(Task.model_validate(copy), [])
     found = await env.tasks.page(user_id, TaskQuery(text="молоко", limit=5))
     assert [task.title for task in found.items] == ["Купить молоко"]

@@ -28,6 +28,7 @@ from models import RefreshSession, User
 from server.services.accounts.tokens import AccessClaims
 from server.services.accounts.users import Users
 from server.services.common.errors import AccountDeactivated, InvalidToken
+from server.services.common.mongo import eq
 
 Clock = Callable[[], float]
 K = TypeVar("K")
@@ -228,7 +229,7 @@ class AccessGate:
     async def _fetch_session(self, family_id: str) -> SessionState:
         fresh_until = self._clock() + self.ttl
         doc = await RefreshSession.get_pymongo_collection().find_one(
-            {"family_id": family_id}, {"revoked": 1, "user_id": 1}
+            eq(family_id=family_id), {"revoked": 1, "user_id": 1}
         )
         if doc is None:  # ended and erased, or expired and purged
             return SessionState(False, "", fresh_until)
@@ -237,7 +238,7 @@ class AccessGate:
     async def _fetch_tg(self, telegram_id: int) -> TelegramState:
         fresh_until = self._clock() + self.ttl
         doc = await User.get_pymongo_collection().find_one(
-            {"telegram_id": telegram_id}, {"active": 1}
+            eq(telegram_id=telegram_id), {"active": 1}
         )
         return TelegramState(doc is None or _truthy(doc.get("active", True)), fresh_until)
 

@@ -32,7 +32,7 @@ from server.services.common.errors import (
     UsernameTaken,
     UserNotFound,
 )
-from server.services.common.mongo import insert
+from server.services.common.mongo import eq, insert
 from server.services.common.throttle import Hit, Limit, RateLimiter
 
 log = logging.getLogger(__name__)
@@ -174,9 +174,9 @@ class AuthService:
         """Exchange a refresh token for a new pair. Each token works once; a second use
         (a replay, or a thief racing the owner) revokes the whole family."""
         token_hash = hash_refresh_token(refresh_token)
-        session = await RefreshSession.find_one(RefreshSession.token_hash == token_hash)
+        session = await RefreshSession.find_one(eq(token_hash=token_hash))
         if session is None:
-            spent = await SpentRefreshToken.find_one(SpentRefreshToken.token_hash == token_hash)
+            spent = await SpentRefreshToken.find_one(eq(token_hash=token_hash))
             if spent is not None:
                 await self._revoke_family(spent.family_id, reason="spent refresh token reused")
             raise InvalidToken()
@@ -195,9 +195,7 @@ class AuthService:
             raise InvalidToken() from None
         token, new_hash = new_refresh_token()
         result = await RefreshSession.find_one(
-            RefreshSession.id == session.id,
-            RefreshSession.token_hash == token_hash,
-            RefreshSession.revoked == False,  # noqa: E712 - a query expression, not a test
+            eq(_id=session.id, token_hash=token_hash, revoked=False)
         ).update(
             {
                 "$set": {
@@ -225,16 +223,16 @@ class AuthService:
         """End the session the refresh token belongs to (current or already spent token).
         Unknown tokens and other users' tokens change nothing (RFC 7009: still a success)."""
         token_hash = hash_refresh_token(refresh_token)
-        session = await RefreshSession.find_one(RefreshSession.token_hash == token_hash)
+        session = await RefreshSession.find_one(eq(token_hash=token_hash))
         if session is None:
-            spent = await SpentRefreshToken.find_one(SpentRefreshToken.token_hash == token_hash)
+            spent = await SpentRefreshToken.find_one(eq(token_hash=token_hash))
             if spent is not None:
-                session = await RefreshSession.find_one(RefreshSession.family_id == spent.family_id)
+                session = await RefreshSession.find_one(eq(family_id=spent.family_id))
         if session is not None and session.user_id == user_id:
             await self._revoke_family(session.family_id, reason="logout")
 
     async def _revoke_family(self, family_id: str, reason: str) -> None:
-        await RefreshSession.find(RefreshSession.family_id == family_id).update(
+        await RefreshSession.find(eq(family_id=family_id)).update(
             {"$set": {RefreshSession.revoked: True}}
         )
         if self.gate is not None:  # the session's access tokens die with it (`sid`)

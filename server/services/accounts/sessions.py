@@ -16,10 +16,18 @@ from models.clock import epoch_ms, from_ms, to_ms, utcnow
 from server.services.accounts.access_gate import AccessGate
 from server.services.accounts.users import Users
 from server.services.common.errors import NotFound, UserNotFound
-from server.services.common.mongo import same_id
+from server.services.common.mongo import eq, same_id
 
 MAX_LISTED = 100  # most recently used first; older ones still work, they are just not listed
 LIVE = {"$in": [False, 0]}  # `revoked` not set (a `$set` boolean is 1/0 on the embedded server)
+
+
+def live_of(user_id: PydanticObjectId) -> dict[str, Any]:
+    """The user's sessions not revoked. `user_id` is an ObjectId, which nx-27017 matches
+    outside `_id` only through `$in` (`same_id`), and that scans the sessions collection on
+    the embedded server (MongoDB uses the `user` index). A cold path (the sessions screen,
+    log out everywhere), registered as such in tests/integration/test_query_plans.py."""
+    return {"user_id": same_id(user_id), "revoked": LIVE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +49,7 @@ class Sessions:
         user = await self._users.get(user_id)
         now = utcnow()
         docs = (
-            await RefreshSession.find({"user_id": same_id(user_id), "revoked": LIVE})
+            await RefreshSession.find(live_of(user_id))
             .sort("-last_used_ms")
             .limit(MAX_LISTED)
             .to_list()
@@ -62,7 +70,7 @@ class Sessions:
         """End one of the user's sessions: its refresh token and its access tokens stop
         working. Another user's session, or one already ended, is not found."""
         result = await RefreshSession.get_pymongo_collection().update_many(
-            {"family_id": session_id, "user_id": same_id(user_id), "revoked": LIVE},
+            {**eq(family_id=session_id), "user_id": same_id(user_id), "revoked": LIVE},
             {"$set": {"revoked": True}},
         )
         if result.matched_count == 0:
@@ -85,9 +93,7 @@ class Sessions:
         self._gate.note_user(user)
         # Tidying up (the instant above already ended them): a session marked revoked is no
         # longer listed, and a reuse of its tokens is recognised.
-        live = await family_ids(
-            RefreshSession.get_pymongo_collection(), {"user_id": same_id(user_id), "revoked": LIVE}
-        )
+        live = await family_ids(RefreshSession.get_pymongo_collection(), live_of(user_id))
         if live:
             await RefreshSession.get_pymongo_collection().update_many(
                 {"user_id": same_id(user_id), "family_id": {"$in": live}},

@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 from models import User
 from models.clock import utcnow
 from server.services.common.errors import UserNotFound
-from server.services.common.mongo import find_one, insert
+from server.services.common.mongo import eq, find_one, insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +58,16 @@ class Users:
             oid = PydanticObjectId(user_id)
         except (InvalidId, TypeError):
             raise UserNotFound() from None
-        user = await find_one(User, {"_id": oid})
+        user = await find_one(User, eq(_id=oid))
         if user is None:
             raise UserNotFound()
         return user
 
     async def find_by_username(self, username: str) -> User | None:
-        return await find_one(User, {"username_normalized": normalize_username(username)})
+        return await find_one(User, eq(username_normalized=normalize_username(username)))
 
     async def find_by_telegram_id(self, telegram_id: int) -> User | None:
-        return await find_one(User, {"telegram_id": telegram_id})
+        return await find_one(User, eq(telegram_id=telegram_id))
 
     async def user_id(self, profile: TelegramProfile) -> PydanticObjectId:
         if (cached := self._ids.get(profile)) is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from beanie import Document, PydanticObjectId
@@ -9,6 +10,19 @@ from beanie.odm.utils.dump import get_dict
 from bson import ObjectId
 
 D = TypeVar("D", bound=Document)
+
+
+def eq(fields: Mapping[str, Any] | None = None, /, **named: Any) -> dict[str, Any]:
+    """Equality on each field, written `{"f": {"$eq": v}}`: the one way every query here says
+    "field equals value". On MongoDB it means exactly `{"f": v}`. On the embedded nx-27017 a
+    plain `{"f": v}` is translated into `json_extract(data, '$.f') = ? OR EXISTS (SELECT …
+    json_each(…))` (MongoDB's "a scalar also matches inside an array"), and that OR keeps
+    SQLite from using any index: every such query scans the whole collection. `$eq` is
+    translated into a plain `json_extract(data, '$.f') = ?`, which the compound index serves,
+    ranges and sort included (tests/integration/test_query_plans.py reads the plans).
+    Dotted paths go in the mapping: `eq({"message.chat.id": 5}, done=False)`."""
+    pairs = {**(fields or {}), **named}
+    return {field: {"$eq": value} for field, value in pairs.items()}
 
 
 def same_id(value: ObjectId) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from models.rate_counter import RateCounter
 from models.reminder import PENDING, Reminder, ReminderChat, SendGate
+from server.services.common.mongo import eq
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,12 @@ COUNTER_GRACE = timedelta(seconds=120)  # slot counters outlive their slot by th
 CLAIM_BATCH = 100
 CLAIM_BATCH_FOR_MS = 2000
 BUDGET = "rem-all"  # the counter prefix of the global send budget
+
+
+def due_query(now: int) -> dict[str, Any]:
+    """Pending, not paused, due and not leased: what may be claimed now. Served by the
+    `due` index (state, paused, due_ms) on MongoDB and on the embedded server alike."""
+    return {**eq(state=PENDING, paused=0), "due_ms": {"$lte": now}, "lease_ms": {"$lt": now}}
 
 
 class Clock(Protocol):
@@ -72,6 +79,10 @@ class ReminderClaims:
         # The shared 429 gate, read at most every GATE_CACHE_MS per process (a 429 this
         # process receives closes it here at once).
         self._gate = (0, -GATE_CACHE_MS)  # (paused until, read at)
+        # The earliest lease this process put on a due reminder it let go (quiet hours, a
+        # busy chat, a retry): due, so no "next due" look-up finds it; the idle loop wakes
+        # for it (see Reminders._worker).
+        self.released_until: int | None = None
 
     # ------------------------------------------------------------------ the claim
 
@@ -85,7 +96,7 @@ class ReminderClaims:
         same id."""
         token = secrets.token_hex(8)
         collection = Reminder.get_pymongo_collection()
-        due = {"state": PENDING, "paused": 0, "due_ms": {"$lte": now}, "lease_ms": {"$lt": now}}
+        due = due_query(now)
         claim = {
             "$set": {"lease_ms": now + self.lease_ms, "claim": token},
             "$inc": {"attempts": 1},
@@ -104,11 +115,28 @@ class ReminderClaims:
             if doc is not None:
                 return Claim(doc, token, now + self.lease_ms)
 
+    async def next_due_ms(self, now: int) -> int | None:
+        """When the earliest pending reminder due after `now` is due (None: none is). One
+        look-up at the start of the `due` index, whatever the number of reminders: what the
+        idle delivery loop sleeps until."""
+        cursor = (
+            Reminder.get_pymongo_collection()
+            .find({**eq(state=PENDING, paused=0), "due_ms": {"$gt": now}}, {"due_ms": 1})
+            .sort("due_ms", 1)
+            .limit(1)
+        )
+        found = [doc async for doc in cursor]
+        return int(found[0]["due_ms"]) if found else None
+
     async def update(self, claim: Claim, update: dict[str, Any]) -> None:
         """Change the claimed reminder, if the claim is still ours."""
         await Reminder.get_pymongo_collection().update_one(
             {"_id": claim.doc["_id"], "claim": claim.token}, update
         )
+        fields = update.get("$set", {})
+        lease = fields.get("lease_ms")
+        if fields.get("state", PENDING) == PENDING and isinstance(lease, int) and lease > 0:
+            self.released_until = min(lease, self.released_until or lease)
 
     async def record(self, claim: Claim, fields: dict[str, Any]) -> bool:
         """Record a send (`$set` of `fields`) as the claim holder. Tried until the lease

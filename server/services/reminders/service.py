@@ -50,6 +50,7 @@ from models.reminder import (
     ReminderDraft,
     ReminderPrefs,
 )
+from server.services.common.mongo import eq
 from server.services.dates.occurrences import RuleError, next_occurrence
 from server.services.dates.rrule import DEFAULT_MIN_GAP
 from server.services.reminders.claims import Claim, Clock, ReminderClaims
@@ -130,7 +131,10 @@ class DeliverySettings:
     chat_interval: float = 1.0  # seconds between two messages to one chat
     lease: float = 30.0  # seconds a claim holds
     workers: int = 8  # sends in flight per process
-    poll: float = 1.0  # seconds between looks for due reminders when idle
+    # The longest an idle process sleeps: it sleeps until the earliest pending reminder is
+    # due (one indexed look-up), or until a reminder is planned in this process; this bound
+    # covers reminders planned by other processes and claims lapsing.
+    poll: float = 1.0
     late_after: float = 60.0  # a send this long after its time is marked late
     repeat_min_gap: int = DEFAULT_MIN_GAP  # seconds; a stored rule closer than this stops
 
@@ -165,6 +169,8 @@ class Reminders:
         # its next occurrence.
         self.on_advanced = on_advanced
         self._work = asyncio.Event()
+        # When worker 0 will look again (clock ms): a plan due before that wakes it.
+        self._wake_ms = 0
         self._reachable: dict[int, int] = {}  # chat id -> found not blocked until (clock ms)
         self.sent = 0  # this process's sends, for logs and benchmarks
 
@@ -205,7 +211,7 @@ class Reminders:
             return
         # A user who blocked the bot gets the reminder paused, not a refused send.
         blocked = await ReminderChat.get_pymongo_collection().find_one(
-            {"user_id": str(plan.user_id), "blocked_ms": {"$gt": 0}}, {"_id": 1}
+            {**eq(user_id=str(plan.user_id)), "blocked_ms": {"$gt": 0}}, {"_id": 1}
         )
         fields = {
             "paused": int(blocked is not None), "user_id": str(plan.user_id),
@@ -234,17 +240,17 @@ class Reminders:
             await collection.update_one(
                 {"_id": plan.task_id}, {"$set": fields, "$inc": {"version": 1}}
             )
-        if due <= self.clock.now_ms() + int(self.settings.poll * 1000):
-            self._work.set()
+        if due < self._wake_ms:
+            self._work.set()  # due before the idle loop would look again
 
     async def forget_task(self, task_id: PydanticObjectId) -> None:
         await Reminder.get_pymongo_collection().delete_one({"_id": task_id})
 
     async def forget_user(self, user_id: PydanticObjectId) -> None:
         uid = str(user_id)
-        await Reminder.get_pymongo_collection().delete_many({"user_id": uid})
-        await ReminderChat.get_pymongo_collection().delete_many({"user_id": uid})
-        await ReminderDraft.get_pymongo_collection().delete_many({"user_id": uid})
+        await Reminder.get_pymongo_collection().delete_many(eq(user_id=uid))
+        await ReminderChat.get_pymongo_collection().delete_many(eq(user_id=uid))
+        await ReminderDraft.get_pymongo_collection().delete_many(eq(user_id=uid))
         await ReminderPrefs.get_pymongo_collection().delete_one({"_id": uid})
 
     async def snooze(
@@ -340,7 +346,7 @@ class Reminders:
     async def chat_blocked(self, chat_id: int, user_id: PydanticObjectId | None = None) -> None:
         """The user blocked the bot: pause their reminders until they write again."""
         if user_id is None:
-            user = await User.find_one(User.telegram_id == chat_id)
+            user = await User.find_one(eq(telegram_id=chat_id))
             if user is None or user.id is None:
                 return
             user_id = user.id
@@ -350,7 +356,7 @@ class Reminders:
             {"_id": chat_id}, {"$set": {"user_id": str(user_id), "blocked_ms": now}}, upsert=True
         )
         await Reminder.get_pymongo_collection().update_many(
-            {"user_id": str(user_id)}, {"$set": {"paused": 1}}
+            eq(user_id=str(user_id)), {"$set": {"paused": 1}}
         )
         log.info("chat %s unreachable: its reminders are paused", chat_id)
 
@@ -377,7 +383,7 @@ class Reminders:
                 self._reachable[chat_id] = now + int(REACHABLE_FOR * 1000)
             return False
         await Reminder.get_pymongo_collection().update_many(
-            {"user_id": chat["user_id"]}, {"$set": {"paused": 0}}
+            eq(user_id=chat["user_id"]), {"$set": {"paused": 0}}
         )
         self._work.set()
         log.info("chat %s reachable again: its reminders resume", chat_id)
@@ -434,14 +440,50 @@ class Reminders:
             if sent:
                 self._work.set()  # there may be more: wake the others
                 continue
-            self._work.clear()
-            # Worker 0 looks every `poll`; the others sleep until there is work.
-            timeout = self.settings.poll if index == 0 else self.settings.poll * 5
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-            # cancellation that arrives as the event is set, and the worker would never stop.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._work.wait()
+            if index == 0:
+                await self._idle_until_due()
+            else:  # the others sleep until worker 0 finds work
+                self._work.clear()
+                await self._idle(self.settings.poll * 5)
+
+    async def _idle_until_due(self) -> None:
+        """Sleep until the earliest pending reminder is due (or one this process let go is
+        released), at most `poll`, woken at once by a plan due sooner. Idle, a process makes
+        one indexed look-up per wake, whatever the number of reminders scheduled."""
+        now = self.clock.now_ms()
+        bound = now + int(self.settings.poll * 1000)
+        # Set before the look-up, so that a plan landing during it still wakes this sleep.
+        self._wake_ms = bound
+        self._work.clear()
+        wake = bound
+        following = await self.claims.next_due_ms(now)
+        if following is not None:
+            wake = min(wake, following)
+        released = self.claims.released_until
+        if released is not None and released < now:
+            self.claims.released_until = None  # lapsed: the claim query above saw it
+        elif released is not None:
+            wake = min(wake, released + 1)  # claimable once its lease is in the past
+        self._wake_ms = wake
+        try:
+            await self._idle(max(0, wake - now) / 1000)
+        finally:
+            self._wake_ms = 0
+
+    async def _idle(self, seconds: float) -> None:
+        """The clock's sleep, cut short when there is work. Two tasks raced with
+        asyncio.wait, not wait_for (on Python 3.11 wait_for can swallow a cancellation that
+        arrives as the event is set, and the worker would never stop)."""
+        if self._work.is_set():
+            return
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waiter = asyncio.ensure_future(self._work.wait())
+        try:
+            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waiter):
+                task.cancel()
+            await asyncio.gather(sleeper, waiter, return_exceptions=True)
 
     async def deliver_one(self, sender: Sender) -> bool:
         """Claim one due reminder and send it. False when none was due (or sending is

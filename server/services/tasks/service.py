@@ -31,7 +31,7 @@ from server.services.common.errors import (
     TaskNotFound,
     TooManyAttempts,
 )
-from server.services.common.mongo import at_least, insert
+from server.services.common.mongo import at_least, eq, insert
 from server.services.common.throttle import Limit, RateLimiter
 from server.services.dates.occurrences import RuleError, RuleTooCostly, next_occurrence
 from server.services.dates.rrule import DEFAULT_MIN_GAP, normalize_rrule
@@ -356,11 +356,11 @@ class Tasks:
                     other.user_id, text, list_id=str(other.id), done=done, limit=query.limit
                 )
             return TaskPage(items=found[: query.limit], next_cursor=None)
-        filters: dict[str, Any] = {"user_id": owner}
+        filters: dict[str, Any] = eq(user_id=owner)
         if list_id is not None:
-            filters["list_id"] = list_id
+            filters |= eq(list_id=list_id)
         if done is not None:
-            filters["done"] = done
+            filters |= eq(done=done)
         if after is not None:
             filters["order_key"] = {"$lt": after}
         items: list[TaskView] = []
@@ -399,10 +399,7 @@ class Tasks:
         total = await self.lists.open_count(owner, list_id)
         cursor = (
             Task.get_pymongo_collection()
-            .find(
-                {"user_id": {"$eq": owner}, "list_id": {"$eq": list_id}, "done": {"$eq": False}},
-                VIEW_FIELDS,
-            )
+            .find(eq(user_id=owner, list_id=list_id, done=False), VIEW_FIELDS)
             .sort("order_key", -1)
             .skip(max(offset, 0))
             .limit(limit)
@@ -586,9 +583,7 @@ class Tasks:
         uid = await self.lists.ensure_builtins(user_id)
         task = await self._load_for(uid, task_id, Need.WRITE)
         oid = task.id
-        result = await Task.get_pymongo_collection().delete_one(
-            {"_id": oid, "user_id": task.user_id}
-        )
+        result = await Task.get_pymongo_collection().delete_one(eq(_id=oid, user_id=task.user_id))
         if result.deleted_count != 1:
             raise TaskNotFound()
         await self.planner.forget_task(PydanticObjectId(oid))
@@ -647,13 +642,13 @@ class Tasks:
         if src == dst:
             return
         await self.lists.ensure_builtins(dst)
-        for task_list in await TaskList.find({"user_id": src}).to_list():
+        for task_list in await TaskList.find(eq(user_id=src)).to_list():
             target = await self._merge_target(dst, task_list)
             if target is None:
                 # No list of that name: it changes owner (its id stays) ...
                 try:
                     await TaskList.get_pymongo_collection().update_one(
-                        {"_id": task_list.id, "user_id": src}, {"$set": {"user_id": dst}}
+                        eq(_id=task_list.id, user_id=src), {"$set": {"user_id": dst}}
                     )
                     target = task_list
                 except DuplicateKeyError:
@@ -664,11 +659,11 @@ class Tasks:
             await self.lists.move_tasks(src, str(task_list.id), str(target.id), to_user=dst)
             if target.id != task_list.id:
                 await TaskList.get_pymongo_collection().delete_one(
-                    {"_id": task_list.id, "user_id": src}
+                    eq(_id=task_list.id, user_id=src)
                 )
         # Tasks left behind by an interrupted run: their list is gone or already moved.
         inbox = await self.lists.builtin(dst, "inbox")
-        for list_id in await Task.get_pymongo_collection().distinct("list_id", {"user_id": src}):
+        for list_id in await Task.get_pymongo_collection().distinct("list_id", eq(user_id=src)):
             oid = object_id(str(list_id))
             owner = await TaskList.find_one({"_id": oid}) if oid is not None else None
             target_id = (
@@ -686,7 +681,7 @@ class Tasks:
             )
         # The moved reminders now belong to the other user.
         reminders = Task.get_pymongo_collection().find(
-            {"user_id": dst, "remind_at": {"$ne": None}}, NO_TERMS
+            {**eq(user_id=dst), "remind_at": {"$ne": None}}, NO_TERMS
         )
         async for doc in reminders:
             await self.planner.plan(_plan(Task.model_validate(doc)))
@@ -697,8 +692,8 @@ class Tasks:
         uid = user_key(user_id)
         self.lists.forget(uid)
         await self.planner.forget_user(PydanticObjectId(uid))
-        await Task.get_pymongo_collection().delete_many({"user_id": uid})
-        await TaskList.get_pymongo_collection().delete_many({"user_id": uid})
+        await Task.get_pymongo_collection().delete_many(eq(user_id=uid))
+        await TaskList.get_pymongo_collection().delete_many(eq(user_id=uid))
         await self.search_backend.reindex_user(uid)
         self.lists.forget(uid)
 
@@ -727,7 +722,7 @@ class Tasks:
     async def _load(self, uid: str, task_id: str | PydanticObjectId) -> Task:
         oid = object_id(task_id)
         doc = (
-            await Task.get_pymongo_collection().find_one({"_id": oid, "user_id": uid})
+            await Task.get_pymongo_collection().find_one(eq(_id=oid, user_id=uid))
             if oid is not None
             else None
         )
@@ -784,9 +779,7 @@ class Tasks:
     async def _merge_target(self, dst: str, task_list: TaskList) -> TaskList | None:
         if task_list.key is not None:
             return await self.lists.builtin(dst, task_list.key)
-        return await TaskList.find_one(
-            {"user_id": dst, "name_normalized": task_list.name_normalized}
-        )
+        return await TaskList.find_one(eq(user_id=dst, name_normalized=task_list.name_normalized))
 
     async def _change(
         self, task: Task, apply: Callable[[Task, datetime], None], *, plan: bool = True
@@ -806,20 +799,22 @@ class Tasks:
             read_version = before.version
             task.version = read_version + 1
             result = await collection.replace_one(
-                {"_id": task.id, "user_id": before.user_id, "version": read_version},
+                eq(_id=task.id, user_id=before.user_id, version=read_version),
                 get_dict(task, to_db=True),
             )
             if result.matched_count == 1:
                 if plan:
-                    await self._after_write(task)
+                    await self._after_write(task, previous=before.terms)
                 else:
-                    await self.search_backend.index(task)
+                    await self.search_backend.index(task, before.terms)
                 return task
             task = await self._load(before.user_id, task.id)  # type: ignore[arg-type]
         raise ConcurrentChange()
 
-    async def _after_write(self, task: Task, *, created: bool = False) -> None:
-        await self.search_backend.index(task)
+    async def _after_write(
+        self, task: Task, *, created: bool = False, previous: list[str] | None = None
+    ) -> None:
+        await self.search_backend.index(task, previous or [])
         await self.planner.plan(_plan(task, created=created))
 
 

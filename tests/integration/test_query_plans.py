@@ -1,0 +1,412 @@
+"""Every hot query shape is served by an index on the embedded server: each shape below runs
+through PyMongo against an nx-27017 holding the app's real collections and indexes, and
+the test reads SQLite's plan of every statement the server executes for it. A full scan of
+a collection table fails the test, with the SQL and the plan.
+
+And no query lands without being looked at: every call of a query method in `server/` (found
+by reading the source) must appear in SITES, either naming the hot shapes here that cover it
+or saying why it may scan (a cold path: an account erase, an admin screen)."""
+
+from __future__ import annotations
+
+import ast
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from bson import ObjectId
+from pymongo import AsyncMongoClient, ReturnDocument, UpdateOne
+
+from models.reminder import PENDING
+from server.db.connection import init_models
+from server.services.common.mongo import eq
+from server.services.reminders.claims import due_query
+from server.services.tasks.search_backend import bucket_key, field
+from tests.integration.embedded_plans import TracedServer
+
+ROOT = Path(__file__).resolve().parents[2]
+USERS = 300
+U = f"{0:024x}"  # the user whose queries are run (one of USERS)
+NOW = 1_800_000_000_000
+Run = Callable[[Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Cold:
+    """A query site allowed to scan, and why."""
+
+    why: str
+
+
+async def _all(cursor: Any) -> list[Any]:
+    return [doc async for doc in cursor]
+
+
+# ---------------------------------------------------------------- the hot shapes
+# Written as the services write them (the `eq` helper); a change of shape there needs the
+# same change here, or the site's entry in SITES no longer says the truth.
+
+HOT: dict[str, Run] = {
+    # accounts
+    "user by id": lambda db: db.users.find_one(eq(_id=ObjectId(U))),
+    "user by name": lambda db: db.users.find_one(eq(username_normalized="user7")),
+    "user by telegram id": lambda db: db.users.find_one(eq(telegram_id=1007), {"active": 1}),
+    "user update by id": lambda db: db.users.update_one(
+        {"_id": ObjectId(U)}, {"$set": {"tokens_valid_after": 1}}
+    ),
+    "session by token hash": lambda db: db.refresh_sessions.find_one(eq(token_hash="h7")),
+    "session by family": lambda db: db.refresh_sessions.find_one(eq(family_id="f7")),
+    "session refresh": lambda db: db.refresh_sessions.update_one(
+        eq(_id=ObjectId(), token_hash="h7", revoked=False), {"$set": {"token_hash": "h7"}}
+    ),
+    "session revoke family": lambda db: db.refresh_sessions.update_many(
+        eq(family_id="f7"), {"$set": {"revoked": True}}
+    ),
+    "session end one": lambda db: db.refresh_sessions.update_many(
+        {**eq(family_id="f7"), "user_id": {"$in": [ObjectId(U)]}, "revoked": {"$in": [0]}},
+        {"$set": {"revoked": True}},
+    ),
+    "spent token by hash": lambda db: db.spent_refresh_tokens.find_one(eq(token_hash="h7")),
+    "code by id": lambda db: db.link_codes.find_one_and_update(
+        {**eq(_id="c7", claimed_by=0), "expires_ms": {"$gt": NOW}},
+        {"$set": {"claimed_by": 1}},
+    ),
+    "reset code by id": lambda db: db.reset_codes.find_one_and_update(
+        {"_id": ObjectId(U), "attempts": {"$lt": 5}, "expires_ms": {"$gt": NOW}},
+        {"$inc": {"attempts": 1}},
+    ),
+    # rate counters (upserted by _id) and the send gate
+    "rate counter hit": lambda db: db.rate_counters.find_one_and_update(
+        {"_id": "login:x:1", "expires_at": datetime(2030, 1, 1, tzinfo=UTC)},
+        {"$inc": {"attempts": 1}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    ),
+    "rate counters by ids": lambda db: db.rate_counters.update_many(
+        {"_id": {"$in": ["a", "b"]}}, {"$inc": {"attempts": -1}}
+    ),
+    "send gate": lambda db: db.send_gate.find_one({"_id": "telegram"}),
+    # lists and tasks
+    "lists of a user": lambda db: _all(db.task_lists.find(eq(user_id=U))),
+    "built-in list": lambda db: db.task_lists.find_one(eq(user_id=U, key="inbox")),
+    "list by id and user": lambda db: db.task_lists.find_one(eq(_id=ObjectId(), user_id=U)),
+    "list by name": lambda db: db.task_lists.find_one(eq(user_id=U, name_normalized="work")),
+    "task page": lambda db: _all(
+        db.tasks.find({**eq(user_id=U, done=False), "order_key": {"$lt": "9"}})
+        .sort("order_key", -1)
+        .limit(51)
+    ),
+    "task page of a list": lambda db: _all(
+        db.tasks.find(eq(user_id=U, list_id="L1", done=False)).sort("order_key", -1).limit(51)
+    ),
+    "task page, all states": lambda db: _all(
+        db.tasks.find(eq(user_id=U, list_id="L1")).sort("order_key", -1).limit(51)
+    ),
+    "task window by offset": lambda db: _all(
+        db.tasks.find(eq(user_id=U, list_id="L1", done=False))
+        .sort("order_key", -1)
+        .skip(20)
+        .limit(10)
+    ),
+    "open counts": lambda db: _all(
+        db.tasks.find(eq(user_id=U, done=False), {"list_id": 1, "_id": 0})
+    ),
+    "task by id and user": lambda db: db.tasks.find_one(eq(_id=ObjectId(), user_id=U)),
+    "task write": lambda db: db.tasks.replace_one(
+        eq(_id=ObjectId(), user_id=U, version=3), {"user_id": U}
+    ),
+    "tasks of a list moved": lambda db: db.tasks.update_many(
+        eq(user_id=U, list_id="L9"), {"$set": {"list_id": "L8"}}
+    ),
+    "search postings": lambda db: _all(
+        db.search_postings.find(
+            {"_id": {"$in": [bucket_key(U, "мол"), bucket_key(U, "a")]}},
+            {field("мол"): 1, field("a"): 1},
+        )
+    ),
+    "search postings written": lambda db: db.search_postings.bulk_write(
+        [
+            UpdateOne(
+                {"_id": bucket_key(U, "мол")},
+                {"$push": {field("мол"): {"$each": ["t"]}}},
+                upsert=True,
+            ),
+            UpdateOne({"_id": bucket_key(U, "a")}, {"$pull": {field("a"): {"$in": ["t"]}}}),
+        ],
+        ordered=False,
+    ),
+    "search candidates": lambda db: _all(
+        db.tasks.find({"_id": {"$in": [ObjectId(), ObjectId()]}, **eq(user_id=U, done=False)})
+    ),
+    # the webhook intake
+    "update handled": lambda db: db.telegram_updates.update_one(
+        {"_id": 5}, {"$set": {"handled": True}}
+    ),
+    "update claims renewed": lambda db: db.telegram_updates.update_many(
+        {"_id": {"$in": [5, 6]}}, {"$set": {"claimed_at": 1.0}}
+    ),
+    "stale updates": lambda db: db.telegram_updates.find_one_and_update(
+        {**eq(handled=False), "claimed_at": {"$lt": 100.0}}, {"$set": {"claimed_at": 1.0}}
+    ),
+    # reminders
+    "due reminders": lambda db: _all(
+        db.reminders.find(due_query(NOW), {"_id": 1}).sort("due_ms", 1).limit(100)
+    ),
+    "reminder claim": lambda db: db.reminders.find_one_and_update(
+        {"_id": ObjectId(), **due_query(NOW)}, {"$set": {"claim": "t"}}
+    ),
+    "earliest due reminder": lambda db: _all(
+        db.reminders.find({**eq(state=PENDING, paused=0), "due_ms": {"$gt": NOW}}, {"due_ms": 1})
+        .sort("due_ms", 1)
+        .limit(1)
+    ),
+    "reminder by id": lambda db: db.reminders.update_one(
+        {"_id": ObjectId(), "claim": "t"}, {"$set": {"claim": None}}
+    ),
+    "reminders of a user": lambda db: db.reminders.update_many(
+        eq(user_id=U), {"$set": {"paused": 0}}
+    ),
+    "blocked chat of a user": lambda db: db.reminder_chats.find_one(
+        {**eq(user_id=U), "blocked_ms": {"$gt": 0}}, {"_id": 1}
+    ),
+    "chat turn": lambda db: db.reminder_chats.update_one(
+        {"_id": 1007, "next_ms": {"$lte": NOW}}, {"$set": {"next_ms": NOW}}
+    ),
+    "draft awaiting a time": lambda db: db.reminder_drafts.find_one(
+        eq(user_id=U, awaiting_time=1), {"_id": 1}
+    ),
+    "quiet hours": lambda db: db.reminder_prefs.find_one({"_id": U}),
+}
+
+ERASE = Cold("erasing or merging an account: once per account, may scan")
+ADMIN = Cold("the admin's user search (a regex over names): an admin screen, may scan")
+SESSIONS = Cold(
+    "the user's own sessions by an ObjectId user_id: nx-27017 matches an ObjectId outside "
+    "`_id` only through `$in`, which scans; the sessions screen and log-out-everywhere only"
+)
+NOT_A_QUERY = Cold("not a database call")
+
+# Every call of a query method in server/, by file and enclosing function.
+SITES: dict[str, tuple[str, ...] | Cold] = {
+    "accounts/access_gate.py::AccessGate._fetch_session": ("session by family",),
+    "accounts/access_gate.py::AccessGate._fetch_tg": ("user by telegram id",),
+    "accounts/access_gate.py::AccessGate._fetch_user": ("user by id",),
+    "accounts/admin.py::Admin.list_users": ADMIN,
+    "accounts/admin.py::Admin.set_active": ("user update by id",),
+    "accounts/admin.py::Admin.set_role": ("user update by id",),
+    "accounts/auth.py::AuthService._revoke_family": ("session revoke family",),
+    "accounts/auth.py::AuthService.logout": (
+        "session by token hash",
+        "spent token by hash",
+        "session by family",
+    ),
+    "accounts/auth.py::AuthService.refresh": (
+        "session by token hash",
+        "spent token by hash",
+        "session refresh",
+    ),
+    "accounts/linking.py::TelegramLinking._claim": ("code by id",),
+    "accounts/linking.py::TelegramLinking._link": ("user update by id",),
+    "accounts/linking.py::TelegramLinking._merge": ("user update by id",),
+    "accounts/linking.py::TelegramLinking.create_link": SESSIONS,
+    "accounts/linking.py::TelegramLinking.redeem": ("code by id",),
+    "accounts/manage.py::Accounts.erase": ERASE,
+    "accounts/manage.py::Accounts.erase_records": ERASE,
+    "accounts/profile.py::Profiles.update": ("user update by id",),
+    "accounts/recovery.py::PasswordRecovery._send_code": ("reset code by id",),
+    "accounts/recovery.py::PasswordRecovery.reset": ("reset code by id",),
+    "accounts/sessions.py::Sessions.end": ("session end one",),
+    "accounts/sessions.py::Sessions.end_all": SESSIONS,
+    "accounts/sessions.py::Sessions.list": SESSIONS,
+    "accounts/sessions.py::family_ids": SESSIONS,
+    "accounts/users.py::Users.find_by_telegram_id": ("user by telegram id",),
+    "accounts/users.py::Users.find_by_username": ("user by name",),
+    "accounts/users.py::Users.get": ("user by id",),
+    "common/mongo.py::find_one": NOT_A_QUERY,  # the helper: its callers are listed
+    "common/throttle.py::RateLimiter._count": ("rate counter hit",),
+    "common/throttle.py::RateLimiter.erase": ("rate counters by ids",),
+    "common/throttle.py::RateLimiter.forgive": ("rate counters by ids",),
+    "reminders/claims.py::ReminderClaims.claim_due": ("due reminders", "reminder claim"),
+    "reminders/claims.py::ReminderClaims.close_gate": ("send gate",),
+    "reminders/claims.py::ReminderClaims.gate_ms": ("send gate",),
+    "reminders/claims.py::ReminderClaims.next_due_ms": ("earliest due reminder",),
+    "reminders/claims.py::ReminderClaims.reserve": ("rate counter hit",),
+    "reminders/claims.py::ReminderClaims.take_chat": ("chat turn",),
+    "reminders/claims.py::ReminderClaims.update": ("reminder by id",),
+    "reminders/drafts.py::ReminderDrafts._set": ("reminder by id",),
+    "reminders/drafts.py::ReminderDrafts.await_time": ("draft awaiting a time",),
+    "reminders/drafts.py::ReminderDrafts.awaiting": ("draft awaiting a time",),
+    "reminders/drafts.py::ReminderDrafts.discard": ("reminder by id",),
+    "reminders/service.py::Reminders._deliver_claimed": ("user by id",),
+    "reminders/service.py::Reminders._quiet_until": ("quiet hours",),
+    "reminders/service.py::Reminders.cancel": ("reminder by id",),
+    "reminders/service.py::Reminders.chat_back": ("chat turn", "reminders of a user"),
+    "reminders/service.py::Reminders.chat_blocked": (
+        "user by telegram id",
+        "chat turn",
+        "reminders of a user",
+    ),
+    "reminders/service.py::Reminders.forget_task": ("reminder by id",),
+    "reminders/service.py::Reminders.forget_user": ("reminders of a user", "quiet hours"),
+    "reminders/service.py::Reminders.plan": ("reminder by id", "blocked chat of a user"),
+    "reminders/service.py::Reminders.set_digest": ("reminder by id",),
+    "reminders/service.py::Reminders.set_quiet_hours": ("quiet hours",),
+    "reminders/service.py::Reminders.snooze": ("reminder by id",),
+    "tasks/lists.py::Lists.all": ("lists of a user",),
+    "tasks/lists.py::Lists.builtin": ("built-in list",),
+    "tasks/lists.py::Lists.delete": ("list by id and user",),
+    "tasks/lists.py::Lists.ensure_builtins": ("user by id",),
+    "tasks/lists.py::Lists.language": ("user by id",),
+    "tasks/lists.py::Lists.move_tasks": ("tasks of a list moved",),
+    "tasks/lists.py::Lists.open_counts": ("open counts",),
+    "tasks/lists.py::Lists.rename": ("list by id and user",),
+    "tasks/lists.py::Lists.resolve": ("list by id and user",),
+    "tasks/search_backend.py::MongoSearch._postings": ("search postings",),
+    "tasks/search_backend.py::MongoSearch._from_postings": ("search candidates",),
+    "tasks/search_backend.py::MongoSearch._write": ("search postings written",),
+    "tasks/search_backend.py::MongoSearch._candidates": Cold(
+        "the terms query, only until the postings are built (once, after the upgrade)"
+    ),
+    "tasks/search_backend.py::MongoSearch.search": ("search candidates",),
+    "tasks/search_backend.py::MongoSearch.reindex_user": ERASE,
+    "tasks/search_backend.py::MongoSearch.backfill": Cold(
+        "once, at the first start after an upgrade, in the background"
+    ),
+    "tasks/service.py::Tasks._change": ("task write",),
+    "tasks/service.py::Tasks._load": ("task by id and user",),
+    "tasks/service.py::Tasks._merge_target": ERASE,
+    "tasks/service.py::Tasks.delete": ("task by id and user",),
+    "tasks/service.py::Tasks.erase_user": ERASE,
+    "tasks/service.py::Tasks.move_all": ERASE,
+    "tasks/service.py::Tasks.page": ("task page", "task page of a list", "task page, all states"),
+    "tasks/service.py::Tasks.set_remind_at": ("task by id and user",),
+    "tasks/service.py::Tasks.window": ("task window by offset",),
+    "updates.py::UpdateJournal.claim_stale": ("stale updates",),
+    "updates.py::UpdateJournal.forget_sender": ERASE,
+    "updates.py::UpdateJournal.mark_handled": ("update handled",),
+    "updates.py::UpdateJournal.renew_claims": ("update claims renewed",),
+    "../telegram/task_handlers.py::find": NOT_A_QUERY,  # the tasks service's search
+}
+
+QUERY_METHODS = {
+    "find", "find_one", "find_one_and_update", "find_one_and_delete", "find_one_and_replace",
+    "update_one", "update_many", "delete_one", "delete_many", "replace_one",
+    "count_documents", "aggregate", "distinct", "bulk_write",
+}  # fmt: skip
+
+
+def query_sites() -> set[str]:
+    """`<path under server/services>::<enclosing function>` of every query method call in
+    server/ (a path outside services/ starts with `../`)."""
+    services = ROOT / "server" / "services"
+    found: set[str] = set()
+    for path in sorted((ROOT / "server").rglob("*.py")):
+        where = path.relative_to(services) if services in path.parents else None
+        name = str(where) if where else "../" + str(path.relative_to(ROOT / "server"))
+
+        def walk(node: ast.AST, stack: list[str], name: str = name) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    walk(child, [*stack, child.name])
+                    continue
+                if isinstance(child, ast.Call):
+                    func = child.func
+                    method = (  # a driver's method, or the `mongo.find_one` helper
+                        func.attr
+                        if isinstance(func, ast.Attribute)
+                        else func.id
+                        if isinstance(func, ast.Name)
+                        else None
+                    )
+                    if method in QUERY_METHODS:
+                        found.add(f"{name}::{'.'.join(stack)}")
+                walk(child, stack)
+
+        walk(ast.parse(path.read_text()), [])
+    return found
+
+
+def test_every_query_site_is_registered():
+    sites = query_sites()
+    assert sorted(sites - SITES.keys()) == [], "a new query: add its shape to HOT and SITES"
+    assert sorted(SITES.keys() - sites) == [], "a registered site is gone: remove its entry"
+    named = {name for entry in SITES.values() if not isinstance(entry, Cold) for name in entry}
+    assert sorted(named - HOT.keys()) == []
+
+
+# ---------------------------------------------------------------- the plans
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TracedServer]:
+    server = TracedServer(tmp_path_factory.mktemp("nx-traced"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def seeded(traced: TracedServer) -> AsyncIterator[tuple[TracedServer, str, Any]]:
+    """The app's collections and indexes (init_beanie makes them), with USERS users' worth
+    of documents in each, in the shapes the services write."""
+    name = f"plans_{uuid.uuid4().hex[:8]}"
+    client: AsyncMongoClient[Any] = AsyncMongoClient(traced.uri, tz_aware=True)
+    await init_models(client, name)
+    db = client[name]
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    users, lists, tasks, sessions, reminders, chats = [], [], [], [], [], []
+    for n in range(USERS):
+        uid = f"{n:024x}"
+        users.append({"_id": ObjectId(uid), "username": f"User{n}", "telegram_id": 1000 + n,
+                      "username_normalized": f"user{n}", "active": True, "role": "user",
+                      "tokens_valid_after": 0})  # fmt: skip
+        lists.append({"user_id": uid, "key": "inbox", "name_normalized": None})
+        sessions.append({"user_id": ObjectId(uid), "family_id": f"f{n}", "token_hash": f"h{n}",
+                         "revoked": False, "expires_at": now + timedelta(days=30)})  # fmt: skip
+        chats.append({"_id": 1000 + n, "user_id": uid, "blocked_ms": 0, "next_ms": 0})
+        for k in range(5):
+            tasks.append({"user_id": uid, "list_id": f"L{k % 2}", "done": k == 4,
+                          "order_key": f"{k}", "title": "молоко", "version": 0})  # fmt: skip
+            reminders.append({"user_id": uid, "state": PENDING, "paused": 0,
+                              "due_ms": NOW + k * 1000, "lease_ms": 0, "title": "x"})  # fmt: skip
+    await db.users.insert_many(users)
+    await db.task_lists.insert_many(lists)
+    await db.tasks.insert_many(tasks)
+    await db.refresh_sessions.insert_many(sessions)
+    await db.reminders.insert_many(reminders)
+    await db.reminder_chats.insert_many(chats)
+    for collection in await db.list_collection_names():  # each one's first TTL purge
+        await db[collection].find_one({"_id": 0})
+    yield traced, name, db
+    await client.drop_database(name)
+    await client.close()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("shape", sorted(HOT))
+async def test_a_hot_query_shape_is_served_by_an_index(seeded, shape):
+    traced, name, db = seeded
+    with traced.trace(name) as trace:
+        result = HOT[shape](db)
+        if hasattr(result, "__await__"):
+            result = await result
+    assert trace.statements, "no statement ran: the trace saw nothing"
+    scanning = [(s.sql, s.plan) for s in trace.statements if s.scans]
+    assert scanning == []
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_check_sees_a_scan(seeded):
+    """The test above can fail: a plain equality (and `$in` on an ObjectId field) scans."""
+    traced, name, db = seeded
+    with traced.trace(name) as trace:
+        await db.tasks.find_one({"user_id": U, "done": False})
+    assert trace.scans == ["tasks"]
+    with traced.trace(name) as trace:
+        await _all(db.refresh_sessions.find({"user_id": {"$in": [ObjectId(U)]}}))
+    assert trace.scans == ["refresh_sessions"]
