@@ -72,6 +72,12 @@ async def link_telegram(request: web.Request) -> web.Response:
     return json_response(out, 201, no_store=True)  # the link is a one-time credential
 
 
+@protected
+async def unlink_telegram(request: web.Request) -> web.Response:
+    await request.app[SERVICES].linking.unlink(require_user(request))
+    return web.Response(status=204)
+
+
 async def forgot_password(request: web.Request) -> web.Response:
     body = await read_json(request, ForgotPasswordRequest)
     await request.app[SERVICES].recovery.forgot(body.username, client_address(request))

@@ -201,6 +201,15 @@ class AccessGate:
                 cache.loading.pop(telegram_id, None)
         self._users_service.forget(user_id)
 
+    def note_telegram_detached(self, user_id: PydanticObjectId, telegram_id: int) -> None:
+        """The user no longer has this Telegram id (unlinked): the Telegram identity resolves
+        afresh (to a new account of its own). Other processes see it within `ttl`: their
+        cached user state then names no Telegram id, and `admit_telegram_user` resolves again."""
+        for cache in (self._telegram, self._telegram_users):
+            cache.pop(telegram_id, None)
+            cache.loading.pop(telegram_id, None)
+        self._users_service.forget(user_id)
+
     def note_sessions_ended(self, family_ids: list[str]) -> None:
         fresh_until = self._clock() + self.ttl
         for family_id in family_ids:

@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models import Task, TaskList
 from models.clock import utcnow
+from server.services.accounts.account_data import Holdings
 from server.services.common.errors import ConcurrentChange, InvalidInput, ListNotFound, TaskNotFound
 from server.services.common.mongo import insert
 from server.services.dates.rrule import normalize_rrule
@@ -393,6 +394,16 @@ class Tasks:
         await self.search_backend.unindex(str(oid))
 
     # Accounts
+
+    async def holdings(self, user_id: UserRef) -> Holdings:
+        """The user's own lists (not the built-ins, which are merged) and tasks: what
+        `move_all` would move, for the linking confirmation screen. Index counts."""
+        uid = user_key(user_id)
+        lists = await TaskList.get_pymongo_collection().count_documents(
+            {"user_id": {"$eq": uid}, "key": {"$eq": None}}
+        )
+        tasks = await Task.get_pymongo_collection().count_documents({"user_id": {"$eq": uid}})
+        return Holdings(lists=lists, tasks=tasks)
 
     async def move_all(self, from_user_id: UserRef, to_user_id: UserRef) -> None:
         """Merge one user's lists and tasks into another's (account linking). Lists of the
