@@ -111,7 +111,9 @@ class Settings(BaseSettings):
     init_data_max_age: int = Field(default=24 * 3600, ge=1)
     # The bot's @username for t.me links; unset: asked from Telegram (getMe) at start-up.
     telegram_bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]{5,32}$")
-    telegram_widget_max_age: int = Field(default=24 * 3600, ge=1)  # Login Widget auth_date
+    # How old a Login Widget `auth_date` may be: the page uses the widget's answer at once, so
+    # minutes are plenty; a payload is also accepted only once (its hash is remembered).
+    telegram_widget_max_age: int = Field(default=300, ge=1, le=24 * 3600)
     bot_concurrency: int = Field(default=8, ge=1, le=256)  # updates handled at once
     # An acknowledged update still unhandled after this many seconds (its process died) is
     # handled by another process.

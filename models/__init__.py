@@ -2,7 +2,7 @@
 
 from beanie import Document
 
-from models.account_codes import LinkCode, ResetCode
+from models.account_codes import LinkCode, ResetCode, UsedLoginHash
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
 from models.reminder import Reminder, ReminderChat, ReminderDraft, ReminderPrefs, SendGate
@@ -21,6 +21,7 @@ ALL_MODELS: list[type[Document]] = [
     Task,
     LinkCode,
     ResetCode,
+    UsedLoginHash,
     Reminder,
     ReminderChat,
     ReminderDraft,
@@ -43,5 +44,6 @@ __all__ = [
     "Task",
     "TaskList",
     "TelegramUpdate",
+    "UsedLoginHash",
     "User",
 ]

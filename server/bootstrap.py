@@ -139,6 +139,7 @@ def build_services(
             None
             if bot_token is None
             else WidgetVerifier(bot_token.get_secret_value(), settings.telegram_widget_max_age),
+            max_age=settings.telegram_widget_max_age,
         ),
         admin=Admin(users, sessions, gate),
         telegram=channel,
