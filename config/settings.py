@@ -131,8 +131,11 @@ class Settings(BaseSettings):
     # per-username one is loose and only catches guessing spread over many addresses.
     login_max_failures_per_username_and_address: int = Field(default=5, ge=1)
     login_max_failures_per_username: int = Field(default=100, ge=1)
+    # Per address, successful logins count too (each costs a hash and makes a session).
     login_max_failures_per_address: int = Field(default=50, ge=1)
     login_window: int = Field(default=15 * 60, ge=1)
+    # Live sessions per user: beyond it, signing in ends the least recently used one.
+    max_sessions_per_user: int = Field(default=20, ge=1, le=1000)
     register_max_per_address: int = Field(default=20, ge=1)
     register_window: int = Field(default=3600, ge=1)
     telegram_sign_in_max_per_address: int = Field(default=60, ge=1)

@@ -84,6 +84,7 @@ def build_services(
         init_data=_init_data_verifier(settings),
         user_seen=lists.ensure_builtins,
         gate=gate,
+        max_sessions=settings.max_sessions_per_user,
     )
     updates = UpdateJournal()
     sessions = Sessions(users, gate)
