@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     public_url: AnyHttpUrl | None = None
     telegram_api_base_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
     init_data_max_age: int = Field(default=24 * 3600, ge=1)
+    # How old init data may be to confirm deleting an account without a password or setting
+    # its first password (other requests accept it for INIT_DATA_MAX_AGE).
+    fresh_confirmation_max_age: int = Field(default=300, ge=10, le=3600)
     # The bot's @username for t.me links; unset: asked from Telegram (getMe) at start-up.
     telegram_bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]{5,32}$")
     # How old a Login Widget `auth_date` may be: the page uses the widget's answer at once, so

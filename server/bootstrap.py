@@ -105,6 +105,7 @@ def build_services(
         updates,
         data_owners=[tasks, *data_owners],
         per_user_limits=(limits.login_per_username, recovery_limits.forgot_per_username),
+        fresh_max_age=settings.fresh_confirmation_max_age,
     )
     bot_token = settings.telegram_bot_token
     channel = TelegramChannel(

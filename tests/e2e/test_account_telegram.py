@@ -565,3 +565,97 @@ async def test_a_deactivation_by_another_process_reaches_every_scheme_within_the
     clock.now += DEFAULT_TTL
     for headers in (bot_for(4444), tma_headers, bearer(mini["access_token"])):
         await assert_problem(await app.get(ME, headers=headers), 403)
+
+
+# --- init data and revocations; fresh confirmations (issue 22, item 10) ----------------------
+
+
+def tma_header(telegram_id: int, auth_date: int | None = None) -> dict[str, str]:
+    return {"Authorization": f"tma {tma(telegram_id, auth_date)}"}
+
+
+async def test_init_data_signed_before_log_out_everywhere_is_refused(app, db):
+    old = tma_header(7100, int(time.time()) - 60)
+    assert (await app.get(ME, headers=old)).status == 200  # admitted, and remembered
+    sign_in = await app.post("/api/auth/telegram", json={"init_data": tma(7100)})
+    assert sign_in.status == 200
+
+    assert (await app.post("/api/auth/logout-all", headers=old)).status == 204
+
+    await assert_problem(await app.get(ME, headers=old), 401)  # the remembered one too
+    refused = await app.post("/api/auth/telegram", json={"init_data": old["Authorization"][4:]})
+    await assert_problem(refused, 401)
+    # Init data Telegram signs from now on (reopening the app) works.
+    fresh = tma_header(7100, int(time.time()) + 1)
+    assert (await app.get(ME, headers=fresh)).status == 200
+    again = await app.post("/api/auth/telegram", json={"init_data": fresh["Authorization"][4:]})
+    assert again.status == 200
+    # With the user's state cached again (by the fresh one), the old one is still refused.
+    await assert_problem(await app.get(ME, headers=old), 401)
+
+
+async def test_init_data_signed_before_a_password_was_set_is_refused(app, db):
+    old = tma_header(7101)
+    resp = await app.post(SET_PASSWORD, json={"new_password": NEW_PASSWORD}, headers=old)
+    assert resp.status == 200
+    pair = await resp.json()
+
+    await assert_problem(await app.get(ME, headers=old), 401)
+    assert (await me(app, pair["access_token"])).status == 200  # the new session works
+
+
+async def test_deleting_an_account_without_a_password_needs_fresh_init_data(app, db, owner):
+    stale = tma_header(7102, int(time.time()) - 301)
+    user_id = (await (await app.get(ME, headers=stale)).json())["id"]  # fine for reading
+
+    resp = await app.delete(ME, json={}, headers=stale)
+    body = await assert_problem(resp, 422)
+    assert body["errors"][0]["field"] == "init_data"
+    assert "reopen the Mini App" in body["detail"]
+    assert await user_doc(db, telegram_id=7102) is not None
+    # A session opened with the Mini App (Bearer): the init data goes in the body.
+    sign_in = await app.post("/api/auth/telegram", json={"init_data": tma(7102)})
+    headers = bearer((await sign_in.json())["access_token"])
+    missing = await assert_problem(await app.delete(ME, json={}, headers=headers), 422)
+    assert (missing["errors"][0]["field"], missing["errors"][0]["type"]) == ("init_data", "missing")
+    someone_else = await app.delete(ME, json={"init_data": tma(7103)}, headers=headers)
+    await assert_problem(someone_else, 422)
+    assert owner.erased == []
+    assert await user_doc(db, telegram_id=7102) is not None
+
+    fresh = await app.delete(ME, json={"init_data": tma(7102)}, headers=headers)
+    assert fresh.status == 204
+    assert owner.erased == [ObjectId(user_id)]
+
+
+async def test_a_fresh_mini_app_deletes_its_account_with_no_more_ado(app, db):
+    resp = await app.delete(ME, json={}, headers=tma_header(7104))
+    assert resp.status == 204
+    assert await user_doc(db, telegram_id=7104) is None
+
+
+async def test_a_first_password_needs_fresh_init_data(app, db):
+    stale = tma_header(7105, int(time.time()) - 301)
+    resp = await app.post(SET_PASSWORD, json={"new_password": NEW_PASSWORD}, headers=stale)
+    assert (await assert_problem(resp, 422))["errors"][0]["field"] == "init_data"
+    assert (await user_doc(db, telegram_id=7105))["password_hash"] is None
+
+    body = {"new_password": NEW_PASSWORD, "init_data": tma(7105)}
+    assert (await app.post(SET_PASSWORD, json=body, headers=stale)).status == 200
+    assert (await user_doc(db, telegram_id=7105))["password_hash"] is not None
+
+
+async def test_init_data_revoked_by_another_process_is_refused_within_the_bound(make_app, db):
+    clock = ManualClock()
+    app = await make_app(clock=clock)
+    old = tma_header(7106, int(time.time()) - 60)
+    assert (await app.get(ME, headers=old)).status == 200  # admitted, and remembered
+    # Another process ends every session: this one sees it within the cache bound.
+    await db["users"].update_one(
+        {"telegram_id": 7106}, {"$set": {"tokens_valid_after": int(time.time() * 1000)}}
+    )
+    clock.now += DEFAULT_TTL
+    fresh = tma_header(7106, int(time.time()) + 1)
+    assert (await app.get(ME, headers=fresh)).status == 200  # the user's state read again
+
+    await assert_problem(await app.get(ME, headers=old), 401)

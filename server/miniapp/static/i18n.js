@@ -65,6 +65,7 @@ const STRINGS = {
     chars: { one: '{n} character', other: '{n} characters' },
     err_invalid_credentials: 'Incorrect username or password.',
     err_wrong_password: 'The password is incorrect.',
+    err_stale_confirmation: 'For your safety this needs a fresh sign-in: close the app, open it again from the bot, and repeat.',
     err_username_taken: 'This username is taken. Choose another one.',
     err_list_name_taken: 'You already have a list with this name.',
     err_builtin_list: 'Built-in lists cannot be renamed or deleted.',
@@ -149,6 +150,7 @@ const STRINGS = {
     chars: { one: '{n} символ', few: '{n} символа', many: '{n} символов', other: '{n} символа' },
     err_invalid_credentials: 'Неверное имя пользователя или пароль.',
     err_wrong_password: 'Неверный пароль.',
+    err_stale_confirmation: 'Для безопасности нужен свежий вход: закройте приложение, откройте его снова из бота и повторите.',
     err_username_taken: 'Это имя пользователя занято. Выберите другое.',
     err_list_name_taken: 'Список с таким названием уже есть.',
     err_builtin_list: 'Встроенные списки нельзя переименовать или удалить.',
@@ -241,6 +243,8 @@ export function explain(err, { passwordOnly = false } = {}) {
 function fieldSentence(error) {
   // A password confirmation that was wrong (changing the password, deleting the account).
   if (error.type === 'wrong_password') return t('err_wrong_password');
+  // Deleting the account or setting a first password with init data that is not fresh.
+  if (error.field === 'init_data') return t('err_stale_confirmation');
   const name = String(error.field || '').split('.').pop();
   const label = STRINGS[lang][`f_${name}`] ? t(`f_${name}`) : name;
   const number = Number((String(error.message).match(/\d+/) || [])[0]);

@@ -1,5 +1,5 @@
 // Settings (language, time zone) and the account: password, sessions, Telegram, deletion.
-import { api, isTelegram, useTokens } from './api.js';
+import { api, isTelegram, leaveInitData, useTokens } from './api.js';
 import { busy, field, h, messageBox } from './dom.js';
 import { explain, getLang, plural, t } from './i18n.js';
 import { deviceZone, formatTime, knownZones, zoneOf } from './time.js';
@@ -70,12 +70,10 @@ function passwordSection(ctx) {
       const body = { new_password: next.value };
       if (current) body.current_password = current.value;
       const pair = await api('POST', '/api/auth/password', body);
-      if (isTelegram()) {
-        // tma needs no tokens: end the session this call opened rather than leave it unused.
-        await api('POST', '/api/auth/logout', { refresh_token: pair.refresh_token }).catch(() => {});
-      } else {
-        useTokens(pair);
-      }
+      // Setting a password ends every older sign-in, this app's init data included: from now
+      // on this page uses the session the answer opened.
+      if (isTelegram()) leaveInitData(pair);
+      else useTokens(pair);
       ctx.setUser(await api('GET', '/api/auth/me'));
       form.reset();
       box.show(t('password_changed'), 'ok');

@@ -132,12 +132,18 @@ class AccessGate:
     def known_telegram_user(self, telegram_id: int) -> PydanticObjectId | None:
         """The fast path of `admit_telegram_user` (no await): the user with this Telegram id
         as read within the bound, or None when it must be looked up."""
+        state = self.known_telegram_state(telegram_id)
+        return None if state is None else state.user_id
+
+    def known_telegram_state(self, telegram_id: int) -> UserState | None:
+        """The state of the user with this Telegram id as read within the bound (None: look
+        it up); AccountDeactivated for a deactivated one."""
         state = self._telegram_users.get(telegram_id)
         if state is None or state.fresh_until <= self._clock():
             return None
         if not state.active:
             raise AccountDeactivated()
-        return state.user_id
+        return state
 
     async def admit_telegram_user(
         self, telegram_id: int, resolve: Callable[[], Awaitable[PydanticObjectId]]

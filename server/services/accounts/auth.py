@@ -26,6 +26,7 @@ from server.services.accounts.users import TelegramProfile, Users, normalize_use
 from server.services.common.errors import (
     AccountDeactivated,
     InvalidCredentials,
+    InvalidInitData,
     InvalidToken,
     NotConfigured,
     PasswordTooCommon,
@@ -85,15 +86,23 @@ class AuthService:
             await self.user_seen(user_id)
 
     def mini_app_user(self, init_data: str) -> TelegramProfile:
+        return self.mini_app_user_dated(init_data)[0]
+
+    def mini_app_user_dated(self, init_data: str) -> tuple[TelegramProfile, int]:
+        """The signed user and `auth_date` (epoch seconds) of Mini App init data."""
         if self.init_data is None:
             raise NotConfigured("Telegram sign-in needs TELEGRAM_BOT_TOKEN on the server")
-        return self.init_data.verify(init_data)
+        return self.init_data.verify_dated(init_data)
 
     async def telegram_sign_in(
         self, init_data: str, client: str, *, user_agent: str | None = None
     ) -> tuple[User, TokenPair]:
         await self.limiter.hit((self.limits.telegram_per_address, client))
-        user, _ = await self.users.ensure_telegram_user(self.mini_app_user(init_data))
+        profile, auth_date = self.mini_app_user_dated(init_data)
+        user, _ = await self.users.ensure_telegram_user(profile)
+        if not user.active:
+            raise AccountDeactivated()  # said first: deactivation also moved the instant below
+        check_not_revoked(auth_date, user.tokens_valid_after)
         await self._seen(user.id)
         return user, await self.open_session(user, user_agent=user_agent)
 
@@ -306,3 +315,10 @@ def _aware(moment: datetime) -> datetime:
     # A datetime rewritten by `$set` comes back from the embedded server as a naive one (it
     # stored a string); the instant is UTC either way.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def check_not_revoked(auth_date: int, tokens_valid_after: int) -> None:
+    """Init data signed before the user's last revocation (log out everywhere, a password
+    set, changed or reset) is as dead as the tokens of then: a stolen copy stops with them."""
+    if auth_date * 1000 < tokens_valid_after:
+        raise InvalidInitData("init data was signed before this account's last sign-out")
