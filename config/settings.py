@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     login_window: int = Field(default=15 * 60, ge=1)
     # Live sessions per user: beyond it, signing in ends the least recently used one.
     max_sessions_per_user: int = Field(default=20, ge=1, le=1000)
+    # Username changes (PATCH /api/auth/me): a taken name answers 409, so asking is limited.
+    username_change_max_per_user: int = Field(default=10, ge=1)
+    username_change_max_per_address: int = Field(default=30, ge=1)
+    username_change_window: int = Field(default=3600, ge=1)
     register_max_per_address: int = Field(default=20, ge=1)
     register_window: int = Field(default=3600, ge=1)
     telegram_sign_in_max_per_address: int = Field(default=60, ge=1)

@@ -20,7 +20,7 @@ from server.services.accounts.common_passwords import load_common_passwords
 from server.services.accounts.linking import TelegramLinking
 from server.services.accounts.manage import Accounts
 from server.services.accounts.passwords import Passwords
-from server.services.accounts.profile import Profiles
+from server.services.accounts.profile import Profiles, UsernameLimits
 from server.services.accounts.recovery import PasswordRecovery, RecoveryLimits
 from server.services.accounts.sessions import Sessions
 from server.services.accounts.telegram_auth import InitDataVerifier, WidgetVerifier
@@ -146,7 +146,22 @@ def build_services(
         admin=Admin(users, sessions, gate),
         telegram=channel,
         reminders=reminders,
-        profiles=Profiles(users),
+        profiles=Profiles(
+            users,
+            limiter,
+            UsernameLimits(
+                per_user=Limit(
+                    "username-user",
+                    settings.username_change_max_per_user,
+                    settings.username_change_window,
+                ),
+                per_address=Limit(
+                    "username-addr",
+                    settings.username_change_max_per_address,
+                    settings.username_change_window,
+                ),
+            ),
+        ),
         drafts=ReminderDrafts(),
     )
 

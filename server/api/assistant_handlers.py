@@ -10,6 +10,7 @@ from aiohttp import web
 
 from server.api.assistant_schemas import ClarifyOut, MePatch, ParseOut, ParseRequest
 from server.api.body import read_json
+from server.api.client import client_address
 from server.api.schemas import UserOut
 from server.auth.principal import protected, require_user
 from server.http.problems import Problem
@@ -31,6 +32,7 @@ async def patch_me(request: web.Request) -> web.Response:
         username=body.username if body.username is not None else UNSET,
         timezone=body.timezone if "timezone" in sent else UNSET,
         language=body.language if "language" in sent else UNSET,
+        client=client_address(request),
     )
     return web.json_response(UserOut.of(user).model_dump(mode="json"))
 
