@@ -220,7 +220,7 @@ async def test_link_code_shown_to_the_first_telegram_account_only(coll):
     def offer(telegram_id: int) -> Any:
         return codes.find_one_and_update(
             {"_id": "h", "expires_ms": {"$gt": epoch_ms()},
-             "offered_to": {"$in": [0, telegram_id]}, "claimed_by": {"$in": [0, telegram_id]}},
+             "offered_to": {"$in": [0, telegram_id]}},
             {"$set": {"offered_to": telegram_id}}, return_document=ReturnDocument.AFTER,
         )  # fmt: skip
 

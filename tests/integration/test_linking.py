@@ -691,3 +691,49 @@ async def test_an_account_without_telegram_has_nothing_to_unlink(accounts: Accou
 
     with pytest.raises(Conflict, match="not linked"):
         await accounts.services.linking.unlink(user.id)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("target_gone", LinkResult(LinkOutcome.INVALID)),
+        ("target_deactivated", LinkResult(LinkOutcome.DEACTIVATED)),
+        ("source_deactivated", LinkResult(LinkOutcome.DEACTIVATED)),
+        ("already_linked", LinkResult(LinkOutcome.ALREADY_LINKED, "uma")),
+        ("linked_elsewhere", LinkResult(LinkOutcome.LINKED_ELSEWHERE, "uma")),
+        ("both_passwords", LinkResult(LinkOutcome.BOTH_PASSWORDS, "uma")),
+    ],
+)
+async def test_each_refusal_is_told_before_the_question_and_spends_the_link(
+    accounts: AccountsEnv, case: str, expected: LinkResult
+) -> None:
+    target = await accounts.add_user(username="uma", password_hash=HASH)
+    code = await new_link(accounts, target.id)
+    users = accounts.db["users"]
+    match case:
+        case "target_gone":
+            await users.delete_one({"_id": target.id})
+        case "target_deactivated":
+            await users.update_one({"_id": target.id}, {"$set": {"active": False}})
+        case "source_deactivated":
+            await accounts.add_user(telegram_id=901, active=False)
+        case "already_linked":
+            await users.update_one({"_id": target.id}, {"$set": {"telegram_id": 901}})
+        case "linked_elsewhere":
+            await users.update_one({"_id": target.id}, {"$set": {"telegram_id": 902}})
+        case "both_passwords":
+            await accounts.add_user(telegram_id=901, password_hash=HASH)
+
+    assert await preview_of(accounts, code, 901) == expected
+    assert await codes(accounts) == []
+    assert accounts.owner.moves == []
+
+
+async def test_an_expired_code_shows_no_question(accounts: AccountsEnv) -> None:
+    target = await accounts.add_user(username="uma")
+    code = await new_link(accounts, target.id)
+    await accounts.db["link_codes"].update_one({}, {"$set": {"expires_ms": epoch_ms() - 1}})
+
+    assert await preview_of(accounts, code, 901) == LinkResult(LinkOutcome.INVALID)
+    [doc] = await codes(accounts)
+    assert doc["offered_to"] == 0

@@ -142,8 +142,8 @@ class TelegramLinking:
                 "_id": code_hash,
                 "expires_ms": {"$gt": epoch_ms()},
                 # The first Telegram account to open it keeps it; opening it again is fine.
+                # (Only that account can claim it, so no other can be confirming it now.)
                 "offered_to": {"$in": [0, telegram_id]},
-                "claimed_by": {"$in": [0, telegram_id]},
             },
             {"$set": {"offered_to": telegram_id}},
             return_document=ReturnDocument.AFTER,
