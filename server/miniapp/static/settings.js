@@ -136,7 +136,18 @@ function telegramSection(ctx) {
   const user = ctx.state.user;
   if (user.telegram_id) {
     const name = user.telegram_username ? ` (@${user.telegram_username})` : '';
-    return section('telegram', t('telegram_section'), h('p', { text: t('linked', { name }) }));
+    const linked = h('p', { text: t('linked', { name }) });
+    // Unlinking keeps this account (signed in with its password from then on); inside
+    // Telegram the init data would at once make the Telegram side a new account: the web only.
+    if (isTelegram() || !user.has_password || !user.username) return section('telegram', t('telegram_section'), linked);
+    const box = messageBox();
+    const unlink = h('button', { type: 'button', class: 'secondary', id: 'unlink-telegram', text: t('unlink_telegram') });
+    unlink.addEventListener('click', () => busy(unlink.parentElement, async () => {
+      await api('DELETE', '/api/auth/telegram/link');
+      ctx.setUser(await api('GET', '/api/auth/me'));
+      ctx.rerender();
+    }).catch((err) => box.show(explain(err))));
+    return section('telegram', t('telegram_section'), linked, h('p', { class: 'muted', text: t('unlink_hint') }), unlink, box);
   }
   const box = messageBox();
   const result = h('div');
