@@ -109,9 +109,14 @@ class Settings(BaseSettings):
     public_url: AnyHttpUrl | None = None
     telegram_api_base_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
     init_data_max_age: int = Field(default=24 * 3600, ge=1)
+    # How old init data may be to confirm deleting an account without a password or setting
+    # its first password (other requests accept it for INIT_DATA_MAX_AGE).
+    fresh_confirmation_max_age: int = Field(default=300, ge=10, le=3600)
     # The bot's @username for t.me links; unset: asked from Telegram (getMe) at start-up.
     telegram_bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]{5,32}$")
-    telegram_widget_max_age: int = Field(default=24 * 3600, ge=1)  # Login Widget auth_date
+    # How old a Login Widget `auth_date` may be: the page uses the widget's answer at once, so
+    # minutes are plenty; a payload is also accepted only once (its hash is remembered).
+    telegram_widget_max_age: int = Field(default=300, ge=1, le=24 * 3600)
     bot_concurrency: int = Field(default=8, ge=1, le=256)  # updates handled at once
     # An acknowledged update still unhandled after this many seconds (its process died) is
     # handled by another process.
@@ -144,8 +149,15 @@ class Settings(BaseSettings):
     # per-username one is loose and only catches guessing spread over many addresses.
     login_max_failures_per_username_and_address: int = Field(default=5, ge=1)
     login_max_failures_per_username: int = Field(default=100, ge=1)
+    # Per address, successful logins count too (each costs a hash and makes a session).
     login_max_failures_per_address: int = Field(default=50, ge=1)
     login_window: int = Field(default=15 * 60, ge=1)
+    # Live sessions per user: beyond it, signing in ends the least recently used one.
+    max_sessions_per_user: int = Field(default=20, ge=1, le=1000)
+    # Username changes (PATCH /api/auth/me): a taken name answers 409, so asking is limited.
+    username_change_max_per_user: int = Field(default=10, ge=1)
+    username_change_max_per_address: int = Field(default=30, ge=1)
+    username_change_window: int = Field(default=3600, ge=1)
     register_max_per_address: int = Field(default=20, ge=1)
     register_window: int = Field(default=3600, ge=1)
     telegram_sign_in_max_per_address: int = Field(default=60, ge=1)

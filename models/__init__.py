@@ -2,7 +2,7 @@
 
 from beanie import Document
 
-from models.account_codes import LinkCode, ResetCode
+from models.account_codes import LinkCode, ResetCode, UsedLoginHash
 from models.bot_question import BotQuestion
 from models.data_links import CalendarFeed, ImportKey
 from models.rate_counter import RateCounter
@@ -25,6 +25,7 @@ ALL_MODELS: list[type[Document]] = [
     SearchPosting,
     LinkCode,
     ResetCode,
+    UsedLoginHash,
     Reminder,
     ReminderChat,
     ReminderDraft,
@@ -58,5 +59,6 @@ __all__ = [
     "Task",
     "TaskList",
     "TelegramUpdate",
+    "UsedLoginHash",
     "User",
 ]

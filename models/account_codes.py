@@ -38,3 +38,15 @@ class ResetCode(Document):
     class Settings:
         name = "reset_codes"
         indexes = [IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0)]
+
+
+class UsedLoginHash(Document):
+    """A Telegram Login Widget payload already signed in with (its `hash`, hashed again): a
+    replay of the same payload is refused while it could still pass the freshness check."""
+
+    id: str  # type: ignore[assignment]  # SHA-256 of the payload's hash
+    expires_at: datetime  # for the TTL purge only: after it the payload is stale anyway
+
+    class Settings:
+        name = "used_login_hashes"
+        indexes = [IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0)]

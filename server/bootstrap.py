@@ -20,7 +20,7 @@ from server.services.accounts.common_passwords import load_common_passwords
 from server.services.accounts.linking import TelegramLinking
 from server.services.accounts.manage import Accounts
 from server.services.accounts.passwords import Passwords
-from server.services.accounts.profile import Profiles
+from server.services.accounts.profile import Profiles, UsernameLimits
 from server.services.accounts.recovery import PasswordRecovery, RecoveryLimits
 from server.services.accounts.sessions import Sessions
 from server.services.accounts.telegram_auth import InitDataVerifier, WidgetVerifier
@@ -96,6 +96,7 @@ def build_services(
         init_data=_init_data_verifier(settings),
         user_seen=lists.ensure_builtins,
         gate=gate,
+        max_sessions=settings.max_sessions_per_user,
     )
     updates = UpdateJournal()
     sessions = Sessions(users, gate)
@@ -131,9 +132,25 @@ def build_services(
         # Sharing first: a deleted account's shared lists go to a member before its lists go.
         data_owners=[sharing, tasks, DataLinks(), *data_owners],
         per_user_limits=(limits.login_per_username, recovery_limits.forgot_per_username),
+        fresh_max_age=settings.fresh_confirmation_max_age,
     )
     feeds = CalendarFeeds(lists, limiter)
-    profiles = Profiles(users)
+    profiles = Profiles(
+        users,
+        limiter,
+        UsernameLimits(
+            per_user=Limit(
+                "username-user",
+                settings.username_change_max_per_user,
+                settings.username_change_window,
+            ),
+            per_address=Limit(
+                "username-addr",
+                settings.username_change_max_per_address,
+                settings.username_change_window,
+            ),
+        ),
+    )
     return Services(
         passwords=passwords,
         access=access,
@@ -164,6 +181,7 @@ def build_services(
             None
             if bot_token is None
             else WidgetVerifier(bot_token.get_secret_value(), settings.telegram_widget_max_age),
+            max_age=settings.telegram_widget_max_age,
         ),
         admin=Admin(users, sessions, gate),
         telegram=channel,

@@ -1,5 +1,5 @@
 """`python -m server [serve|migrate|set-webhook|delete-webhook|webhook-info|promote|demote|
-reset-password]`."""
+deactivate|reset-password]`."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, what in (
         ("promote", "make a user an admin"),
         ("demote", "make an admin a user"),
+        ("deactivate", "deactivate a user, admins included (the API refuses admins)"),
         ("reset-password", "give a user a new random password (printed once); ends all sessions"),
     ):
         command = commands.add_parser(name, help=what)
@@ -66,6 +67,8 @@ def main(argv: list[str] | None = None) -> None:
             case "promote" | "demote":
                 role: Role = "admin" if args.command == "promote" else "user"
                 raise SystemExit(asyncio.run(_set_role(settings, args.username, role)))
+            case "deactivate":
+                raise SystemExit(asyncio.run(_deactivate(settings, args.username)))
             case "reset-password":
                 raise SystemExit(asyncio.run(_reset_password(settings, args.username)))
             case _:
@@ -191,6 +194,20 @@ async def _set_role(settings: Settings, username: str, role: Role) -> int:
     finally:
         services.close()
     print(f"{user.username} is now {'an admin' if role == 'admin' else 'a user'}")
+    return 0
+
+
+async def _deactivate(settings: Settings, username: str) -> int:
+    services = build_services(settings)
+    try:
+        async with open_database(settings):
+            user = await services.admin.deactivate_by_name(username)
+    except NotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+    print(f"{user.username} is deactivated; every session ended")
     return 0
 
 

@@ -14,10 +14,11 @@ from beanie import PydanticObjectId
 from bson import ObjectId, json_util
 
 from models import User
+from server.services.accounts.account_data import Holdings
 from server.services.common.mongo import same_id
 from tests.bot_helpers import BOT_TOKEN, post_update
 from tests.clock import ManualClock
-from tests.fake_bot_api import FakeBotAPI, text_message_update
+from tests.fake_bot_api import FakeBotAPI, callback_query_update, text_message_update
 from tests.helpers import bearer
 from tests.kit.signing import sign_widget_fields
 
@@ -46,6 +47,11 @@ class NotesOwner:
     @staticmethod
     def collection() -> Any:
         return User.get_pymongo_collection().database[NOTES]
+
+    async def holdings(self, user_id: PydanticObjectId) -> Holdings:
+        # A find, not count_documents (which misses an ObjectId on the embedded server).
+        notes = await self.collection().find({"user_id": same_id(user_id)}, {"_id": 1}).to_list()
+        return Holdings(lists=0, tasks=len(notes))  # a note stands for a task here
 
     async def move_all(self, from_user_id: PydanticObjectId, to_user_id: PydanticObjectId) -> None:
         self.moves.append((from_user_id, to_user_id))
@@ -112,14 +118,55 @@ async def reply_to(fake_api: FakeBotAPI, telegram_id: int, count: int = 1) -> li
         await asyncio.sleep(0.02)
 
 
+async def link_question(
+    client: TestClient, fake_api: FakeBotAPI, code: str, telegram_id: int, language: str = "en"
+) -> dict[str, Any]:
+    """Open a link in Telegram (`/start link_<code>`); return the bot's answer as the chat
+    shows it (the confirmation question with its buttons, or a refusal)."""
+    before = len(await reply_to(fake_api, telegram_id, 0))
+    await send(client, f"/start link_{code}", telegram_id, language_code=language)
+    await reply_to(fake_api, telegram_id, before + 1)
+    return fake_api.last_message(telegram_id)
+
+
+def link_buttons(message: dict[str, Any]) -> dict[str, str]:
+    """The question's buttons: label -> callback data."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return {b["text"]: b["callback_data"] for row in rows for b in row}
+
+
+async def press_link_button(
+    client: TestClient,
+    fake_api: FakeBotAPI,
+    message: dict[str, Any],
+    data: str,
+    telegram_id: int,
+    language: str = "en",
+) -> tuple[str, str | None]:
+    """Press a button under `message` as `telegram_id`; return the message's text as the chat
+    now shows it, and the notice the press was answered with."""
+    update = callback_query_update(data, message, user_id=telegram_id, language_code=language)
+    query_id = update["callback_query"]["id"]
+    assert (await post_update(client, update)).status == 200
+    await fake_api.wait_answered(query_id)
+    now = fake_api.message(message["chat"]["id"], message["message_id"])
+    return str(now["text"]), fake_api.answered[query_id].get("text")
+
+
 async def link_telegram(
     client: TestClient, fake_api: FakeBotAPI, access_token: str, telegram_id: int
 ) -> str:
-    """Link a Telegram account through the bot, as a user does; return the bot's answer."""
+    """Link a Telegram account through the bot, as a user does (open the link, press
+    Confirm); return the bot's last word (a refusal when there was nothing to confirm)."""
     code = await link_code(client, access_token)
-    before = len(await reply_to(fake_api, telegram_id, 0))
-    await send(client, f"/start link_{code}", telegram_id)
-    return (await reply_to(fake_api, telegram_id, before + 1))[-1]
+    question = await link_question(client, fake_api, code, telegram_id)
+    buttons = link_buttons(question)
+    if not buttons:
+        return str(question["text"])
+    text, _ = await press_link_button(
+        client, fake_api, question, buttons["✅ Confirm"], telegram_id
+    )
+    return text
 
 
 def reset_code_in(text: str) -> str:

@@ -22,6 +22,17 @@ from server.api.responses import json_response
 from server.api.schemas import TokenPairOut
 from server.auth.principal import principal_of, protected, require_user
 from server.keys import SERVICES
+from server.services.accounts.manage import Confirmation
+
+
+def confirmation(request: web.Request, init_data: str | None) -> Confirmation:
+    """What the request offers as a fresh confirmation: init data from the body, else a
+    `tma` request's own; or the trusted bot acting for the user."""
+    principal = principal_of(request)
+    if init_data is None and principal.scheme == "tma":
+        init_data = request.headers.get("Authorization", "").partition(" ")[2].strip() or None
+    trusted = principal.scheme == "Bot" and principal.user_id is not None
+    return Confirmation(init_data=init_data, trusted_bot=trusted)
 
 
 @protected
@@ -33,6 +44,7 @@ async def set_password(request: web.Request) -> web.Response:
         body.new_password,
         client_address(request),
         user_agent(request),
+        confirmation(request, body.init_data),
     )
     return json_response(TokenPairOut.of(pair), no_store=True)
 
@@ -60,7 +72,10 @@ async def logout_all(request: web.Request) -> web.Response:
 async def delete_me(request: web.Request) -> web.Response:
     body = await read_json(request, DeleteMeRequest)
     await request.app[SERVICES].accounts.delete(
-        require_user(request), body.password, client_address(request)
+        require_user(request),
+        body.password,
+        client_address(request),
+        confirmation(request, body.init_data),
     )
     return web.Response(status=204)
 
@@ -70,6 +85,12 @@ async def link_telegram(request: web.Request) -> web.Response:
     offer = await request.app[SERVICES].linking.create_link(require_user(request))
     out = LinkOut(url=offer.url, expires_in=offer.expires_in)
     return json_response(out, 201, no_store=True)  # the link is a one-time credential
+
+
+@protected
+async def unlink_telegram(request: web.Request) -> web.Response:
+    await request.app[SERVICES].linking.unlink(require_user(request))
+    return web.Response(status=204)
 
 
 async def forgot_password(request: web.Request) -> web.Response:

@@ -39,6 +39,11 @@ ACCOUNT_ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/api/auth/telegram/link", h.link_telegram,
              "A one-time t.me deep link that binds a Telegram account to this user", "account",
              responses={201: LinkOut}, errors=(404, 409, 503)),
+    Endpoint("DELETE", "/api/auth/telegram/link", h.unlink_telegram,
+             "Unlink the account's Telegram account: the account keeps its data and is signed "
+             "in with its username and password; the Telegram account starts afresh. 409 when "
+             "not linked, or when the account has no password yet", "account",
+             responses={204: None}, errors=(409, 503)),
     Endpoint("POST", "/api/auth/password/forgot", h.forgot_password,
              "Ask for a password reset code (sent by the bot when the account has Telegram); "
              "always 202", "account",

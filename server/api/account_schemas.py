@@ -17,17 +17,28 @@ from server.services.accounts.sessions import SessionInfo
 Text = Annotated[str, StringConstraints(max_length=1024)]
 
 
+# Mini App init data as a confirmation (accounts without a password): at most 4096 bytes.
+InitDataText = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+INIT_DATA_HELP = (
+    "For an account without a password: Telegram init data signed in the last few minutes "
+    "(FRESH_CONFIRMATION_MAX_AGE); a `tma` request's own init data counts, and so does the "
+    "trusted bot acting for the user"
+)
+
+
 class SetPasswordRequest(Strict):
     current_password: AnyPassword | None = Field(
         default=None, description="Required when the account already has a password"
     )
     new_password: NewPassword
+    init_data: InitDataText | None = Field(default=None, description=INIT_DATA_HELP)
 
 
 class DeleteMeRequest(Strict):
     password: AnyPassword | None = Field(
         default=None, description="Required when the account has a password"
     )
+    init_data: InitDataText | None = Field(default=None, description=INIT_DATA_HELP)
 
 
 class ForgotPasswordRequest(Strict):

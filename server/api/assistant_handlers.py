@@ -10,6 +10,7 @@ from aiohttp import web
 
 from server.api.assistant_schemas import ClarifyOut, MePatch, ParseOut, ParseRequest
 from server.api.body import read_json
+from server.api.client import client_address
 from server.api.responses import json_response
 from server.api.schemas import UserOut
 from server.auth.principal import protected, require_user
@@ -33,6 +34,7 @@ async def patch_me(request: web.Request) -> web.Response:
         username=body.username if body.username is not None else UNSET,
         timezone=body.timezone if "timezone" in sent else UNSET,
         language=body.language if "language" in sent else UNSET,
+        client=client_address(request),
     )
     return json_response(UserOut.of(user))
 

@@ -86,8 +86,9 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("DELETE", "/api/tasks/{id}", tasks_handlers.delete_task, "Delete a task", "tasks",
              responses={204: None}, errors=(403, 404, 503)),
     Endpoint("PATCH", "/api/auth/me", assistant_handlers.patch_me,
-             "Change your username, time zone or language", "auth", request=MePatch,
-             responses={200: UserOut}, errors=(403, 409, 422, 503)),
+             "Change your username (throttled per user and per address), time zone or "
+             "language", "auth", request=MePatch,
+             responses={200: UserOut}, errors=(403, 409, 422, 429, 503)),
     Endpoint("POST", "/api/tasks/parse", assistant_handlers.parse_text,
              "What the natural-language parser understands in a text (saves nothing)", "tasks",
              request=ParseRequest, responses={200: ParseOut}, errors=(403, 422, 503)),

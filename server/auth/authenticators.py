@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from aiohttp import web
 
 from server.auth.principal import Principal
 from server.http.problems import Problem
 from server.services.accounts.access_gate import AccessGate
-from server.services.accounts.auth import AuthService
+from server.services.accounts.auth import AuthService, check_not_revoked
 from server.services.accounts.tokens import AccessTokens
 from server.services.accounts.users import Users, is_telegram_id
 from server.services.common.errors import InvalidInitData, InvalidToken, NotConfigured
@@ -20,6 +20,7 @@ TELEGRAM_USER_HEADER = "X-Telegram-User-Id"
 # Principals remembered per credential (Bot acting for a user, tma): bounded like the other
 # per-process caches (emptied when full; refilling costs one `authenticate` each).
 MAX_REMEMBERED_PRINCIPALS = 10_000
+T = TypeVar("T")
 
 
 class Authenticator(Protocol):
@@ -119,33 +120,39 @@ class BotAuthenticator:
 
 
 class MiniAppAuthenticator:
-    """`tma <initData>`: a Telegram Mini App user, checked on every request."""
+    """`tma <initData>`: a Telegram Mini App user, checked on every request. Init data signed
+    before the user's last revocation (log out everywhere, a password set or changed) is
+    refused like the access tokens of then."""
 
     scheme = "tma"
 
     def __init__(self, auth: AuthService, gate: AccessGate) -> None:
         self._auth = auth
         self._gate = gate
-        # Init data -> the principal it was admitted as (a Mini App sends the same init data
-        # with every request), valid while the gate maps its Telegram id to that user id.
-        self._principals: dict[str, tuple[int, Principal]] = {}
+        # Init data -> (Telegram id, auth_date in ms, the principal it was admitted as): a
+        # Mini App sends the same init data with every request. Valid while the gate maps the
+        # Telegram id to that user id and the user's revocations are older than auth_date.
+        self._principals: dict[str, tuple[int, int, Principal]] = {}
 
     def known(self, credentials: str, request: web.Request) -> Principal | None:
         remembered = self._principals.get(credentials)
         if remembered is None:
             return None
-        telegram_id, principal = remembered
+        telegram_id, signed_ms, principal = remembered
         try:
             self._auth.mini_app_user(credentials)  # its freshness, every time
         except (InvalidInitData, NotConfigured):
             return None
-        if self._gate.known_telegram_user(telegram_id) is not principal.user_id:
+        state = self._gate.known_telegram_state(telegram_id)
+        if state is None or state.user_id is not principal.user_id:
             return None
+        if signed_ms < state.tokens_valid_after:
+            return None  # revoked since: the slow path refuses it (and forgets it)
         return principal
 
     async def authenticate(self, credentials: str, request: web.Request) -> Principal | None:
         try:
-            profile = self._auth.mini_app_user(credentials)
+            profile, auth_date = self._auth.mini_app_user_dated(credentials)
             # Through Users first (keyed by the whole profile: a changed name reaches the
             # account at once), then the gate (deleted, merged away, deactivated).
             user_id = await self._auth.users.user_id(profile)
@@ -153,16 +160,17 @@ class MiniAppAuthenticator:
                 user_id = await self._gate.admit_telegram_user(
                     profile.telegram_id, lambda: self._auth.users.user_id(profile)
                 )
+            state = await self._gate.user_state(user_id)
+            check_not_revoked(auth_date, state.tokens_valid_after)
         except (InvalidInitData, NotConfigured, InvalidToken):
+            self._principals.pop(credentials, None)
             return None
         principal = Principal(kind="user", scheme=self.scheme, user_id=user_id)
-        _remember(self._principals, credentials, (profile.telegram_id, principal))
+        _remember(self._principals, credentials, (profile.telegram_id, auth_date * 1000, principal))
         return principal
 
 
-def _remember(
-    cache: dict[str, tuple[int, Principal]], key: str, value: tuple[int, Principal]
-) -> None:
+def _remember(cache: dict[str, T], key: str, value: T) -> None:
     if len(cache) >= MAX_REMEMBERED_PRINCIPALS and key not in cache:
         cache.clear()
     cache[key] = value

@@ -29,6 +29,7 @@ from server.services.common.errors import (
     PasswordTooCommon,
     QuotaExceeded,
     ServiceError,
+    StaleConfirmation,
     TaskNotFound,
     TooManyAttempts,
     Unavailable,
@@ -66,6 +67,7 @@ SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str]] = {
 FIELD_ERRORS: dict[type[ServiceError], str] = {
     WrongPassword: "wrong_password",
     InvalidResetCode: "invalid_code",
+    StaleConfirmation: "stale_confirmation",
 }
 
 
@@ -123,7 +125,7 @@ def _service_problem(exc: ServiceError) -> Problem:
         return Problem(422, str(exc), slug="validation-error", errors=[error])
     if (error_type := FIELD_ERRORS.get(type(exc))) is not None:
         field = "code" if isinstance(exc, InvalidResetCode) else getattr(exc, "field", "body")
-        if isinstance(exc, WrongPassword) and exc.missing:
+        if isinstance(exc, WrongPassword | StaleConfirmation) and exc.missing:
             error_type = "missing"
         error = {"field": field, "message": str(exc), "type": error_type}
         return Problem(422, str(exc), slug="validation-error", errors=[error])

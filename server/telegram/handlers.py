@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 from babel.dates import format_date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
-from telegram.ext import CommandHandler, ContextTypes, TypeHandler
+from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, TypeHandler
 
-from server.services.accounts.linking import LINK_PREFIX, LinkOutcome, LinkResult
-from server.services.common.errors import CreationRateExceeded, QuotaExceeded
+from server.services.accounts.linking import LINK_PREFIX, LinkOutcome, LinkPreview, LinkResult
+from server.services.common.errors import Conflict, CreationRateExceeded, QuotaExceeded
 from server.services.dates.humanize import zone_text
 from server.services.registry import Services
 from server.telegram.i18n import Lang, language, ntr, tr
@@ -25,11 +26,17 @@ log = logging.getLogger(__name__)
 GATE_GROUP = -100
 # The Mini App's account screen (password, sessions, linking): see docs/native-bot.md.
 ACCOUNT_FRAGMENT = "#account"
+# The linking confirmation's buttons: `lk:y:<code>` (Confirm) and `lk:n:<code>` (Cancel); a
+# code has at most 59 characters, so the data stays within Telegram's 64 bytes.
+LINK_CONFIRM = "lk:y:"
+LINK_CANCEL = "lk:n:"
+LINK_BUTTON = r"^lk:[yn]:"
 
 
 class AccountCommands:
-    """/start (the user and their four lists; also `/start link_<code>`), /help, /me,
-    /password; and the deactivated gate."""
+    """/start (the user and their four lists; also `/start link_<code>`, which asks to
+    confirm), the link's Confirm / Cancel buttons, /unlink, /help, /me, /password; and the
+    deactivated gate."""
 
     def __init__(self, services: Services, mini_app_url: str | None) -> None:
         self._users = services.users
@@ -44,6 +51,8 @@ class AccountCommands:
         application.add_handler(CommandHandler("help", self.help))
         application.add_handler(CommandHandler("me", self.me))
         application.add_handler(CommandHandler("password", self.password))
+        application.add_handler(CommandHandler("unlink", self.unlink))
+        application.add_handler(CallbackQueryHandler(self.link_button, pattern=LINK_BUTTON))
         application.add_error_handler(on_error)
 
     async def refuse_deactivated(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -67,9 +76,15 @@ class AccountCommands:
         if profile is None or update.effective_message is None:
             return
         if context.args and context.args[0].startswith(LINK_PREFIX):
-            result = await self._linking.redeem(context.args[0][len(LINK_PREFIX) :], profile)
-            reply = link_reply(telegram_language(update), result)
-            if reply is not None:
+            # Nothing is linked yet: the user first reads which account and what would move.
+            code = context.args[0][len(LINK_PREFIX) :]
+            lang = telegram_language(update)
+            found = await self._linking.preview(code, profile)
+            if isinstance(found, LinkPreview):
+                await update.effective_message.reply_text(
+                    link_question(lang, found), reply_markup=link_keyboard(lang, code)
+                )
+            elif (reply := link_reply(lang, found)) is not None:
                 await update.effective_message.reply_text(reply)
             return
         user, created = await self._users.ensure_telegram_user(profile)
@@ -84,6 +99,68 @@ class AccountCommands:
         await update.effective_message.reply_text(
             greeting + "\n\n" + assistant_intro(lang), reply_markup=example_keyboard(lang)
         )
+
+    async def link_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Confirm or Cancel under the linking question. Only the Telegram account the
+        question was shown to can use them (the service checks); anyone else's press, or a
+        second press, changes nothing and gets a short notice."""
+        query = update.callback_query
+        profile = profile_of(update)
+        if query is None or query.data is None or profile is None:
+            return
+        lang = telegram_language(update)
+        confirm = query.data.startswith(LINK_CONFIRM)
+        code = query.data[len(LINK_CONFIRM) :]
+        if confirm:
+            result = await self._linking.redeem(code, profile)
+        elif await self._linking.cancel(code, profile):
+            result = LinkResult(LinkOutcome.CANCELLED)
+        else:
+            result = LinkResult(LinkOutcome.INVALID)
+        reply = link_reply(lang, result)
+        notice: str | None = None
+        try:
+            if result.outcome in (LinkOutcome.INVALID, LinkOutcome.BUSY):
+                notice = reply  # the question stays as it is
+            else:
+                await query.edit_message_text(reply or "", reply_markup=None)
+        except TelegramError as exc:  # the message is gone or too old to edit: say it here
+            log.info("link button %s: message not edited: %s", query.id, exc)
+            notice = reply
+        try:  # answered last: once answered, the press is over
+            await query.answer(notice, show_alert=notice is not None)
+        except TelegramError as exc:  # too late (> 15 s) or already answered
+            log.info("link button %s not answered: %s", query.id, exc)
+
+    async def unlink(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Detach this Telegram account from its account (which keeps its data and is used
+        with its username and password from now on); here the user starts afresh."""
+        profile = profile_of(update)
+        if profile is None or update.effective_message is None:
+            return
+        user = await self._users.find_by_telegram_id(profile.telegram_id)
+        lang = language(user.language if user else None, profile.language_code)
+        if user is None or user.id is None:
+            text = tr(lang, "I don't know you yet. Send /start first.")
+        elif not user.has_password or user.username is None:
+            text = tr(
+                lang,
+                "This Telegram account is the only way into your account, so there is nothing "
+                "to unlink. To use it on the web as well, see /password.",
+            )
+        else:
+            try:
+                await self._linking.unlink(user.id)
+                text = tr(
+                    lang,
+                    "Done: this Telegram account is no longer linked to {name}. {name} keeps "
+                    "all its lists and tasks; sign in to it on the web with its password. "
+                    "Here you start afresh: send /start.",
+                    name=user.username,
+                )
+            except Conflict:  # changed meanwhile (unlinked or linked elsewhere)
+                text = tr(lang, "Please try again.")
+        await update.effective_message.reply_text(text)
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is None:
@@ -200,6 +277,46 @@ class AccountCommands:
         )
 
 
+def link_question(lang: Lang, preview: LinkPreview) -> str:
+    """The confirmation screen: which account, and what moves there."""
+    name = preview.username or tr(lang, "a web account without a username")
+    text = tr(lang, "Link this Telegram account to the web account {name}?", name=name)
+    if preview.merge:
+        text += "\n\n" + tr(
+            lang,
+            "Everything you have here moves there: {lists}, {tasks}. Your chats with me will "
+            "then belong to {name}.",
+            name=name,
+            lists=ntr(lang, "{n} list of your own", "{n} lists of your own", preview.lists),
+            tasks=ntr(lang, "{n} task", "{n} tasks", preview.tasks),
+        )
+    else:
+        text += "\n\n" + tr(
+            lang, "You will then use {name} here, and sign in to it with Telegram.", name=name
+        )
+    return (
+        text
+        + "\n\n"
+        + tr(
+            lang,
+            "Confirm only if {name} is your own account and you asked for this link. You can "
+            "undo the link later with /unlink.",
+            name=name,
+        )
+    )
+
+
+def link_keyboard(lang: Lang, code: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(tr(lang, "✅ Confirm"), callback_data=LINK_CONFIRM + code),
+                InlineKeyboardButton(tr(lang, "✖️ Cancel"), callback_data=LINK_CANCEL + code),
+            ]
+        ]
+    )
+
+
 def link_reply(lang: Lang, result: LinkResult) -> str | None:
     """What the bot answers to `/start link_<code>` (None: say nothing, another handling of
     the same link answers)."""
@@ -238,6 +355,8 @@ def link_reply(lang: Lang, result: LinkResult) -> str | None:
             )
         case LinkOutcome.BUSY:
             return None
+        case LinkOutcome.CANCELLED:
+            return tr(lang, "Cancelled: nothing was linked, and the link no longer works.")
         case _:
             return tr(
                 lang,

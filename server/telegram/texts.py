@@ -17,6 +17,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("find", N_("Find a task: /find words")),
     ("new", N_("Add a task: /new title")),
     ("password", N_("How to sign in on the web")),
+    ("unlink", N_("Unlink this Telegram account from your web account")),
     ("timezone", N_("Your time zone")),
     ("quiet", N_("Quiet hours for reminders")),
     ("digest", N_("A morning digest of Today")),

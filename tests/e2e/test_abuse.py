@@ -62,6 +62,48 @@ async def test_failures_per_address_across_usernames(make_client):
     assert (await login(client, "ddd", "wrong-password")).status == 429
 
 
+async def test_successful_logins_count_against_the_address_too(make_client, db):
+    """Issue 22, item 11: 150 logins in a row from one address made 150 sessions."""
+    client = await make_client(login_max_failures_per_address=4)
+    assert (await register(client)).status == 201
+    for _ in range(4):
+        assert (await login(client)).status == 200
+    blocked = await login(client)
+    assert blocked.status == 429
+    assert blocked.content_type == "application/problem+json"
+    other = await login(client, **{"X-Forwarded-For": "203.0.113.9"})  # not trusted: same
+    assert other.status == 429
+    assert await db["refresh_sessions"].count_documents({}) == 5  # register + 4 logins
+
+
+async def test_sessions_per_user_are_capped_least_recently_used_first(make_client, db):
+    """Issue 22, item 11: the oldest (least recently used) session ends at the cap."""
+    client = await make_client(max_sessions_per_user=3)
+    first = await register(client)
+    assert first.status == 201
+    pairs = [await first.json()]
+    for _ in range(4):
+        resp = await login(client)
+        assert resp.status == 200
+        pairs.append(await resp.json())
+    # Five sign-ins, three live sessions: the two oldest ended, their tokens with them.
+    live = await db["refresh_sessions"].count_documents({"revoked": {"$in": [False, 0]}})
+    assert live == 3
+    for pair, alive in zip(pairs, [False, False, True, True, True], strict=True):
+        me = await client.get(
+            "/api/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"}
+        )
+        assert me.status == (200 if alive else 401), pair
+    refreshed = await client.post(
+        "/api/auth/refresh", json={"refresh_token": pairs[0]["refresh_token"]}
+    )
+    assert refreshed.status == 401
+    listed = await client.get(
+        "/api/auth/sessions", headers={"Authorization": f"Bearer {pairs[4]['access_token']}"}
+    )
+    assert len((await listed.json())["items"]) == 3
+
+
 async def test_forwarded_address_counts_only_with_trusted_hops(make_client):
     trusting = await make_client(login_max_failures_per_address=2, trusted_proxy_hops=1)
     for ip in ("203.0.113.1", "203.0.113.1"):

@@ -18,10 +18,12 @@ from bson import ObjectId
 from server.app import create_app
 from server.keys import SERVICES
 from server.services.accounts.access_gate import DEFAULT_TTL
+from server.services.accounts.linking import LinkPreview
 from server.services.accounts.users import TelegramProfile
 from tests.account_helpers import (
     ADMIN_USERS,
     FORGOT,
+    LINK,
     NEW_PASSWORD,
     RESET,
     SET_PASSWORD,
@@ -29,9 +31,12 @@ from tests.account_helpers import (
     ManualClock,
     NotesOwner,
     add_notes,
+    link_buttons,
     link_code,
+    link_question,
     link_telegram,
     notes_of,
+    press_link_button,
     reply_to,
     reset_code_in,
     send,
@@ -87,7 +92,7 @@ async def user_doc(db: Any, **query: Any) -> dict[str, Any] | None:
 # --- linking -----------------------------------------------------------------------------
 
 
-async def test_a_link_binds_the_telegram_account_that_opens_it(app, fake_api, db):
+async def test_a_link_binds_the_telegram_account_that_confirms_it(app, fake_api, db):
     user = await register(app, "uma")
     resp = await app.post("/api/auth/telegram/link", headers=bearer(user["access_token"]))
     assert resp.status == 201
@@ -99,9 +104,16 @@ async def test_a_link_binds_the_telegram_account_that_opens_it(app, fake_api, db
     assert await db["link_codes"].count_documents({}) == 1
     assert code not in json.dumps(await db["link_codes"].find_one({}), default=str)  # hashed
 
-    await send(app, f"/start link_{code}", 9001, language_code="ru")
-    [answer] = await reply_to(fake_api, 9001)
-    assert answer.startswith("Готово: этот аккаунт Telegram теперь привязан к uma")
+    question = await link_question(app, fake_api, code, 9001, language="ru")
+    assert question["text"].startswith("Привязать этот аккаунт Telegram к веб-аккаунту uma?")
+    buttons = link_buttons(question)
+    assert list(buttons) == ["✅ Подтвердить", "✖️ Отмена"]
+    assert (await user_doc(db, username="uma"))["telegram_id"] is None  # not yet
+    text, _ = await press_link_button(
+        app, fake_api, question, buttons["✅ Подтвердить"], 9001, language="ru"
+    )
+    assert text.startswith("Готово: этот аккаунт Telegram теперь привязан к uma"), text
+    assert "reply_markup" not in fake_api.message(9001, question["message_id"])  # buttons gone
     linked = await user_doc(db, username="uma")
     assert linked["telegram_id"] == 9001
     assert await db["users"].count_documents({}) == 1  # no second account made
@@ -115,7 +127,43 @@ async def test_a_link_binds_the_telegram_account_that_opens_it(app, fake_api, db
     await assert_problem(again, 409)
 
 
-async def test_two_concurrent_uses_of_one_link_one_wins(app, fake_api, db):
+async def test_the_question_says_what_moves_and_a_strangers_press_does_nothing(
+    app, fake_api, db, owner
+):
+    """The attack of issue 22: mallory's link, opened by a Telegram user with data here."""
+    victim_id = (await (await app.get(ME, headers=bot_for(4004))).json())["id"]
+    await add_notes(db, victim_id, "my task 1", "my task 2")
+    mallory = await register(app, "mallory")
+    code = await link_code(app, mallory["access_token"])
+
+    question = await link_question(app, fake_api, code, 4004)
+    assert "mallory" in question["text"]
+    assert "0 lists of your own, 2 tasks" in question["text"], question["text"]
+    assert "/unlink" in question["text"]
+    confirm = link_buttons(question)["✅ Confirm"]
+    # Someone else presses Confirm on it (the data carries the code): nothing happens.
+    text, notice = await press_link_button(app, fake_api, question, confirm, 4005)
+    assert text == question["text"]
+    assert notice is not None
+    assert "does not work" in notice
+    assert owner.moves == []
+    assert (await user_doc(db, username="mallory"))["telegram_id"] is None
+    assert await notes_of(db, victim_id) == ["my task 1", "my task 2"]
+    # The victim reads the name and cancels: nothing moves, and the link is dead.
+    text, _ = await press_link_button(
+        app, fake_api, question, link_buttons(question)["✖️ Cancel"], 4004
+    )
+    assert text.startswith("Cancelled: nothing was linked"), text
+    assert await db["link_codes"].count_documents({}) == 0
+    text, notice = await press_link_button(app, fake_api, question, confirm, 4004)
+    assert notice is not None
+    assert "does not work" in notice
+    assert owner.moves == []
+    assert await notes_of(db, victim_id) == ["my task 1", "my task 2"]
+    assert (await (await app.get(ME, headers=bot_for(4004))).json())["id"] == victim_id
+
+
+async def test_two_concurrent_uses_of_one_link_one_gets_the_question(app, fake_api, db):
     user = await register(app, "vera")
     code = await link_code(app, user["access_token"])
     await asyncio.gather(
@@ -123,23 +171,75 @@ async def test_two_concurrent_uses_of_one_link_one_wins(app, fake_api, db):
     )
     [a] = await reply_to(fake_api, 7001)
     [b] = await reply_to(fake_api, 7002)
-    assert sorted([a.startswith("Done"), b.startswith("Done")]) == [False, True], (a, b)
-    winner = 7001 if a.startswith("Done") else 7002
+    asked = [a.startswith("Link this Telegram account"), b.startswith("Link this Telegram")]
+    assert sorted(asked) == [False, True], (a, b)
+    winner = 7001 if asked[0] else 7002
+    question = fake_api.last_message(winner)
+    text, notice = await press_link_button(
+        app, fake_api, question, link_buttons(question)["✅ Confirm"], winner
+    )
+    assert text.startswith("Done"), (text, notice)
     assert (await user_doc(db, username="vera"))["telegram_id"] == winner
     assert await db["users"].count_documents({}) == 1
 
 
-async def test_concurrent_redemptions_of_one_code_in_the_service(app, db):
-    """The same race without the bot in between, many at once: exactly one wins."""
+async def test_concurrent_questions_for_one_code_in_the_service(app, db):
+    """The same race without the bot in between, many at once: exactly one is asked."""
     user = await register(app, "wade")
     code = await link_code(app, user["access_token"])
     linking = app.app[SERVICES].linking
     results = await asyncio.gather(
+        *(linking.preview(code, TelegramProfile(6000 + i)) for i in range(8))
+    )
+    asked = [i for i, r in enumerate(results) if isinstance(r, LinkPreview)]
+    assert len(asked) == 1, results
+    outcomes = await asyncio.gather(
         *(linking.redeem(code, TelegramProfile(6000 + i)) for i in range(8))
     )
-    outcomes = sorted(r.outcome.value for r in results)
-    assert outcomes == ["invalid"] * 7 + ["linked"], outcomes
-    assert (await user_doc(db, username="wade"))["telegram_id"] in range(6000, 6008)
+    assert sorted(r.outcome.value for r in outcomes) == ["invalid"] * 7 + ["linked"]
+    assert (await user_doc(db, username="wade"))["telegram_id"] == 6000 + asked[0]
+
+
+async def test_unlink_in_the_bot_keeps_the_web_account_and_starts_afresh(app, fake_api, db):
+    web = await register(app, "una")
+    await link_telegram(app, fake_api, web["access_token"], 8008)
+    web_id = web["user"]["id"]
+    assert (await (await app.get(ME, headers=bot_for(8008))).json())["id"] == web_id
+
+    before = len(await reply_to(fake_api, 8008, 0))
+    await send(app, "/unlink", 8008, language_code="ru")
+    [answer] = (await reply_to(fake_api, 8008, before + 1))[before:]
+    assert answer.startswith("Готово: этот аккаунт Telegram больше не привязан к una"), answer
+
+    assert (await user_doc(db, username="una"))["telegram_id"] is None
+    await login(app, "una", PASSWORD)  # the web account works on
+    assert (await me(app, web["access_token"])).status == 200
+    fresh = await (await app.get(ME, headers=bot_for(8008))).json()
+    assert fresh["id"] != web_id  # the Telegram account is a new user of its own
+    assert fresh["username"] is None
+
+
+async def test_unlink_through_the_api(app, fake_api, db):
+    web = await register(app, "ursa")
+    headers = bearer(web["access_token"])
+    await assert_problem(await app.delete(LINK, headers=headers), 409)  # nothing linked yet
+    await link_telegram(app, fake_api, web["access_token"], 8009)
+
+    resp = await app.delete(LINK, headers=headers)
+
+    assert resp.status == 204
+    assert (await user_doc(db, username="ursa"))["telegram_id"] is None
+    assert (await (await app.get(ME, headers=bot_for(8009))).json())["id"] != web["user"]["id"]
+
+
+async def test_a_telegram_only_account_cannot_be_unlinked(app, fake_api, db):
+    me_now = await (await app.get(ME, headers=bot_for(8010))).json()
+    body = await assert_problem(await app.delete(LINK, headers=bot_for(8010)), 409)
+    assert "password" in body["detail"]
+    await send(app, "/unlink", 8010)
+    [answer] = await reply_to(fake_api, 8010)
+    assert answer.startswith("This Telegram account is the only way into your account")
+    assert (await user_doc(db, telegram_id=8010))["_id"] == ObjectId(me_now["id"])
 
 
 async def test_merge_moves_everything_of_the_telegram_account_and_removes_it(
@@ -215,6 +315,7 @@ async def test_an_interrupted_merge_finishes_when_retried(app, db, owner):
 
     owner.move_all = move_then_crash  # type: ignore[method-assign]
     linking = app.app[SERVICES].linking
+    assert isinstance(await linking.preview(code, TelegramProfile(5010)), LinkPreview)
     with pytest.raises(ConnectionError):
         await linking.redeem(code, TelegramProfile(5010))
     assert await notes_of(db, web["user"]["id"]) == ["one"]
@@ -464,3 +565,97 @@ async def test_a_deactivation_by_another_process_reaches_every_scheme_within_the
     clock.now += DEFAULT_TTL
     for headers in (bot_for(4444), tma_headers, bearer(mini["access_token"])):
         await assert_problem(await app.get(ME, headers=headers), 403)
+
+
+# --- init data and revocations; fresh confirmations (issue 22, item 10) ----------------------
+
+
+def tma_header(telegram_id: int, auth_date: int | None = None) -> dict[str, str]:
+    return {"Authorization": f"tma {tma(telegram_id, auth_date)}"}
+
+
+async def test_init_data_signed_before_log_out_everywhere_is_refused(app, db):
+    old = tma_header(7100, int(time.time()) - 60)
+    assert (await app.get(ME, headers=old)).status == 200  # admitted, and remembered
+    sign_in = await app.post("/api/auth/telegram", json={"init_data": tma(7100)})
+    assert sign_in.status == 200
+
+    assert (await app.post("/api/auth/logout-all", headers=old)).status == 204
+
+    await assert_problem(await app.get(ME, headers=old), 401)  # the remembered one too
+    refused = await app.post("/api/auth/telegram", json={"init_data": old["Authorization"][4:]})
+    await assert_problem(refused, 401)
+    # Init data Telegram signs from now on (reopening the app) works.
+    fresh = tma_header(7100, int(time.time()) + 1)
+    assert (await app.get(ME, headers=fresh)).status == 200
+    again = await app.post("/api/auth/telegram", json={"init_data": fresh["Authorization"][4:]})
+    assert again.status == 200
+    # With the user's state cached again (by the fresh one), the old one is still refused.
+    await assert_problem(await app.get(ME, headers=old), 401)
+
+
+async def test_init_data_signed_before_a_password_was_set_is_refused(app, db):
+    old = tma_header(7101)
+    resp = await app.post(SET_PASSWORD, json={"new_password": NEW_PASSWORD}, headers=old)
+    assert resp.status == 200
+    pair = await resp.json()
+
+    await assert_problem(await app.get(ME, headers=old), 401)
+    assert (await me(app, pair["access_token"])).status == 200  # the new session works
+
+
+async def test_deleting_an_account_without_a_password_needs_fresh_init_data(app, db, owner):
+    stale = tma_header(7102, int(time.time()) - 301)
+    user_id = (await (await app.get(ME, headers=stale)).json())["id"]  # fine for reading
+
+    resp = await app.delete(ME, json={}, headers=stale)
+    body = await assert_problem(resp, 422)
+    assert body["errors"][0]["field"] == "init_data"
+    assert "reopen the Mini App" in body["detail"]
+    assert await user_doc(db, telegram_id=7102) is not None
+    # A session opened with the Mini App (Bearer): the init data goes in the body.
+    sign_in = await app.post("/api/auth/telegram", json={"init_data": tma(7102)})
+    headers = bearer((await sign_in.json())["access_token"])
+    missing = await assert_problem(await app.delete(ME, json={}, headers=headers), 422)
+    assert (missing["errors"][0]["field"], missing["errors"][0]["type"]) == ("init_data", "missing")
+    someone_else = await app.delete(ME, json={"init_data": tma(7103)}, headers=headers)
+    await assert_problem(someone_else, 422)
+    assert owner.erased == []
+    assert await user_doc(db, telegram_id=7102) is not None
+
+    fresh = await app.delete(ME, json={"init_data": tma(7102)}, headers=headers)
+    assert fresh.status == 204
+    assert owner.erased == [ObjectId(user_id)]
+
+
+async def test_a_fresh_mini_app_deletes_its_account_with_no_more_ado(app, db):
+    resp = await app.delete(ME, json={}, headers=tma_header(7104))
+    assert resp.status == 204
+    assert await user_doc(db, telegram_id=7104) is None
+
+
+async def test_a_first_password_needs_fresh_init_data(app, db):
+    stale = tma_header(7105, int(time.time()) - 301)
+    resp = await app.post(SET_PASSWORD, json={"new_password": NEW_PASSWORD}, headers=stale)
+    assert (await assert_problem(resp, 422))["errors"][0]["field"] == "init_data"
+    assert (await user_doc(db, telegram_id=7105))["password_hash"] is None
+
+    body = {"new_password": NEW_PASSWORD, "init_data": tma(7105)}
+    assert (await app.post(SET_PASSWORD, json=body, headers=stale)).status == 200
+    assert (await user_doc(db, telegram_id=7105))["password_hash"] is not None
+
+
+async def test_init_data_revoked_by_another_process_is_refused_within_the_bound(make_app, db):
+    clock = ManualClock()
+    app = await make_app(clock=clock)
+    old = tma_header(7106, int(time.time()) - 60)
+    assert (await app.get(ME, headers=old)).status == 200  # admitted, and remembered
+    # Another process ends every session: this one sees it within the cache bound.
+    await db["users"].update_one(
+        {"telegram_id": 7106}, {"$set": {"tokens_valid_after": int(time.time() * 1000)}}
+    )
+    clock.now += DEFAULT_TTL
+    fresh = tma_header(7106, int(time.time()) + 1)
+    assert (await app.get(ME, headers=fresh)).status == 200  # the user's state read again
+
+    await assert_problem(await app.get(ME, headers=old), 401)

@@ -457,6 +457,29 @@ async def test_promote_and_demote_from_the_command_line(client, db, mongo_uri, d
     assert "No user named 'nobody'" in output
 
 
+async def test_an_admin_cannot_deactivate_another_admin_but_the_cli_can(
+    client, db, mongo_uri, db_name
+):
+    """Issue 22, item 12: one stolen admin session must not lock the other admins out."""
+    root = await make_admin(client, db, "root")
+    other = await make_admin(client, db, "ops")
+    url = f"{ADMIN_USERS}/{other['user']['id']}/deactivate"
+
+    body = await assert_problem(await client.post(url, headers=bearer(root["access_token"])), 403)
+    assert "CLI" in body["detail"]
+    assert (await db["users"].find_one({"username": "ops"}))["active"] is True
+    assert (await me(client, other["access_token"])).status == 200
+
+    code, output = await run_cli(mongo_uri, db_name, "deactivate", "ops")
+    assert code == 0, output
+    assert "ops is deactivated" in output
+    doc = await db["users"].find_one({"username": "ops"})
+    assert doc["active"] in (False, 0)
+    assert doc["tokens_valid_after"] > 0  # every session and token ended
+    code, output = await run_cli(mongo_uri, db_name, "deactivate", "nobody")
+    assert code == 1
+
+
 async def test_an_operator_resets_the_password_of_a_user_without_telegram(
     client, db, mongo_uri, db_name
 ):

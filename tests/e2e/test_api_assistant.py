@@ -55,6 +55,27 @@ async def test_patch_me_refuses_bad_values_and_taken_names(client):
     assert (me["username"], me["timezone"]) == ("carol", None)  # nothing half-written
 
 
+async def test_asking_for_usernames_is_throttled_per_user_and_per_address(make_client):
+    """Issue 22, item 9: the 409 for a taken name must not be a free oracle."""
+    client = await make_client(username_change_max_per_user=3, username_change_max_per_address=6)
+    await register(client, "taken")
+    erin = bearer((await register(client, "erin"))["access_token"])
+    for name, status in (("taken", 409), ("free-one", 200), ("Taken", 409)):  # taken or not
+        assert (await client.patch(ME, json={"username": name}, headers=erin)).status == status
+    blocked = await assert_problem(
+        await client.patch(ME, json={"username": "taken"}, headers=erin), 429
+    )
+    assert blocked["type"] == "urn:problem:too-many-attempts"
+    assert (await client.patch(ME, json={"timezone": "UTC"}, headers=erin)).status == 200
+    assert (await (await client.get(ME, headers=erin)).json())["username"] == "free-one"
+    # Another user from the same address: two tries left of the address's six (erin's four
+    # count, the refused one too).
+    fred = bearer((await register(client, "fred"))["access_token"])
+    for _ in range(2):
+        await assert_problem(await client.patch(ME, json={"username": "taken"}, headers=fred), 409)
+    await assert_problem(await client.patch(ME, json={"username": "taken"}, headers=fred), 429)
+
+
 async def test_parse_reads_the_text_in_the_users_zone_and_saves_nothing(client, db):
     dave = await register(client, "dave")
     auth = bearer(dave["access_token"])

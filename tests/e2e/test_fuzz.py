@@ -74,7 +74,10 @@ DESTRUCTIVE = {
     ("POST", "/api/auth/logout-all"),
     ("DELETE", "/api/auth/me"),
     ("DELETE", "/api/auth/sessions/{id}"),
+    ("DELETE", "/api/auth/telegram/link"),
 }
+# Routes that succeed only for an account linked to Telegram: their throw-away user is.
+LINKED = {("DELETE", "/api/auth/telegram/link")}
 START_TIMEOUT = 60.0
 
 SEED = 20_240_604
@@ -190,6 +193,10 @@ def live_api(mongo_uri: str, tmp_path: Path) -> Iterator[LiveAPI]:
         # Each live case of a members route shares a fresh list (docs/sharing.md, quotas).
         "sharing_max_lists_per_user": 200,
         "password_reset_max_per_address": 1_000_000,
+        "username_change_max_per_address": 1_000_000,
+        # The owner signs in again for every fresh refresh token: the session cap would end
+        # the session of the owner's access token.
+        "max_sessions_per_user": 1000,
     }
     server = _Server()
     server.thread.start()
@@ -296,6 +303,8 @@ class Credentials:
     admin_token: str
     setup_requests: int = 0
     throwaways: int = 0
+    mongo_uri: str = ""
+    db_name: str = ""
 
     @classmethod
     def register(cls, base_url: str, mongo_uri: str, db_name: str) -> Credentials:
@@ -305,13 +314,23 @@ class Credentials:
             client[db_name]["users"].update_one(
                 {"username_normalized": ADMIN_USERNAME}, {"$set": {"role": "admin"}}
             )
-        return cls(base_url, owner["access_token"], admin["access_token"])
+        return cls(
+            base_url, owner["access_token"], admin["access_token"], mongo_uri=mongo_uri,
+            db_name=db_name,
+        )  # fmt: skip
 
-    def throwaway(self) -> Throwaway:
-        """A new user with PASSWORD: for a case that may end its tokens or delete it."""
+    def throwaway(self, linked: bool = False) -> Throwaway:
+        """A new user with PASSWORD: for a case that may end its tokens or delete it
+        (`linked`: with a Telegram account, as the bot's Confirm would have linked it)."""
         self.setup_requests += 1
         self.throwaways += 1
         body = _register(self.base_url, f"fuzz-tmp-{self.throwaways}")
+        if linked:
+            with MongoClient(self.mongo_uri) as client:
+                client[self.db_name]["users"].update_one(
+                    {"username_normalized": f"fuzz-tmp-{self.throwaways}"},
+                    {"$set": {"telegram_id": 900_000 + self.throwaways}},
+                )
         token = body["access_token"]
         payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
         return Throwaway(token, body["user"]["id"], payload["sid"])
@@ -409,7 +428,7 @@ def apply_credentials(
         "/api/admin/users/"
     )
     if targets and (extra["auth"] == "bearer" or (live and "{id}" in path)):
-        throwaway = creds.throwaway()
+        throwaway = creds.throwaway(linked=(operation.method.upper(), path) in LINKED)
     if protected:
         match extra["auth"]:
             case "bearer" if path.startswith("/api/admin/"):

@@ -146,6 +146,25 @@ async def docs_page(client) -> str:
     return await resp.text()
 
 
+async def test_docs_page_has_a_strict_csp_and_cannot_be_framed(client):
+    """Issue 22, item 12: no inline script, nothing from elsewhere, no framing."""
+    resp = await client.get("/api/docs")
+    html = await resp.text()
+    csp = {
+        part.split()[0]: part.split()[1:]
+        for part in resp.headers["Content-Security-Policy"].split("; ")
+    }
+    assert csp["default-src"] == ["'none'"]
+    assert csp["script-src"] == ["'self'"]
+    assert csp["frame-ancestors"] == ["'none'"]
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert "<script>" not in html  # every script is a file the CSP allows
+    init = await client.get("/api/docs/init.js")
+    assert init.status == 200
+    assert init.headers["Content-Type"].startswith("text/javascript")
+    assert 'url: "/api/openapi.json"' in await init.text()
+
+
 async def test_docs_page_assets_are_served_by_the_app(client):
     html = await docs_page(client)
 
@@ -161,8 +180,9 @@ async def test_docs_page_assets_are_served_by_the_app(client):
 
 
 async def test_docs_page_loads_the_apps_openapi_document(client):
-    html = await docs_page(client)
-    match = re.search(r'\burl:\s*"([^"]+)"', html)
+    await docs_page(client)
+    init = await (await client.get("/api/docs/init.js")).text()  # the page's start-up script
+    match = re.search(r'\burl:\s*"([^"]+)"', init)
     assert match, "the page names no OpenAPI document"
 
     resp = await client.get(match.group(1))

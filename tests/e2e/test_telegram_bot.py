@@ -42,7 +42,7 @@ async def test_webhook_mode_registers_webhook_and_commands(bot_client, fake_api)
     ru = fake_api.commands[('{"type": "default"}', "ru")]
     assert [c["command"] for c in ru] == [
         "start", "help", "me", "inbox", "today", "later", "someday", "lists", "find", "new",
-        "password", "timezone", "quiet", "digest", "calendar", "export",
+        "password", "unlink", "timezone", "quiet", "digest", "calendar", "export",
     ]  # fmt: skip
     assert ru[0]["description"] == "Регистрация и приветствие"
     assert ru[9] == {"command": "new", "description": "Добавить задачу: /new название"}

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from models.clock import epoch_ms, from_ms, to_ms
 from server.db.connection import init_models
@@ -208,3 +209,64 @@ def test_milliseconds_round_trip_exactly():
     for ms in (0, 1, 999, 1_700_000_000_123, epoch_ms()):
         assert to_ms(from_ms(ms)) == ms
         assert from_ms(ms).tzinfo is UTC
+
+
+async def test_link_code_shown_to_the_first_telegram_account_only(coll):
+    """preview: `offered_to` set where it is 0 or already this Telegram id (`$in` on an int)."""
+    codes = coll["link_codes"]
+    await codes.insert_one({"_id": "h", "user_id": ObjectId(), "expires_ms": epoch_ms() + 60_000,
+                            "offered_to": 0, "claimed_by": 0, "claimed_until": 0})  # fmt: skip
+
+    def offer(telegram_id: int) -> Any:
+        return codes.find_one_and_update(
+            {"_id": "h", "expires_ms": {"$gt": epoch_ms()},
+             "offered_to": {"$in": [0, telegram_id]}},
+            {"$set": {"offered_to": telegram_id}}, return_document=ReturnDocument.AFTER,
+        )  # fmt: skip
+
+    assert (await offer(901))["offered_to"] == 901
+    assert await offer(902) is None
+    assert (await offer(901))["offered_to"] == 901  # opened again
+    cancel = await codes.delete_one({"_id": "h", "offered_to": 902, "claimed_by": 0})
+    assert cancel.deleted_count == 0
+
+
+async def test_least_recently_used_sessions_beyond_the_cap(coll):
+    sessions = coll["refresh_sessions"]
+    user = ObjectId()
+    for n in range(5):
+        await sessions.insert_one({"user_id": user, "family_id": f"f{n}", "token_hash": f"t{n}",
+                                   "revoked": False, "last_used_ms": 1000 + n})  # fmt: skip
+    await sessions.update_one({"family_id": "f0"}, {"$set": {"last_used_ms": 9999}})  # used
+    live = {"user_id": same_id(user), "revoked": {"$in": [False, 0]}}
+    extra = (
+        await sessions.find(live, {"family_id": 1, "_id": 0})
+        .sort("last_used_ms", -1)
+        .skip(3)
+        .limit(1000)
+        .to_list()
+    )
+    assert [doc["family_id"] for doc in extra] == ["f2", "f1"]
+
+
+async def test_holdings_counted_on_string_user_ids(coll):
+    """Tasks.holdings: `$eq` on the string user id (index-served on nx-27017), `key` null."""
+    uid = str(ObjectId())
+    await coll["task_lists"].insert_many([
+        {"user_id": uid, "key": "inbox", "name_normalized": None},
+        {"user_id": uid, "key": None, "name_normalized": "garden"},
+        {"user_id": str(ObjectId()), "key": None, "name_normalized": "garden"},
+    ])  # fmt: skip
+    await coll["tasks"].insert_many(
+        [{"user_id": uid, "title": "a"}, {"user_id": uid, "title": "b"}]
+    )
+    own = {"user_id": {"$eq": uid}, "key": {"$eq": None}}
+    assert await coll["task_lists"].count_documents(own) == 1
+    assert await coll["tasks"].count_documents({"user_id": {"$eq": uid}}) == 2
+
+
+async def test_a_used_login_hash_is_refused_the_second_time(coll):
+    used = coll["used_login_hashes"]
+    await used.insert_one({"_id": "abc", "expires_at": datetime.now(UTC)})
+    with pytest.raises(DuplicateKeyError):
+        await used.insert_one({"_id": "abc", "expires_at": datetime.now(UTC)})

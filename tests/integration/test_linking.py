@@ -17,6 +17,7 @@ from server.services.accounts.linking import (
     LINK_CODE_TTL,
     MAX_CODE_LENGTH,
     LinkOutcome,
+    LinkPreview,
     LinkResult,
 )
 from server.services.accounts.users import TelegramProfile
@@ -29,7 +30,7 @@ HASH = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"  # any
 
 
 def sha256(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+    return hashlib.sha256(code.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 async def new_link(env: AccountsEnv, user_id: Any) -> str:
@@ -38,7 +39,17 @@ async def new_link(env: AccountsEnv, user_id: Any) -> str:
     return offer.url.removeprefix(PREFIX)
 
 
+async def shown_to(env: AccountsEnv, code: str, telegram_id: int) -> None:
+    """The confirmation question was shown to this Telegram account (what `preview` records),
+    so that what `redeem` does when its Confirm arrives can be tested on its own."""
+    await env.db["link_codes"].update_one(
+        {"_id": sha256(code), "offered_to": 0}, {"$set": {"offered_to": telegram_id}}
+    )
+
+
 async def redeem(env: AccountsEnv, code: str, telegram_id: int, **profile: Any) -> LinkResult:
+    """The Telegram account was shown the question and pressed Confirm."""
+    await shown_to(env, code, telegram_id)
     return await env.services.linking.redeem(code, TelegramProfile(telegram_id, **profile))
 
 
@@ -187,7 +198,7 @@ async def test_the_longest_payload_telegram_carries_is_a_code_and_no_longer(
     for code, user in ((longest, uma), (longest + "y", otto)):  # both stored, both live
         await accounts.db["link_codes"].insert_one(
             {"_id": sha256(code), "user_id": user.id, "expires_ms": epoch_ms() + 60_000,
-             "claimed_by": 0, "claimed_until": 0}
+             "offered_to": 0, "claimed_by": 0, "claimed_until": 0}
         )  # fmt: skip
 
     assert await redeem(accounts, longest + "y", 901) == LinkResult(LinkOutcome.INVALID)
@@ -530,3 +541,199 @@ async def test_links_and_merges_are_logged_by_user_id(
             f"telegram account linked to user {otto.id} (merged)",
         ]
     )
+
+
+# --- the confirmation: preview, confirm, cancel (issue 22, item 3) --------------------------
+
+
+def preview_of(env: AccountsEnv, code: str, telegram_id: int) -> Any:
+    return env.services.linking.preview(code, TelegramProfile(telegram_id))
+
+
+async def test_the_question_names_the_account_and_what_moves_and_links_nothing(
+    accounts: AccountsEnv,
+) -> None:
+    target = await accounts.add_user(username="mallory")
+    source = await accounts.add_user(telegram_id=901)
+    await add_notes(accounts.db, str(source.id), "a", "b", "c")
+    code = await new_link(accounts, target.id)
+
+    found = await preview_of(accounts, code, 901)
+
+    assert found == LinkPreview(username="mallory", merge=True, lists=0, tasks=3)
+    assert accounts.owner.moves == []
+    assert (await accounts.reload(target.id) or {})["telegram_id"] is None
+    assert await notes_of(accounts.db, str(source.id)) == ["a", "b", "c"]
+    [doc] = await codes(accounts)
+    assert (doc["offered_to"], doc["claimed_by"]) == (901, 0)  # kept for this Telegram account
+    # Opening it again shows the same question; nothing moves before Confirm.
+    assert await preview_of(accounts, code, 901) == found
+    assert (await accounts.services.linking.redeem(code, TelegramProfile(901))).outcome is (
+        LinkOutcome.MERGED
+    )
+    assert await notes_of(accounts.db, str(target.id)) == ["a", "b", "c"]
+
+
+async def test_without_an_account_of_its_own_nothing_moves(accounts: AccountsEnv) -> None:
+    target = await accounts.add_user(username="uma")
+    code = await new_link(accounts, target.id)
+
+    assert await preview_of(accounts, code, 901) == LinkPreview("uma", False, 0, 0)
+
+
+async def test_confirm_without_the_question_links_nothing(accounts: AccountsEnv) -> None:
+    """The old one-step link: `/start link_<code>` alone must not bind (the attack)."""
+    target = await accounts.add_user(username="mallory")
+    await accounts.add_user(telegram_id=901)
+    code = await new_link(accounts, target.id)
+
+    result = await accounts.services.linking.redeem(code, TelegramProfile(901))
+
+    assert result == LinkResult(LinkOutcome.INVALID)
+    assert accounts.owner.moves == []
+    assert (await accounts.reload(target.id) or {})["telegram_id"] is None
+
+
+async def test_only_the_telegram_account_shown_the_question_can_answer_it(
+    accounts: AccountsEnv,
+) -> None:
+    target = await accounts.add_user(username="uma")
+    code = await new_link(accounts, target.id)
+    assert isinstance(await preview_of(accounts, code, 901), LinkPreview)
+    linking = accounts.services.linking
+
+    # Another Telegram account: cannot see, confirm or cancel it; the code stays as it was.
+    assert await preview_of(accounts, code, 902) == LinkResult(LinkOutcome.INVALID)
+    assert await linking.redeem(code, TelegramProfile(902)) == LinkResult(LinkOutcome.INVALID)
+    assert await linking.cancel(code, TelegramProfile(902)) is False
+    [doc] = await codes(accounts)
+    assert (doc["offered_to"], doc["claimed_by"]) == (901, 0)
+    assert (await accounts.reload(target.id) or {})["telegram_id"] is None
+
+    assert (await linking.redeem(code, TelegramProfile(901))).outcome is LinkOutcome.LINKED
+    assert (await accounts.reload(target.id) or {})["telegram_id"] == 901
+
+
+async def test_cancel_spends_the_link(accounts: AccountsEnv) -> None:
+    target = await accounts.add_user(username="uma")
+    code = await new_link(accounts, target.id)
+    await preview_of(accounts, code, 901)
+    linking = accounts.services.linking
+
+    assert await linking.cancel(code, TelegramProfile(901)) is True
+
+    assert await codes(accounts) == []
+    assert await linking.redeem(code, TelegramProfile(901)) == LinkResult(LinkOutcome.INVALID)
+    assert await preview_of(accounts, code, 901) == LinkResult(LinkOutcome.INVALID)
+    assert await linking.cancel(code, TelegramProfile(901)) is False
+    assert (await accounts.reload(target.id) or {})["telegram_id"] is None
+
+
+async def test_a_link_that_cannot_work_is_refused_before_the_question(
+    accounts: AccountsEnv,
+) -> None:
+    target = await accounts.add_user(username="uma", password_hash=HASH)
+    await accounts.add_user(telegram_id=901, password_hash=HASH)
+    code = await new_link(accounts, target.id)
+
+    assert await preview_of(accounts, code, 901) == LinkResult(LinkOutcome.BOTH_PASSWORDS, "uma")
+    assert await codes(accounts) == []
+
+
+@pytest.mark.parametrize("code", ["", "x" * (MAX_CODE_LENGTH + 1), "unknown"])
+async def test_a_question_for_no_link_is_refused(accounts: AccountsEnv, code: str) -> None:
+    assert await preview_of(accounts, code, 901) == LinkResult(LinkOutcome.INVALID)
+    assert await accounts.services.linking.cancel(code, TelegramProfile(901)) is False
+
+
+# --- unlinking ------------------------------------------------------------------------------
+
+
+async def test_unlinking_keeps_the_account_and_frees_the_telegram_account(
+    accounts: AccountsEnv,
+) -> None:
+    user = await accounts.add_user(
+        username="uma", password_hash=HASH, telegram_id=901, telegram_username="uma_tg",
+        first_name="Uma",
+    )  # fmt: skip
+    await add_notes(accounts.db, str(user.id), "mine")
+    users, gate = accounts.services.users, accounts.services.gate
+    assert await users.user_id_by_telegram_id(901) == user.id  # cached as this user's
+    assert await gate.admit_telegram_user(901, lambda: users.user_id_by_telegram_id(901)) == (
+        user.id
+    )
+
+    updated = await accounts.services.linking.unlink(user.id)  # type: ignore[arg-type]
+
+    assert (updated.telegram_id, updated.telegram_username) == (None, None)
+    doc = await accounts.reload(user.id)
+    assert doc is not None
+    assert (doc["telegram_id"], doc["telegram_username"]) == (None, None)
+    assert (doc["username"], doc["password_hash"], doc["first_name"]) == ("uma", HASH, "Uma")
+    assert await notes_of(accounts.db, str(user.id)) == ["mine"]
+    # The Telegram account is a stranger now: it gets a new, empty account of its own.
+    fresh = await gate.admit_telegram_user(901, lambda: users.user_id_by_telegram_id(901))
+    assert fresh != user.id
+    assert (await accounts.reload(fresh) or {})["telegram_id"] == 901
+    assert await notes_of(accounts.db, str(fresh)) == []
+
+
+async def test_an_account_without_a_password_cannot_be_unlinked(accounts: AccountsEnv) -> None:
+    user = await accounts.add_user(username="uma", telegram_id=901)
+
+    with pytest.raises(Conflict, match="password"):
+        await accounts.services.linking.unlink(user.id)  # type: ignore[arg-type]
+    assert (await accounts.reload(user.id) or {})["telegram_id"] == 901
+
+
+async def test_an_account_without_telegram_has_nothing_to_unlink(accounts: AccountsEnv) -> None:
+    user = await accounts.add_user(username="uma", password_hash=HASH)
+
+    with pytest.raises(Conflict, match="not linked"):
+        await accounts.services.linking.unlink(user.id)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("target_gone", LinkResult(LinkOutcome.INVALID)),
+        ("target_deactivated", LinkResult(LinkOutcome.DEACTIVATED)),
+        ("source_deactivated", LinkResult(LinkOutcome.DEACTIVATED)),
+        ("already_linked", LinkResult(LinkOutcome.ALREADY_LINKED, "uma")),
+        ("linked_elsewhere", LinkResult(LinkOutcome.LINKED_ELSEWHERE, "uma")),
+        ("both_passwords", LinkResult(LinkOutcome.BOTH_PASSWORDS, "uma")),
+    ],
+)
+async def test_each_refusal_is_told_before_the_question_and_spends_the_link(
+    accounts: AccountsEnv, case: str, expected: LinkResult
+) -> None:
+    target = await accounts.add_user(username="uma", password_hash=HASH)
+    code = await new_link(accounts, target.id)
+    users = accounts.db["users"]
+    match case:
+        case "target_gone":
+            await users.delete_one({"_id": target.id})
+        case "target_deactivated":
+            await users.update_one({"_id": target.id}, {"$set": {"active": False}})
+        case "source_deactivated":
+            await accounts.add_user(telegram_id=901, active=False)
+        case "already_linked":
+            await users.update_one({"_id": target.id}, {"$set": {"telegram_id": 901}})
+        case "linked_elsewhere":
+            await users.update_one({"_id": target.id}, {"$set": {"telegram_id": 902}})
+        case "both_passwords":
+            await accounts.add_user(telegram_id=901, password_hash=HASH)
+
+    assert await preview_of(accounts, code, 901) == expected
+    assert await codes(accounts) == []
+    assert accounts.owner.moves == []
+
+
+async def test_an_expired_code_shows_no_question(accounts: AccountsEnv) -> None:
+    target = await accounts.add_user(username="uma")
+    code = await new_link(accounts, target.id)
+    await accounts.db["link_codes"].update_one({}, {"$set": {"expires_ms": epoch_ms() - 1}})
+
+    assert await preview_of(accounts, code, 901) == LinkResult(LinkOutcome.INVALID)
+    [doc] = await codes(accounts)
+    assert doc["offered_to"] == 0

@@ -54,8 +54,10 @@ async def reset(
 
 
 async def stored(env: AccountsEnv) -> list[dict[str, Any]]:
+    """The codes stored for users (not the decoys stored when no code is sent)."""
+    users = [doc["_id"] for doc in await env.db["users"].find({}, {"_id": 1}).to_list()]
     found: list[dict[str, Any]] = await env.db["reset_codes"].find({}).to_list()
-    return found
+    return [doc for doc in found if doc["_id"] in users]
 
 
 async def linked_user(env: AccountsEnv, name: str = "cleo", **fields: Any) -> Any:
@@ -433,3 +435,22 @@ async def test_a_code_spent_by_a_parallel_reset_does_not_reset_twice(
         await reset(accounts, "cleo", code)
 
     assert (await accounts.reload(user.id) or {})["password_hash"] is None
+
+
+async def test_a_name_without_a_reachable_account_costs_the_same_work(
+    accounts: AccountsEnv,
+) -> None:
+    """Issue 22, item 9: a code, its keyed hash and one write happen for every name, so the
+    timing of the answer (and the load behind it) does not tell whether the account exists.
+    The code for nobody is stored under a decoy id: one per name, which no reset reaches."""
+    await accounts.add_user(username="cleo")  # no Telegram: nothing to send
+    for _ in range(2):
+        assert await ask(accounts, "nobody-here") == []
+        assert await ask(accounts, "cleo") == []
+    decoys = await accounts.db["reset_codes"].find({}).to_list()
+    assert len(decoys) == 2  # one per name, replaced, not piling up
+    assert await stored(accounts) == []  # none is a user's
+    assert all(len(doc["code_hash"]) == 64 and doc["attempts"] == 0 for doc in decoys)
+    for name in ("nobody-here", "cleo"):
+        with pytest.raises(InvalidResetCode):
+            await reset(accounts, name, "00000000")

@@ -10,6 +10,7 @@ import pytest
 from beanie import PydanticObjectId
 
 from models import Task, TaskList
+from server.services.accounts.account_data import Holdings
 from server.services.common.errors import (
     InvalidInput,
     ListNotFound,
@@ -141,6 +142,20 @@ async def test_deleting_a_list_moves_its_tasks_to_inbox_and_a_retry_finishes(env
     assert await env.db["task_lists"].count_documents({"_id": PydanticObjectId(work.id)}) == 0
     with pytest.raises(ListNotFound):
         await env.lists.delete(user_id, work.id)
+
+
+async def test_holdings_count_own_lists_and_all_tasks(env: TasksEnv):
+    """What the linking question says would move (issue 22, item 3)."""
+    user, other = await env.user(), await env.user()
+    await env.lists.create(user, "Work")
+    work = await find_list(user, "work")
+    await env.tasks.create(user, TaskDraft(title="report", list_ref=work))
+    await env.tasks.create(user, TaskDraft(title="milk", list_ref="today"))
+    await env.tasks.create(other, TaskDraft(title="not mine"))
+    await env.lists.ensure_builtins(user)
+
+    assert await env.tasks.holdings(user) == Holdings(lists=1, tasks=2)  # built-ins not counted
+    assert await env.tasks.holdings(await env.user()) == Holdings(lists=0, tasks=0)
 
 
 async def test_move_all_merges_lists_by_name_and_built_ins_and_is_idempotent(env: TasksEnv):

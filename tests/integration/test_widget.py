@@ -4,11 +4,20 @@ tests of WidgetVerifier; through HTTP: tests/e2e/test_account_telegram.py.)"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from server.services.common.errors import InvalidInitData, NotConfigured, TooManyAttempts
+from server.services.accounts.telegram_auth import CLOCK_SKEW
+from server.services.common.errors import (
+    InvalidInitData,
+    InvalidLoginData,
+    NotConfigured,
+    TooManyAttempts,
+)
 from tests.account_helpers import widget_fields
 from tests.integration.accounts_env import AccountsEnv, make_accounts
 
@@ -55,12 +64,12 @@ async def test_widget_sign_ins_are_limited_per_address_before_any_check(
     env = await make_accounts(models, accounts_settings(telegram_sign_in_max_per_address=2))
     try:
         widget = env.services.widget
-        await widget.sign_in(signed(8011), CLIENT)
+        await widget.sign_in(signed(8011, last_name="1"), CLIENT)
         with pytest.raises(InvalidInitData):
             await widget.sign_in({**signed(8011), "hash": "0" * 64}, CLIENT)  # counted too
         with pytest.raises(TooManyAttempts):
-            await widget.sign_in(signed(8011), CLIENT)
-        await widget.sign_in(signed(8011), "192.0.2.99")  # another address
+            await widget.sign_in(signed(8011, last_name="2"), CLIENT)
+        await widget.sign_in(signed(8011, last_name="3"), "192.0.2.99")  # another address
     finally:
         env.services.passwords.close()
 
@@ -75,3 +84,40 @@ async def test_the_widget_needs_a_bot_token(models: Any, make_settings: Any) -> 
         assert await env.db["rate_counters"].count_documents({}) == 0  # nothing counted
     finally:
         env.services.passwords.close()
+
+
+# --- replays and freshness (issue 22, item 12) ------------------------------------------------
+
+
+async def test_a_payload_signs_in_once(accounts: AccountsEnv) -> None:
+    widget = accounts.services.widget
+    payload = signed(8020)
+    await widget.sign_in(payload, CLIENT)
+    sessions = await accounts.db["refresh_sessions"].count_documents({})
+
+    with pytest.raises(InvalidLoginData, match="already used"):
+        await widget.sign_in(dict(payload), "192.0.2.77")  # replayed, from anywhere
+
+    assert await accounts.db["refresh_sessions"].count_documents({}) == sessions
+    [used] = await accounts.db["used_login_hashes"].find({}).to_list()
+    assert used["_id"] != payload["hash"]  # only a hash of it is kept
+    kept = used["expires_at"].replace(tzinfo=UTC) - datetime.now(UTC)
+    assert timedelta(seconds=300) < kept <= timedelta(seconds=300 + 2 * CLOCK_SKEW)
+    await widget.sign_in(signed(8020, last_name="again"), CLIENT)  # a new payload is fine
+
+
+async def test_of_two_racing_uses_of_one_payload_one_signs_in(accounts: AccountsEnv) -> None:
+    payload = signed(8021)
+    results = await asyncio.gather(
+        *(accounts.services.widget.sign_in(dict(payload), CLIENT) for _ in range(4)),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1, results
+    assert all(isinstance(r, InvalidLoginData) for r in results if isinstance(r, BaseException))
+
+
+async def test_a_payload_is_fresh_for_minutes_not_a_day(accounts: AccountsEnv) -> None:
+    now = int(time.time())
+    with pytest.raises(InvalidLoginData, match="expired"):
+        await accounts.services.widget.sign_in(signed(8022, auth_date=now - 301), CLIENT)
+    await accounts.services.widget.sign_in(signed(8022, auth_date=now - 240), CLIENT)

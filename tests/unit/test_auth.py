@@ -28,6 +28,7 @@ from server.auth.principal import (
     require_user,
 )
 from server.http.problems import Problem
+from server.services.accounts.access_gate import UserState
 from server.services.accounts.tokens import AccessClaims, AccessTokens
 from server.services.accounts.users import MAX_TELEGRAM_ID, TelegramProfile
 from server.services.common.errors import (
@@ -232,6 +233,7 @@ class Gate:
         self.claims: list[AccessClaims] = []
         self.known: dict[int, PydanticObjectId] = {}  # the fast path's answers
         self.admitted: list[int] = []
+        self.valid_after = 0  # the user's tokens_valid_after (epoch ms)
 
     async def admit_token(self, claims: AccessClaims) -> PydanticObjectId:
         self.claims.append(claims)
@@ -241,6 +243,15 @@ class Gate:
 
     def known_telegram_user(self, telegram_id: int) -> PydanticObjectId | None:
         return self.known.get(telegram_id)
+
+    def known_telegram_state(self, telegram_id: int) -> UserState | None:
+        user_id = self.known.get(telegram_id)
+        if user_id is None:
+            return None
+        return UserState(user_id, True, self.valid_after, telegram_id, float("inf"))
+
+    async def user_state(self, user_id: PydanticObjectId) -> UserState:
+        return UserState(user_id, True, self.valid_after, 777, float("inf"))
 
     async def admit_telegram_user(
         self, telegram_id: int, resolve: Callable[[], Awaitable[PydanticObjectId]]
@@ -524,10 +535,16 @@ class Auth:
         self.users = ProfileUsers()
 
     def mini_app_user(self, init_data: str) -> TelegramProfile:
+        return self.mini_app_user_dated(init_data)[0]
+
+    def mini_app_user_dated(self, init_data: str) -> tuple[TelegramProfile, int]:
         self.asked.append(init_data)
         if self.error is not None:
             raise self.error
-        return PROFILE
+        return PROFILE, SIGNED_AT
+
+
+SIGNED_AT = 1_700_000_000  # the init data's auth_date (epoch seconds)
 
 
 def mini_app(auth: Auth, gate: Gate) -> MiniAppAuthenticator:
@@ -606,6 +623,23 @@ async def test_tma_known_answers_remembered_init_data_still_fresh_while_the_gate
     gate.known[777] = USER_ID
     auth.error = InvalidInitData("expired")
     assert authenticator.known("init", request()) is None
+
+
+async def test_tma_refuses_init_data_signed_before_the_users_last_revocation() -> None:
+    auth, gate = Auth(), Gate()
+    authenticator = mini_app(auth, gate)
+    gate.valid_after = SIGNED_AT * 1000  # revoked at the very second it was signed: still good
+    principal = await authenticator.authenticate("init", request())
+    assert principal is not None
+    gate.known[777] = USER_ID
+    assert authenticator.known("init", request()) is principal
+
+    gate.valid_after = SIGNED_AT * 1000 + 1  # log out everywhere, a password set, …
+
+    assert authenticator.known("init", request()) is None  # the fast path lets it go …
+    assert await authenticator.authenticate("init", request()) is None  # … and it is refused
+    gate.valid_after = 0
+    assert authenticator.known("init", request()) is None  # forgotten: checked afresh
 
 
 # --- principal helpers ----------------------------------------------------------------------

@@ -26,7 +26,7 @@ export class ApiError extends Error {
   }
 }
 
-const auth = { initData: null, access: null, refresh: null, timer: 0, refreshing: null };
+const auth = { telegram: false, initData: null, access: null, refresh: null, timer: 0, refreshing: null };
 let onSignedOut = () => {};
 
 /** Called when the session ends on its own (a refresh refused; inside Telegram, the init data
@@ -36,11 +36,20 @@ export function whenSignedOut(callback) {
 }
 
 export function useTelegram(initData) {
+  auth.telegram = initData !== null;
   auth.initData = initData;
 }
 
+/** Inside Telegram, go on with a token pair instead of the init data: setting a password ends
+ * every older sign-in, this init data included (the server refuses it from then on). */
+export function leaveInitData(pair) {
+  auth.initData = null;
+  useTokens(pair);
+}
+
+/** Running inside Telegram (even after `leaveInitData`). */
 export function isTelegram() {
-  return auth.initData !== null;
+  return auth.telegram;
 }
 
 export function hasRefreshToken() {

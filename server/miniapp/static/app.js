@@ -73,10 +73,26 @@ function setBack(visible) {
   else $('#back').hidden = !visible;
 }
 
+/** Whose account this page is signed in to, always in view in a browser: a sign-in that
+ * someone else arranged (their account, not yours) shows at once. */
+function showWhoAmI(user) {
+  if (state.tg) return; // inside Telegram it is always the person's own account
+  let line = $('#whoami');
+  if (!line) {
+    line = h('p', { id: 'whoami', class: 'whoami', role: 'status' });
+    $('#bar').after(line);
+  }
+  const telegram = user.telegram_username ? `@${user.telegram_username}` : user.first_name;
+  const name = user.username && telegram ? `${user.username} (${telegram})` : user.username || telegram || user.id;
+  line.textContent = t('signed_in_as', { name });
+  line.hidden = false;
+}
+
 function showChrome(signedIn) {
   $('#bar').hidden = false;
   $('#settings-button').hidden = !signedIn;
   $('#lists-button').hidden = true;
+  if (!signedIn && $('#whoami')) $('#whoami').hidden = true;
   if (!signedIn) {
     setBack(false);
     setPrimary(null);
@@ -265,21 +281,41 @@ function showSignIn(message = '', mode = 'signin') {
 // ---------------------------------------------------------------- Telegram Login Widget
 
 /** Telegram's login page comes back to this page with the signed user in the fragment
- * (#tgAuthResult=<base64 JSON>), so no script of Telegram's runs here. */
+ * (#tgAuthResult=<base64 JSON>), so no script of Telegram's runs here. The result is taken
+ * only for a sign-in this tab started: a random state goes into sessionStorage and into the
+ * return address, and both must match on the way back. Someone else's signed result in a
+ * link (login CSRF: signing this browser in to their account) finds no state and is dropped. */
+const LOGIN_STATE_KEY = 'assistant.tg-login-state';
+const LOGIN_STATE_PARAM = 'tg_state';
+
 function telegramLogin() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const loginState = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  sessionStorage.setItem(LOGIN_STATE_KEY, loginState);
   const query = new URLSearchParams({
     bot_id: String(state.config.bot.id),
     origin: location.origin,
     request_access: 'write',
-    return_to: `${location.origin}${location.pathname}`,
+    return_to: `${location.origin}${location.pathname}?${LOGIN_STATE_PARAM}=${loginState}`,
   });
   location.assign(`https://oauth.telegram.org/auth?${query}`);
 }
 
+/** The widget's fields, {} when they cannot be read, 'unasked' for a result this tab did not
+ * ask for, null when there is none. */
 function widgetResult() {
   const raw = new URLSearchParams(location.hash.slice(1)).get('tgAuthResult');
+  const returned = new URLSearchParams(location.search).get(LOGIN_STATE_PARAM);
+  const expected = sessionStorage.getItem(LOGIN_STATE_KEY);
+  if (!raw && !returned) return null;
+  sessionStorage.removeItem(LOGIN_STATE_KEY); // one return per sign-in started
+  const query = new URLSearchParams(location.search);
+  query.delete(LOGIN_STATE_PARAM);
+  const rest = query.toString();
+  // The result is a credential: out of the address bar, history and shared links.
+  history.replaceState(null, '', location.pathname + (rest ? `?${rest}` : ''));
   if (!raw) return null;
-  history.replaceState(null, '', location.pathname + location.search); // a credential: drop it
+  if (!expected || returned !== expected) return 'unasked';
   try {
     const json = atob(raw.replace(/-/g, '+').replace(/_/g, '/'));
     const data = JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))));
@@ -305,6 +341,7 @@ async function start() {
   }
   state.user = user;
   setLang(pickLang(user.language, state.tg && state.tg.language, navigator.language));
+  showWhoAmI(user);
   // Reminders need the person's time zone: take this device's until they choose one.
   if ('timezone' in user && !user.timezone) {
     api('PATCH', '/api/auth/me', { timezone: deviceZone() })
@@ -368,6 +405,7 @@ async function boot() {
     return showProblem(err, boot);
   }
   const widget = widgetResult();
+  if (widget === 'unasked') return showSignIn(t('tg_login_unasked'));
   if (widget) {
     try {
       useTokens(await publicCall('POST', '/api/auth/telegram/widget', widget));

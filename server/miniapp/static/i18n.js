@@ -56,6 +56,7 @@ const STRINGS = {
     tg_login: 'Log in with Telegram', or: 'or', sign_out: 'Sign out',
     language: 'Language', timezone: 'Time zone', use_device_tz: 'Use this device’s ({tz})',
     signed_in_as: 'Signed in as {name}',
+    tg_login_unasked: 'A Telegram sign-in this page did not start was ignored. To sign in with Telegram, use the button below.',
     sessions: 'Sessions', no_sessions: 'No browser is signed in to this account.', this_device: 'this device', unknown_device: 'Unknown device',
     session_meta: 'Signed in {created} · last used {used}', end_session: 'End',
     end_others: 'Log out elsewhere', logout_all: 'Log out everywhere',
@@ -65,6 +66,7 @@ const STRINGS = {
     password_changed: 'Password saved. Other sessions were signed out.',
     no_username_hint: 'Choose a username too, to sign in with it in a browser.',
     telegram_section: 'Telegram', linked: 'Linked to Telegram{name}.', link_telegram: 'Link Telegram',
+    unlink_telegram: 'Unlink Telegram', unlink_hint: 'This account keeps all its lists and tasks; the Telegram account starts afresh.',
     link_hint: 'Open this link in Telegram within {time}:', open_link: 'Open in Telegram',
     delete_account: 'Delete account',
     delete_account_hint: 'This erases your account with all its lists and tasks. It cannot be undone.',
@@ -83,6 +85,7 @@ const STRINGS = {
     chars: { one: '{n} character', other: '{n} characters' },
     err_invalid_credentials: 'Incorrect username or password.',
     err_wrong_password: 'The password is incorrect.',
+    err_stale_confirmation: 'For your safety this needs a fresh sign-in: close the app, open it again from the bot, and repeat.',
     err_username_taken: 'This username is taken. Choose another one.',
     err_list_name_taken: 'You already have a list with this name.',
     err_builtin_list: 'Built-in lists cannot be renamed or deleted.',
@@ -158,6 +161,7 @@ const STRINGS = {
     tg_login: 'Войти через Telegram', or: 'или', sign_out: 'Выйти',
     language: 'Язык', timezone: 'Часовой пояс', use_device_tz: 'Как на этом устройстве ({tz})',
     signed_in_as: 'Вы вошли как {name}',
+    tg_login_unasked: 'Вход через Telegram, начатый не на этой странице, пропущен. Чтобы войти через Telegram, нажмите кнопку ниже.',
     sessions: 'Сеансы', no_sessions: 'В этот аккаунт не вошёл ни один браузер.', this_device: 'это устройство', unknown_device: 'Неизвестное устройство',
     session_meta: 'Вход {created} · активность {used}', end_session: 'Завершить',
     end_others: 'Выйти на других устройствах', logout_all: 'Выйти везде',
@@ -167,6 +171,7 @@ const STRINGS = {
     password_changed: 'Пароль сохранён. Другие сеансы завершены.',
     no_username_hint: 'Задайте и имя пользователя, чтобы входить с ним в браузере.',
     telegram_section: 'Telegram', linked: 'Привязан к Telegram{name}.', link_telegram: 'Привязать Telegram',
+    unlink_telegram: 'Отвязать Telegram', unlink_hint: 'У этого аккаунта останутся все списки и задачи; аккаунт Telegram начнёт заново.',
     link_hint: 'Откройте эту ссылку в Telegram в течение {time}:', open_link: 'Открыть в Telegram',
     delete_account: 'Удалить аккаунт',
     delete_account_hint: 'Аккаунт со всеми списками и задачами будет стёрт без возможности восстановления.',
@@ -185,6 +190,7 @@ const STRINGS = {
     chars: { one: '{n} символ', few: '{n} символа', many: '{n} символов', other: '{n} символа' },
     err_invalid_credentials: 'Неверное имя пользователя или пароль.',
     err_wrong_password: 'Неверный пароль.',
+    err_stale_confirmation: 'Для безопасности нужен свежий вход: закройте приложение, откройте его снова из бота и повторите.',
     err_username_taken: 'Это имя пользователя занято. Выберите другое.',
     err_list_name_taken: 'Список с таким названием уже есть.',
     err_builtin_list: 'Встроенные списки нельзя переименовать или удалить.',
@@ -277,6 +283,8 @@ export function explain(err, { passwordOnly = false } = {}) {
 function fieldSentence(error) {
   // A password confirmation that was wrong (changing the password, deleting the account).
   if (error.type === 'wrong_password') return t('err_wrong_password');
+  // Deleting the account or setting a first password with init data that is not fresh.
+  if (error.field === 'init_data') return t('err_stale_confirmation');
   const name = String(error.field || '').split('.').pop();
   const label = STRINGS[lang][`f_${name}`] ? t(`f_${name}`) : name;
   const number = Number((String(error.message).match(/\d+/) || [])[0]);

@@ -1,5 +1,5 @@
 // Settings (language, time zone) and the account: password, sessions, Telegram, deletion.
-import { api, isTelegram, useTokens } from './api.js';
+import { api, isTelegram, leaveInitData, useTokens } from './api.js';
 import { busy, debounce, field, h, messageBox } from './dom.js';
 import { explain, getLang, plural, t } from './i18n.js';
 import { deviceZone, formatTime, knownZones, zoneLabel, zoneOf } from './time.js';
@@ -115,12 +115,10 @@ function passwordSection(ctx) {
       const body = { new_password: next.value };
       if (current) body.current_password = current.value;
       const pair = await api('POST', '/api/auth/password', body);
-      if (isTelegram()) {
-        // tma needs no tokens: end the session this call opened rather than leave it unused.
-        await api('POST', '/api/auth/logout', { refresh_token: pair.refresh_token }).catch(() => {});
-      } else {
-        useTokens(pair);
-      }
+      // Setting a password ends every older sign-in, this app's init data included: from now
+      // on this page uses the session the answer opened.
+      if (isTelegram()) leaveInitData(pair);
+      else useTokens(pair);
       ctx.setUser(await api('GET', '/api/auth/me'));
       form.reset();
       box.show(t('password_changed'), 'ok');
@@ -183,7 +181,18 @@ function telegramSection(ctx) {
   const user = ctx.state.user;
   if (user.telegram_id) {
     const name = user.telegram_username ? ` (@${user.telegram_username})` : '';
-    return section('telegram', t('telegram_section'), h('p', { text: t('linked', { name }) }));
+    const linked = h('p', { text: t('linked', { name }) });
+    // Unlinking keeps this account (signed in with its password from then on); inside
+    // Telegram the init data would at once make the Telegram side a new account: the web only.
+    if (isTelegram() || !user.has_password || !user.username) return section('telegram', t('telegram_section'), linked);
+    const box = messageBox();
+    const unlink = h('button', { type: 'button', class: 'secondary', id: 'unlink-telegram', text: t('unlink_telegram') });
+    unlink.addEventListener('click', () => busy(unlink.parentElement, async () => {
+      await api('DELETE', '/api/auth/telegram/link');
+      ctx.setUser(await api('GET', '/api/auth/me'));
+      ctx.rerender();
+    }).catch((err) => box.show(explain(err))));
+    return section('telegram', t('telegram_section'), linked, h('p', { class: 'muted', text: t('unlink_hint') }), unlink, box);
   }
   const box = messageBox();
   const result = h('div');

@@ -16,9 +16,25 @@ function parseJson(text) {
   }
 }
 
-/** Launch parameters from the fragment; kept for this tab so a reload inside Telegram works. */
+/** Whether a Telegram client hosts this page: its mobile and desktop apps inject their event
+ * proxy, Windows Phone's has window.external.notify, and web.telegram.org frames the page (the
+ * page's CSP lets no one else frame it). A plain browser tab is none of these. */
+function insideTelegramClient() {
+  return Boolean(window.TelegramWebviewProxy)
+    || Boolean(window.external && 'notify' in window.external)
+    || window.parent !== window;
+}
+
+/** Launch parameters from the fragment; kept for this tab so a reload inside Telegram works.
+ * In a plain browser tab they are dropped, unused: a link with someone's init data must not
+ * sign a fresh browser in to their account without a word (login CSRF). */
 function launchParams() {
   const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get('tgWebAppData') && !insideTelegramClient()) {
+    history.replaceState(history.state, '', location.pathname + location.search);
+    sessionStorage.removeItem(STORE_KEY);
+    return null;
+  }
   if (fragment.get('tgWebAppData')) {
     const params = {
       initData: fragment.get('tgWebAppData'),

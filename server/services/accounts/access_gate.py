@@ -133,12 +133,18 @@ class AccessGate:
     def known_telegram_user(self, telegram_id: int) -> PydanticObjectId | None:
         """The fast path of `admit_telegram_user` (no await): the user with this Telegram id
         as read within the bound, or None when it must be looked up."""
+        state = self.known_telegram_state(telegram_id)
+        return None if state is None else state.user_id
+
+    def known_telegram_state(self, telegram_id: int) -> UserState | None:
+        """The state of the user with this Telegram id as read within the bound (None: look
+        it up); AccountDeactivated for a deactivated one."""
         state = self._telegram_users.get(telegram_id)
         if state is None or state.fresh_until <= self._clock():
             return None
         if not state.active:
             raise AccountDeactivated()
-        return state.user_id
+        return state
 
     async def admit_telegram_user(
         self, telegram_id: int, resolve: Callable[[], Awaitable[PydanticObjectId]]
@@ -200,6 +206,15 @@ class AccessGate:
             for cache in (self._telegram, self._telegram_users):
                 cache.pop(telegram_id, None)
                 cache.loading.pop(telegram_id, None)
+        self._users_service.forget(user_id)
+
+    def note_telegram_detached(self, user_id: PydanticObjectId, telegram_id: int) -> None:
+        """The user no longer has this Telegram id (unlinked): the Telegram identity resolves
+        afresh (to a new account of its own). Other processes see it within `ttl`: their
+        cached user state then names no Telegram id, and `admit_telegram_user` resolves again."""
+        for cache in (self._telegram, self._telegram_users):
+            cache.pop(telegram_id, None)
+            cache.loading.pop(telegram_id, None)
         self._users_service.forget(user_id)
 
     def note_sessions_ended(self, family_ids: list[str]) -> None:

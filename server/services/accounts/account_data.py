@@ -9,12 +9,26 @@ given, and then move or erase the account's own records (sessions, codes, counte
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from beanie import PydanticObjectId
 
 
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    """What a user keeps with one owner, as the linking confirmation screen counts it."""
+
+    lists: int = 0  # lists of their own (built-in ones are merged, not moved)
+    tasks: int = 0
+
+
 class AccountDataOwner(Protocol):
+    async def holdings(self, user_id: PydanticObjectId) -> Holdings:
+        """How much `user_id` keeps here (what `move_all` would move): a couple of counts,
+        cheap (an index lookup each), for the linking confirmation screen."""
+        ...
+
     async def move_all(self, from_user_id: PydanticObjectId, to_user_id: PydanticObjectId) -> None:
         """Give everything `from_user_id` owns to `to_user_id` (an account merge).
 

@@ -1,5 +1,5 @@
-"""What admins may do: list and search users, deactivate and reactivate them; and the role
-changes the CLI makes (`python -m server promote|demote <username>`)."""
+"""What admins may do: list and search users, deactivate and reactivate them (but not another
+admin); and what the CLI does (`python -m server promote|demote|deactivate <username>`)."""
 
 from __future__ import annotations
 
@@ -82,13 +82,30 @@ class Admin:
         assert user.id is not None
         if user.id == actor_id and not active:
             raise Conflict("Admins cannot deactivate themselves")
+        if user.role == "admin" and not active:
+            # One stolen admin session must not lock every other admin out: an admin is
+            # deactivated by an operator (`python -m server deactivate`, or demote first).
+            raise Forbidden("Admins cannot deactivate another admin; an operator can (the CLI)")
         if not active:
-            user, _ = await self._sessions.end_all(user.id, active=False)
-            return user
+            return await self.deactivate(user)
         await User.get_pymongo_collection().update_one({"_id": user.id}, {"$set": {"active": True}})
         reactivated: User = user.model_copy(update={"active": True})
         self._gate.note_user(reactivated)
         return reactivated
+
+    async def deactivate(self, user: User) -> User:
+        """Deactivate: every session and token ends. No role check (the CLI's way in)."""
+        assert user.id is not None
+        deactivated, _ = await self._sessions.end_all(user.id, active=False)
+        return deactivated
+
+    async def deactivate_by_name(self, username: str) -> User:
+        """The operator's deactivation (`python -m server deactivate <username>`), admins
+        included."""
+        user = await self._users.find_by_username(username)
+        if user is None:
+            raise NotFound(f"No user named {username!r}")
+        return await self.deactivate(user)
 
     async def set_role(self, username: str, role: Role) -> User:
         user = await self._users.find_by_username(username)

@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -26,16 +26,20 @@ from server.services.accounts.users import TelegramProfile, Users, normalize_use
 from server.services.common.errors import (
     AccountDeactivated,
     InvalidCredentials,
+    InvalidInitData,
     InvalidToken,
     NotConfigured,
     PasswordTooCommon,
     UsernameTaken,
     UserNotFound,
 )
-from server.services.common.mongo import eq, insert
+from server.services.common.mongo import eq, insert, same_id
 from server.services.common.throttle import Hit, Limit, RateLimiter
 
 log = logging.getLogger(__name__)
+
+LIVE = {"$in": [False, 0]}  # `revoked` not set (a `$set` boolean is 1/0 on the embedded server)
+MAX_TRIMMED = 1000  # sessions ended by one trim at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,7 @@ class AuthService:
         init_data: InitDataVerifier | None = None,
         user_seen: Callable[[PydanticObjectId], Awaitable[object]] | None = None,
         gate: AccessGate | None = None,
+        max_sessions: int | None = None,
     ) -> None:
         self.passwords = passwords
         self.access = access
@@ -73,21 +78,31 @@ class AuthService:
         # creates the built-in lists on first sight; it remembers whom it has seen).
         self.user_seen = user_seen
         self.gate = gate  # told when sessions end, so their access tokens stop at once here
+        # Live sessions a user may have (None: no cap); beyond it the least recently used end.
+        self.max_sessions = max_sessions
 
     async def _seen(self, user_id: PydanticObjectId | None) -> None:
         if self.user_seen is not None and user_id is not None:
             await self.user_seen(user_id)
 
     def mini_app_user(self, init_data: str) -> TelegramProfile:
+        return self.mini_app_user_dated(init_data)[0]
+
+    def mini_app_user_dated(self, init_data: str) -> tuple[TelegramProfile, int]:
+        """The signed user and `auth_date` (epoch seconds) of Mini App init data."""
         if self.init_data is None:
             raise NotConfigured("Telegram sign-in needs TELEGRAM_BOT_TOKEN on the server")
-        return self.init_data.verify(init_data)
+        return self.init_data.verify_dated(init_data)
 
     async def telegram_sign_in(
         self, init_data: str, client: str, *, user_agent: str | None = None
     ) -> tuple[User, TokenPair]:
         await self.limiter.hit((self.limits.telegram_per_address, client))
-        user, _ = await self.users.ensure_telegram_user(self.mini_app_user(init_data))
+        profile, auth_date = self.mini_app_user_dated(init_data)
+        user, _ = await self.users.ensure_telegram_user(profile)
+        if not user.active:
+            raise AccountDeactivated()  # said first: deactivation also moved the instant below
+        check_not_revoked(auth_date, user.tokens_valid_after)
         await self._seen(user.id)
         return user, await self.open_session(user, user_agent=user_agent)
 
@@ -121,16 +136,16 @@ class AuthService:
     ) -> TokenPair:
         """Check a password. Attempts are counted before the check (parallel guesses cannot
         slip past a limit), for usernames that exist or not alike (a 429 tells nothing), and a
-        success is forgiven. The counts are tiered: per address and per (username, address)
-        first; only an attempt those let through counts against the username across all
-        addresses, so one address hammering away cannot use up the owner's allowance."""
+        success is forgiven except per address. The counts are tiered: per address and per
+        (username, address) first; only an attempt those let through counts against the
+        username across all addresses, so one address hammering away cannot use up the
+        owner's allowance."""
         per_address, per_name_and_address, everywhere = self.password_attempts(
             normalize_username(username), client
         )
         local = (per_address, per_name_and_address)
         await self.limiter.hit(*local)
         await self.limiter.hit(everywhere)
-        throttled = (*local, everywhere)
         user = await self.users.find_by_username(username)
         if user is None or user.password_hash is None:
             await self.passwords.burn(password)
@@ -138,7 +153,9 @@ class AuthService:
         matches, needs_rehash = await self.passwords.verify(user.password_hash, password)
         if not matches:
             raise InvalidCredentials()
-        await self.limiter.forgive(*throttled)
+        # A success is forgiven per username, but stays counted per address: signing in is
+        # work (a hash, a session) that one address must not repeat without end.
+        await self.limiter.forgive(per_name_and_address, everywhere)
         if needs_rehash:
             new_hash = await self.passwords.hash(password)
             await user.update({"$set": {User.password_hash: new_hash}})
@@ -168,7 +185,35 @@ class AuthService:
             user_agent=user_agent,
         )
         await insert(session)
+        await self._cap_sessions(user.id)
         return self._pair(user.id, token, session.family_id, not_before_ms)
+
+    async def _cap_sessions(self, user_id: PydanticObjectId) -> None:
+        """End the user's least recently used sessions beyond `max_sessions` (their refresh
+        and access tokens stop working), so sign-ins cannot pile up sessions without end."""
+        if self.max_sessions is None:
+            return
+        sessions = RefreshSession.get_pymongo_collection()
+        mine = {"user_id": same_id(user_id), "revoked": LIVE}
+        # Each sign-in trims, so there are at most a few beyond the cap; the limit bounds
+        # the one-off trim of a user who piled sessions up before the cap existed.
+        extra = (
+            await sessions.find(mine, {"family_id": 1, "_id": 0})
+            .sort("last_used_ms", -1)
+            .skip(self.max_sessions)
+            .limit(MAX_TRIMMED)
+            .to_list()
+        )
+        if not extra:
+            return
+        ended = [doc["family_id"] for doc in extra]
+        await sessions.update_many(
+            {"user_id": same_id(user_id), "family_id": {"$in": ended}},
+            {"$set": {"revoked": True}},
+        )
+        if self.gate is not None:
+            self.gate.note_sessions_ended(ended)
+        log.info("user %s: %d least recently used sessions ended (cap)", user_id, len(ended))
 
     async def refresh(self, refresh_token: str, *, user_agent: str | None = None) -> TokenPair:
         """Exchange a refresh token for a new pair. Each token works once; a second use
@@ -180,7 +225,7 @@ class AuthService:
             if spent is not None:
                 await self._revoke_family(spent.family_id, reason="spent refresh token reused")
             raise InvalidToken()
-        if session.revoked or session.expires_at <= utcnow():
+        if session.revoked or _aware(session.expires_at) <= utcnow():
             raise InvalidToken()
         try:
             # The atomic spend: of two concurrent presenters only one can insert this.
@@ -262,3 +307,16 @@ class AuthService:
             refresh_token=refresh_token,
             expires_in=self.access.ttl,
         )
+
+
+def _aware(moment: datetime) -> datetime:
+    # A datetime rewritten by `$set` comes back from the embedded server as a naive one (it
+    # stored a string); the instant is UTC either way.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def check_not_revoked(auth_date: int, tokens_valid_after: int) -> None:
+    """Init data signed before the user's last revocation (log out everywhere, a password
+    set, changed or reset) is as dead as the tokens of then: a stolen copy stops with them."""
+    if auth_date * 1000 < tokens_valid_after:
+        raise InvalidInitData("init data was signed before this account's last sign-out")

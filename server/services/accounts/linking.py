@@ -1,7 +1,11 @@
 """Linking a Telegram account to an account of ours: a one-time deep link
-`https://t.me/<bot>?start=link_<code>`, opened in Telegram, binds the Telegram account that
-presses Start. If that Telegram account already has its own account (it pressed /start
-before), the two are merged into the linking one.
+`https://t.me/<bot>?start=link_<code>`, opened in Telegram, first shows the Telegram user what
+would happen (`preview`: the web account's name, what would move) and reserves the code for
+that Telegram account; only their Confirm (`redeem`) binds it, and Cancel (`cancel`) spends the
+code. A stranger who gets someone to open a link therefore cannot absorb their account without
+them reading the account's name and agreeing; a button press from any other Telegram account
+does nothing. If the Telegram account already has its own account (it pressed /start before),
+the two are merged into the linking one. `unlink` detaches the Telegram account again.
 
 The merge touches several collections and the embedded database has no reliable
 transactions, so it is a sequence of idempotent steps that a retry finishes: the code is
@@ -41,6 +45,8 @@ LINK_CLAIM_LEASE = 30  # seconds a claim holds off a second handling of the same
 MAX_CODE_LENGTH = 64 - len(LINK_PREFIX)  # a deep-link payload has at most 64 characters
 # Preferences the kept account takes from the merged one when it has none of its own.
 MOVED_IF_MISSING = ("username", "username_normalized", "password_hash", "timezone", "language")
+# What unlinking clears: the Telegram identity (the user's own names and settings stay).
+TELEGRAM_FIELDS = ("telegram_id", "telegram_username")
 
 
 class LinkOutcome(StrEnum):
@@ -52,12 +58,24 @@ class LinkOutcome(StrEnum):
     LINKED_ELSEWHERE = "linked_elsewhere"  # the account has another Telegram account
     BOTH_PASSWORDS = "both_passwords"  # both accounts have a password: no automatic merge
     DEACTIVATED = "deactivated"  # one of the two accounts is deactivated
+    CANCELLED = "cancelled"  # the Telegram user pressed Cancel on the confirmation screen
 
 
 @dataclass(frozen=True, slots=True)
 class LinkResult:
     outcome: LinkOutcome
     username: str | None = None  # the account the Telegram account is now bound to
+
+
+@dataclass(frozen=True, slots=True)
+class LinkPreview:
+    """What the confirmation screen names: the account the Telegram account would be bound
+    to, and what would move there from the Telegram account's own account (if it has one)."""
+
+    username: str | None
+    merge: bool  # the Telegram account has an account of its own, merged on Confirm
+    lists: int  # its lists that would move (its own, not the built-in ones)
+    tasks: int  # its tasks that would move
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +110,7 @@ class TelegramLinking:
             "_id": _hash(code),
             "user_id": user_id,
             "expires_ms": expires_ms,
+            "offered_to": 0,
             "claimed_by": 0,
             "claimed_until": 0,
             "expires_at": from_ms(expires_ms),
@@ -109,8 +128,57 @@ class TelegramLinking:
                     raise Conflict("A link of this account is being used right now") from None
         return LinkOffer(f"https://t.me/{bot}?start={LINK_PREFIX}{code}", LINK_CODE_TTL)
 
+    async def preview(self, code: str, profile: TelegramProfile) -> LinkPreview | LinkResult:
+        """The confirmation screen for `/start link_<code>`: reserve the code for this Telegram
+        account (from now on only it may confirm or cancel) and say what Confirm would do. A
+        link that cannot succeed (its account is linked already, both have passwords, …) is
+        spent at once and the reason returned, as `redeem` would."""
+        telegram_id = profile.telegram_id
+        if not code or len(code) > MAX_CODE_LENGTH:
+            return LinkResult(LinkOutcome.INVALID)
+        code_hash = _hash(code)
+        doc = await LinkCode.get_pymongo_collection().find_one_and_update(
+            {
+                "_id": code_hash,
+                "expires_ms": {"$gt": epoch_ms()},
+                # The first Telegram account to open it keeps it; opening it again is fine.
+                # (Only that account can claim it, so no other can be confirming it now.)
+                "offered_to": {"$in": [0, telegram_id]},
+            },
+            {"$set": {"offered_to": telegram_id}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return LinkResult(LinkOutcome.INVALID)
+        target = await User.get(doc["user_id"])
+        source = await self._users.find_by_telegram_id(telegram_id)
+        refusal = _refusal(target, source, telegram_id)
+        if refusal is not None:
+            await LinkCode.get_pymongo_collection().delete_one({"_id": code_hash})
+            return refusal
+        assert target is not None
+        lists = tasks = 0
+        if source is not None and source.id is not None:
+            for owner in self._accounts.data_owners:
+                held = await owner.holdings(source.id)
+                lists += held.lists
+                tasks += held.tasks
+        return LinkPreview(target.username, source is not None, lists, tasks)
+
+    async def cancel(self, code: str, profile: TelegramProfile) -> bool:
+        """Cancel on the confirmation screen: the code is spent. Only the Telegram account the
+        code was shown to can cancel it (anyone else's press changes nothing: False)."""
+        if not code or len(code) > MAX_CODE_LENGTH:
+            return False
+        result = await LinkCode.get_pymongo_collection().delete_one(
+            {"_id": _hash(code), "offered_to": profile.telegram_id, "claimed_by": 0}
+        )
+        return result.deleted_count == 1
+
     async def redeem(self, code: str, profile: TelegramProfile) -> LinkResult:
-        """Bind the Telegram account to the link's user (merging its own account, if any)."""
+        """Confirm on the confirmation screen: bind the Telegram account to the link's user
+        (merging its own account, if any). Only the Telegram account the code was shown to
+        (`preview`) may confirm it; for anyone else the code is INVALID and stays as it was."""
         telegram_id = profile.telegram_id
         if not code or len(code) > MAX_CODE_LENGTH:
             return LinkResult(LinkOutcome.INVALID)
@@ -124,6 +192,33 @@ class TelegramLinking:
         await LinkCode.get_pymongo_collection().delete_one({"_id": _hash(code)})
         return result
 
+    async def unlink(self, user_id: PydanticObjectId) -> User:
+        """Detach the user's Telegram account. The account keeps everything (lists, tasks,
+        sessions, password); it must have a username and a password, or nobody could sign in
+        to it any more. The Telegram account is then a stranger here: its next /start (or Mini
+        App visit) makes it a new, empty account of its own. Returns the updated user."""
+        user = await self._users.get(user_id)
+        telegram_id = user.telegram_id
+        if telegram_id is None:
+            raise Conflict("This account is not linked to a Telegram account")
+        if not user.has_password or user.username is None:
+            raise Conflict(
+                "Set a username and a password first: without Telegram they are the only way "
+                "to sign in to this account"
+            )
+        detached: dict[str, Any] = {field: None for field in TELEGRAM_FIELDS}
+        result = await User.get_pymongo_collection().update_one(
+            {"_id": user_id, "telegram_id": telegram_id}, {"$set": detached}
+        )
+        if result.matched_count == 0:
+            raise Conflict("The account changed meanwhile; try again")
+        # Every cache that maps this Telegram id to the user forgets it (the gate's, Users').
+        self._gate.note_telegram_detached(user_id, telegram_id)
+        updated: User = user.model_copy(update=detached)
+        self._gate.note_user(updated)
+        log.info("telegram account unlinked from user %s", user_id)
+        return updated
+
     async def _claim(
         self, code_hash: str, telegram_id: int
     ) -> PydanticObjectId | LinkOutcome | None:
@@ -135,7 +230,8 @@ class TelegramLinking:
         claim = {
             "$set": {"claimed_by": telegram_id, "claimed_until": now + LINK_CLAIM_LEASE * 1000}
         }
-        live = {"_id": code_hash, "expires_ms": {"$gt": now}}
+        # Only the Telegram account the confirmation screen was shown to may claim it.
+        live = {"_id": code_hash, "expires_ms": {"$gt": now}, "offered_to": telegram_id}
         doc = await codes.find_one_and_update(
             {**live, "claimed_by": 0}, claim, return_document=ReturnDocument.AFTER
         )
@@ -210,6 +306,22 @@ class TelegramLinking:
         await User.get_pymongo_collection().delete_one({"_id": source.id})
         self._gate.note_user_gone(source.id, source.telegram_id)
         log.info("user %s merged into user %s", source.id, target.id)
+
+
+def _refusal(target: User | None, source: User | None, telegram_id: int) -> LinkResult | None:
+    """Why linking `telegram_id` (whose own account is `source`) to `target` cannot work,
+    told before the confirmation screen; `_link` checks the same again on Confirm."""
+    if target is None:
+        return LinkResult(LinkOutcome.INVALID)  # deleted since the link was made
+    if not target.active or (source is not None and not source.active):
+        return LinkResult(LinkOutcome.DEACTIVATED)
+    if target.telegram_id == telegram_id:
+        return LinkResult(LinkOutcome.ALREADY_LINKED, target.username)
+    if target.telegram_id is not None:
+        return LinkResult(LinkOutcome.LINKED_ELSEWHERE, target.username)
+    if source is not None and source.has_password and target.has_password:
+        return LinkResult(LinkOutcome.BOTH_PASSWORDS, target.username)
+    return None
 
 
 def _hash(code: str) -> str:

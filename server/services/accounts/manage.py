@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from beanie import PydanticObjectId
 
@@ -17,12 +19,30 @@ from server.services.accounts.sessions import Sessions
 from server.services.accounts.sessions import family_ids as _family_ids
 from server.services.accounts.tokens import TokenPair
 from server.services.accounts.users import Users, normalize_username
-from server.services.common.errors import NotFound, PasswordTooCommon, WrongPassword
+from server.services.common.errors import (
+    InvalidInitData,
+    NotConfigured,
+    NotFound,
+    PasswordTooCommon,
+    StaleConfirmation,
+    WrongPassword,
+)
 from server.services.common.mongo import same_id
 from server.services.common.throttle import Hit, Limit, RateLimiter
 from server.services.updates import UpdateJournal
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """What a request offers to confirm a grave change to an account without a password."""
+
+    init_data: str | None = None  # Mini App init data (the request's `tma` or a body field)
+    trusted_bot: bool = False  # a bot holding a service token, acting for the user
+
+
+NO_CONFIRMATION = Confirmation()
 
 
 class Accounts:
@@ -36,6 +56,7 @@ class Accounts:
         updates: UpdateJournal,
         data_owners: Sequence[AccountDataOwner] = (),
         per_user_limits: Sequence[Limit] = (),
+        fresh_max_age: int = 300,
     ) -> None:
         self._auth = auth
         self._sessions = sessions
@@ -46,6 +67,9 @@ class Accounts:
         self.data_owners = tuple(data_owners)
         # Limits whose counters are keyed by a username: erased with the account.
         self._per_user_limits = tuple(per_user_limits)
+        # Seconds old init data may be to confirm (an account without a password) deleting
+        # the account or setting its first password.
+        self._fresh_max_age = fresh_max_age
 
     # ---------------------------------------------------------------- passwords
 
@@ -70,6 +94,24 @@ class Accounts:
             raise WrongPassword(field)
         await self._limiter.forgive(*attempts)
 
+    def confirm_fresh(self, user: User, confirmation: Confirmation) -> None:
+        """For an account without a password, the confirmation that it is its Telegram user
+        acting now, not whoever holds an old credential: init data of its Telegram account
+        signed at most `fresh_max_age` seconds ago, or the trusted bot acting for it."""
+        if confirmation.trusted_bot:
+            return
+        init_data = confirmation.init_data
+        if init_data is None:
+            raise StaleConfirmation(self._fresh_max_age, missing=True)
+        try:
+            profile, auth_date = self._auth.mini_app_user_dated(init_data)
+        except (InvalidInitData, NotConfigured):
+            raise StaleConfirmation(self._fresh_max_age) from None
+        if profile.telegram_id != user.telegram_id or (
+            time.time() - auth_date > self._fresh_max_age
+        ):
+            raise StaleConfirmation(self._fresh_max_age)
+
     async def set_password(
         self,
         user_id: PydanticObjectId,
@@ -77,12 +119,15 @@ class Accounts:
         new_password: str,
         client: str,
         user_agent: str | None = None,
+        confirmation: Confirmation = NO_CONFIRMATION,
     ) -> TokenPair:
-        """Set a first password (a Telegram-only user) or change it (`current_password`
-        required). Every session and every access token issued before stops working; the
-        answer is a new pair, for a new session."""
+        """Set a first password (a Telegram-only user: fresh `confirmation` required) or
+        change it (`current_password` required). Every session and every access token issued
+        before stops working; the answer is a new pair, for a new session."""
         self.check_new_password(new_password, "new_password")
         user = await self._users.get(user_id)
+        if user.password_hash is None:
+            self.confirm_fresh(user, confirmation)
         await self.confirm_password(user, current_password, "current_password", client)
         return await self.replace_password(user, new_password, user_agent)
 
@@ -111,10 +156,18 @@ class Accounts:
 
     # ---------------------------------------------------------------- deletion
 
-    async def delete(self, user_id: PydanticObjectId, password: str | None, client: str) -> None:
-        """Delete the account and everything of it (password confirmation for users that
-        have one)."""
+    async def delete(
+        self,
+        user_id: PydanticObjectId,
+        password: str | None,
+        client: str,
+        confirmation: Confirmation = NO_CONFIRMATION,
+    ) -> None:
+        """Delete the account and everything of it (confirmed by the password, or for an
+        account without one by fresh init data)."""
         user = await self._users.get(user_id)
+        if user.password_hash is None:
+            self.confirm_fresh(user, confirmation)
         await self.confirm_password(user, password, "password", client)
         await self.erase(user)
 

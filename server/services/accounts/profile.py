@@ -1,10 +1,13 @@
 """What a user may change about their own account: username, time zone, language
-(`PATCH /api/auth/me`, the bot's /timezone). The username follows registration's rules."""
+(`PATCH /api/auth/me`, the bot's /timezone). The username follows registration's rules, and
+asking for one is throttled per user and per address: its 409 for a taken name must not be a
+free oracle of who has an account."""
 
 from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
 from typing import Final
 
 from beanie import PydanticObjectId
@@ -19,6 +22,7 @@ from server.services.accounts.users import (
     normalize_username,
 )
 from server.services.common.errors import InvalidInput, UsernameTaken
+from server.services.common.throttle import Hit, Limit, RateLimiter
 from server.services.dates.zones import is_zone
 
 LANGUAGES: Final = ("en", "ru")
@@ -31,9 +35,22 @@ class Unset(enum.Enum):
 UNSET: Final = Unset.UNSET
 
 
+@dataclass(frozen=True, slots=True)
+class UsernameLimits:
+    per_user: Limit
+    per_address: Limit
+
+
 class Profiles:
-    def __init__(self, users: Users) -> None:
+    def __init__(
+        self,
+        users: Users,
+        limiter: RateLimiter | None = None,
+        limits: UsernameLimits | None = None,
+    ) -> None:
         self._users = users
+        self._limiter = limiter
+        self._limits = limits  # None: no throttle (only where no client address exists)
 
     async def update(
         self,
@@ -42,11 +59,19 @@ class Profiles:
         username: str | Unset = UNSET,
         timezone: str | Unset | None = UNSET,
         language: str | Unset | None = UNSET,
+        client: str | None = None,
     ) -> User:
-        """Change what is given (None clears the time zone or language); return the user."""
+        """Change what is given (None clears the time zone or language); return the user.
+        A username change is counted against the user's and the address's (`client`) limits
+        first, taken or not, valid or not (TooManyAttempts beyond them)."""
         user = await self._users.get(user_id)
         changes: dict[str, object] = {}
         if not isinstance(username, Unset):
+            if self._limiter is not None and self._limits is not None:
+                hits: list[Hit] = [(self._limits.per_user, f"user:{user_id}")]
+                if client is not None:
+                    hits.append((self._limits.per_address, client))
+                await self._limiter.hit(*hits)
             if not (
                 USERNAME_MIN_LENGTH <= len(username) <= USERNAME_MAX_LENGTH
                 and re.fullmatch(USERNAME_PATTERN, username)

@@ -3,8 +3,9 @@ a new password then reset it.
 
 - `forgot` answers the same, in the same time, whatever the username: only the per-address
   limit is checked in the request; looking the user up, storing and sending the code happen
-  after the answer (a background task), so neither the answer nor its timing tells whether the
-  account exists or has Telegram.
+  after the answer (a background task), and are the same work for every name but the send
+  itself (a code for no account is stored under a decoy id), so neither the answer, nor its
+  timing, nor the load left behind tells whether the account exists or has Telegram.
 - A code is 8 digits, valid RESET_CODE_TTL (10 min) for RESET_CODE_TRIES (5) tries, one per
   user (a new one replaces the old), stored as an HMAC keyed with a server secret (a database
   leak alone does not reveal codes; 10^8 codes are no match for a keyed hash).
@@ -21,6 +22,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from bson import ObjectId
 from pymongo import ReturnDocument
 
 from models import ResetCode
@@ -128,19 +130,22 @@ class PasswordRecovery:
             log.info("password reset: too many codes asked for one username; none sent")
             return
         user = await self._users.find_by_username(username)
-        if user is None or user.id is None or user.telegram_id is None or not user.active:
-            return  # nothing to send, and nobody is told
         messenger = self._channel.messenger
-        if messenger is None:
-            log.warning("password reset: the bot is not running; no code sent")
-            return
+        reachable = user is not None and user.telegram_id is not None and user.active
+        # The same work whether or not a code goes out (the lookup, a code, its keyed hash, one
+        # write): neither the answer's timing nor the load this leaves behind on the process
+        # and the database tells whether the account exists. Without one, the code is stored
+        # under a decoy id derived from the name (replaced each time, purged by the TTL), which
+        # no user has and no reset can reach.
+        owner = user.id if reachable and messenger is not None and user is not None else None
+        key = owner if owner is not None else _decoy_id(username)
         code = f"{secrets.randbelow(10**RESET_CODE_DIGITS):0{RESET_CODE_DIGITS}d}"
         expires_ms = epoch_ms() + RESET_CODE_TTL * 1000
         # Written whole (replace, upsert): a new code replaces the old one and its tries.
         await ResetCode.get_pymongo_collection().replace_one(
-            {"_id": user.id},
+            {"_id": key},
             {
-                "_id": user.id,
+                "_id": key,
                 "code_hash": self._hash(code),
                 "attempts": 0,
                 "expires_ms": expires_ms,
@@ -148,6 +153,10 @@ class PasswordRecovery:
             },
             upsert=True,
         )
+        if owner is None or user is None or user.telegram_id is None or messenger is None:
+            if reachable:
+                log.warning("password reset: the bot is not running; no code sent")
+            return  # nothing to send, and nobody is told
         await messenger.send_reset_code(
             user.telegram_id, user.language or user.language_code, code, RESET_CODE_TTL // 60
         )
@@ -168,3 +177,10 @@ class PasswordRecovery:
             await work
         except Exception as exc:  # no one awaits it: log instead of losing it
             log.warning("password reset: could not send a code: %s", type(exc).__name__)
+
+
+def _decoy_id(username: str) -> ObjectId:
+    """An id no user has (96 bits of a hash of the name, so a name always gets the same one
+    and decoys do not pile up) for the code stored when no code is sent."""
+    digest = hashlib.sha256(b"decoy\n" + normalize_username(username).encode()).digest()
+    return ObjectId(digest[:12])

@@ -14,12 +14,12 @@ from beanie import PydanticObjectId
 from models import RefreshSession, User
 from models.clock import epoch_ms, from_ms, to_ms, utcnow
 from server.services.accounts.access_gate import AccessGate
+from server.services.accounts.auth import LIVE
 from server.services.accounts.users import Users
 from server.services.common.errors import NotFound, UserNotFound
 from server.services.common.mongo import eq, same_id
 
 MAX_LISTED = 100  # most recently used first; older ones still work, they are just not listed
-LIVE = {"$in": [False, 0]}  # `revoked` not set (a `$set` boolean is 1/0 on the embedded server)
 
 
 def live_of(user_id: PydanticObjectId) -> dict[str, Any]:

@@ -71,19 +71,23 @@ class InitDataVerifier(SignedFields):
 
     def verify(self, init_data: str, now: float | None = None) -> TelegramProfile:
         """Return the signed user, or raise InvalidInitData saying what is wrong."""
+        return self.verify_dated(init_data, now)[0]
+
+    def verify_dated(self, init_data: str, now: float | None = None) -> tuple[TelegramProfile, int]:
+        """The signed user and the signed `auth_date` (epoch seconds: when Telegram made the
+        init data, compared with the user's revocations and for fresh confirmations)."""
         now = time.time() if now is None else now
         # A Mini App sends the same init data with every request: its signature is checked
         # once, its freshness every time.
         if (known := self._verified.get(init_data)) is not None:
-            profile, auth_date = known
-            self._check_age(auth_date, now)
-            return profile
+            self._check_age(known[1], now)
+            return known
         profile, auth_date = self._verify(init_data)
         self._check_age(auth_date, now)
         if len(self._verified) >= MAX_REMEMBERED:
             self._verified.clear()  # a crude bound: re-verifying costs one HMAC each
         self._verified[init_data] = (profile, auth_date)
-        return profile
+        return profile, auth_date
 
     def _verify(self, init_data: str) -> tuple[TelegramProfile, int]:
         if len(init_data) > MAX_INIT_DATA_LENGTH:

@@ -75,6 +75,21 @@ class WrongPassword(ServiceError):
         self.missing = missing
 
 
+class StaleConfirmation(ServiceError):
+    """An account without a password confirms deleting itself or setting its first password
+    with fresh Telegram init data (`init_data`): missing, not its own, or too old."""
+
+    field = "init_data"
+
+    def __init__(self, max_age: int, missing: bool = False) -> None:
+        what = "is required" if missing else "is not this account's, or is too old"
+        super().__init__(
+            f"init_data {what}: confirm with Telegram init data signed in the last "
+            f"{max(1, max_age // 60)} minutes (reopen the Mini App)"
+        )
+        self.missing = missing
+
+
 class InvalidResetCode(ServiceError):
     def __init__(self) -> None:
         # One message for unknown user, no code, expired, used up and wrong: never tell which.

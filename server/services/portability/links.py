@@ -6,9 +6,14 @@ from __future__ import annotations
 from beanie import PydanticObjectId
 
 from models.data_links import CalendarFeed, ImportKey
+from server.services.accounts.account_data import Holdings
 
 
 class DataLinks:
+    async def holdings(self, user_id: PydanticObjectId) -> Holdings:
+        """Nothing a person counts: a feed URL and import keys are not lists or tasks."""
+        return Holdings()
+
     async def move_all(self, from_user_id: PydanticObjectId, to_user_id: PydanticObjectId) -> None:
         """A merged-away account's feed URL stops working (the kept account has its own or
         turns one on); its import keys go (their tasks moved: a re-import could duplicate

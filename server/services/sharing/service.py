@@ -23,6 +23,7 @@ from pymongo.errors import DuplicateKeyError
 from models import ListInvite, ListMember, TaskList, User
 from models.clock import from_ms, to_ms, utcnow
 from models.sharing import MemberRole, member_key
+from server.services.accounts.account_data import Holdings
 from server.services.accounts.telegram_channel import TelegramChannel
 from server.services.common.errors import (
     Conflict,
@@ -290,6 +291,11 @@ class Sharing:
         return await self._list_view(uid, str(task_list.id))
 
     # Accounts (an AccountDataOwner: server/services/accounts/account_data.py)
+
+    async def holdings(self, user_id: PydanticObjectId) -> Holdings:
+        """Nothing more to count: the lists a user owns are counted with their tasks (the
+        tasks service); memberships follow the user through a merge."""
+        return Holdings()
 
     async def erase_user(self, user_id: PydanticObjectId) -> None:
         """Before the user's lists are erased: each list they own with members goes to its

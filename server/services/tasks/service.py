@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models import Task, TaskList, User
 from models.clock import utcnow
+from server.services.accounts.account_data import Holdings
 from server.services.common.errors import (
     ConcurrentChange,
     CreationRateExceeded,
@@ -632,6 +633,16 @@ class Tasks:
             await self.planner.plan(_plan(Task.model_validate(doc)))
 
     # Accounts
+
+    async def holdings(self, user_id: UserRef) -> Holdings:
+        """The user's own lists (not the built-ins, which are merged) and tasks: what
+        `move_all` would move, for the linking confirmation screen. Index counts."""
+        uid = user_key(user_id)
+        lists = await TaskList.get_pymongo_collection().count_documents(
+            {"user_id": {"$eq": uid}, "key": {"$eq": None}}
+        )
+        tasks = await Task.get_pymongo_collection().count_documents({"user_id": {"$eq": uid}})
+        return Holdings(lists=lists, tasks=tasks)
 
     async def move_all(self, from_user_id: UserRef, to_user_id: UserRef) -> None:
         """Merge one user's lists and tasks into another's (account linking). Lists of the

@@ -189,3 +189,21 @@ async def test_csp_blocks_an_injected_inline_script(base_url, open_page):
     violations = await page.evaluate("window.__violations")
     assert all(v.startswith("script-src") for v in violations), violations
     assert any("Content Security Policy" in e for e in watched.console_errors)
+
+
+async def test_the_api_docs_render_under_their_strict_csp(base_url, open_page):
+    """Issue 22, item 12: Swagger UI works with no inline script allowed, and the CSP keeps
+    other pages from framing it."""
+    watched = await open_page()
+    page = watched.page
+    await page.goto(base_url + "api/docs")
+    await page.wait_for_selector(".swagger-ui .info .title")
+    assert await page.locator(".opblock").count() > 10  # the operations are listed
+    assert watched.console_errors == []
+    assert watched.page_errors == []
+    # Framed by another page: the browser refuses to show it (set_content waits for the
+    # frame's load too, which then is Chromium's error page).
+    await page.set_content(f'<iframe id="f" src="{base_url}api/docs"></iframe>')
+    [child] = page.main_frame.child_frames
+    assert not child.url.startswith(base_url), child.url
+    assert await page.frame_locator("#f").locator(".swagger-ui").count() == 0
