@@ -135,6 +135,15 @@ class TaskOut(BaseModel):
         description='The repeat in words, in the user\'s language: "every weekday at 8 AM", '
         '"каждые 2 часа"',
     )
+    due_text: str | None = Field(
+        default=None,
+        description="The due time in the same words, only when the task has a reminder at "
+        "another time (else null: `when_text` already says it)",
+    )
+    overdue: bool = Field(
+        default=False,
+        description="Open, and the time `when_text` names has passed (the page shows it in red)",
+    )
 
     @classmethod
     def of(cls, task: Task | TaskView, texts: Humanizer | None = None) -> TaskOut:
@@ -152,6 +161,8 @@ class TaskOut(BaseModel):
             "created_at": task.created_at, "updated_at": task.updated_at,
             "when_text": texts.task_when(task.remind_at, task.due) if texts else None,
             "repeat_text": texts.repeat(task.repeat) if texts else None,
+            "due_text": texts.due_apart(task.remind_at, task.due) if texts else None,
+            "overdue": texts.overdue(task.remind_at, task.due, task.done) if texts else False,
         }  # fmt: skip
 
 
