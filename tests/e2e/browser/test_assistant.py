@@ -179,11 +179,12 @@ async def test_add_shows_what_was_understood_before_saving(base_url, open_page):
     await page.wait_for_selector("#time-choices >> text=Which time?")
     await page.click("#time-choices button >> text=AM")
     await page.wait_for_selector("#time-choices button[aria-pressed=true] >> text=AM")
-    assert await page.inner_text("#understood dd >> nth=3") == "every day at 7 AM"
+    # (title, reminder, repeat: the parser's due time is its reminder, said once)
+    assert await page.inner_text("#understood dd >> nth=2") == "every day at 7 AM"
     await page.click("#task-form button[type=submit]")
     await page.wait_for_selector("#task-form", state="detached")
     row = page.locator("#task-rows .task", has_text="Take pills")
-    assert (await row.locator(".task-meta").inner_text()).endswith(" 7 AM · ↻ every day")
+    assert (await row.locator(".task-meta").inner_text()).endswith(" 7 AM · ↻ every day at 7 AM")
     assert watched.failed_responses == []
 
     # In Russian, inside Telegram, with Telegram's MainButton.
