@@ -162,6 +162,10 @@ export function todayView(main, params, ctx) {
     page.items.forEach((task) => ul.append(taskRow(task, ctx, { onChange })));
     body.append(count, ul);
     if (!page.items.length) body.append(onboarding(ctx, lists));
+    // Inbox one tap away, with its count, while it holds anything: what has no time yet is
+    // reached (and ticked) in two taps, not three through the lists page.
+    const inbox = lists.find((l) => l.key === 'inbox');
+    if (inbox && Number(inbox.open_count)) body.append(h('ul', { class: 'rows', id: 'today-inbox' }, listRow(inbox, ctx)));
   };
   ctx.load(body, fetchToday, draw);
 }
