@@ -237,6 +237,25 @@ async def test_times_as_people_say_them_sorted_by_time(
     assert watched.page_errors == []
 
 
+async def test_rows_say_the_servers_words_whatever_the_devices_clock(
+    base_url, open_page, pin_clock
+):
+    """One formatter: the server's clock is on the seeded morning, the device's is not (the
+    real date, years before): the rows still say "Today 10 AM", as the bot would, and Today
+    holds what the server says is due today."""
+    await seed_account(base_url, "oneclock", "en")
+    pin_clock(morning("en"))
+    watched = await open_signed_in(open_page, base_url, "oneclock")
+    page = watched.page
+    metas = await page.locator("#today #task-rows .task-meta").all_inner_texts()
+    assert metas[:3] == [
+        "Yesterday 6 PM",
+        "Today 10 AM · ↻ every weekday at 10 AM",
+        "Today 12:27 PM · ↻ every 2 hours",
+    ]
+    assert watched.page_errors == []
+
+
 async def test_the_editor_reads_words(base_url, open_page):
     await seed_account(base_url, "words", "en")
     watched = await open_signed_in(open_page, base_url, "words")
