@@ -3,7 +3,6 @@ POST /api/tasks/parse (what the natural-language parser understands; saves nothi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -46,7 +45,7 @@ async def parse_text(request: web.Request) -> web.Response:
     user = await request.app[SERVICES].users.get(user_id)
     name = body.timezone or user.timezone or "UTC"
     zone = ZoneInfo(name)
-    now = datetime.now(UTC)
+    now = request.app[SERVICES].tasks.clock()  # the clock Today and the task JSON read
     result = parse(body.text, now, zone)
     language = user.language or request.headers.get("Accept-Language", "")[:2]
     texts = Humanizer.for_user(language, name, now)
@@ -55,6 +54,8 @@ async def parse_text(request: web.Request) -> web.Response:
             reason=result.clarify.reason,
             options=list(result.clarify.options),
             repeats=[r or "" for r in result.clarify.repeats],
+            options_text=[texts.when(at) or "" for at in result.clarify.options],
+            repeats_text=[texts.repeat(r) or "" for r in result.clarify.repeats],
         )
         if result.clarify is not None
         else None

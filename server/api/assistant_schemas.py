@@ -51,6 +51,14 @@ class ClarifyOut(BaseModel):
         "rule carries the time of day); save the chosen option's rule as `repeat`. Empty "
         "without a repeat.",
     )
+    options_text: list[str] = Field(
+        default_factory=list,
+        description='Each option as people say it, in the same order: "today 7 PM"',
+    )
+    repeats_text: list[str] = Field(
+        default_factory=list,
+        description="Each option's repeat in words, in the same order; empty without a repeat",
+    )
 
 
 class ParseOut(BaseModel):

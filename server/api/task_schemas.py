@@ -149,6 +149,15 @@ class TaskOut(BaseModel):
         description='The repeat in words, in the user\'s language: "every weekday at 8 AM", '
         '"каждые 2 часа"',
     )
+    due_text: str | None = Field(
+        default=None,
+        description="The due time in the same words, only when the task has a reminder at "
+        "another time (else null: `when_text` already says it)",
+    )
+    overdue: bool = Field(
+        default=False,
+        description="Open, and the time `when_text` names has passed (the page shows it in red)",
+    )
     # Shared lists: user ids (created_by/updated_by: the list owner's for older tasks).
     created_by: str
     updated_by: str
@@ -170,6 +179,8 @@ class TaskOut(BaseModel):
             "created_at": task.created_at, "updated_at": task.updated_at,
             "when_text": texts.task_when(task.remind_at, task.due) if texts else None,
             "repeat_text": texts.repeat(task.repeat) if texts else None,
+            "due_text": texts.due_apart(task.remind_at, task.due) if texts else None,
+            "overdue": texts.overdue(task.remind_at, task.due, task.done) if texts else False,
             "created_by": task.created_by or task.user_id,
             "updated_by": task.updated_by or task.created_by or task.user_id,
             "assignee_id": task.assignee_id,

@@ -113,11 +113,19 @@ async def test_parse_reads_the_text_in_the_users_zone_and_saves_nothing(client, 
     assert body["clarify"]["reason"] == "ambiguous-time"
     assert len(body["clarify"]["options"]) == 2
     assert body["clarify"]["repeats"] == []  # a one-off
+    # each reading in the user's words (Russian now), in the same order
+    hours = [datetime.fromisoformat(at).hour for at in body["clarify"]["options"]]
+    assert sorted(hours) == [7, 19]
+    assert [t.split()[-1] for t in body["clarify"]["options_text"]] == [
+        f"{h:02d}:00" for h in hours
+    ]
+    assert body["clarify"]["repeats_text"] == []
 
     body = await (await client.post(PARSE, json={"text": "every day at 7"}, headers=auth)).json()
     assert (body["repeat"], body["remind_at"]) == (None, None)
     readings = [datetime.fromisoformat(at).hour for at in body["clarify"]["options"]]
     assert body["clarify"]["repeats"] == [f"FREQ=DAILY;BYHOUR={h};BYMINUTE=0" for h in readings]
+    assert body["clarify"]["repeats_text"] == [f"каждый день в {h:02d}:00" for h in readings]
 
     body = await (await client.post(PARSE, json={"text": "just a title"}, headers=auth)).json()
     assert body == {"title": "just a title", "remind_at": None, "repeat": None, "due": None,

@@ -145,11 +145,14 @@ async def test_task_crud_fields_and_times_in_utc(api):
     )  # fmt: skip
     assert set(created) == {"id", "title", "notes", "list_id", "done", "done_at", "due",
                              "remind_at", "repeat", "created_at", "updated_at", "when_text",
-                             "repeat_text", "created_by", "updated_by", "assignee_id"}  # fmt: skip
+                             "repeat_text", "due_text", "overdue", "created_by", "updated_by",
+                             "assignee_id"}  # fmt: skip
     assert created["title"] == "Buy milk"
     # no time zone set: UTC; English (no stored language, no Accept-Language)
     assert created["when_text"] == "Wed, May 1, 2030, 11:30 AM"
     assert created["repeat_text"] == "every Mon"
+    # the due time differs from the reminder: said apart; not late yet
+    assert (created["due_text"], created["overdue"]) == ("Wed, May 1, 2030, 3 PM", False)
     assert created["due"] == "2030-05-01T15:00:00Z"
     assert created["remind_at"] == "2030-05-01T11:30:00.123000Z"
     assert created["repeat"] == "FREQ=WEEKLY;BYDAY=MO"
@@ -187,6 +190,14 @@ async def test_tasks_carry_their_time_and_repeat_in_the_users_words(api):
     [listed] = (await ok(await api.get("/api/tasks", headers=alice)))["items"]
     assert (listed["when_text"], listed["repeat_text"]) == (created["when_text"],
                                                             created["repeat_text"])  # fmt: skip
+    assert (created["due_text"], created["overdue"]) == (None, False)  # no due time
+    late = await add(api, alice, title="Просрочено", remind_at="2020-01-01T06:00:00Z",
+                     due="2020-01-01T06:00:00Z")  # fmt: skip
+    # the same instant is said once; its time has passed: overdue, until done
+    assert (late["due_text"], late["overdue"]) == (None, True)
+    done = await ok(await api.patch(f"/api/tasks/{late['id']}", headers=alice,
+                                    json={"done": True}))  # fmt: skip
+    assert done["overdue"] is False
     plain = await add(api, alice, title="Без времени")
     assert (plain["when_text"], plain["repeat_text"]) == (None, None)
     # English with no stored language: from Accept-Language; a 12-hour clock

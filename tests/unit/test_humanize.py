@@ -115,3 +115,21 @@ def test_a_task_shows_its_reminder_else_its_due_time():
     assert texts.task_when(None, None) is None
     # an unknown zone reads as UTC rather than failing
     assert Humanizer.for_user(None, "Mars/Olympus", NOW).zone == ZoneInfo("UTC")
+
+
+def test_a_due_time_apart_from_the_reminder_is_said_once_and_only_then():
+    texts = Humanizer.for_user("en", "Europe/London", NOW)
+    assert texts.due_apart(at(0, 10), at(1, 9)) == texts.when(at(1, 9))
+    assert texts.due_apart(at(0, 10), at(0, 10)) is None  # the same instant: said once
+    assert texts.due_apart(None, at(1, 9)) is None  # when_text already says the due time
+    assert texts.due_apart(at(0, 10), None) is None
+
+
+def test_overdue_is_an_open_task_whose_shown_time_has_passed():
+    texts = Humanizer.for_user("en", "Europe/London", NOW)
+    past, future = NOW - timedelta(minutes=1), NOW + timedelta(minutes=1)
+    assert texts.overdue(past, None, done=False)
+    assert texts.overdue(None, past, done=False)
+    assert not texts.overdue(past, None, done=True)  # done is never late
+    assert not texts.overdue(future, past, done=False)  # the reminder is the time shown
+    assert not texts.overdue(None, None, done=False)

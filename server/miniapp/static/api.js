@@ -9,6 +9,8 @@
 //   hidden or unloaded (so a reload stays signed in) and taken out again as soon as the page is
 //   back. See docs/miniapp.md ("Where the tokens live") for why.
 
+import { getLang } from './i18n.js';
+
 const REFRESH_KEY = 'assistant.refresh';
 
 export class ApiError extends Error {
@@ -141,7 +143,9 @@ function credentials() {
 }
 
 async function send(method, path, body, { signal, authorization }) {
-  const headers = { Accept: 'application/json' };
+  // The page's language (the account's, else Telegram's, else the browser's): the server's
+  // words (`when_text`, `repeat_text`) follow it for an account that has not chosen one.
+  const headers = { Accept: 'application/json', 'Accept-Language': getLang() };
   if (authorization) headers.Authorization = authorization;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;

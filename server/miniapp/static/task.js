@@ -3,10 +3,13 @@
 import { api } from './api.js';
 import { busy, debounce, field, h, messageBox } from './dom.js';
 import { explain, has, t } from './i18n.js';
-import { formatTime, fromInputValue, repeatText, toInputValue, zoneLabel, zoneOf } from './time.js';
+import { fromInputValue, toInputValue, zoneLabel, zoneOf } from './time.js';
 import { fetchLists } from './views.js';
 
+// The usual repeats of the editor's select, named by the page's vocabulary (a label for each,
+// not a reading of rules); any other rule is named by the server's `repeat_text`.
 const REPEATS = ['', 'FREQ=DAILY', 'FREQ=WEEKLY', 'FREQ=MONTHLY', 'FREQ=YEARLY'];
+const repeatLabel = (rule) => (rule ? t(`rep1_${rule.slice(5)}`) : t('repeat_none'));
 
 // A server without the parser route (404) is asked no more while this page runs: tasks are
 // then saved with the words as their title.
@@ -53,15 +56,16 @@ function understoodBox() {
   const dl = h('dl', { class: 'understood', id: 'understood', 'aria-live': 'polite' });
   const choices = h('div', { class: 'choices', id: 'time-choices', role: 'group' });
   const wrap = h('div', { class: 'understood-box', hidden: true }, h('h2', { text: t('understood') }), dl, choices);
-  wrap.show = (parsed, zone, choice, onChoose) => {
+  // The words are the server's (`when_text`, `repeat_text`, each reading's `options_text`):
+  // the page formats no time. The parser's due time is its reminder, so it is said once.
+  wrap.show = (parsed, choice, onChoose) => {
     wrap.hidden = false;
-    const final = settle(parsed, choice) || { ...parsed, remind_at: null, due: null };
+    const final = settle(parsed, choice) || { ...parsed, when_text: null };
     const row = (key, value) => [h('dt', { text: t(key) }), h('dd', { text: value || t('u_none') })];
     dl.replaceChildren(
       ...row('u_title', final.title),
-      ...row('u_remind', formatTime(final.remind_at, zone)),
-      ...row('u_due', formatTime(final.due, zone)),
-      ...row('u_repeat', repeatText(final.repeat)));
+      ...row('u_remind', final.when_text),
+      ...row('u_repeat', final.repeat_text));
     const clarify = parsed.clarify;
     choices.replaceChildren();
     if (!clarify) return;
@@ -71,7 +75,7 @@ function understoodBox() {
       'aria-pressed': String(choice !== undefined && choice === value), onclick: () => onChoose(value) });
     choices.setAttribute('aria-label', question);
     choices.append(h('p', { class: 'muted', text: question }),
-      ...(clarify.options || []).map((at) => pick(at, formatTime(at, zone))),
+      ...(clarify.options || []).map((at, i) => pick(at, (clarify.options_text || [])[i] || at)),
       pick(null, t('clarify_keep_words')));
   };
   wrap.note = (text) => {
@@ -88,11 +92,15 @@ function understoodBox() {
 function settle(parsed, choice) {
   if (!parsed.clarify) return parsed;
   if (choice === undefined) return undefined;
-  if (choice === null) return { title: parsed.text, remind_at: null, due: null, repeat: null };
-  // A repeat's reading comes with its own rule (the rule carries the time of day).
-  const index = (parsed.clarify.options || []).indexOf(choice);
-  const repeat = (parsed.clarify.repeats || [])[index] || parsed.repeat || null;
-  return { ...parsed, remind_at: choice, due: choice, repeat };
+  if (choice === null) {
+    return { title: parsed.text, remind_at: null, due: null, repeat: null, when_text: null, repeat_text: null };
+  }
+  // A repeat's reading comes with its own rule (the rule carries the time of day), and each
+  // reading with its words.
+  const { options = [], options_text: optionsText = [], repeats = [], repeats_text: repeatsText = [] } = parsed.clarify;
+  const index = options.indexOf(choice);
+  return { ...parsed, remind_at: choice, due: choice, when_text: optionsText[index] || null,
+    repeat: repeats[index] || parsed.repeat || null, repeat_text: repeatsText[index] || parsed.repeat_text || null };
 }
 
 function addForm(area, params, lists, ctx) {
@@ -126,7 +134,7 @@ function addForm(area, params, lists, ctx) {
     parse = { text: value, promise, controller, choice: undefined };
     return promise;
   };
-  const showParsed = (parsed) => understood.show(parsed, zone, parse.choice, (choice) => {
+  const showParsed = (parsed) => understood.show(parsed, parse.choice, (choice) => {
     parse.choice = choice;
     box.show('');
     showParsed(parsed);
@@ -181,21 +189,19 @@ function addForm(area, params, lists, ctx) {
   ctx.formPrimary(t('save'), () => form.requestSubmit());
 }
 
-function repeatSelect(current) {
-  const options = REPEATS.map((rule) => h('option', { value: rule, text: rule ? repeatText(rule) : t('repeat_none') }));
-  if (current && !REPEATS.includes(current)) {
-    options.push(h('option', { value: current, text: t('repeat_custom', { text: repeatText(current) }) }));
-  }
-  const select = h('select', { name: 'repeat' }, options);
-  select.value = current || '';
+/** The repeat select: the usual ones, and the task's own rule in the server's words. */
+function repeatSelect(current, words) {
+  const select = h('select', { name: 'repeat' }, REPEATS.map((rule) => h('option', { value: rule, text: repeatLabel(rule) })));
+  setRepeat(select, current, words);
   return select;
 }
 
-/** Put `rule` into the repeat select, adding it as an option when it is not one of the usual. */
-function setRepeat(select, rule) {
+/** Put `rule` into the repeat select, adding it as an option (named by `words`, the server's
+ * `repeat_text`) when it is not one of the usual. */
+function setRepeat(select, rule, words) {
   const value = rule || '';
   if (![...select.options].some((o) => o.value === value)) {
-    select.append(h('option', { value, text: t('repeat_custom', { text: repeatText(value) }) }));
+    select.append(h('option', { value, text: t('repeat_custom', { text: words || t('rep_unknown') }) }));
   }
   select.value = value;
 }
@@ -229,7 +235,7 @@ function wordsField(zone, apply) {
       const parsed = await askParser(value, zone, controller.signal);
       if (value !== current) return;
       if (!parsed) return understood.note(t('parse_unavailable'));
-      const show = (choice) => understood.show(parsed, zone, choice, (picked) => {
+      const show = (choice) => understood.show(parsed, choice, (picked) => {
         show(picked);
         use(settle(parsed, picked));
       });
@@ -261,7 +267,7 @@ function editForm(area, task, lists, ctx) {
   const list = listSelect(lists, task.list_id);
   const remind = h('input', { name: 'remind_at', type: 'datetime-local', value: toInputValue(task.remind_at, zone) });
   const due = h('input', { name: 'due', type: 'datetime-local', value: toInputValue(task.due, zone) });
-  const repeat = repeatSelect(task.repeat);
+  const repeat = repeatSelect(task.repeat, task.repeat_text);
   const done = h('input', { name: 'done', type: 'checkbox', checked: Boolean(task.done) });
   const box = messageBox();
   // A due time equal to the reminder (what the words give) is one time: the Due field stays
@@ -275,7 +281,7 @@ function editForm(area, task, lists, ctx) {
   const words = wordsField(zone, (final) => {
     remind.value = toInputValue(final.remind_at, zone);
     due.value = toInputValue(final.due || final.remind_at, zone);
-    setRepeat(repeat, final.repeat);
+    setRepeat(repeat, final.repeat, final.repeat_text);
   });
   const form = h('form', { class: 'card', id: 'task-form' },
     field(t('title'), title), words, field(t('remind_at'), remind, zoneName(zone)), dueField, unfold,

@@ -2,7 +2,6 @@
 import { api } from './api.js';
 import { busy, debounce, h, messageBox } from './dom.js';
 import { explain, plural, t } from './i18n.js';
-import { endOfToday, formatTime, repeatText, timeKey, zoneOf } from './time.js';
 import { pollShared, sharedBadge, sharingPanel } from './sharing.js';
 
 /** The user's lists, fetched again whenever a screen needs them fresh (counts change). */
@@ -25,44 +24,39 @@ export function listName(ctx, id) {
   return list ? list.name : '';
 }
 
-const sameInstant = (a, b) => Boolean(a && b) && new Date(a).getTime() === new Date(b).getTime();
-
-/** Soonest first; tasks without a time after them, in the order the server gave. */
-export const byTime = (tasks) => tasks.map((task, i) => [task, i])
-  .sort(([a, i], [b, j]) => (timeKey(a) - timeKey(b)) || (i - j)).map(([task]) => task);
-
-/** The row's second line: one time (the reminder, else the due time; a due time apart from the
- * reminder after it), the repeat in words, and the list when rows of several are mixed. */
-function metaText(task, ctx, zone, showList) {
+/** A plain list's page, soonest first (the server keeps a plain list newest first and pages it
+ * so; Today comes sorted by the server and is never re-sorted here). Tasks without a time
+ * follow in the server's order. */
+const instant = (task) => {
   const at = task.remind_at || task.due;
+  return at ? Date.parse(at) : Infinity;
+};
+const byTime = (tasks) => tasks.map((task, i) => [task, i])
+  .sort(([a, i], [b, j]) => (instant(a) - instant(b)) || (i - j)).map(([task]) => task);
+
+/** The row's second line, all in the server's words (`server/services/dates/humanize.py`, the
+ * bot's formatter): the time (`when_text`), a due time apart from it (`due_text`), the repeat
+ * (`repeat_text`), and the list when rows of several are mixed. The page formats no time. */
+function metaText(task, ctx, showList) {
   return [
-    at && formatTime(at, zone),
-    task.due && task.remind_at && !sameInstant(task.due, task.remind_at)
-      && t('due_short', { time: formatTime(task.due, zone) }),
-    task.repeat && `↻ ${repeatWords(task, !at)}`,
+    task.when_text,
+    task.due_text && t('due_short', { time: task.due_text }),
+    task.repeat_text && `↻ ${task.repeat_text}`,
     showList && listName(ctx, task.list_id) && t('in_list', { name: listName(ctx, task.list_id) }),
   ].filter(Boolean).join(' · ');
-}
-
-/** The page's words for the rule; the server's `repeat_text` (where it sends one) for a shape
- * the page cannot read, so no rule is ever left as "repeats". */
-function repeatWords(task, withTime) {
-  const words = repeatText(task.repeat, { withTime });
-  return words === t('rep_unknown') && task.repeat_text ? task.repeat_text : words;
 }
 
 const PATCH = (task, body) => api('PATCH', `/api/tasks/${encodeURIComponent(task.id)}`, body);
 
 /** One task: a checkbox to complete it (with Undo), its title, which opens the editor, and a
- * menu to move it. `onChange()` runs after each change the row makes (counts to refresh);
- * `leaves(task)` says whether the task no longer belongs on this screen (then the row goes). */
+ * menu to move it. `onChange(task)` runs after each change the row makes (counts, or the
+ * whole of Today, to fetch again); `leaves(task)` says whether the task no longer belongs on
+ * this screen (then the row goes). */
 export function taskRow(task, ctx, { showList = false, onChange = () => {}, leaves = () => false } = {}) {
-  const zone = zoneOf(ctx.state.user);
   const box = h('input', { type: 'checkbox', checked: Boolean(task.done) });
   const label = () => t(task.done ? 'mark_open' : 'mark_done', { title: task.title });
   box.setAttribute('aria-label', label());
   const row = h('li', { class: `task${task.done ? ' done' : ''}`, 'data-id': task.id });
-  const overdue = !task.done && timeKey(task) < Date.now();
   const place = { parent: null, next: null };
 
   /** Change the task on the server and show the row as the result says. */
@@ -71,7 +65,8 @@ export function taskRow(task, ctx, { showList = false, onChange = () => {}, leav
     row.classList.toggle('done', Boolean(task.done));
     box.checked = Boolean(task.done);
     box.setAttribute('aria-label', label());
-    meta.textContent = metaText(task, ctx, zone, showList);
+    meta.textContent = metaText(task, ctx, showList);
+    meta.classList.toggle('overdue', Boolean(task.overdue));
     if (leaves(task) && row.parentElement) {
       place.parent = row.parentElement;
       place.next = row.nextSibling;
@@ -79,7 +74,7 @@ export function taskRow(task, ctx, { showList = false, onChange = () => {}, leav
     } else if (!leaves(task) && !row.parentElement && place.parent) {
       place.parent.insertBefore(row, place.next && place.next.parentElement ? place.next : null);
     }
-    onChange(task);
+    await onChange(task);
   }
 
   box.addEventListener('change', async () => {
@@ -95,8 +90,8 @@ export function taskRow(task, ctx, { showList = false, onChange = () => {}, leav
       box.disabled = false;
     }
   });
-  const meta = h('span', { class: `task-meta${overdue ? ' overdue' : ''}` });
-  meta.textContent = metaText(task, ctx, zone, showList);
+  const meta = h('span', { class: `task-meta${task.overdue ? ' overdue' : ''}` });
+  meta.textContent = metaText(task, ctx, showList);
   const open = h('button', { type: 'button', class: 'task-open', onclick: () => ctx.go('task', { id: task.id }) },
     h('span', { class: 'task-title', text: task.title }), meta);
   const more = h('button', { type: 'button', class: 'icon more', text: '⋯', 'aria-haspopup': 'true',
@@ -145,31 +140,35 @@ function countLine(ctx, listId) {
   return line;
 }
 
-/** Home: Today's open tasks, soonest first; a first-run hint when there is nothing yet. */
+/** Home: the server's Today (`GET /api/tasks?list=today`: what is due or reminds today,
+ * overdue included, from any list, plus what was put in Today by hand), in the server's order.
+ * Which tasks belong and in what order is the server's rule (`Tasks.today`): after every
+ * change a row makes, Today is fetched again and drawn as the server says. */
 export function todayView(main, params, ctx) {
   ctx.setTitle(t('today'));
   ctx.setPrimary(t('new_task'), () => ctx.go('task', { list: 'today' }));
   const body = h('section', { id: 'today' });
   main.append(body);
-  ctx.load(body, async () => {
-    const [lists, page] = await Promise.all([fetchLists(ctx),
-      api('GET', `/api/tasks?${new URLSearchParams({ list: 'today', status: 'open', limit: '100' })}`)]);
-    return { lists, page };
-  }, ({ lists, page }) => {
-    const today = lists.find((l) => l.key === 'today');
+  const fetchToday = () => Promise.all([fetchLists(ctx),
+    api('GET', `/api/tasks?${new URLSearchParams({ list: 'today', status: 'open', limit: '100' })}`)]);
+  const draw = ([lists, page]) => {
     const count = countLine(ctx, 'today');
     count.refresh(lists);
     const ul = h('ul', { class: 'rows', id: 'task-rows' });
-    const onChange = () => count.update();
-    // Today holds the Today list and, once the server fills it (what is due or reminds
-    // before the day ends, wherever it lives), those too: a row stays while either holds.
-    const zone = zoneOf(ctx.state.user);
-    const leaves = (task) => Boolean(task.done)
-      || (task.list_id !== (today && today.id) && !(timeKey(task) < endOfToday(zone)));
-    byTime(page.items).forEach((task) => ul.append(taskRow(task, ctx, { onChange, leaves })));
+    // A change (done, undone, moved) may take the task off Today or put it back elsewhere in
+    // the order: the server's answer says which. A failed refresh keeps the rows as they are.
+    const onChange = () => fetchToday()
+      .then((fresh) => { if (ctx.current()) { body.replaceChildren(); draw(fresh); } })
+      .catch(() => {});
+    page.items.forEach((task) => ul.append(taskRow(task, ctx, { onChange })));
     body.append(count, ul);
     if (!page.items.length) body.append(onboarding(ctx, lists));
-  });
+    // Inbox one tap away, with its count, while it holds anything: what has no time yet is
+    // reached (and ticked) in two taps, not three through the lists page.
+    const inbox = lists.find((l) => l.key === 'inbox');
+    if (inbox && Number(inbox.open_count)) body.append(h('ul', { class: 'rows', id: 'today-inbox' }, listRow(inbox, ctx)));
+  };
+  ctx.load(body, fetchToday, draw);
 }
 
 /** The first-run hint on an empty Today: what to type (examples to tap), where the lists are. */

@@ -255,6 +255,19 @@ class Humanizer:
         """The one time a task is shown with: its reminder, else its due time."""
         return self.when(remind_at if remind_at is not None else due)
 
+    def due_apart(self, remind_at: datetime | None, due: datetime | None) -> str | None:
+        """The due time in words when it is not the time `task_when` shows (a reminder set
+        before the deadline: "remind today 10 AM, due Fri 5 PM"); None when it is the same
+        instant or there is no reminder, so a row never says one time twice."""
+        if remind_at is None or due is None or remind_at == due:
+            return None
+        return self.when(due)
+
+    def overdue(self, remind_at: datetime | None, due: datetime | None, done: bool) -> bool:
+        """An open task whose time (the one `task_when` shows) has passed: shown in red."""
+        at = remind_at if remind_at is not None else due
+        return not done and at is not None and at < self.now
+
 
 def warm() -> None:
     """Load what the first formatting would (CLDR data of both languages: ~70 ms; the zone

@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,8 @@ from playwright.async_api import (
     async_playwright,
 )
 
+from models.clock import utcnow
+from server.keys import SERVICES
 from tests.bot_helpers import bot_settings
 from tests.conftest import AppFactory
 from tests.fake_bot_api import FakeBotAPI
@@ -53,16 +56,37 @@ def chromium_path() -> str:
 
 
 @pytest.fixture
+def servers() -> list[TestClient]:
+    """The apps this test started (for `pin_clock`)."""
+    return []
+
+
+@pytest.fixture
 async def make_server(
-    make_client: AppFactory, fake_api: FakeBotAPI
+    make_client: AppFactory, fake_api: FakeBotAPI, servers: list[TestClient]
 ) -> Callable[..., Awaitable[str]]:
     """Start the real app (bot in webhook mode against the fake Bot API); returns its root URL."""
 
     async def make(**overrides: Any) -> str:
         client: TestClient = await make_client(**bot_settings(fake_api, **overrides))
+        servers.append(client)
         return str(client.make_url("/"))
 
     return make
+
+
+@pytest.fixture
+def pin_clock(servers: list[TestClient]) -> Callable[[datetime], None]:
+    """Set the server's clock (the tasks service's: Today, `when_text`, `overdue`, the parser)
+    to `at`, from where it runs on with real time, so the server and a page whose clock is
+    pinned to the same instant read "today" alike, and creation order stays strict."""
+
+    def pin(at: datetime) -> None:
+        started = utcnow()
+        for client in servers:
+            client.server.app[SERVICES].tasks.clock = lambda: at + (utcnow() - started)
+
+    return pin
 
 
 @pytest.fixture

@@ -51,14 +51,15 @@ async def api_get(base_url: str, token: str, path: str) -> Any:
             return await response.json()
 
 
-async def open_signed_in(open_page, base_url, username, lang="en", *, pin=True, **options):
-    """The app in a browser, signed in as `username`, on Today; the page's clock pinned to
-    the seeded morning (`pin`)."""
+async def open_signed_in(open_page, base_url, username, lang="en", *, pin=None, **options):
+    """The app in a browser, signed in as `username`, on Today; with `pin` (the `pin_clock`
+    fixture) the server's clock and the page's pinned to the seeded morning."""
     watched = await open_page(
         locale="en-US" if lang == "en" else "ru-RU", timezone_id=ZONES[lang], **options
     )
     page = watched.page
     if pin:
+        pin(morning(lang))
         await page.clock.set_fixed_time(morning(lang))
     await page.goto(base_url + "app/")
     await page.fill("input[name=username]", username)
@@ -102,18 +103,19 @@ async def test_first_run_hint_and_a_reminder_saved_in_two_taps(base_url, open_pa
     assert watched.failed_responses == []
 
 
-async def test_complete_with_undo_and_the_count_follows(base_url, open_page):
+async def test_complete_with_undo_and_the_count_follows(base_url, open_page, pin_clock):
     seeded = await seed_account(base_url, "tick", "en")
-    watched = await open_signed_in(open_page, base_url, "tick")
+    watched = await open_signed_in(open_page, base_url, "tick", pin=pin_clock)
     page = watched.page
     count = page.locator("#today .count-line")
-    assert await count.inner_text() == "4 open tasks"
+    # Today fills itself: the Today list's four and Inbox's vitamin, due at 12:27 today.
+    assert await count.inner_text() == "5 open tasks"
     taps = Taps(page)
     await taps.tap(row(page, "Call the dentist").locator("input[type=checkbox]"))
     await page.wait_for_selector("#toast >> text=Completed: “Call the dentist”")
     await row(page, "Call the dentist").wait_for(state="detached")
     await page.wait_for_function(
-        "() => document.querySelector('#today .count-line').textContent === '3 open tasks'"
+        "() => document.querySelector('#today .count-line').textContent === '4 open tasks'"
     )
     assert taps.count == 1
     today = await api_get(base_url, seeded.token, "/api/tasks?list=today&status=done")
@@ -122,20 +124,20 @@ async def test_complete_with_undo_and_the_count_follows(base_url, open_page):
     await page.click("#toast #undo")
     await row(page, "Call the dentist").wait_for()
     await page.wait_for_function(
-        "() => document.querySelector('#today .count-line').textContent === '4 open tasks'"
+        "() => document.querySelector('#today .count-line').textContent === '5 open tasks'"
     )
     today = await api_get(base_url, seeded.token, "/api/tasks?list=today&status=done")
     assert today["items"] == []
     # Back in its place: sorted by time, not at the end.
     titles = await page.locator("#today .task-title").all_inner_texts()
-    assert titles.index("Call the dentist") == 2
+    assert titles.index("Call the dentist") == 3
     assert watched.page_errors == []
     assert watched.failed_responses == []
 
 
-async def test_move_to_later_from_the_row_in_two_taps(base_url, open_page):
+async def test_move_to_later_from_the_row_in_two_taps(base_url, open_page, pin_clock):
     seeded = await seed_account(base_url, "mover", "en")
-    watched = await open_signed_in(open_page, base_url, "mover")
+    watched = await open_signed_in(open_page, base_url, "mover", pin=pin_clock)
     page = watched.page
     taps = Taps(page)
     await taps.tap(row(page, "Buy flowers").get_by_role("button", name="More for “Buy flowers"))
@@ -144,7 +146,7 @@ async def test_move_to_later_from_the_row_in_two_taps(base_url, open_page):
     await row(page, "Buy flowers").wait_for(state="detached")
     assert taps.count == 2
     await page.wait_for_function(
-        "() => document.querySelector('#today .count-line').textContent === '3 open tasks'"
+        "() => document.querySelector('#today .count-line').textContent === '4 open tasks'"
     )
     later = await api_get(base_url, seeded.token, "/api/tasks?list=later")
     assert "Buy flowers for Anna" in [t["title"] for t in later["items"]]
@@ -156,24 +158,62 @@ async def test_move_to_later_from_the_row_in_two_taps(base_url, open_page):
     assert watched.page_errors == []
 
 
+async def test_an_inbox_task_completed_in_two_taps_and_one_due_today_in_one(
+    base_url, open_page, pin_clock
+):
+    """Today fills itself: Inbox's task due today is ticked there (1 tap); one without today's
+    date is two taps away (Inbox under Today, the tick)."""
+    seeded = await seed_account(base_url, "inboxer", "en")
+    watched = await open_signed_in(open_page, base_url, "inboxer", pin=pin_clock)
+    page = watched.page
+    taps = Taps(page)
+    await taps.tap(row(page, "Take a vitamin").locator("input[type=checkbox]"))
+    await row(page, "Take a vitamin").wait_for(state="detached")
+    assert taps.count == 1
+    taps = Taps(page)
+    await taps.tap("#today-inbox .list-row")
+    await taps.tap(row(page, "Buy milk").locator("input[type=checkbox]"))
+    await page.wait_for_selector("#toast >> text=Completed: “Buy milk”")
+    assert taps.count == 2
+    done = await api_get(
+        base_url, seeded.token, f"/api/tasks?list={seeded.lists['inbox']}&status=done"
+    )
+    assert sorted(t["title"] for t in done["items"]) == ["Buy milk", "Take a vitamin"]
+    assert watched.page_errors == []
+
+
 @pytest.mark.parametrize(
     ("lang", "today", "inbox"),
     [
         (
             "en",
-            ["Yesterday 6 PM", "Today 10 AM · ↻ every weekday", "Today 2:30 PM", ""],
+            [
+                "Yesterday 6 PM",
+                "Today 10 AM · ↻ every weekday at 10 AM",
+                "Today 12:27 PM · ↻ every 2 hours",
+                "Today 2:30 PM",
+                "",
+            ],
             ["Today 12:27 PM · ↻ every 2 hours", "Tomorrow 9 AM"],
         ),
         (
             "ru",
-            ["вчера 18:00", "сегодня 10:00 · ↻ по будням", "сегодня 14:30", ""],
-            ["сегодня 12:27 · ↻ каждые 2 часа", "завтра 09:00"],
+            [
+                "Вчера 18:00",
+                "Сегодня 10:00 · ↻ по будням в 10:00",
+                "Сегодня 12:27 · ↻ каждые 2 часа",
+                "Сегодня 14:30",
+                "",
+            ],
+            ["Сегодня 12:27 · ↻ каждые 2 часа", "Завтра 09:00"],
         ),
     ],
 )
-async def test_times_as_people_say_them_sorted_by_time(base_url, open_page, lang, today, inbox):
+async def test_times_as_people_say_them_sorted_by_time(
+    base_url, open_page, pin_clock, lang, today, inbox
+):
     await seed_account(base_url, f"times_{lang}", lang)
-    watched = await open_signed_in(open_page, base_url, f"times_{lang}", lang)
+    watched = await open_signed_in(open_page, base_url, f"times_{lang}", lang, pin=pin_clock)
     page = watched.page
     rows = page.locator("#today #task-rows .task")
     metas = [await r.locator(".task-meta").inner_text() for r in await rows.all()]
@@ -197,9 +237,28 @@ async def test_times_as_people_say_them_sorted_by_time(base_url, open_page, lang
     assert watched.page_errors == []
 
 
+async def test_rows_say_the_servers_words_whatever_the_devices_clock(
+    base_url, open_page, pin_clock
+):
+    """One formatter: the server's clock is on the seeded morning, the device's is not (the
+    real date, years before): the rows still say "Today 10 AM", as the bot would, and Today
+    holds what the server says is due today."""
+    await seed_account(base_url, "oneclock", "en")
+    pin_clock(morning("en"))
+    watched = await open_signed_in(open_page, base_url, "oneclock")
+    page = watched.page
+    metas = await page.locator("#today #task-rows .task-meta").all_inner_texts()
+    assert metas[:3] == [
+        "Yesterday 6 PM",
+        "Today 10 AM · ↻ every weekday at 10 AM",
+        "Today 12:27 PM · ↻ every 2 hours",
+    ]
+    assert watched.page_errors == []
+
+
 async def test_the_editor_reads_words(base_url, open_page):
     await seed_account(base_url, "words", "en")
-    watched = await open_signed_in(open_page, base_url, "words", pin=False)
+    watched = await open_signed_in(open_page, base_url, "words")
     page = watched.page
     await page.click("#task-rows .task-open >> text=Buy flowers")
     await page.fill("input[name=when]", "tomorrow at 10")

@@ -29,9 +29,10 @@ ALIASES = {
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
 @pytest.mark.parametrize("theme", ["light", "dark"])
-async def test_every_screen(base_url, open_page, tmp_path, lang, theme):
+async def test_every_screen(base_url, open_page, pin_clock, tmp_path, lang, theme):
     texts = TEXTS[lang]
     username = f"screens_{lang}_{theme}"
+    pin_clock(morning(lang))  # the server's words and Today read the seeded day too
     await seed_account(base_url, username, lang)
     for device, viewport in DEVICES.items():
         watched = await open_page(
