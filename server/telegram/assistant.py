@@ -445,7 +445,7 @@ class AssistantBot:
             lines.append("🕒 " + capital(_when(draft.remind_at, now, zone, lang))
                          + f" · {zone_label}")  # fmt: skip
             if draft.repeat:
-                lines.append("🔁 " + capital(repeat_text(draft.repeat, lang) or ""))
+                lines.append("🔁 " + capital(repeat_text(draft.repeat, lang, zone=zone) or ""))
             rows.append([button(tr(lang, "Save"), "save")])
         elif draft.options:
             reason = parsed.clarify.reason if parsed and parsed.clarify else "ambiguous-time"
