@@ -188,7 +188,7 @@ def _month_days_text(month_days: list[int], lang: Lang) -> str:
         words["last_day"] if d == -1 else (_ordinal_en(d) if lang == "en" else f"{d}-го")
         for d in month_days
     ]
-    return words["on_day"].format(day=words["and"].join(said))
+    return str(words["on_day"].format(day=words["and"].join(said)))
 
 
 def _until_text(value: str, zone: ZoneInfo, lang: Lang) -> str | None:
