@@ -31,10 +31,12 @@ from server.telegram.i18n import LANGUAGES, Lang, tr
 from server.telegram.intake import UpdateIntake
 from server.telegram.messenger import TelegramAccountMessenger
 from server.telegram.reminders import (
+    Done,
     DoneAction,
     ReminderActions,
     ReminderBot,
     SnoozeAction,
+    StopAction,
     TodayTitles,
 )
 from server.telegram.task_handlers import add_task_handlers
@@ -87,7 +89,8 @@ def build_application(
     # every plain text; reminder buttons and texts that name a time are ours.
     reminders = ReminderBot(
         services.reminders, services.users,
-        ReminderActions(done=_done(services), snooze=_snooze(services)), today=_today(services),
+        ReminderActions(done=_done(services), snooze=_snooze(services), stop=_stop(services)),
+        today=_today(services),
     )  # fmt: skip
     reminders.add_to(application)
     assistant = AssistantBot(
@@ -106,14 +109,28 @@ def build_application(
 
 
 def _done(services: Services) -> DoneAction:
-    async def done(user_id: PydanticObjectId, task_id: PydanticObjectId) -> bool:
+    async def done(
+        user_id: PydanticObjectId, task_id: PydanticObjectId, occurrence: datetime | None
+    ) -> Done | None:
         try:
-            await services.tasks.complete(user_id, task_id)
+            task = await services.tasks.complete(user_id, task_id, occurrence)
+        except TaskNotFound:
+            return None
+        # Still open: a repeating task moved on to its next occurrence.
+        return Done(None if task.done else (task.remind_at or task.due))
+
+    return done
+
+
+def _stop(services: Services) -> StopAction:
+    async def stop(user_id: PydanticObjectId, task_id: PydanticObjectId) -> bool:
+        try:
+            await services.tasks.stop_repeating(user_id, task_id)
         except TaskNotFound:
             return False
         return True
 
-    return done
+    return stop
 
 
 def _snooze(services: Services) -> SnoozeAction:

@@ -253,6 +253,18 @@ const zoneName = (zone) => {
   return `${label.name} (${label.offset || zone})`;
 };
 
+/** "Stop repeating" on a repeating task: the repeat cleared (PATCH repeat null), its time kept;
+ * Done on it completes one occurrence only (docs/capture.md). Nothing when it does not repeat. */
+function stopRepeating(task, ctx, box) {
+  if (!task.repeat) return null;
+  const button = h('button', { type: 'button', class: 'link', id: 'stop-repeating', text: t('stop_repeating') });
+  button.addEventListener('click', () => busy(button, async () => {
+    await api('PATCH', `/api/tasks/${encodeURIComponent(task.id)}`, { repeat: null });
+    ctx.back();
+  }).catch((err) => box.show(explain(err))));
+  return button;
+}
+
 function editForm(area, task, lists, ctx) {
   const zone = zoneOf(ctx.state.user);
   const title = h('input', { name: 'title', value: task.title, required: true, maxlength: '500' });
@@ -279,7 +291,7 @@ function editForm(area, task, lists, ctx) {
   });
   const form = h('form', { class: 'card', id: 'task-form' },
     field(t('title'), title), words, field(t('remind_at'), remind, zoneName(zone)), dueField, unfold,
-    field(t('repeat'), repeat), field(t('list'), list), field(t('notes'), notes),
+    field(t('repeat'), repeat), stopRepeating(task, ctx, box), field(t('list'), list), field(t('notes'), notes),
     h('label', { class: 'check' }, done, ` ${t('task_done_label')}`),
     box,
     h('div', { class: 'actions' },
