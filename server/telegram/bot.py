@@ -21,6 +21,7 @@ from server.keys import DATABASE, METRICS, SERVICES, SETTINGS
 from server.services.common.errors import TaskNotFound
 from server.services.dates.humanize import Humanizer
 from server.services.registry import Services
+from server.services.tasks.capture import reading
 from server.services.tasks.service import TaskDraft
 from server.telegram.aiohttp_request import AiohttpRequest
 from server.telegram.assistant import AssistantBot, SaveTask
@@ -162,11 +163,9 @@ def _save(services: Services) -> SaveTask:
     async def save(
         user_id: PydanticObjectId, title: str, remind_at: datetime, repeat: str | None
     ) -> None:
+        at = reading(remind_at, repeat)  # the capture path's rule for due/remind_at
         await services.tasks.create(
-            user_id,
-            TaskDraft(
-                title=title, remind_at=remind_at, repeat=repeat, due=None if repeat else remind_at
-            ),
+            user_id, TaskDraft(title=title, remind_at=at.remind_at, due=at.due, repeat=at.repeat)
         )
 
     return save

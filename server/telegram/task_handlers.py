@@ -33,7 +33,7 @@ from models import Task, TaskList, User
 from models.task_list import BuiltinKey
 from server.services.common.errors import InvalidInput, ListNotFound, TaskNotFound
 from server.services.dates.humanize import Humanizer, capital
-from server.services.dates.parse import parse
+from server.services.tasks.capture import capture as read_text
 from server.services.tasks.lists import display_name
 from server.services.tasks.service import NOTES_MAX_LENGTH, TaskDraft, Tasks, title_and_notes
 from server.services.tasks.views import TaskView
@@ -254,15 +254,12 @@ async def new_task(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             tr(asker.lang, "Send /new and the task, e.g. /new buy milk tomorrow at 9")
         )
         return
-    parsed = parse(text, asker.texts.now, asker.texts.zone)
-    if parsed.has_time:
-        if asker.user.timezone is None or parsed.when is None or not parsed.title:
-            await assistant_of(context).offer(asker.user, asker.lang, text, message, context)
+    read = read_text(text, asker.texts.now, asker.texts.zone)
+    if read.has_time:
+        if asker.user.timezone is None or read.reading is None or not read.parsed.title:
+            await assistant_of(context).offer(asker.user, asker.lang, text, message, context, read)
             return
-        when = parsed.when
-        draft = TaskDraft(title=parsed.title, remind_at=when, repeat=parsed.repeat,
-                          due=None if parsed.repeat else when)  # fmt: skip
-        await _add(context, message, asker, draft)
+        await _add(context, message, asker, read.draft())
         return
     title, notes = title_and_notes(text)
     await _add(context, message, asker, TaskDraft(title=title, notes=notes))

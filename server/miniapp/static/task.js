@@ -89,10 +89,11 @@ function settle(parsed, choice) {
   if (!parsed.clarify) return parsed;
   if (choice === undefined) return undefined;
   if (choice === null) return { title: parsed.text, remind_at: null, due: null, repeat: null };
-  // A repeat's reading comes with its own rule (the rule carries the time of day).
+  // The server's reading, as saving stores it (a repeat has no due time): docs/capture.md.
   const index = (parsed.clarify.options || []).indexOf(choice);
-  const repeat = (parsed.clarify.repeats || [])[index] || parsed.repeat || null;
-  return { ...parsed, remind_at: choice, due: choice, repeat };
+  const reading = (parsed.clarify.readings || [])[index];
+  if (!reading) return undefined;
+  return { ...parsed, remind_at: reading.remind_at, due: reading.due, repeat: reading.repeat };
 }
 
 function addForm(area, params, lists, ctx) {
@@ -306,7 +307,8 @@ function editForm(area, task, lists, ctx) {
     const now = {
       title: title.value.trim(), notes: notes.value, list: list.value, done: done.checked,
       remind_at: fromInputValue(remind.value, zone),
-      due: fromInputValue(dueFollows ? remind.value : due.value, zone),
+      // A due that follows the reminder is none on a repeating task, as the bot saves it.
+      due: fromInputValue(dueFollows ? (repeat.value ? '' : remind.value) : due.value, zone),
       repeat: repeat.value || null,
     };
     const before = {
