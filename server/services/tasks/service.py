@@ -446,7 +446,9 @@ class Tasks:
         if not isinstance(changes.list_ref, Unset):
             values["list_id"] = str((await self._list_for(uid, changes.list_ref)).id)
         done = changes.done
-        zone = await self._zone(uid) if done is True else None
+        # The user's zone only for Done on a task that repeats (or is made to): the rule's days.
+        repeats = values.get("repeat", task.repeat)
+        zone = await self._zone(uid) if done is True and repeats else None
 
         def apply(doc: Task, now: datetime) -> None:
             for name, value in values.items():
