@@ -435,7 +435,10 @@ async def _card(
             else:
                 task = await tasks.complete(asker.user_id, action.task_id)
                 notice = tr(lang, "Done ✓")
-            status = tr(lang, "Done ✓")
+                if not task.done:  # a repeat: this occurrence is done, the task moved on
+                    at = asker.texts.task_when(task.remind_at, task.due) or ""
+                    notice += " · " + tr(lang, "next: {time}", time=at)
+            status = notice if not task.done else tr(lang, "Done ✓")
         elif action.op == "o":
             if not task.done:
                 notice = tr(lang, "Already open.")

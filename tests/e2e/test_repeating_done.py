@@ -161,3 +161,22 @@ async def test_the_reminders_done_and_stop_repeating_buttons(make_client, fake_a
     answer = await press(f"r:done:{task.id}", 3)
     assert answer.params["text"] == "✅ Готово"
     assert (await db.tasks.find_one({"_id": task.id}))["done"] in (True, 1)
+
+
+async def test_done_on_the_bots_task_card_moves_a_repeat_on(bot_client, fake_api, db):
+    services = bot_client.server.app[SERVICES]
+    user, _ = await services.users.ensure_telegram_user(TelegramProfile(telegram_id=7171))
+    await db.users.update_one({"_id": user.id}, {"$set": {"timezone": "Europe/Berlin"}})
+    services.tasks.clock = lambda: at("2030-05-06T07:05:00+00:00")
+    task = await services.tasks.create(user.id, TaskDraft(
+        "standup notes", remind_at=at("2030-05-06T07:00:00+00:00"), repeat=WEEKLY_9))  # fmt: skip
+    message = {"message_id": 9, "date": int(time.time()),
+               "chat": {"id": 7171, "type": "private"}, "text": "standup notes"}  # fmt: skip
+    update = callback_query_update(f"c:d:{task.id}", message, user_id=7171, first_name="u",
+                                   language_code="en")  # fmt: skip
+    assert (await post_update(bot_client, update)).status == 200
+    [edit] = await fake_api.wait_for("editMessageText")
+    assert edit.params["text"].startswith("Done ✓ · next: Mon, May 13, 9 AM\n")
+    doc = await db.tasks.find_one({"_id": task.id})
+    assert (doc["done"], doc["done_count"]) == (False, 1)
+    assert doc["remind_at"].replace(tzinfo=UTC) == at("2030-05-13T07:00:00+00:00")
