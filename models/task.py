@@ -21,6 +21,10 @@ class Task(Document):
     due: datetime | None = None
     remind_at: datetime | None = None
     repeat: str | None = None  # a normalised RFC 5545 RRULE
+    # Done on a repeating task moves it to its next occurrence (services/tasks/repeating.py):
+    # how many occurrences were done, and when the last one was.
+    done_count: int = 0
+    last_done_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     # Keyset pagination, newest first: 13-digit creation epoch ms + the 24-hex id. One string

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from server.api.assistant_schemas import ClarifyOut, MePatch, ParseOut, ParseRequest
+from server.api.assistant_schemas import ClarifyOut, MePatch, ParseOut, ParseRequest, ReadingOut
 from server.api.body import read_json
 from server.api.client import client_address
 from server.api.responses import json_response
@@ -17,7 +17,7 @@ from server.http.problems import Problem
 from server.keys import SERVICES
 from server.services.accounts.profile import UNSET
 from server.services.dates.humanize import Humanizer
-from server.services.dates.parse import parse
+from server.services.tasks.capture import Reading, capture
 
 
 @protected
@@ -40,29 +40,43 @@ async def patch_me(request: web.Request) -> web.Response:
 
 @protected
 async def parse_text(request: web.Request) -> web.Response:
+    """What the text means and exactly what saving it would store (tasks/capture.py, the
+    bot's path too)."""
     user_id = require_user(request)
     body = await read_json(request, ParseRequest)
-    user = await request.app[SERVICES].users.get(user_id)
+    services = request.app[SERVICES]
+    user = await services.users.get(user_id)
     name = body.timezone or user.timezone or "UTC"
-    zone = ZoneInfo(name)
-    now = request.app[SERVICES].tasks.clock()  # the clock Today and the task JSON read
-    result = parse(body.text, now, zone)
+    now = services.tasks.clock()  # the clock Today and the task JSON read
+    read = capture(body.text, now, ZoneInfo(name))
     language = user.language or request.headers.get("Accept-Language", "")[:2]
     texts = Humanizer.for_user(language, name, now)
-    clarify = (
+
+    def out(at: Reading) -> ReadingOut:
+        return ReadingOut(
+            remind_at=at.remind_at, due=at.due, repeat=at.repeat,
+            when_text=texts.when(at.remind_at), repeat_text=texts.repeat(at.repeat),
+        )  # fmt: skip
+
+    clarify = read.parsed.clarify
+    clarify_out = (
         ClarifyOut(
-            reason=result.clarify.reason,
-            options=list(result.clarify.options),
-            repeats=[r or "" for r in result.clarify.repeats],
-            options_text=[texts.when(at) or "" for at in result.clarify.options],
-            repeats_text=[texts.repeat(r) or "" for r in result.clarify.repeats],
+            reason=clarify.reason,
+            options=list(clarify.options),
+            repeats=[r or "" for r in clarify.repeats],
+            options_text=[texts.when(at) or "" for at in clarify.options],
+            repeats_text=[texts.repeat(r) or "" for r in clarify.repeats],
+            readings=[out(at) for at in read.options],
         )
-        if result.clarify is not None
+        if clarify is not None
         else None
     )
-    out = ParseOut(
-        title=result.title, remind_at=result.when, repeat=result.repeat, due=result.when,
-        timezone=name, phrase=result.phrase, clarify=clarify,
-        when_text=texts.when(result.when), repeat_text=texts.repeat(result.repeat),
+    chosen = read.reading
+    result = ParseOut(
+        title=read.parsed.title, remind_at=chosen.remind_at if chosen else None,
+        repeat=read.parsed.repeat, due=chosen.due if chosen else None, timezone=name,
+        phrase=read.parsed.phrase, clarify=clarify_out,
+        when_text=texts.when(chosen.remind_at if chosen else None),
+        repeat_text=texts.repeat(read.parsed.repeat),
     )  # fmt: skip
-    return json_response(out)
+    return json_response(result)

@@ -42,9 +42,24 @@ class ParseRequest(Strict):
     )
 
 
+class ReadingOut(BaseModel):
+    """One reading of the text: exactly the fields saving it stores (docs/capture.md)."""
+
+    remind_at: datetime
+    due: datetime | None = Field(description="null for a repeat: its reminder moves on")
+    repeat: str | None
+    when_text: str | None = None
+    repeat_text: str | None = None
+
+
 class ClarifyOut(BaseModel):
     reason: Literal["ambiguous-time", "ambiguous-day", "ambiguous-date", "in-the-past", "conflict"]
     options: list[datetime] = Field(description="The readings to choose from (may be empty)")
+    readings: list[ReadingOut] = Field(
+        default_factory=list,
+        description="The same readings in the same order, each with the fields to save "
+        "(remind_at, due, repeat) and its words: save the chosen one as it is.",
+    )
     repeats: list[str] = Field(
         default_factory=list,
         description="With a repeat: the RRULE each option stands for, in the same order (the "
@@ -65,7 +80,9 @@ class ParseOut(BaseModel):
     title: str = Field(description="The text without the time phrase and the 'remind me' words")
     remind_at: datetime | None = Field(description="When to remind (the first occurrence)")
     repeat: str | None = Field(description="An RFC 5545 RRULE on the user's wall clock")
-    due: datetime | None = Field(description="The time the text names (same as remind_at)")
+    due: datetime | None = Field(
+        description="The due time saving stores: remind_at for a one-off, null for a repeat"
+    )
     timezone: str = Field(description="The zone the text was read in")
     phrase: str | None = Field(description="The words understood as the time")
     clarify: ClarifyOut | None = Field(

@@ -37,11 +37,12 @@ from models.bot_question import BotQuestion
 from server.services.accounts.profile import Profiles
 from server.services.accounts.users import Users
 from server.services.dates.humanize import capital, clock_text, repeat_text, when_text, zone_text
-from server.services.dates.parse import Parsed, parse
+from server.services.dates.parse import Parsed
 from server.services.dates.zones import common_zones, is_zone, resolve, zone_at
 from server.services.reminders.drafts import Draft, ReminderDrafts
 from server.services.reminders.questions import Questions
 from server.services.reminders.service import Reminders
+from server.services.tasks.capture import Capture
 from server.telegram.i18n import Lang, language, tr
 from server.telegram.intake import stop_handling
 from server.telegram.sender import profile_of
@@ -58,22 +59,18 @@ CARD_BUTTON = re.compile(r"^rd:(?P<action>save|change|cancel|o(?P<option>\d))"
                          r":(?P<draft>[0-9a-f]{24})$")  # fmt: skip
 ORIGINAL = re.compile(r"«(?P<text>.+)»\Z", re.DOTALL)
 MAX_ORIGINAL = 500  # longer texts are not carried through the zone question
-# Before the commands' group: a typed text that answers the bot's question is taken here.
-ANSWERS_GROUP = -1
+# Before the commands' group: a typed text that answers the bot's question is taken here;
+# then a text that names a time becomes a card; any other text goes on to the task capture
+# (group 0). The text is read once for all three (`AssistantBot.read`).
+ANSWERS_GROUP = -2
+REMIND_GROUP = -1
+READ_KEY = "capture_read"  # where this update's reading waits for the next handler
 # A text this long, or one that names a time, is a new message, not the name of a place.
 MAX_PLACE_WORDS = 3
 
 
 def zone_prompt(lang: Lang) -> str:
     return tr(lang, "Type your city or UTC offset (e.g. Berlin, UTC+3):")
-
-
-class _TimeText(filters.MessageFilter):
-    """Texts that name a time ("завтра в 9", "every monday"): ours, not plain task capture."""
-
-    def filter(self, message: Message) -> bool:
-        text = message.text or ""
-        return bool(text) and parse(text, datetime.now(UTC), ZoneInfo("UTC")).has_time
 
 
 def _zone_name(zone: str, lang: Lang, now: datetime | None = None) -> str:
@@ -116,10 +113,22 @@ class AssistantBot:
                            & ~filters.FORWARDED, self.answer),
             group=ANSWERS_GROUP,
         )  # fmt: skip
-        # Before plain-text capture (same group, added first): texts that name a time.
+        # Before plain-text capture (an earlier group): texts that name a time.
         application.add_handler(
-            MessageHandler(filters.TEXT & ~filters.COMMAND & _TimeText(), self.remind)
+            MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, self.remind),
+            group=REMIND_GROUP,
         )
+
+    def read(self, context: ContextTypes.DEFAULT_TYPE, text: str, zone: ZoneInfo) -> Capture:
+        """The text read in the zone, once per update: PTB gives every handler of an update
+        the same context, so the answer handler's reading is the card's too."""
+        key = (text, zone.key)
+        kept = context.__dict__.get(READ_KEY)
+        if kept is not None and kept[0] == key:
+            return kept[1]  # type: ignore[no-any-return]
+        read = self._drafts.capture(text, zone)
+        context.__dict__[READ_KEY] = (key, read)
+        return read
 
     async def _user(self, update: Update) -> tuple[User, Lang] | None:
         profile = profile_of(update)
@@ -268,14 +277,15 @@ class AssistantBot:
         text = (message.text or "").strip()
         if question.kind == "zone":
             words = len(text.split())
-            if words > MAX_PLACE_WORDS or parse(text, datetime.now(UTC), ZoneInfo("UTC")).has_time:
+            zone_now = ZoneInfo(user.timezone or "UTC")
+            if words > MAX_PLACE_WORDS or self.read(context, text, zone_now).has_time:
                 await self._questions.clear(_key(user), "zone")
                 return False
             await self._set_typed_zone(user, lang, text, message, question.original, context)
             return True
         zone = ZoneInfo(user.timezone or "UTC")
         draft = await self._drafts.get(user.id, question.draft_id)
-        parsed = self._drafts.read(text, zone)
+        parsed = self.read(context, text, zone).parsed
         if draft is not None and not parsed.has_time and len(text.split()) <= 2:
             await message.reply_text(
                 tr(lang, "Tap one of the times above, or type one like 19:00.")
@@ -388,19 +398,28 @@ class AssistantBot:
     # ------------------------------------------------------------- the card
 
     async def remind(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A text that names a time: its card (and nothing else happens with it); any other
+        text goes on to the task capture."""
         message = update.effective_message
+        if message is None or not message.text:
+            return
         found = await self._user(update)
-        if message is None or found is None or not message.text:
+        if found is None:
             return
         user, lang = found
         assert user.id is not None
-        await self.offer(user, lang, message.text, message, context)
+        read = self.read(context, message.text, ZoneInfo(user.timezone or "UTC"))
+        if not read.has_time:
+            return
+        await self.offer(user, lang, message.text, message, context, read)
+        await stop_handling(update, context)
 
     async def offer(
         self, user: User, lang: Lang, text: str, message: Message,
-        context: ContextTypes.DEFAULT_TYPE,
+        context: ContextTypes.DEFAULT_TYPE, read: Capture | None = None,
     ) -> None:  # fmt: skip
-        """A text that names a time: its confirmation card, or first the zone question."""
+        """A text that names a time: its confirmation card, or first the zone question.
+        `read`: the text already read in the user's zone (not read again)."""
         if user.timezone is None:  # asked on first use of a time
             original = text if len(text) <= MAX_ORIGINAL else None
             await message.reply_text(
@@ -408,16 +427,18 @@ class AssistantBot:
             )
             await self._questions.ask(_key(user), "zone", original=original or "")
             return
-        await self._card_for(user, lang, text, message.chat.id, context)
+        await self._card_for(user, lang, text, message.chat.id, context, read)
 
     async def _card_for(
         self, user: User, lang: Lang, text: str, chat_id: int,
-        context: ContextTypes.DEFAULT_TYPE,
+        context: ContextTypes.DEFAULT_TYPE, read: Capture | None = None,
     ) -> None:  # fmt: skip
         assert user.id is not None
         assert user.timezone is not None
         zone = ZoneInfo(user.timezone)
-        parsed = self._drafts.read(text, zone)
+        if read is None or read.text != text:
+            read = self.read(context, text, zone)
+        parsed = read.parsed
         draft = await self._drafts.create(user.id, parsed, fallback_title=text)
         await self._send_card(chat_id, draft, parsed, zone, lang, context, _key(user))
 
@@ -445,7 +466,7 @@ class AssistantBot:
             lines.append("🕒 " + capital(_when(draft.remind_at, now, zone, lang))
                          + f" · {zone_label}")  # fmt: skip
             if draft.repeat:
-                lines.append("🔁 " + capital(repeat_text(draft.repeat, lang) or ""))
+                lines.append("🔁 " + capital(repeat_text(draft.repeat, lang, zone=zone) or ""))
             rows.append([button(tr(lang, "Save"), "save")])
         elif draft.options:
             reason = parsed.clarify.reason if parsed and parsed.clarify else "ambiguous-time"

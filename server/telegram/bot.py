@@ -21,6 +21,7 @@ from server.keys import DATABASE, METRICS, SERVICES, SETTINGS
 from server.services.common.errors import Forbidden, TaskNotFound
 from server.services.dates.humanize import Humanizer
 from server.services.registry import Services
+from server.services.tasks.capture import reading
 from server.services.tasks.service import TaskDraft
 from server.telegram.aiohttp_request import AiohttpRequest
 from server.telegram.assistant import AssistantBot, SaveTask
@@ -31,10 +32,12 @@ from server.telegram.i18n import LANGUAGES, Lang, tr
 from server.telegram.intake import UpdateIntake
 from server.telegram.messenger import TelegramAccountMessenger
 from server.telegram.reminders import (
+    Done,
     DoneAction,
     ReminderActions,
     ReminderBot,
     SnoozeAction,
+    StopAction,
     TodayTitles,
 )
 from server.telegram.sharing_handlers import JoinCommands
@@ -89,7 +92,8 @@ def build_application(
     # every plain text; reminder buttons and texts that name a time are ours.
     reminders = ReminderBot(
         services.reminders, services.users,
-        ReminderActions(done=_done(services), snooze=_snooze(services)), today=_today(services),
+        ReminderActions(done=_done(services), snooze=_snooze(services), stop=_stop(services)),
+        today=_today(services),
     )  # fmt: skip
     reminders.add_to(application)
     assistant = AssistantBot(
@@ -108,14 +112,28 @@ def build_application(
 
 
 def _done(services: Services) -> DoneAction:
-    async def done(user_id: PydanticObjectId, task_id: PydanticObjectId) -> bool:
+    async def done(
+        user_id: PydanticObjectId, task_id: PydanticObjectId, occurrence: datetime | None
+    ) -> Done | None:
         try:
-            await services.tasks.complete(user_id, task_id)
+            task = await services.tasks.complete(user_id, task_id, occurrence)
         except (TaskNotFound, Forbidden):  # gone, or a shared list's viewer now
+            return None
+        # Still open: a repeating task moved on to its next occurrence.
+        return Done(None if task.done else (task.remind_at or task.due))
+
+    return done
+
+
+def _stop(services: Services) -> StopAction:
+    async def stop(user_id: PydanticObjectId, task_id: PydanticObjectId) -> bool:
+        try:
+            await services.tasks.stop_repeating(user_id, task_id)
+        except (TaskNotFound, Forbidden):
             return False
         return True
 
-    return done
+    return stop
 
 
 def _snooze(services: Services) -> SnoozeAction:
@@ -147,11 +165,9 @@ def _save(services: Services) -> SaveTask:
     async def save(
         user_id: PydanticObjectId, title: str, remind_at: datetime, repeat: str | None
     ) -> None:
+        at = reading(remind_at, repeat)  # the capture path's rule for due/remind_at
         await services.tasks.create(
-            user_id,
-            TaskDraft(
-                title=title, remind_at=remind_at, repeat=repeat, due=None if repeat else remind_at
-            ),
+            user_id, TaskDraft(title=title, remind_at=at.remind_at, due=at.due, repeat=at.repeat)
         )
 
     return save

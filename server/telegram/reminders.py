@@ -42,20 +42,42 @@ from server.telegram.types import BotApp
 log = logging.getLogger(__name__)
 
 # Callback data: "r:<action>:<task id>" (well under Telegram's 64 bytes).
-CALLBACK = re.compile(r"^r:(done|10m|1h|tomorrow):([0-9a-f]{24})$")
+# A repeating reminder's Done carries the occurrence it was sent for (epoch seconds): Done
+# completes that one, even after the engine re-armed the task at the next (tasks/repeating.py).
+CALLBACK = re.compile(r"^r:(done|stop|10m|1h|tomorrow):([0-9a-f]{24})(?::(\d{1,11}))?$")
 STOP_TIMEOUT = 5.0
 BEFORE_COMMANDS = -10  # handler group that sees every update before the commands
 
 
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What Done did: `next_at` is a repeating task's next occurrence (it stays open); None
+    when the task is done for good."""
+
+    next_at: datetime | None = None
+
+
 # What the buttons do. Until a tasks service owns tasks, they act on the reminder alone.
-DoneAction = Callable[[PydanticObjectId, PydanticObjectId], Awaitable[bool]]
+# Done and Stop answer None when the task is not there (any more).
+DoneAction = Callable[[PydanticObjectId, PydanticObjectId, datetime | None], Awaitable[Done | None]]
 SnoozeAction = Callable[[PydanticObjectId, PydanticObjectId, datetime], Awaitable[bool]]
+StopAction = Callable[[PydanticObjectId, PydanticObjectId], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
 class ReminderActions:
     done: DoneAction
     snooze: SnoozeAction
+    stop: StopAction | None = None  # "Stop repeating"; None: not offered
+
+
+def _cancel_only(reminders: Reminders) -> DoneAction:
+    async def done(
+        user_id: PydanticObjectId, task_id: PydanticObjectId, occurrence: datetime | None
+    ) -> Done | None:
+        return Done() if await reminders.cancel(user_id, task_id) else None
+
+    return done
 
 
 def when_text(instant: datetime, now: datetime, lang: Lang) -> str:
@@ -65,17 +87,26 @@ def when_text(instant: datetime, now: datetime, lang: Lang) -> str:
     return humanize.when_text(instant, now, zone, lang)
 
 
-def keyboard(task_id: PydanticObjectId, lang: Lang) -> InlineKeyboardMarkup:
+def keyboard(
+    task_id: PydanticObjectId, lang: Lang, occurrence: datetime | None = None
+) -> InlineKeyboardMarkup:
+    """Done / Snooze / Tomorrow; a repeating reminder (`occurrence`: the one this message is
+    for) also gets "Stop repeating"."""
+
     def button(label: str, action: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(label, callback_data=f"r:{action}:{task_id}")
 
-    return InlineKeyboardMarkup(
-        [
-            [button(tr(lang, "Done"), "done")],
-            [button(tr(lang, "Snooze 10 min"), "10m"), button(tr(lang, "Snooze 1 h"), "1h")],
-            [button(tr(lang, "Tomorrow 9 AM"), "tomorrow")],
-        ]
-    )
+    done = button(tr(lang, "Done"), "done")
+    rows = [[done]]
+    if occurrence is not None:
+        data = f"r:done:{task_id}:{int(occurrence.timestamp())}"
+        rows = [[InlineKeyboardButton(tr(lang, "Done"), callback_data=data),
+                 button(tr(lang, "Stop repeating"), "stop")]]  # fmt: skip
+    rows += [
+        [button(tr(lang, "Snooze 10 min"), "10m"), button(tr(lang, "Snooze 1 h"), "1h")],
+        [button(tr(lang, "Tomorrow 9 AM"), "tomorrow")],
+    ]
+    return InlineKeyboardMarkup(rows)
 
 
 def reminder_text(reminder: DueReminder, lang: Lang) -> str:
@@ -117,7 +148,11 @@ class TelegramSender:
                 return  # nothing for today: no message
             text, markup = digest_text(titles, lang), None
         else:
-            text, markup = reminder_text(reminder, lang), keyboard(reminder.task_id, lang)
+            occurrence = reminder.due if reminder.repeat else None
+            text, markup = (
+                reminder_text(reminder, lang),
+                keyboard(reminder.task_id, lang, occurrence),
+            )
         try:
             await self._bot.send_message(reminder.chat_id, text, reply_markup=markup)
         except RetryAfter as exc:
@@ -144,7 +179,9 @@ class ReminderBot:
         self._reminders = reminders
         self._users = users
         self._today = today
-        self._actions = actions or ReminderActions(done=reminders.cancel, snooze=reminders.snooze)
+        self._actions = actions or ReminderActions(
+            done=_cancel_only(reminders), snooze=reminders.snooze
+        )
         self._delivery: asyncio.Task[None] | None = None
 
     def add_to(self, application: BotApp) -> None:
@@ -194,7 +231,7 @@ class ReminderBot:
             return
         match = CALLBACK.match(query.data)
         assert match is not None  # the handler's pattern
-        action, raw_id = match.groups()
+        action, raw_id, raw_occurrence = match.groups()
         lang = language(None, query.from_user.language_code)
         user = await self._users.find_by_telegram_id(query.from_user.id)
         try:
@@ -209,8 +246,18 @@ class ReminderBot:
         zone = zone_of(user)
         now = datetime.now(UTC)
         if action == "done":
-            ok = await self._actions.done(user.id, task_id)
+            occurrence = _occurrence(raw_occurrence)
+            outcome = await self._actions.done(user.id, task_id, occurrence)
+            ok = outcome is not None
             status = "✅ " + tr(lang, "Done")
+            if outcome is not None and outcome.next_at is not None:
+                status += " · " + tr(
+                    lang, "next: {time}",
+                    time=when_text(outcome.next_at.astimezone(zone), now.astimezone(zone), lang),
+                )  # fmt: skip
+        elif action == "stop":
+            ok = self._actions.stop is not None and await self._actions.stop(user.id, task_id)
+            status = "⏹ " + tr(lang, "No longer repeats")
         else:
             until = snooze_target(action, now, zone)
             ok = await self._actions.snooze(user.id, task_id, until)
@@ -229,3 +276,13 @@ class ReminderBot:
                 await query.edit_message_text(f"{text}\n\n{status}")
             except TelegramError:
                 log.info("could not update the reminder message", exc_info=True)
+
+
+def _occurrence(raw: str | None) -> datetime | None:
+    """The occurrence a Done button carries; None when absent or out of range."""
+    if raw is None:
+        return None
+    try:
+        return datetime.fromtimestamp(int(raw), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

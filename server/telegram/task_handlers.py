@@ -33,7 +33,7 @@ from models import Task, TaskList, User
 from models.task_list import BuiltinKey
 from server.services.common.errors import Forbidden, InvalidInput, ListNotFound, TaskNotFound
 from server.services.dates.humanize import Humanizer, capital
-from server.services.dates.parse import parse
+from server.services.tasks.capture import capture as read_text
 from server.services.tasks.lists import display_name
 from server.services.tasks.service import NOTES_MAX_LENGTH, TaskDraft, Tasks, title_and_notes
 from server.services.tasks.views import TaskView
@@ -254,15 +254,12 @@ async def new_task(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             tr(asker.lang, "Send /new and the task, e.g. /new buy milk tomorrow at 9")
         )
         return
-    parsed = parse(text, asker.texts.now, asker.texts.zone)
-    if parsed.has_time:
-        if asker.user.timezone is None or parsed.when is None or not parsed.title:
-            await assistant_of(context).offer(asker.user, asker.lang, text, message, context)
+    read = read_text(text, asker.texts.now, asker.texts.zone)
+    if read.has_time:
+        if asker.user.timezone is None or read.reading is None or not read.parsed.title:
+            await assistant_of(context).offer(asker.user, asker.lang, text, message, context, read)
             return
-        when = parsed.when
-        draft = TaskDraft(title=parsed.title, remind_at=when, repeat=parsed.repeat,
-                          due=None if parsed.repeat else when)  # fmt: skip
-        await _add(context, message, asker, draft)
+        await _add(context, message, asker, read.draft())
         return
     title, notes = title_and_notes(text)
     await _add(context, message, asker, TaskDraft(title=title, notes=notes))
@@ -443,7 +440,10 @@ async def _card(
             else:
                 task = await tasks.complete(asker.user_id, action.task_id)
                 notice = tr(lang, "Done ✓")
-            status = tr(lang, "Done ✓")
+                if not task.done:  # a repeat: this occurrence is done, the task moved on
+                    at = asker.texts.task_when(task.remind_at, task.due) or ""
+                    notice += " · " + tr(lang, "next: {time}", time=at)
+            status = notice if not task.done else tr(lang, "Done ✓")
         elif action.op == "o":
             if not task.done:
                 notice = tr(lang, "Already open.")

@@ -97,6 +97,8 @@ async def test_parse_reads_the_text_in_the_users_zone_and_saves_nothing(client, 
     body = await resp.json()
     assert body["repeat_text"] == "каждые 2 часа"
     assert body["when_text"].startswith(("сегодня ", "завтра "))
+    # What saving stores, as the bot saves it: a repeat has a reminder and no due time.
+    assert (body["due"], body["remind_at"] is not None) == (None, True)
 
     resp = await client.post(
         PARSE, json={"text": "every weekday at 8:30 standup", "timezone": "America/New_York"},
@@ -120,12 +122,22 @@ async def test_parse_reads_the_text_in_the_users_zone_and_saves_nothing(client, 
         f"{h:02d}:00" for h in hours
     ]
     assert body["clarify"]["repeats_text"] == []
+    # a one-off reading is due when it reminds
+    assert [(r["remind_at"], r["due"], r["repeat"]) for r in body["clarify"]["readings"]] == [
+        (at, at, None) for at in body["clarify"]["options"]]  # fmt: skip
 
     body = await (await client.post(PARSE, json={"text": "every day at 7"}, headers=auth)).json()
     assert (body["repeat"], body["remind_at"]) == (None, None)
     readings = [datetime.fromisoformat(at).hour for at in body["clarify"]["options"]]
     assert body["clarify"]["repeats"] == [f"FREQ=DAILY;BYHOUR={h};BYMINUTE=0" for h in readings]
     assert body["clarify"]["repeats_text"] == [f"каждый день в {h:02d}:00" for h in readings]
+    # Each reading with the fields to save and its words, in the user's language.
+    assert [(r["remind_at"], r["due"], r["repeat"]) for r in body["clarify"]["readings"]] == [
+        (at, None, rule) for at, rule in zip(body["clarify"]["options"],
+                                             body["clarify"]["repeats"], strict=True)
+    ]  # fmt: skip
+    assert [r["repeat_text"] for r in body["clarify"]["readings"]] == [
+        f"каждый день в {h:02d}:00" for h in readings]  # fmt: skip
 
     body = await (await client.post(PARSE, json={"text": "just a title"}, headers=auth)).json()
     assert body == {"title": "just a title", "remind_at": None, "repeat": None, "due": None,

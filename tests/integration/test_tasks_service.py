@@ -49,14 +49,18 @@ async def test_the_planner_hears_of_every_change(env: TasksEnv):
                                                       repeat="FREQ=MONTHLY"))  # fmt: skip
     assert task.id is not None
     await env.tasks.move(user_id, task.id, "today")
+    await env.tasks.complete(user_id, task.id)  # repeating: this occurrence, on to the next
+    await env.tasks.stop_repeating(user_id, task.id)
     await env.tasks.complete(user_id, task.id)
     await env.tasks.reopen(user_id, task.id)
     await env.tasks.snooze(user_id, task.id, WHEN + timedelta(hours=1))
     await env.tasks.update(user_id, task.id, TaskChanges(remind_at=None))
     plans = env.planner.plans
-    assert [(p.done, p.remind_at) for p in plans] == [
-        (False, WHEN), (False, WHEN), (True, WHEN), (False, WHEN),
-        (False, WHEN + timedelta(hours=1)), (False, None),
+    april = datetime(2031, 4, 1, 9, 0, tzinfo=UTC)
+    assert [(p.done, p.remind_at, p.repeat) for p in plans] == [
+        (False, WHEN, "FREQ=MONTHLY"), (False, WHEN, "FREQ=MONTHLY"),
+        (False, april, "FREQ=MONTHLY"), (False, april, None), (True, april, None),
+        (False, april, None), (False, WHEN + timedelta(hours=1), None), (False, None, None),
     ]  # fmt: skip
     assert all(p.task_id == task.id and p.user_id == user_id for p in plans)
     assert plans[0].repeat == "FREQ=MONTHLY"

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - one rule per line in the tables
 """The shared formatter: times, repeats and zones as people say them, in both languages."""
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def test_clock_and_capital():
         ("FREQ=DAILY;INTERVAL=21", "every 21 days", "каждый 21 день"),
         ("FREQ=WEEKLY;INTERVAL=2", "every 2 weeks", "каждые 2 недели"),
         ("FREQ=MONTHLY;BYMONTHDAY=3", "every month on the 3rd", "каждый месяц 3-го числа"),
-        ("FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=9", "every year on Dec 9", "каждый год 9 дек."),
+        ("FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=9", "every year on December 9", "каждый год 9 декабря"),
         ("FREQ=DAILY;COUNT=3", "every day, 3 times", "каждый день, 3 раза"),
     ],
 )  # fmt: skip
@@ -133,3 +134,62 @@ def test_overdue_is_an_open_task_whose_shown_time_has_passed():
     assert not texts.overdue(past, None, done=True)  # done is never late
     assert not texts.overdue(future, past, done=False)  # the reminder is the time shown
     assert not texts.overdue(None, None, done=False)
+
+
+# Every form the parser writes (this table came from the former `dates.describe`, folded in
+# here: one repeat formatter for the bot, REST and the parse endpoint).
+PARSER_RULES = [
+    ("FREQ=DAILY;INTERVAL=21;BYHOUR=9;BYMINUTE=0", "каждый 21 день в 09:00", "every 21 days at 9 AM"),
+    ("FREQ=WEEKLY;BYDAY=SA,SU;BYHOUR=10;BYMINUTE=0", "по выходным в 10:00", "every weekend at 10 AM"),
+    ("FREQ=WEEKLY;INTERVAL=3;BYDAY=MO,FR;BYHOUR=9;BYMINUTE=0", "каждые 3 недели по пн, пт в 09:00", "every 3 weeks on Mon, Fri at 9 AM"),
+    ("FREQ=MONTHLY;BYDAY=1MO;BYHOUR=9;BYMINUTE=0", "каждый месяц в первый понедельник в 09:00", "every month on the first Monday at 9 AM"),
+    ("FREQ=MONTHLY;BYDAY=2TU;BYHOUR=19;BYMINUTE=0", "каждый месяц во второй вторник в 19:00", "every month on the second Tuesday at 7 PM"),
+    ("FREQ=MONTHLY;BYDAY=-1FR", "каждый месяц в последнюю пятницу", "every month on the last Friday"),
+    ("FREQ=MONTHLY;BYDAY=2FR,-1FR", "каждый месяц во вторую пятницу и в последнюю пятницу", "every month on the second Friday and on the last Friday"),
+    ("FREQ=MONTHLY;BYMONTHDAY=4,10;BYHOUR=9;BYMINUTE=0", "каждый месяц 4-го и 10-го числа в 09:00", "every month on the 4th and 10th at 9 AM"),
+    ("FREQ=MONTHLY;BYMONTHDAY=-1", "каждый месяц в последний день", "every month on the last day"),
+    ("FREQ=MONTHLY;BYMONTHDAY=4,-1", "каждый месяц 4-го и последнего числа", "every month on the 4th and last day"),
+    ("FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=1", "каждые 2 месяца 1-го числа", "every 2 months on the 1st"),
+    ("FREQ=YEARLY;BYMONTH=9;BYMONTHDAY=1;BYHOUR=9;BYMINUTE=0", "каждый год 1 сентября в 09:00", "every year on September 1 at 9 AM"),
+    ("FREQ=YEARLY;BYMONTH=11;BYDAY=4TH", "каждый год в четвёртый четверг ноября", "every year on the fourth Thursday of November"),
+    ("FREQ=YEARLY;INTERVAL=5;BYMONTH=12;BYMONTHDAY=21,31", "каждые 5 лет 21 и 31 декабря", "every 5 years on December 21 and 31"),
+    ("FREQ=DAILY;BYHOUR=9;BYMINUTE=0;COUNT=5", "каждый день в 09:00, 5 раз", "every day at 9 AM, 5 times"),
+    ("FREQ=WEEKLY;BYDAY=FR;COUNT=2", "по пт, 2 раза", "every Fri, 2 times"),
+    ("FREQ=DAILY;COUNT=21", "каждый день, 21 раз", "every day, 21 times"),
+    # The end of 20 April in Moscow is 20:59:59 UTC the same day.
+    ("FREQ=DAILY;BYHOUR=9;BYMINUTE=0;UNTIL=20260420T205959Z", "каждый день в 09:00, до 20 апреля 2026", "every day at 9 AM, until Apr 20, 2026"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("rule", "ru", "en"), PARSER_RULES)
+def test_the_parsers_rules_in_words(rule: str, ru: str, en: str):
+    moscow = ZoneInfo("Europe/Moscow")
+    assert repeat_text(rule, "ru", zone=moscow) == ru
+    assert repeat_text(rule, "en", zone=moscow) == en
+
+
+def test_until_is_the_users_day():
+    # 03:59:59 UTC on 21 April is still 20 April in New York.
+    rule = "FREQ=DAILY;UNTIL=20260421T035959Z"
+    assert (
+        repeat_text(rule, "en", zone=ZoneInfo("America/New_York"))
+        == "every day, until Apr 20, 2026"
+    )
+    assert repeat_text(rule, "en") == "every day, until Apr 21, 2026"
+    # The Humanizer reads it in the reader's zone.
+    reader = Humanizer.for_user("en", "America/New_York", datetime(2026, 1, 1, tzinfo=UTC))
+    assert reader.repeat(rule) == "every day, until Apr 20, 2026"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    ["FREQ=MONTHLY;BYDAY=MO,TU;BYSETPOS=1", "FREQ=SECONDLY", "FREQ=DAILY;INTERVAL=x",
+     "FREQ=WEEKLY;BYDAY=XX", "FREQ=DAILY;UNTIL=2026", "FREQ=MONTHLY;BYDAY=9MO;COUNT=x"],
+)  # fmt: skip
+def test_parts_it_cannot_say_are_left_out(rule: str):
+    for lang in ("ru", "en"):
+        text = repeat_text(rule, lang)
+        assert text
+        assert "=" not in text
+        assert "FREQ" not in text
+        assert "x" not in text.split()

@@ -95,12 +95,13 @@ function settle(parsed, choice) {
   if (choice === null) {
     return { title: parsed.text, remind_at: null, due: null, repeat: null, when_text: null, repeat_text: null };
   }
-  // A repeat's reading comes with its own rule (the rule carries the time of day), and each
-  // reading with its words.
-  const { options = [], options_text: optionsText = [], repeats = [], repeats_text: repeatsText = [] } = parsed.clarify;
-  const index = options.indexOf(choice);
-  return { ...parsed, remind_at: choice, due: choice, when_text: optionsText[index] || null,
-    repeat: repeats[index] || parsed.repeat || null, repeat_text: repeatsText[index] || parsed.repeat_text || null };
+  // The server's reading, as saving stores it (a repeat has no due time: docs/capture.md),
+  // with its words.
+  const index = (parsed.clarify.options || []).indexOf(choice);
+  const reading = (parsed.clarify.readings || [])[index];
+  if (!reading) return undefined;
+  return { ...parsed, remind_at: reading.remind_at, due: reading.due, repeat: reading.repeat,
+    when_text: reading.when_text, repeat_text: reading.repeat_text };
 }
 
 function addForm(area, params, lists, ctx) {
@@ -259,6 +260,18 @@ const zoneName = (zone) => {
   return `${label.name} (${label.offset || zone})`;
 };
 
+/** "Stop repeating" on a repeating task: the repeat cleared (PATCH repeat null), its time kept;
+ * Done on it completes one occurrence only (docs/capture.md). Nothing when it does not repeat. */
+function stopRepeating(task, ctx, box) {
+  if (!task.repeat) return null;
+  const button = h('button', { type: 'button', class: 'link', id: 'stop-repeating', text: t('stop_repeating') });
+  button.addEventListener('click', () => busy(button, async () => {
+    await api('PATCH', `/api/tasks/${encodeURIComponent(task.id)}`, { repeat: null });
+    ctx.back();
+  }).catch((err) => box.show(explain(err))));
+  return button;
+}
+
 function editForm(area, task, lists, ctx) {
   const zone = zoneOf(ctx.state.user);
   const title = h('input', { name: 'title', value: task.title, required: true, maxlength: '500' });
@@ -285,7 +298,7 @@ function editForm(area, task, lists, ctx) {
   });
   const form = h('form', { class: 'card', id: 'task-form' },
     field(t('title'), title), words, field(t('remind_at'), remind, zoneName(zone)), dueField, unfold,
-    field(t('repeat'), repeat), field(t('list'), list), field(t('notes'), notes),
+    field(t('repeat'), repeat), stopRepeating(task, ctx, box), field(t('list'), list), field(t('notes'), notes),
     h('label', { class: 'check' }, done, ` ${t('task_done_label')}`),
     box,
     h('div', { class: 'actions' },
@@ -300,7 +313,8 @@ function editForm(area, task, lists, ctx) {
     const now = {
       title: title.value.trim(), notes: notes.value, list: list.value, done: done.checked,
       remind_at: fromInputValue(remind.value, zone),
-      due: fromInputValue(dueFollows ? remind.value : due.value, zone),
+      // A due that follows the reminder is none on a repeating task, as the bot saves it.
+      due: fromInputValue(dueFollows ? (repeat.value ? '' : remind.value) : due.value, zone),
       repeat: repeat.value || null,
     };
     const before = {

@@ -16,6 +16,7 @@ Pure functions, no I/O: a task costs ~20 us to describe.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -107,12 +108,23 @@ _UNITS_EN = {
 }
 _WORDS: dict[str, dict[str, Any]] = {
     "en": {"weekdays": "every weekday", "weekend": "every weekend", "days": "every {days}",
-           "at": "at {time}", "on_day": "on the {day}", "on_date": "on {date}",
-           "times": ("{n} time", "{n} times"), "until": "until {date}", "minute": "at :{minute:02d}"},
+           "on_days": "on {days}", "and": " and ", "at": "at {time}", "on_day": "on the {day}",
+           "last_day": "last day", "on_date": "on {date}", "times": ("{n} time", "{n} times"),
+           "until": "until {date}"},
     "ru": {"weekdays": "по будням", "weekend": "по выходным", "days": "по {days}",
-           "at": "в {time}", "on_day": "{day}-го числа", "on_date": "{date}",
-           "times": ("{n} раз", "{n} раза"), "until": "до {date}", "minute": "в :{minute:02d}"},
+           "on_days": "по {days}", "and": " и ", "at": "в {time}", "on_day": "{day} числа",
+           "last_day": "последнего", "on_date": "{date}", "times": ("{n} раз", "{n} раза"),
+           "until": "до {date}"},
 }  # fmt: skip
+# "on the first Monday" / "в первый понедельник": Russian says the ordinal and the day in the
+# accusative, whose form follows the day's gender (среду, пятницу, субботу are feminine).
+_NTH_EN = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last"}
+_NTH_RU = {1: "первый", 2: "второй", 3: "третий", 4: "четвёртый", 5: "пятый", -1: "последний"}
+_NTH_RU_F = {1: "первую", 2: "вторую", 3: "третью", 4: "четвёртую", 5: "пятую", -1: "последнюю"}
+_DAY_ACCUSATIVE_RU = ("понедельник", "вторник", "среду", "четверг", "пятницу", "субботу",
+                      "воскресенье")  # fmt: skip
+_FEMININE = {2, 4, 5}
+_BYDAY = re.compile(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
 
 
 def _every(freq: str, n: int, lang: Lang) -> str:
@@ -140,10 +152,70 @@ def _ints(value: str | None) -> list[int] | None:
         return None
 
 
-def repeat_text(rule: str | None, lang: Lang, today: date | None = None) -> str | None:
-    """An RRULE in words: "every 2 hours", "каждые 2 часа", "every weekday at 8 AM",
-    "по пн, ср в 09:00", "every month on the 5th". None for no rule. Parts it cannot put in
-    words are left out (the rule itself is never shown to a person)."""
+def _days(value: str) -> tuple[list[int], list[tuple[int, int]]]:
+    """BYDAY as plain weekdays (0 = Monday) and (nth, weekday) pairs; unknown tokens dropped."""
+    plain: list[int] = []
+    nth: list[tuple[int, int]] = []
+    for token in value.split(","):
+        if (m := _BYDAY.fullmatch(token)) is None:
+            continue
+        day = _WEEKDAYS.index(m.group(2))
+        if m.group(1) is None:
+            plain.append(day)
+        elif int(m.group(1)) in _NTH_EN:
+            nth.append((int(m.group(1)), day))
+    return sorted(set(plain)), nth
+
+
+def _nth_text(nth: list[tuple[int, int]], lang: Lang) -> str:
+    if lang == "ru":
+        said = [
+            f"{'во' if n == 2 else 'в'} {(_NTH_RU_F if d in _FEMININE else _NTH_RU)[n]} "
+            f"{_DAY_ACCUSATIVE_RU[d]}"
+            for n, d in nth
+        ]
+        return " и ".join(said)
+    names = _locale("en").days["format"]["wide"]
+    return " and ".join(f"on the {_NTH_EN[n]} {names[d]}" for n, d in nth)
+
+
+def _month_days_text(month_days: list[int], lang: Lang) -> str:
+    """ "on the 4th and 10th", "4-го и 10-го числа"; the last day (-1) said as such."""
+    words = _WORDS[lang]
+    if month_days == [-1]:
+        return "в последний день" if lang == "ru" else "on the last day"
+    said = [
+        words["last_day"] if d == -1 else (_ordinal_en(d) if lang == "en" else f"{d}-го")
+        for d in month_days
+    ]
+    return str(words["on_day"].format(day=words["and"].join(said)))
+
+
+def _until_text(value: str, zone: ZoneInfo, lang: Lang) -> str | None:
+    """UNTIL is a UTC instant (the parser writes the end of the user's last day): read back as
+    that day on the user's calendar."""
+    try:
+        if "T" in value:
+            until = datetime.strptime(value.rstrip("Z"), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+            day = until.astimezone(zone).date()
+        else:
+            day = datetime.strptime(value, "%Y%m%d").date()
+    except ValueError:
+        return None
+    pattern = "d MMMM y" if lang == "ru" else "MMM d, y"
+    return str(_WORDS[lang]["until"].format(date=format_date(day, pattern, locale=_locale(lang))))
+
+
+def repeat_text(
+    rule: str | None, lang: Lang, today: date | None = None, zone: ZoneInfo | None = None
+) -> str | None:
+    """An RRULE in words, every form the parser makes: "every 2 hours", "каждые 2 часа",
+    "every weekday at 8 AM", "по пн, ср в 09:00", "every month on the first Monday",
+    "каждый месяц в последний день", "every year on September 1, 5 times",
+    "каждый день в 09:00, до 20 апреля 2026" (UNTIL read on `zone`'s calendar, UTC without
+    one). None for no rule. Parts it cannot put in words are left out: the rule itself is
+    never shown to a person. An HOURLY rule's BYMINUTE is the minute it started on, not
+    something the user said, so it is not read out."""
     if not rule:
         return None
     parts = dict(p.split("=", 1) for p in rule.upper().split(";") if "=" in p)
@@ -155,40 +227,47 @@ def repeat_text(rule: str | None, lang: Lang, today: date | None = None) -> str 
         interval = max(1, int(parts.get("INTERVAL", "1")))
     except ValueError:
         interval = 1
-    days = [d[-2:] for d in parts.get("BYDAY", "").split(",") if d[-2:] in _WEEKDAYS]
+    plain, nth = _days(parts.get("BYDAY", ""))
+    months = [m for m in _ints(parts.get("BYMONTH")) or [] if 1 <= m <= 12]
+    month_days = [d for d in _ints(parts.get("BYMONTHDAY")) or [] if d == -1 or 1 <= d <= 31]
+    month_names = _locale(lang).months["format"]["wide"]
     phrase = _every(freq, interval, lang)
-    if freq in ("WEEKLY", "DAILY") and days and interval == 1:
-        chosen = sorted(set(days), key=_WEEKDAYS.index)
-        if chosen == list(_WEEKDAYS[:5]):
+    if freq in ("WEEKLY", "DAILY") and plain:
+        names = _locale(lang).days["format"]["abbreviated"]
+        listed = ", ".join(names[d] for d in plain)
+        if interval > 1:
+            phrase += " " + words["on_days"].format(days=listed)
+        elif plain == [0, 1, 2, 3, 4]:
             phrase = words["weekdays"]
-        elif chosen == list(_WEEKDAYS[5:]):
+        elif plain == [5, 6]:
             phrase = words["weekend"]
-        elif len(chosen) == 7:
+        elif len(plain) == 7:
             phrase = _every("DAILY", 1, lang)
         else:
-            names = _locale(lang).days["format"]["abbreviated"]
-            phrase = words["days"].format(days=", ".join(names[_WEEKDAYS.index(d)] for d in chosen))
-    elif freq == "MONTHLY" and (month_days := _ints(parts.get("BYMONTHDAY"))):
-        day = month_days[0]
-        phrase += " " + words["on_day"].format(day=_ordinal_en(day) if lang == "en" else day)
-    elif freq == "YEARLY":
-        months, month_days = _ints(parts.get("BYMONTH")), _ints(parts.get("BYMONTHDAY"))
-        if months and month_days and 1 <= months[0] <= 12 and 1 <= month_days[0] <= 31:
-            pattern = "d MMM" if lang == "ru" else "MMM d"
-            try:
-                on = format_date(date(2000, months[0], month_days[0]), pattern, locale=lang)
-                phrase += " " + words["on_date"].format(date=on)
-            except ValueError:
-                pass
+            phrase = words["days"].format(days=listed)
+    elif freq in ("MONTHLY", "YEARLY") and nth:
+        phrase += " " + _nth_text(nth, lang)
+        if freq == "YEARLY" and months:
+            month = month_names[months[0]]
+            phrase += f" {month}" if lang == "ru" else f" of {month}"
+    elif freq == "MONTHLY" and month_days:
+        phrase += " " + _month_days_text(month_days, lang)
+    elif freq == "YEARLY" and months and month_days:
+        listed = words["and"].join(str(d) for d in month_days if d > 0)
+        month = month_names[months[0]]
+        on = f"{listed} {month}" if lang == "ru" else f"{month} {listed}"
+        phrase += " " + words["on_date"].format(date=on)
     hours, minutes = _ints(parts.get("BYHOUR")), _ints(parts.get("BYMINUTE"))
     if freq != "HOURLY" and hours and len(hours) == 1 and 0 <= hours[0] <= 23:
         minute = minutes[0] if minutes and 0 <= minutes[0] <= 59 else 0
         phrase += " " + words["at"].format(time=clock_text(hours[0], minute, lang))
-    if count := _ints(parts.get("COUNT")):
+    if (count := _ints(parts.get("COUNT"))) and count[0] > 0:
         n = count[0]
         one, other = words["times"]
         plural = _locale(lang).plural_form(n) == ("few" if lang == "ru" else "other")
         phrase += ", " + (other if plural else one).format(n=n)
+    if "UNTIL" in parts and (until := _until_text(parts["UNTIL"], zone or ZoneInfo("UTC"), lang)):
+        phrase += ", " + until
     return phrase
 
 
@@ -249,7 +328,7 @@ class Humanizer:
         return None if instant is None else when_text(instant, self.now, self.zone, self.lang)
 
     def repeat(self, rule: str | None) -> str | None:
-        return repeat_text(rule, self.lang)
+        return repeat_text(rule, self.lang, zone=self.zone)
 
     def task_when(self, remind_at: datetime | None, due: datetime | None) -> str | None:
         """The one time a task is shown with: its reminder, else its due time."""

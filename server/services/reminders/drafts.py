@@ -12,14 +12,17 @@ from beanie import PydanticObjectId
 from bson.errors import InvalidId
 
 from models.reminder import ReminderDraft
-from server.services.dates.parse import Parsed, parse
+from server.services.dates.parse import Parsed
 from server.services.reminders.service import from_ms, to_ms
+from server.services.tasks.capture import Capture, capture
 
 DRAFT_TTL = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
 class Draft:
+    """A card's state; Save stores `tasks.capture.reading(remind_at, repeat)`."""
+
     id: PydanticObjectId
     title: str
     remind_at: datetime | None  # aware UTC
@@ -42,8 +45,12 @@ class ReminderDrafts:
     def now(self) -> datetime:
         return self._clock.now(UTC)
 
+    def capture(self, text: str, zone: ZoneInfo) -> Capture:
+        """The text read once (tasks/capture.py, the one capture path)."""
+        return capture(text, self.now(), zone)
+
     def read(self, text: str, zone: ZoneInfo) -> Parsed:
-        return parse(text, self.now(), zone)
+        return self.capture(text, zone).parsed
 
     async def create(self, user_id: PydanticObjectId, parsed: Parsed, fallback_title: str) -> Draft:
         now = self.now()

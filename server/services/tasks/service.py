@@ -39,6 +39,7 @@ from server.services.dates.rrule import DEFAULT_MIN_GAP, normalize_rrule
 from server.services.reminders.port import ReminderPlan, ReminderPlanner
 from server.services.sharing.access import Need, require
 from server.services.tasks.lists import Lists, UserRef, object_id, user_key
+from server.services.tasks.repeating import after_done
 from server.services.tasks.search_backend import NO_TERMS, SearchBackend
 from server.services.tasks.views import VIEW_FIELDS, TaskView
 
@@ -497,9 +498,12 @@ class Tasks:
         return task
 
     async def update(
-        self, user_id: UserRef, task_id: str | PydanticObjectId, changes: TaskChanges
-    ) -> Task:
-        """Change any of the fields; every value is checked before anything is written."""
+        self, user_id: UserRef, task_id: str | PydanticObjectId, changes: TaskChanges,
+        occurrence: datetime | None = None,
+    ) -> Task:  # fmt: skip
+        """Change any of the fields; every value is checked before anything is written.
+        Done on a task that repeats completes this occurrence (`occurrence`, else its current
+        time) and moves it to the next (tasks/repeating.py); it stays open."""
         uid = await self.lists.ensure_builtins(user_id)
         values: dict[str, Any] = {}
         if not isinstance(changes.title, Unset):
@@ -535,18 +539,34 @@ class Tasks:
         still_open = not (done if not isinstance(done, Unset) else task.done)
         if values.get("remind_at") is not None and task.remind_at is None and still_open:
             await self._check_reminder_quota(uid)
+        # The user's zone only for Done on a task that repeats (or is made to): the rule's days.
+        repeats = values.get("repeat", task.repeat)
+        zone = await self._zone(uid) if done is True and repeats else None
 
         def apply(doc: Task, now: datetime) -> None:
             for name, value in values.items():
                 setattr(doc, name, value)
             doc.updated_by = uid
+            if done is True and not doc.done and zone is not None:
+                moved = after_done(doc, zone, now, occurrence)
+                if moved is not None:
+                    doc.remind_at, doc.due = moved.remind_at, moved.due
+                    doc.done_count, doc.last_done_at = doc.done_count + 1, now
+                    return
             if not isinstance(done, Unset) and done != doc.done:
                 doc.done, doc.done_at = done, (now if done else None)
 
         return await self._change(task, apply)
 
-    async def complete(self, user_id: UserRef, task_id: str | PydanticObjectId) -> Task:
-        return await self.update(user_id, task_id, TaskChanges(done=True))
+    async def complete(
+        self, user_id: UserRef, task_id: str | PydanticObjectId, occurrence: datetime | None = None
+    ) -> Task:
+        """Done; on a repeating task, done for this occurrence (see `update`)."""
+        return await self.update(user_id, task_id, TaskChanges(done=True), occurrence)
+
+    async def stop_repeating(self, user_id: UserRef, task_id: str | PydanticObjectId) -> Task:
+        """The repeat cleared; the task keeps its current time (REST: PATCH {"repeat": null})."""
+        return await self.update(user_id, task_id, TaskChanges(repeat=None))
 
     async def reopen(self, user_id: UserRef, task_id: str | PydanticObjectId) -> Task:
         return await self.update(user_id, task_id, TaskChanges(done=False))
