@@ -161,24 +161,29 @@ async def test_move_to_later_from_the_row_in_two_taps(base_url, open_page, pin_c
 async def test_an_inbox_task_completed_in_two_taps_and_one_due_today_in_one(
     base_url, open_page, pin_clock
 ):
-    """Today fills itself: Inbox's task due today is ticked there (1 tap); one without today's
-    date is two taps away (Inbox under Today, the tick)."""
+    """Today fills itself: Inbox's repeating task due today is ticked there (1 tap) and moves
+    on to its next occurrence, staying on Today (Done on a repeating task completes this
+    occurrence); one without today's date is two taps away (Inbox under Today, the tick)."""
     seeded = await seed_account(base_url, "inboxer", "en")
     watched = await open_signed_in(open_page, base_url, "inboxer", pin=pin_clock)
     page = watched.page
     taps = Taps(page)
     await taps.tap(row(page, "Take a vitamin").locator("input[type=checkbox]"))
-    await row(page, "Take a vitamin").wait_for(state="detached")
+    # every 2 hours at :27: the 12:27 occurrence is done, the next one is 14:27
+    await page.wait_for_selector("#toast >> text=Completed: “Take a vitamin”")
+    await row(page, "Take a vitamin").locator(".task-meta", has_text="Today 2:27 PM").wait_for()
     assert taps.count == 1
     taps = Taps(page)
     await taps.tap("#today-inbox .list-row")
     await taps.tap(row(page, "Buy milk").locator("input[type=checkbox]"))
     await page.wait_for_selector("#toast >> text=Completed: “Buy milk”")
     assert taps.count == 2
-    done = await api_get(
-        base_url, seeded.token, f"/api/tasks?list={seeded.lists['inbox']}&status=done"
-    )
-    assert sorted(t["title"] for t in done["items"]) == ["Buy milk", "Take a vitamin"]
+    inbox = seeded.lists["inbox"]
+    done = await api_get(base_url, seeded.token, f"/api/tasks?list={inbox}&status=done")
+    assert [t["title"] for t in done["items"]] == ["Buy milk"]
+    still = await api_get(base_url, seeded.token, f"/api/tasks?list={inbox}")
+    [vitamin] = [t for t in still["items"] if t["title"] == "Take a vitamin"]
+    assert (vitamin["done"], vitamin["when_text"]) == (False, "today 2:27 PM")
     assert watched.page_errors == []
 
 
