@@ -231,8 +231,8 @@ def encode_cursor(key: str) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str) -> str:
-    """The order key a cursor stands for; InvalidInput("cursor") for anything else."""
+def _unpack(cursor: str, tag: bytes, size: int) -> bytes:
+    """A cursor's bytes after checking its form and tag; InvalidInput("cursor") otherwise."""
     bad = InvalidInput("cursor", "Not a cursor from this API; start again without it")
     if not cursor.isascii() or len(cursor) > CURSOR_MAX_LENGTH:
         raise bad
@@ -240,14 +240,19 @@ def decode_cursor(cursor: str) -> str:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except (binascii.Error, ValueError):
         raise bad from None
-    if len(raw) != 22 or not raw.startswith(_CURSOR_TAG):
+    if len(raw) != size or not raw.startswith(tag):
         raise bad
+    return raw
+
+
+def decode_cursor(cursor: str) -> str:
+    """The order key a cursor stands for; InvalidInput("cursor") for anything else."""
+    raw = _unpack(cursor, _CURSOR_TAG, 22)
     millis = int.from_bytes(raw[2:10], "big")
-    if millis >= 10**13:
-        raise bad
     key = f"{millis:013d}{ObjectId(raw[10:])}"
-    if encode_cursor(key) != cursor:  # one spelling per cursor (no stray padding bits)
-        raise bad
+    # one spelling per cursor (no stray padding bits), and a time that fits the key
+    if millis >= 10**13 or encode_cursor(key) != cursor:
+        raise InvalidInput("cursor", "Not a cursor from this API; start again without it")
     return key
 
 
@@ -261,18 +266,9 @@ def encode_offset(offset: int) -> str:
 
 
 def decode_offset(cursor: str) -> int:
-    bad = InvalidInput("cursor", "Not a cursor from this API; start again without it")
-    if not cursor.isascii() or len(cursor) > CURSOR_MAX_LENGTH:
-        raise bad
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-    except (binascii.Error, ValueError):
-        raise bad from None
-    if len(raw) != 4 or not raw.startswith(_OFFSET_TAG):
-        raise bad
-    offset = int.from_bytes(raw[2:], "big")
+    offset = int.from_bytes(_unpack(cursor, _OFFSET_TAG, 4)[2:], "big")
     if offset > 3 * TODAY_MAX or encode_offset(offset) != cursor:
-        raise bad
+        raise InvalidInput("cursor", "Not a cursor from this API; start again without it")
     return offset
 
 
