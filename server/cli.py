@@ -9,6 +9,8 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 from telegram.error import TelegramError
@@ -22,7 +24,10 @@ from server.observability.logs import AccessLogger, configure_logging
 from server.observability.redaction import harden_logging, redact
 from server.services.accounts.admin import Role
 from server.services.common.errors import NotFound
+from server.services.registry import Services
 from server.telegram.bot import make_bot, set_commands, set_webhook, webhook_url
+
+T = TypeVar("T")
 
 log = logging.getLogger("server")
 
@@ -183,44 +188,40 @@ async def _call_bot_api(command: str, settings: Settings) -> int:
     return 0
 
 
-async def _set_role(settings: Settings, username: str, role: Role) -> int:
+async def _on_user(settings: Settings, action: Callable[[Services], Awaitable[T]]) -> T | None:
+    """One operator action on the database; None, with the error printed, for an unknown
+    user."""
     services = build_services(settings)
     try:
         async with open_database(settings):
-            user = await services.admin.set_role(username, role)
+            return await action(services)
     except NotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return None
     finally:
         services.close()
+
+
+async def _set_role(settings: Settings, username: str, role: Role) -> int:
+    user = await _on_user(settings, lambda services: services.admin.set_role(username, role))
+    if user is None:
+        return 1
     print(f"{user.username} is now {'an admin' if role == 'admin' else 'a user'}")
     return 0
 
 
 async def _deactivate(settings: Settings, username: str) -> int:
-    services = build_services(settings)
-    try:
-        async with open_database(settings):
-            user = await services.admin.deactivate_by_name(username)
-    except NotFound as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    user = await _on_user(settings, lambda services: services.admin.deactivate_by_name(username))
+    if user is None:
         return 1
-    finally:
-        services.close()
     print(f"{user.username} is deactivated; every session ended")
     return 0
 
 
 async def _reset_password(settings: Settings, username: str) -> int:
-    services = build_services(settings)
-    try:
-        async with open_database(settings):
-            password = await services.accounts.operator_reset(username)
-    except NotFound as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    password = await _on_user(settings, lambda services: services.accounts.operator_reset(username))
+    if password is None:
         return 1
-    finally:
-        services.close()
     # stdout only (never the log): the operator hands it over, the user changes it.
     print(f"new password for {username}: {password}")
     print("every session of the user has ended; ask them to change it (POST /api/auth/password)")
