@@ -38,7 +38,7 @@ from server.services.dates.occurrences import RuleError, RuleTooCostly, next_occ
 from server.services.dates.rrule import DEFAULT_MIN_GAP, normalize_rrule
 from server.services.reminders.port import ReminderPlan, ReminderPlanner
 from server.services.sharing.access import Need, require
-from server.services.tasks.lists import Lists, UserRef, object_id, user_key
+from server.services.tasks.lists import Lists, UserRef, custom_lists, object_id, user_key
 from server.services.tasks.repeating import after_done
 from server.services.tasks.search_backend import NO_TERMS, SearchBackend
 from server.services.tasks.views import VIEW_FIELDS, TaskView
@@ -647,7 +647,7 @@ class Tasks:
         await self.search_backend.reindex_user(to_user)
         await self.search_backend.reindex_user(from_user)
         reminders = Task.get_pymongo_collection().find(
-            {"user_id": to_user, "list_id": list_id, "remind_at": {"$ne": None}}, NO_TERMS
+            {**eq(user_id=to_user, list_id=list_id), "remind_at": {"$ne": None}}, NO_TERMS
         )
         async for doc in reminders:
             await self.planner.plan(_plan(Task.model_validate(doc)))
@@ -658,11 +658,12 @@ class Tasks:
         """The user's own lists (not the built-ins, which are merged) and tasks: what
         `move_all` would move, for the linking confirmation screen. Index counts."""
         uid = user_key(user_id)
-        lists = await TaskList.get_pymongo_collection().count_documents(
-            {"user_id": {"$eq": uid}, "key": {"$eq": None}}
-        )
-        tasks = await Task.get_pymongo_collection().count_documents({"user_id": {"$eq": uid}})
-        return Holdings(lists=lists, tasks=tasks)
+        # Counted with indexed finds of `_id`s: `count_documents` is not index-served on the
+        # embedded server (it scans everyone's tasks: common/mongo.at_least). A custom list
+        # is one with a name (built-ins have none).
+        lists = TaskList.get_pymongo_collection().find(custom_lists(uid), {"_id": 1})
+        tasks = Task.get_pymongo_collection().find(eq(user_id=uid), {"_id": 1})
+        return Holdings(lists=len(await lists.to_list()), tasks=len(await tasks.to_list()))
 
     async def move_all(self, from_user_id: UserRef, to_user_id: UserRef) -> None:
         """Merge one user's lists and tasks into another's (account linking). Lists of the
