@@ -414,7 +414,11 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "portability/feed.py::CalendarFeeds.status": ("feed of a user",),
     "portability/feed.py::CalendarFeeds.owner": ("feed by token",),
     "portability/feed.py::CalendarFeeds.render": ("user by id",),
-    "portability/feed.py::CalendarFeeds._fingerprint": ("feed tasks",),
+    "portability/feed.py::CalendarFeeds._fingerprint": Cold(
+        "its $match is index-served, but nx-27017 runs `SELECT COUNT(1)` over the collection "
+        "before any aggregation (a covering-index walk, ~65 us per 1,000 tasks); the find "
+        "alternative measured 50x slower for 10,000 open tasks (docs/query-sites.md)"
+    ),
     "portability/feed.py::CalendarFeeds._build": ("feed tasks",),
     "portability/export.py::Exporter.chunks": Cold(
         "a data export: on demand, a few times per account (its finds lead with the user's id)"

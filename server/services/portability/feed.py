@@ -129,7 +129,7 @@ class CalendarFeeds:
         if len(token) > MAX_TOKEN_LENGTH:
             return None
         doc = await CalendarFeed.get_pymongo_collection().find_one(
-            {"token_hash": {"$eq": digest}}, {"token_hash": 1}
+            eq(token_hash=digest), {"token_hash": 1}
         )
         # The index found it by equality; the constant-time comparison is the rule for
         # secrets all the same.
@@ -161,21 +161,23 @@ class CalendarFeeds:
         return feed
 
     async def _fingerprint(self, uid: str, extra: list[Any]) -> str:
-        """What the feed depends on: each open task's id, last change and version (every
-        write bumps both), in order, plus the user's zone, list names, the year. Equal
-        fingerprints give equal feeds. Read with a find on the `user_tasks` index, BATCH
-        small rows at a time, not a `$group`: the embedded server counts the whole
-        collection before every aggregation (a scan of everyone's tasks)."""
-        digest = hashlib.sha256(repr(extra).encode())
-        cursor = (
-            Task.get_pymongo_collection()
-            .find(eq(user_id=user_key(uid), done=False), {"updated_at": 1, "version": 1})
-            .sort("order_key", -1)
-            .batch_size(BATCH)
-        )
-        async for doc in cursor:
-            digest.update(repr((doc["_id"], doc.get("updated_at"), doc.get("version"))).encode())
-        return digest.hexdigest()
+        """What the feed depends on, in one aggregation (~0.1-0.25 s over 10,000 tasks on the
+        embedded server, against 2-4 s to read and format them all): how many open tasks,
+        their newest change and the sum of their versions (every write bumps both), plus
+        the user's zone, list names, the year. Equal fingerprints give equal feeds.
+        Its `$match` is index-served; nx-27017 also counts the collection first (a walk of
+        a covering index, ~65 us per 1,000 tasks of everyone's). A find of the same rows
+        instead, hashed here, measured 0.7-0.8 s for 10,000 tasks against 15 ms for this
+        (docs/query-sites.md): the aggregation stays."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": eq(user_id=user_key(uid), done=False)},
+            {"$group": {"_id": None, "n": {"$sum": 1}, "last": {"$max": "$updated_at"},
+                        "versions": {"$sum": "$version"}}},
+        ]  # fmt: skip
+        rows = await (await Task.get_pymongo_collection().aggregate(pipeline)).to_list()
+        row = rows[0] if rows else {}
+        facts = [row.get("n", 0), str(row.get("last")), row.get("versions", 0), *extra]
+        return hashlib.sha256(repr(facts).encode()).hexdigest()
 
     def _remember(self, uid: str, fingerprint: str, feed: Feed) -> None:
         previous = self._cache.pop(uid, None)

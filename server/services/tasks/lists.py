@@ -194,9 +194,7 @@ class Lists:
         """The lists the user is a member of (bounded by the shared-lists quota): one indexed
         query for the memberships, one lookup by `_id` per list (`$in` would scan on the
         embedded server). A membership whose list is gone is skipped."""
-        members = ListMember.get_pymongo_collection().find(
-            {"user_id": {"$eq": uid}}, {"list_id": 1}
-        )
+        members = ListMember.get_pymongo_collection().find(eq(user_id=uid), {"list_id": 1})
         found: list[TaskList] = []
         async for row in members:
             oid = object_id(str(row["list_id"]))
@@ -250,9 +248,7 @@ class Lists:
     async def members_counts(self, owner_id: str) -> dict[str, int]:
         """How many people see each of the owner's lists (the owner included), for lists
         with members. One indexed query (bounded: members per list times shared lists)."""
-        rows = ListMember.get_pymongo_collection().find(
-            {"owner_id": {"$eq": owner_id}}, {"list_id": 1}
-        )
+        rows = ListMember.get_pymongo_collection().find(eq(owner_id=owner_id), {"list_id": 1})
         counts: dict[str, int] = {}
         async for row in rows:
             counts[row["list_id"]] = counts.get(row["list_id"], 1) + 1
@@ -359,12 +355,8 @@ class Lists:
         await self.move_tasks(task_list.user_id, str(task_list.id), str(inbox.id))
         # A shared list's members and open invites go with it (after the list: a retry
         # finds them by the list id still).
-        await ListMember.get_pymongo_collection().delete_many(
-            {"list_id": {"$eq": str(task_list.id)}}
-        )
-        await ListInvite.get_pymongo_collection().delete_many(
-            {"list_id": {"$eq": str(task_list.id)}}
-        )
+        await ListMember.get_pymongo_collection().delete_many(eq(list_id=str(task_list.id)))
+        await ListInvite.get_pymongo_collection().delete_many(eq(list_id=str(task_list.id)))
 
     async def move_tasks(
         self, uid: str, from_list: str, to_list: str, to_user: str | None = None

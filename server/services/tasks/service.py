@@ -416,9 +416,9 @@ class Tasks:
         `done`, then the list or a range on the time), each bounded by TODAY_MAX."""
         uid = await self.lists.ensure_builtins(user_id)
         end = end_of_day(now or self.clock(), await self._zone(uid))
-        base: dict[str, Any] = {"user_id": {"$eq": uid}, "done": {"$eq": False}}
+        base = eq(user_id=uid, done=False)
         sources: list[tuple[dict[str, Any], str, int]] = [
-            ({**base, "list_id": {"$eq": await self._today_id(uid)}}, "order_key", -1),
+            ({**base, **eq(list_id=await self._today_id(uid))}, "order_key", -1),
             ({**base, "remind_at": {"$lt": end}}, "remind_at", 1),
             ({**base, "due": {"$lt": end}}, "due", 1),
         ]
@@ -620,11 +620,7 @@ class Tasks:
         collection = Task.get_pymongo_collection()
         for field in ("assignee_id", "remind_by"):
             rows = collection.find(
-                {
-                    "user_id": {"$eq": owner},
-                    "list_id": {"$eq": list_id},
-                    field: {"$eq": member},
-                },
+                eq({field: member}, user_id=owner, list_id=list_id),
                 NO_TERMS,
             )
             async for doc in rows:
@@ -708,9 +704,7 @@ class Tasks:
         # Who set a reminder or is assigned (shared lists): the merged account is now dst.
         tasks = Task.get_pymongo_collection()
         for field in ("remind_by", "assignee_id"):
-            await tasks.update_many(
-                {"user_id": {"$eq": dst}, field: {"$eq": src}}, {"$set": {field: dst}}
-            )
+            await tasks.update_many(eq({field: src}, user_id=dst), {"$set": {field: dst}})
         # The moved reminders now belong to the other user.
         reminders = Task.get_pymongo_collection().find(
             {**eq(user_id=dst), "remind_at": {"$ne": None}}, NO_TERMS
@@ -739,13 +733,13 @@ class Tasks:
             await self.limiter.hit((self._rate, uid))
         except TooManyAttempts as exc:
             raise CreationRateExceeded(self.limits.tasks_per_minute, exc.retry_after) from None
-        if await at_least(Task, {"user_id": {"$eq": uid}}, self.limits.max_tasks, _USER_TASKS):
+        if await at_least(Task, eq(user_id=uid), self.limits.max_tasks, _USER_TASKS):
             raise QuotaExceeded("tasks", self.limits.max_tasks)
         if reminder:
             await self._check_reminder_quota(uid)
 
     async def _check_reminder_quota(self, uid: str) -> None:
-        active = {"user_id": {"$eq": uid}, "done": {"$eq": False}, "remind_at": {"$ne": None}}
+        active = {**eq(user_id=uid, done=False), "remind_at": {"$ne": None}}
         if await at_least(Task, active, self.limits.max_active_reminders, _USER_TASKS):
             raise QuotaExceeded("reminders", self.limits.max_active_reminders)
 
