@@ -42,4 +42,7 @@ class TaskList(Document):
                 unique=True,
                 partialFilterExpression={"name_normalized": {"$type": "string"}},
             ),
+            # MongoDB uses a partial index only for queries that imply its filter: this one
+            # serves "the user's lists" and the custom-lists count (`lists.custom_lists`).
+            IndexModel([("user_id", ASCENDING)], name="user"),
         ]

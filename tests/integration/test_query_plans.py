@@ -177,11 +177,118 @@ HOT: dict[str, Run] = {
     "chat turn": lambda db: db.reminder_chats.update_one(
         {"_id": 1007, "next_ms": {"$lte": NOW}}, {"$set": {"next_ms": NOW}}
     ),
-    "draft awaiting a time": lambda db: db.reminder_drafts.find_one(
-        eq(user_id=U, awaiting_time=1), {"_id": 1}
+    "bot question": lambda db: db.bot_questions.find_one(eq(_id=U)),
+    "bot question answered": lambda db: db.bot_questions.delete_one(eq(_id=U, kind="time")),
+    "bot question asked": lambda db: db.bot_questions.replace_one(
+        eq(_id=U), {"kind": "zone", "expires_ms": NOW}, upsert=True
     ),
     "quiet hours": lambda db: db.reminder_prefs.find_one({"_id": U}),
+    # sharing: the access check on every request to a shared list, the overview, invites
+    "list by id": lambda db: db.task_lists.find_one(eq(_id=ObjectId(U))),
+    "list handed over": lambda db: db.task_lists.update_one(
+        {"_id": ObjectId(U), **eq(user_id=U)}, {"$set": {"user_id": "x"}}
+    ),
+    "membership by id": lambda db: db.list_members.find_one(eq(_id=f"L1:{U}")),
+    "membership changed": lambda db: db.list_members.find_one_and_update(
+        eq(_id=f"L1:{U}"), {"$set": {"role": "viewer"}}
+    ),
+    "membership deleted": lambda db: db.list_members.delete_one(eq(_id=f"L1:{U}")),
+    "memberships of a user": lambda db: _all(db.list_members.find(eq(user_id=U), {"list_id": 1})),
+    "members of a list": lambda db: _all(
+        db.list_members.find(eq(list_id="L1")).sort("joined_ms", 1).limit(50)
+    ),
+    "members of a list counted": lambda db: _all(
+        db.list_members.find(eq(list_id="L1"), {"_id": 1})
+    ),
+    "members of an owner": lambda db: _all(db.list_members.find(eq(owner_id=U), {"list_id": 1})),
+    "members of a list handed over": lambda db: db.list_members.update_many(
+        eq(list_id="L1"), {"$set": {"owner_id": U}}
+    ),
+    "invite by code": lambda db: db.list_invites.find_one(eq(_id="code7")),
+    "invite accepted": lambda db: db.list_invites.find_one_and_delete(
+        {**eq(_id="code7"), "expires_ms": {"$gt": NOW}}
+    ),
+    "invite revoked": lambda db: db.list_invites.delete_one(eq(_id="code7", list_id="L1")),
+    "invites of a list": lambda db: _all(
+        db.list_invites.find(eq(list_id="L1")).sort("created_ms", 1)
+    ),
+    "invites of a list handed over": lambda db: db.list_invites.update_many(
+        eq(list_id="L1"), {"$set": {"owner_id": U}}
+    ),
+    "open tasks of a list counted": lambda db: _all(
+        db.tasks.find(eq(user_id=U, list_id="L1", done=False), {"_id": 1})
+    ),
+    "tasks of a list held by a member": lambda db: _all(
+        db.tasks.find(eq(user_id=U, list_id="L1", assignee_id="m"), {"terms": 0})
+    ),
+    "task by id": lambda db: db.tasks.find_one({"_id": ObjectId()}),
+    # quotas (common/mongo.at_least: the n-th along the index, fetched alone)
+    "tasks quota": lambda db: _all(
+        db.tasks.find(eq(user_id=U), {"_id": 1})
+        .sort([("user_id", 1), ("done", 1), ("order_key", -1)])
+        .skip(2)
+        .limit(1)
+    ),
+    "active reminders quota": lambda db: _all(
+        db.tasks.find({**eq(user_id=U, done=False), "remind_at": {"$ne": None}}, {"_id": 1})
+        .sort([("user_id", 1), ("done", 1), ("order_key", -1)])
+        .skip(2)
+        .limit(1)
+    ),
+    "lists quota": lambda db: _all(
+        db.task_lists.find({**eq(user_id=U), "name_normalized": {"$gt": ""}}, {"_id": 1})
+        .sort([("user_id", 1), ("name_normalized", 1)])
+        .skip(2)
+        .limit(1)
+    ),
+    # Today: three indexed queries (services/tasks/service.py `today`)
+    "today by list": lambda db: _all(
+        db.tasks.find(eq(user_id=U, done=False, list_id="L1")).sort("order_key", -1).limit(200)
+    ),
+    "today by reminder time": lambda db: _all(
+        db.tasks.find({**eq(user_id=U, done=False), "remind_at": {"$lt": now_date()}})
+        .sort("remind_at", 1)
+        .limit(200)
+    ),
+    "today by due time": lambda db: _all(
+        db.tasks.find({**eq(user_id=U, done=False), "due": {"$lt": now_date()}})
+        .sort("due", 1)
+        .limit(200)
+    ),
+    # linking (the account screen's counts and the confirmation)
+    "user's custom lists counted": lambda db: _all(
+        db.task_lists.find({**eq(user_id=U), "name_normalized": {"$gt": ""}}, {"_id": 1})
+    ),
+    "user's tasks counted": lambda db: _all(db.tasks.find(eq(user_id=U), {"_id": 1})),
+    "link code offered": lambda db: db.link_codes.find_one_and_update(
+        {"_id": "c7", "expires_ms": {"$gt": NOW}, "offered_to": {"$in": [0, 7]}},
+        {"$set": {"offered_to": 7}},
+    ),
+    "link code deleted": lambda db: db.link_codes.delete_one({"_id": "c7"}),
+    "link code cancelled": lambda db: db.link_codes.delete_one(
+        eq(_id="c7", offered_to=7, claimed_by=0)
+    ),
+    "user unlinked": lambda db: db.users.update_one(
+        eq(_id=ObjectId(U), telegram_id=1000), {"$set": {"telegram_id": None}}
+    ),
+    # the calendar feed (polled by calendar apps)
+    "feed by token": lambda db: db.calendar_feeds.find_one(eq(token_hash="h7"), {"token_hash": 1}),
+    "feed of a user": lambda db: db.calendar_feeds.find_one({"_id": U}, {"created_ms": 1}),
+    "feed written": lambda db: db.calendar_feeds.replace_one(
+        {"_id": U}, {"token_hash": "h8"}, upsert=True
+    ),
+    "feed deleted": lambda db: db.calendar_feeds.delete_one({"_id": U}),
+    "feed tasks": lambda db: _all(
+        db.tasks.find(eq(user_id=U, done=False), {"title": 1, "updated_at": 1, "version": 1})
+        .sort("order_key", -1)
+        .batch_size(500)
+    ),
 }
+
+
+def now_date() -> datetime:
+    return datetime(2030, 1, 1, tzinfo=UTC)
+
 
 ERASE = Cold("erasing or merging an account: once per account, may scan")
 ADMIN = Cold("the admin's user search (a regex over names): an admin screen, may scan")
@@ -239,8 +346,6 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "reminders/claims.py::ReminderClaims.take_chat": ("chat turn",),
     "reminders/claims.py::ReminderClaims.update": ("reminder by id",),
     "reminders/drafts.py::ReminderDrafts._set": ("reminder by id",),
-    "reminders/drafts.py::ReminderDrafts.await_time": ("draft awaiting a time",),
-    "reminders/drafts.py::ReminderDrafts.awaiting": ("draft awaiting a time",),
     "reminders/drafts.py::ReminderDrafts.discard": ("reminder by id",),
     "reminders/service.py::Reminders._deliver_claimed": ("user by id",),
     "reminders/service.py::Reminders._quiet_until": ("quiet hours",),
@@ -265,7 +370,6 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "tasks/lists.py::Lists.move_tasks": ("tasks of a list moved",),
     "tasks/lists.py::Lists.open_counts": ("open counts",),
     "tasks/lists.py::Lists.rename": ("list by id and user",),
-    "tasks/lists.py::Lists.resolve": ("list by id and user",),
     "tasks/search_backend.py::MongoSearch._postings": ("search postings",),
     "tasks/search_backend.py::MongoSearch._from_postings": ("search candidates",),
     "tasks/search_backend.py::MongoSearch._write": ("search postings written",),
@@ -290,6 +394,82 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "updates.py::UpdateJournal.forget_sender": ERASE,
     "updates.py::UpdateJournal.mark_handled": ("update handled",),
     "updates.py::UpdateJournal.renew_claims": ("update claims renewed",),
+    # account security
+    "accounts/auth.py::AuthService._cap_sessions": Cold(
+        "the user's sessions by an ObjectId user_id (see SESSIONS), on each sign-in: a scan "
+        "of refresh_sessions until sessions carry a string user key (docs/query-sites.md)"
+    ),
+    "accounts/linking.py::TelegramLinking.preview": ("link code offered", "link code deleted"),
+    "accounts/linking.py::TelegramLinking.cancel": ("link code cancelled",),
+    "accounts/linking.py::TelegramLinking.unlink": ("user unlinked",),
+    # quotas: the helper, by its three callers' shapes
+    "common/mongo.py::at_least": ("tasks quota", "active reminders quota", "lists quota"),
+    # bot questions
+    "reminders/questions.py::Questions.ask": ("bot question asked",),
+    "reminders/questions.py::Questions.pending": ("bot question",),
+    "reminders/questions.py::Questions.clear": ("bot question answered",),
+    # data: the feed is polled by calendar apps (hot); export and import are on demand
+    "portability/feed.py::CalendarFeeds.enable": ("feed written",),
+    "portability/feed.py::CalendarFeeds.disable": ("feed deleted",),
+    "portability/feed.py::CalendarFeeds.status": ("feed of a user",),
+    "portability/feed.py::CalendarFeeds.owner": ("feed by token",),
+    "portability/feed.py::CalendarFeeds.render": ("user by id",),
+    "portability/feed.py::CalendarFeeds._fingerprint": Cold(
+        "its $match is index-served, but nx-27017 runs `SELECT COUNT(1)` over the collection "
+        "before any aggregation (a covering-index walk, ~65 us per 1,000 tasks); the find "
+        "alternative measured 50x slower for 10,000 open tasks (docs/query-sites.md)"
+    ),
+    "portability/feed.py::CalendarFeeds._build": ("feed tasks",),
+    "portability/export.py::Exporter.chunks": Cold(
+        "a data export: on demand, a few times per account (its finds lead with the user's id)"
+    ),
+    "portability/importer.py::Importer.run": Cold(
+        "an import: on demand, rare; bounded by the file's size limit"
+    ),
+    "portability/links.py::DataLinks.erase_user": ERASE,
+    # sharing
+    "sharing/access.py::role_of": ("membership by id",),
+    "sharing/service.py::_user": ("user by id",),
+    "sharing/service.py::Sharing.revoke": ("invite revoked",),
+    "sharing/service.py::Sharing.accept": ("invite accepted",),
+    "sharing/service.py::Sharing.members": ("members of a list",),
+    "sharing/service.py::Sharing.set_role": ("membership changed",),
+    "sharing/service.py::Sharing.remove": ("membership deleted",),
+    "sharing/service.py::Sharing._open": ("invite by code", "list by id"),
+    "sharing/service.py::Sharing._open_invites": ("invites of a list",),
+    "sharing/service.py::Sharing._check_lists_quota": ("members of an owner",),
+    "sharing/service.py::Sharing._count": (
+        "members of a list counted",
+        "memberships of a user",
+    ),
+    "sharing/service.py::Sharing._transfer": (
+        "list handed over",
+        "membership deleted",
+        "members of a list handed over",
+        "invites of a list handed over",
+    ),
+    "sharing/service.py::Sharing.erase_user": ERASE,
+    "sharing/service.py::Sharing.move_all": ERASE,
+    # lists and tasks, with sharing and Today
+    "tasks/lists.py::Lists.access": ("list by id",),
+    "tasks/lists.py::Lists.shared_with": ("memberships of a user", "list by id"),
+    "tasks/lists.py::Lists.open_count": ("open tasks of a list counted",),
+    "tasks/lists.py::Lists.members_counts": ("members of an owner",),
+    "tasks/service.py::Tasks.today": (
+        "today by list",
+        "today by reminder time",
+        "today by due time",
+    ),
+    "tasks/service.py::Tasks._zone": ("user by id",),
+    "tasks/service.py::_zone": ("user by id",),
+    "tasks/service.py::Tasks._load_for": ("task by id", "list by id"),
+    "tasks/service.py::Tasks._assignee": ("list by id",),
+    "tasks/service.py::Tasks.holdings": ("user's custom lists counted", "user's tasks counted"),
+    "tasks/service.py::Tasks.release_member": ("tasks of a list held by a member",),
+    "tasks/service.py::Tasks.change_owner": Cold(
+        "a shared list changes owner (the owner leaves or erases the account): once per "
+        "list; served by `list_tasks` all the same"
+    ),
     "../telegram/task_handlers.py::find": NOT_A_QUERY,  # the tasks service's search
 }
 

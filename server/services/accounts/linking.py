@@ -35,7 +35,7 @@ from server.services.accounts.manage import Accounts
 from server.services.accounts.telegram_channel import TelegramChannel
 from server.services.accounts.users import TelegramProfile, Users
 from server.services.common.errors import Conflict, NotConfigured, Unavailable
-from server.services.common.mongo import same_id
+from server.services.common.mongo import eq, same_id
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class TelegramLinking:
         if not code or len(code) > MAX_CODE_LENGTH:
             return False
         result = await LinkCode.get_pymongo_collection().delete_one(
-            {"_id": _hash(code), "offered_to": profile.telegram_id, "claimed_by": 0}
+            eq(_id=_hash(code), offered_to=profile.telegram_id, claimed_by=0)
         )
         return result.deleted_count == 1
 
@@ -208,7 +208,7 @@ class TelegramLinking:
             )
         detached: dict[str, Any] = {field: None for field in TELEGRAM_FIELDS}
         result = await User.get_pymongo_collection().update_one(
-            {"_id": user_id, "telegram_id": telegram_id}, {"$set": detached}
+            eq(_id=user_id, telegram_id=telegram_id), {"$set": detached}
         )
         if result.matched_count == 0:
             raise Conflict("The account changed meanwhile; try again")

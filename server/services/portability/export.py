@@ -15,6 +15,7 @@ from models import Reminder, Task, User
 from models.clock import from_ms, utcnow
 from server.services.accounts.sessions import Sessions
 from server.services.accounts.users import Users
+from server.services.common.mongo import eq
 from server.services.portability.feed import CalendarFeeds
 from server.services.reminders.service import Reminders
 from server.services.tasks.lists import Lists
@@ -161,7 +162,7 @@ class Exporter:
         yield b',"tasks":['
         cursor = (
             Task.get_pymongo_collection()
-            .find({"user_id": {"$eq": uid}}, TASK_FIELDS)
+            .find(eq(user_id=uid), TASK_FIELDS)
             .sort("order_key", 1)  # oldest first: an import recreates them in that order
             .batch_size(BATCH)
         )
@@ -170,7 +171,7 @@ class Exporter:
         yield b'],"reminders":['
         cursor = (
             Reminder.get_pymongo_collection()
-            .find({"user_id": {"$eq": uid}}, {"claim": 0, "lease_ms": 0})
+            .find(eq(user_id=uid), {"claim": 0, "lease_ms": 0})
             .batch_size(BATCH)
         )
         async for piece in _arrays(cursor, reminder_row):

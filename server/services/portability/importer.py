@@ -31,6 +31,7 @@ from models.clock import utcnow
 from models.data_links import ImportKey
 from models.task_list import BUILTIN_KEYS, BuiltinKey
 from server.services.common.errors import InvalidInput, ServiceError
+from server.services.common.mongo import eq
 from server.services.dates.occurrences import RuleError, next_occurrence
 from server.services.dates.zones import get_zone
 from server.services.portability.feed import zone_for
@@ -379,8 +380,7 @@ class Importer:
         targets = await self._list_targets(uid, plan.lists)
         keys_collection = ImportKey.get_pymongo_collection()
         done_keys = {
-            str(doc["_id"])
-            async for doc in keys_collection.find({"user_id": {"$eq": uid}}, {"_id": 1})
+            str(doc["_id"]) async for doc in keys_collection.find(eq(user_id=uid), {"_id": 1})
         }
         created = reminders = skipped = 0
         now = self._clock()

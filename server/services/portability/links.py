@@ -7,6 +7,7 @@ from beanie import PydanticObjectId
 
 from models.data_links import CalendarFeed, ImportKey
 from server.services.accounts.account_data import Holdings
+from server.services.common.mongo import eq
 
 
 class DataLinks:
@@ -23,4 +24,4 @@ class DataLinks:
     async def erase_user(self, user_id: PydanticObjectId) -> None:
         uid = str(user_id)
         await CalendarFeed.get_pymongo_collection().delete_one({"_id": uid})
-        await ImportKey.get_pymongo_collection().delete_many({"user_id": {"$eq": uid}})
+        await ImportKey.get_pymongo_collection().delete_many(eq(user_id=uid))

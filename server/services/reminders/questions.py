@@ -12,6 +12,7 @@ from beanie.odm.utils.dump import get_dict
 
 from models.bot_question import BotQuestion, QuestionKind
 from models.clock import utcnow
+from server.services.common.mongo import eq
 
 # An answer comes within minutes; a text hours later is a new message, not an answer.
 QUESTION_TTL = timedelta(minutes=30)
@@ -36,11 +37,11 @@ class Questions:
             original=original[:MAX_ORIGINAL], expires_ms=_ms(expires), expires_at=expires,
         )  # fmt: skip
         await BotQuestion.get_pymongo_collection().replace_one(
-            {"_id": {"$eq": str(user_id)}}, get_dict(question, to_db=True), upsert=True
+            eq(_id=str(user_id)), get_dict(question, to_db=True), upsert=True
         )
 
     async def pending(self, user_id: object) -> BotQuestion | None:
-        doc = await BotQuestion.get_pymongo_collection().find_one({"_id": {"$eq": str(user_id)}})
+        doc = await BotQuestion.get_pymongo_collection().find_one(eq(_id=str(user_id)))
         if doc is None or doc["expires_ms"] <= _ms(self._clock()):
             return None
         question: BotQuestion = BotQuestion.model_validate(doc)
@@ -48,7 +49,5 @@ class Questions:
 
     async def clear(self, user_id: object, kind: QuestionKind | None = None) -> None:
         """Answered (or no longer asked); with `kind`, only a question of that kind."""
-        filters: dict[str, object] = {"_id": {"$eq": str(user_id)}}
-        if kind is not None:
-            filters["kind"] = {"$eq": kind}
+        filters = eq(_id=str(user_id)) if kind is None else eq(_id=str(user_id), kind=kind)
         await BotQuestion.get_pymongo_collection().delete_one(filters)

@@ -17,7 +17,7 @@ from typing import Literal
 from models import ListMember, TaskList
 from models.sharing import member_key
 from server.services.common.errors import Forbidden, ListNotFound
-from server.services.common.mongo import find_one
+from server.services.common.mongo import eq, find_one
 
 Role = Literal["owner", "editor", "viewer"]
 
@@ -43,7 +43,7 @@ async def role_of(user_id: str, task_list: TaskList) -> Role | None:
         return "owner"
     if task_list.key is not None:
         return None  # built-in lists are never shared
-    member = await find_one(ListMember, {"_id": {"$eq": member_key(str(task_list.id), user_id)}})
+    member = await find_one(ListMember, eq(_id=member_key(str(task_list.id), user_id)))
     return None if member is None else member.role
 
 

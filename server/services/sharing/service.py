@@ -32,7 +32,7 @@ from server.services.common.errors import (
     ListNotFound,
     NotFound,
 )
-from server.services.common.mongo import find_one, insert
+from server.services.common.mongo import eq, find_one, insert
 from server.services.sharing.access import Need, Role, role_of
 from server.services.tasks.lists import Lists, ListView, UserRef, object_id, user_key
 from server.services.tasks.service import Tasks
@@ -128,9 +128,7 @@ class Sharing:
         if task_list.key is not None:
             raise Conflict("Built-in lists cannot be shared")
         lid = str(task_list.id)
-        if await self._count(ListMember, {"list_id": {"$eq": lid}}) >= (
-            self.limits.members_per_list
-        ):
+        if await self._count(ListMember, eq(list_id=lid)) >= (self.limits.members_per_list):
             raise Conflict(f"A list can have at most {self.limits.members_per_list} members")
         open_invites = await self._open_invites(lid)
         if len(open_invites) >= self.limits.open_invites_per_list:
@@ -156,7 +154,7 @@ class Sharing:
     async def revoke(self, user_id: UserRef, list_id: str, code: str) -> None:
         task_list = await self.lists.resolve(user_id, list_id, Need.MANAGE)
         result = await ListInvite.get_pymongo_collection().delete_one(
-            {"_id": {"$eq": code}, "list_id": {"$eq": str(task_list.id)}}
+            eq(_id=code, list_id=str(task_list.id))
         )
         if result.deleted_count != 1:
             raise NotFound("No such invite")
@@ -178,11 +176,9 @@ class Sharing:
         invite, task_list = await self._open(code)
         lid = str(task_list.id)
         if await role_of(uid, task_list) is None:
-            if await self._count(ListMember, {"list_id": {"$eq": lid}}) >= (
-                self.limits.members_per_list
-            ):
+            if await self._count(ListMember, eq(list_id=lid)) >= (self.limits.members_per_list):
                 raise Conflict(f"This list already has {self.limits.members_per_list} members")
-            joined = await self._count(ListMember, {"user_id": {"$eq": uid}})
+            joined = await self._count(ListMember, eq(user_id=uid))
             if joined >= self.limits.shared_lists_per_user:
                 raise Conflict(
                     f"You are already in {self.limits.shared_lists_per_user} shared lists"
@@ -190,7 +186,7 @@ class Sharing:
             now = to_ms(self.clock())
             # The claim: deleting it. One joiner per code, only while it is open.
             claimed = await ListInvite.get_pymongo_collection().find_one_and_delete(
-                {"_id": {"$eq": code}, "expires_ms": {"$gt": now}}
+                {**eq(_id=code), "expires_ms": {"$gt": now}}
             )
             if claimed is None:
                 raise NotFound("No such invite (it may have expired, been used or revoked)")
@@ -224,7 +220,7 @@ class Sharing:
         ]
         rows = (
             ListMember.get_pymongo_collection()
-            .find({"list_id": {"$eq": str(task_list.id)}})
+            .find(eq(list_id=str(task_list.id)))
             .sort("joined_ms", 1)
             .limit(self.limits.members_per_list)
         )
@@ -248,7 +244,7 @@ class Sharing:
             raise InvalidInput("role", "The role must be editor or viewer")
         task_list = await self.lists.resolve(user_id, list_id, Need.MANAGE)
         updated = await ListMember.get_pymongo_collection().find_one_and_update(
-            {"_id": {"$eq": member_key(str(task_list.id), member_id)}},
+            eq(_id=member_key(str(task_list.id), member_id)),
             {"$set": {"role": role}},
             return_document=ReturnDocument.AFTER,
         )
@@ -272,7 +268,7 @@ class Sharing:
         if role == "owner" and member_id == uid:
             raise Conflict("The owner cannot leave the list; transfer it to a member first")
         result = await ListMember.get_pymongo_collection().delete_one(
-            {"_id": {"$eq": member_key(str(task_list.id), member_id)}}
+            eq(_id=member_key(str(task_list.id), member_id))
         )
         if result.deleted_count != 1:
             raise NotFound("No such member")
@@ -301,13 +297,13 @@ class Sharing:
         """Before the user's lists are erased: each list they own with members goes to its
         longest-standing member; then their memberships and invites go."""
         uid = user_key(user_id)
-        owned = ListMember.get_pymongo_collection().find({"owner_id": {"$eq": uid}}, {"list_id": 1})
+        owned = ListMember.get_pymongo_collection().find(eq(owner_id=uid), {"list_id": 1})
         for lid in {row["list_id"] async for row in owned}:
             oid = object_id(lid)
             task_list = await find_one(TaskList, {"_id": oid}) if oid is not None else None
             heir = (
                 await ListMember.get_pymongo_collection()
-                .find({"list_id": {"$eq": lid}})
+                .find(eq(list_id=lid))
                 .sort("joined_ms", 1)
                 .limit(1)
                 .to_list()
@@ -317,11 +313,11 @@ class Sharing:
             await self._transfer(task_list, str(heir[0]["user_id"]), keep_old=False)
             await self.tasks.release_member(task_list.user_id, lid, uid)
         # In the lists they were a member of: their assignments and reminders go to the owner.
-        joined = ListMember.get_pymongo_collection().find({"user_id": {"$eq": uid}})
+        joined = ListMember.get_pymongo_collection().find(eq(user_id=uid))
         async for row in joined:
             await self.tasks.release_member(str(row["owner_id"]), str(row["list_id"]), uid)
-        await ListMember.get_pymongo_collection().delete_many({"user_id": {"$eq": uid}})
-        await ListInvite.get_pymongo_collection().delete_many({"owner_id": {"$eq": uid}})
+        await ListMember.get_pymongo_collection().delete_many(eq(user_id=uid))
+        await ListInvite.get_pymongo_collection().delete_many(eq(owner_id=uid))
 
     async def move_all(self, from_user_id: PydanticObjectId, to_user_id: PydanticObjectId) -> None:
         """An account merge: the memberships of one become the other's (runs before the
@@ -331,10 +327,10 @@ class Sharing:
             return
         members = ListMember.get_pymongo_collection()
         # dst in a list src owns: dst becomes its owner, so no longer a member.
-        async for row in members.find({"user_id": {"$eq": dst}}):
+        async for row in members.find(eq(user_id=dst)):
             if row["owner_id"] == src:
-                await members.delete_one({"_id": {"$eq": row["_id"]}})
-        async for row in members.find({"user_id": {"$eq": src}}):
+                await members.delete_one(eq(_id=row["_id"]))
+        async for row in members.find(eq(user_id=src)):
             member = ListMember.model_validate(row)
             oid = object_id(member.list_id)
             task_list = await find_one(TaskList, {"_id": oid}) if oid is not None else None
@@ -347,10 +343,10 @@ class Sharing:
                     await insert(moved)
             if task_list is not None:  # src's assignments and reminders there: dst's now
                 await self.tasks.release_member(task_list.user_id, member.list_id, src, to=heir)
-            await members.delete_one({"_id": {"$eq": member.id}})
-        await members.update_many({"owner_id": {"$eq": src}}, {"$set": {"owner_id": dst}})
+            await members.delete_one(eq(_id=member.id))
+        await members.update_many(eq(owner_id=src), {"$set": {"owner_id": dst}})
         await ListInvite.get_pymongo_collection().update_many(
-            {"owner_id": {"$eq": src}}, {"$set": {"owner_id": dst}}
+            eq(owner_id=src), {"$set": {"owner_id": dst}}
         )
 
     # Internals
@@ -372,17 +368,17 @@ class Sharing:
                 )
         try:
             await TaskList.get_pymongo_collection().update_one(
-                {"_id": task_list.id, "user_id": {"$eq": old}}, {"$set": {"user_id": new_owner}}
+                eq(_id=task_list.id, user_id=old), {"$set": {"user_id": new_owner}}
             )
         except DuplicateKeyError:
             # The new owner has a list of that name: nothing changed, undo the first step.
             if keep_old:
-                await members.delete_one({"_id": {"$eq": member_key(lid, old)}})
+                await members.delete_one(eq(_id=member_key(lid, old)))
             raise ListNameTaken() from None
-        await members.delete_one({"_id": {"$eq": member_key(lid, new_owner)}})
-        await members.update_many({"list_id": {"$eq": lid}}, {"$set": {"owner_id": new_owner}})
+        await members.delete_one(eq(_id=member_key(lid, new_owner)))
+        await members.update_many(eq(list_id=lid), {"$set": {"owner_id": new_owner}})
         await ListInvite.get_pymongo_collection().update_many(
-            {"list_id": {"$eq": lid}}, {"$set": {"owner_id": new_owner}}
+            eq(list_id=lid), {"$set": {"owner_id": new_owner}}
         )
         await self.tasks.change_owner(lid, old, new_owner)
         task_list.user_id = new_owner
@@ -391,7 +387,7 @@ class Sharing:
         gone = NotFound("No such invite (it may have expired, been used or revoked)")
         if not code or len(code) > CODE_MAX_LENGTH:
             raise gone
-        invite = await find_one(ListInvite, {"_id": {"$eq": code}})
+        invite = await find_one(ListInvite, eq(_id=code))
         if invite is None or invite.expires_ms <= to_ms(self.clock()):
             raise gone
         oid = object_id(invite.list_id)
@@ -404,20 +400,16 @@ class Sharing:
         now = to_ms(self.clock())
         # Used and revoked ones are deleted; expired ones linger until the TTL purge, so
         # the scan is bounded by the invites made within the longest expiry.
-        rows = (
-            ListInvite.get_pymongo_collection()
-            .find({"list_id": {"$eq": lid}})
-            .sort("created_ms", 1)
-        )
+        rows = ListInvite.get_pymongo_collection().find(eq(list_id=lid)).sort("created_ms", 1)
         found = [ListInvite.model_validate(row) async for row in rows]
         return [i for i in found if i.expires_ms > now]
 
     async def _check_lists_quota(self, uid: str, lid: str) -> None:
         """Sharing one more list: what the user shares (owned lists with members) and the
         lists they joined count together."""
-        owned = ListMember.get_pymongo_collection().find({"owner_id": {"$eq": uid}}, {"list_id": 1})
+        owned = ListMember.get_pymongo_collection().find(eq(owner_id=uid), {"list_id": 1})
         shared = {row["list_id"] async for row in owned} | {lid}
-        joined = await self._count(ListMember, {"user_id": {"$eq": uid}})
+        joined = await self._count(ListMember, eq(user_id=uid))
         if len(shared) + joined > self.limits.shared_lists_per_user:
             raise Conflict(f"You can share at most {self.limits.shared_lists_per_user} lists")
 

@@ -38,7 +38,7 @@ from server.services.dates.occurrences import RuleError, RuleTooCostly, next_occ
 from server.services.dates.rrule import DEFAULT_MIN_GAP, normalize_rrule
 from server.services.reminders.port import ReminderPlan, ReminderPlanner
 from server.services.sharing.access import Need, require
-from server.services.tasks.lists import Lists, UserRef, object_id, user_key
+from server.services.tasks.lists import Lists, UserRef, custom_lists, object_id, user_key
 from server.services.tasks.repeating import after_done
 from server.services.tasks.search_backend import NO_TERMS, SearchBackend
 from server.services.tasks.views import VIEW_FIELDS, TaskView
@@ -412,9 +412,9 @@ class Tasks:
         `done`, then the list or a range on the time), each bounded by TODAY_MAX."""
         uid = await self.lists.ensure_builtins(user_id)
         end = end_of_day(now or self.clock(), await self._zone(uid))
-        base: dict[str, Any] = {"user_id": {"$eq": uid}, "done": {"$eq": False}}
+        base = eq(user_id=uid, done=False)
         sources: list[tuple[dict[str, Any], str, int]] = [
-            ({**base, "list_id": {"$eq": await self._today_id(uid)}}, "order_key", -1),
+            ({**base, **eq(list_id=await self._today_id(uid))}, "order_key", -1),
             ({**base, "remind_at": {"$lt": end}}, "remind_at", 1),
             ({**base, "due": {"$lt": end}}, "due", 1),
         ]
@@ -616,11 +616,7 @@ class Tasks:
         collection = Task.get_pymongo_collection()
         for field in ("assignee_id", "remind_by"):
             rows = collection.find(
-                {
-                    "user_id": {"$eq": owner},
-                    "list_id": {"$eq": list_id},
-                    field: {"$eq": member},
-                },
+                eq({field: member}, user_id=owner, list_id=list_id),
                 NO_TERMS,
             )
             async for doc in rows:
@@ -643,7 +639,7 @@ class Tasks:
         await self.search_backend.reindex_user(to_user)
         await self.search_backend.reindex_user(from_user)
         reminders = Task.get_pymongo_collection().find(
-            {"user_id": to_user, "list_id": list_id, "remind_at": {"$ne": None}}, NO_TERMS
+            {**eq(user_id=to_user, list_id=list_id), "remind_at": {"$ne": None}}, NO_TERMS
         )
         async for doc in reminders:
             await self.planner.plan(_plan(Task.model_validate(doc)))
@@ -654,11 +650,12 @@ class Tasks:
         """The user's own lists (not the built-ins, which are merged) and tasks: what
         `move_all` would move, for the linking confirmation screen. Index counts."""
         uid = user_key(user_id)
-        lists = await TaskList.get_pymongo_collection().count_documents(
-            {"user_id": {"$eq": uid}, "key": {"$eq": None}}
-        )
-        tasks = await Task.get_pymongo_collection().count_documents({"user_id": {"$eq": uid}})
-        return Holdings(lists=lists, tasks=tasks)
+        # Counted with indexed finds of `_id`s: `count_documents` is not index-served on the
+        # embedded server (it scans everyone's tasks: common/mongo.at_least). A custom list
+        # is one with a name (built-ins have none).
+        lists = TaskList.get_pymongo_collection().find(custom_lists(uid), {"_id": 1})
+        tasks = Task.get_pymongo_collection().find(eq(user_id=uid), {"_id": 1})
+        return Holdings(lists=len(await lists.to_list()), tasks=len(await tasks.to_list()))
 
     async def move_all(self, from_user_id: UserRef, to_user_id: UserRef) -> None:
         """Merge one user's lists and tasks into another's (account linking). Lists of the
@@ -703,9 +700,7 @@ class Tasks:
         # Who set a reminder or is assigned (shared lists): the merged account is now dst.
         tasks = Task.get_pymongo_collection()
         for field in ("remind_by", "assignee_id"):
-            await tasks.update_many(
-                {"user_id": {"$eq": dst}, field: {"$eq": src}}, {"$set": {field: dst}}
-            )
+            await tasks.update_many(eq({field: src}, user_id=dst), {"$set": {field: dst}})
         # The moved reminders now belong to the other user.
         reminders = Task.get_pymongo_collection().find(
             {**eq(user_id=dst), "remind_at": {"$ne": None}}, NO_TERMS
@@ -734,13 +729,13 @@ class Tasks:
             await self.limiter.hit((self._rate, uid))
         except TooManyAttempts as exc:
             raise CreationRateExceeded(self.limits.tasks_per_minute, exc.retry_after) from None
-        if await at_least(Task, {"user_id": {"$eq": uid}}, self.limits.max_tasks, _USER_TASKS):
+        if await at_least(Task, eq(user_id=uid), self.limits.max_tasks, _USER_TASKS):
             raise QuotaExceeded("tasks", self.limits.max_tasks)
         if reminder:
             await self._check_reminder_quota(uid)
 
     async def _check_reminder_quota(self, uid: str) -> None:
-        active = {"user_id": {"$eq": uid}, "done": {"$eq": False}, "remind_at": {"$ne": None}}
+        active = {**eq(user_id=uid, done=False), "remind_at": {"$ne": None}}
         if await at_least(Task, active, self.limits.max_active_reminders, _USER_TASKS):
             raise QuotaExceeded("reminders", self.limits.max_active_reminders)
 
