@@ -382,3 +382,22 @@ async def test_an_import_may_be_larger_than_other_request_bodies(client: TestCli
     assert len(body) > 64 * 1024  # MAX_BODY_BYTES, the limit of every other route
     report = await ok(await import_file(client, headers, body))
     assert report["tasks"] == 300
+
+
+async def test_a_completed_repeating_task_is_imported_done_and_many_tasks_at_once(
+    client: TestClient,
+) -> None:
+    """Done in the file is done for good (Done on a repeating task otherwise moves it to its
+    next occurrence), and an import is not paced by the tasks-per-minute rate: it is one
+    request, bounded by its size and the count quotas."""
+    headers = await fresh_user(client)
+    at = (FUTURE + timedelta(days=3)).isoformat()
+    finished = {"id": "r", "title": "water the plants", "repeat": "FREQ=DAILY",
+                "remind_at": at, "done": True}  # fmt: skip
+    many = [{"id": str(i), "title": f"task {i}"} for i in range(120)]  # over 60 a minute
+    body = json.dumps({"schema_version": 1, "lists": [], "tasks": [finished, *many]}).encode()
+    report = await ok(await import_file(client, headers, body))
+    assert (report["tasks"], report["reminders"]) == (121, 0)
+    document = await export_of(client, headers)
+    [plants] = [t for t in document["tasks"] if t["title"] == "water the plants"]
+    assert (plants["done"], plants["repeat"]) == (True, "FREQ=DAILY")

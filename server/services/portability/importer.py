@@ -403,10 +403,13 @@ class Importer:
                     remind_at=None if item.done else remind_at,
                     repeat=item.repeat,
                 ),
+                paced=False,  # one request, bounded by its size and the count quotas
             )
             assert task.id is not None
-            if item.done:
-                await self._tasks.update(uid, task.id, TaskChanges(done=True, remind_at=remind_at))
+            if item.done:  # completed in the file: done for good, even a repeating one
+                await self._tasks.update(
+                    uid, task.id, TaskChanges(done=True, remind_at=remind_at), for_good=True
+                )
             elif remind_at is not None:
                 reminders += 1
             # A concurrent import of the same file may have got there first.

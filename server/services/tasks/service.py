@@ -459,7 +459,9 @@ class Tasks:
 
     # Writing
 
-    async def create(self, user_id: UserRef, draft: TaskDraft) -> Task:
+    async def create(self, user_id: UserRef, draft: TaskDraft, *, paced: bool = True) -> Task:
+        """A new task, within the user's quotas. `paced`: counted against the tasks-per-minute
+        rate; an import (one request, bounded by its size and the count quotas) is not."""
         uid = await self.lists.ensure_builtins(user_id)
         title = clean_title(draft.title)
         notes = clean_notes(draft.notes)
@@ -470,7 +472,7 @@ class Tasks:
         now = self.clock()
         if repeat is not None and remind_at is not None:
             check_schedule(repeat, remind_at, now, await _zone(uid), self.limits.repeat_min_gap)
-        await self._check_quotas(uid, reminder=remind_at is not None)
+        await self._check_quotas(uid, reminder=remind_at is not None, paced=paced)
         task_id = PydanticObjectId()
         task = Task(
             id=task_id,
@@ -495,11 +497,12 @@ class Tasks:
 
     async def update(
         self, user_id: UserRef, task_id: str | PydanticObjectId, changes: TaskChanges,
-        occurrence: datetime | None = None,
+        occurrence: datetime | None = None, *, for_good: bool = False,
     ) -> Task:  # fmt: skip
         """Change any of the fields; every value is checked before anything is written.
         Done on a task that repeats completes this occurrence (`occurrence`, else its current
-        time) and moves it to the next (tasks/repeating.py); it stays open."""
+        time) and moves it to the next (tasks/repeating.py); it stays open. `for_good`: done
+        is done, repeat or not (an import restoring a task that was completed)."""
         uid = await self.lists.ensure_builtins(user_id)
         values: dict[str, Any] = {}
         if not isinstance(changes.title, Unset):
@@ -537,7 +540,7 @@ class Tasks:
             await self._check_reminder_quota(uid)
         # The user's zone only for Done on a task that repeats (or is made to): the rule's days.
         repeats = values.get("repeat", task.repeat)
-        zone = await self._zone(uid) if done is True and repeats else None
+        zone = await self._zone(uid) if done is True and repeats and not for_good else None
 
         def apply(doc: Task, now: datetime) -> None:
             for name, value in values.items():
@@ -721,14 +724,15 @@ class Tasks:
 
     # Quotas
 
-    async def _check_quotas(self, uid: str, *, reminder: bool) -> None:
+    async def _check_quotas(self, uid: str, *, reminder: bool, paced: bool = True) -> None:
         """Refuse a creation over the user's quotas: the rate first (one counter upsert),
         then the counts (each the n-th document along the user_tasks index, see
         common/mongo.at_least and docs/quotas-and-repeats.md for the figures)."""
-        try:
-            await self.limiter.hit((self._rate, uid))
-        except TooManyAttempts as exc:
-            raise CreationRateExceeded(self.limits.tasks_per_minute, exc.retry_after) from None
+        if paced:
+            try:
+                await self.limiter.hit((self._rate, uid))
+            except TooManyAttempts as exc:
+                raise CreationRateExceeded(self.limits.tasks_per_minute, exc.retry_after) from None
         if await at_least(Task, eq(user_id=uid), self.limits.max_tasks, _USER_TASKS):
             raise QuotaExceeded("tasks", self.limits.max_tasks)
         if reminder:
