@@ -38,6 +38,7 @@ async def test_an_owner_shares_a_list_and_a_second_person_joins_it(base_url, ope
     owner = await open_page()
     await owner.page.goto(base_url + "app/")
     await sign_in(owner.page, "alice")
+    await owner.page.click("#lists-button")  # the app opens on Today; the lists, one tap away
     await owner.page.click(".list-row:has-text('Groceries')")
     await owner.page.click("#share")
     await owner.page.select_option("#share-role", "editor")
