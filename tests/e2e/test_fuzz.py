@@ -570,6 +570,9 @@ def fuzz_mode(run: Run, operation: Any, mode: GenerationMode, examples: int) -> 
     fuzz()
 
 
+# Its own time limit: the run grows with the routes (every operation, both modes, a fixed
+# number of examples), and under coverage it takes several times the suite's 120 s default.
+@pytest.mark.timeout(900)
 @pytest.mark.usefixtures("hypothesis_home")
 def test_the_whole_api_survives_schema_based_fuzzing(
     live_api: LiveAPI, caplog: pytest.LogCaptureFixture
