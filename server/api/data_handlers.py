@@ -13,7 +13,7 @@ from server.api.responses import json_response
 from server.auth.principal import protected, require_user
 from server.http.problems import Problem
 from server.keys import SERVICES, SETTINGS
-from server.services.portability.feed import etag_matches
+from server.services.portability.feed import etag_matches, feed_url
 from server.services.portability.importer import ImportRejected
 
 # What the body guard lets through for the import before the handler's own, configured
@@ -22,17 +22,16 @@ IMPORT_CEILING = 64 * 1024 * 1024
 READ_CHUNK = 64 * 1024
 
 
-def feed_url(request: web.Request, token: str) -> str:
+def public_feed_url(request: web.Request, token: str) -> str:
     public = request.app[SETTINGS].public_url
-    base = str(public).rstrip("/") if public is not None else str(request.url.origin())
-    return f"{base}/cal/{token}.ics"
+    return feed_url(str(public) if public is not None else str(request.url.origin()), token)
 
 
 @protected
 async def enable_feed(request: web.Request) -> web.Response:
     user_id = require_user(request)
     token = await request.app[SERVICES].feeds.enable(user_id)
-    return json_response(FeedOut(url=feed_url(request, token)), 201, no_store=True)
+    return json_response(FeedOut(url=public_feed_url(request, token)), 201, no_store=True)
 
 
 @protected

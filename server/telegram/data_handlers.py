@@ -9,6 +9,7 @@ from beanie import PydanticObjectId
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
+from server.services.portability.feed import feed_url
 from server.services.registry import Services
 from server.telegram.i18n import Lang, language, tr
 from server.telegram.sender import profile_of
@@ -95,7 +96,7 @@ class DataCommands:
                 "{url}\n\nAdd it to Google Calendar (Other calendars → From URL), Apple "
                 "Calendar (New Calendar Subscription) or Thunderbird. Anyone with the link can "
                 "see your tasks: keep it to yourself.",
-                url=f"{self._public_url}/cal/{token}.ics",
+                url=feed_url(self._public_url, token),
             ),
             reply_markup=self._buttons(lang, True),
         )

@@ -47,6 +47,12 @@ class Feed:
     events: int
 
 
+def feed_url(base: str, token: str) -> str:
+    """The subscription URL of a feed token under the service's public address (the one
+    place `/cal/<token>.ics` is spelled, for the bot and the REST API alike)."""
+    return f"{base.rstrip('/')}/cal/{token}.ics"
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
