@@ -272,9 +272,11 @@ function calendarSection(ctx) {
     const copy = url ? h('button', { type: 'button', class: 'link', text: dt('copy'), onclick: () => {
       navigator.clipboard?.writeText(url).then(() => box.show(dt('copied'), 'ok'), () => link.select());
     } }) : null;
-    area.replaceChildren(
+    // replaceChildren writes a null as the text "null": only the parts that are there.
+    area.replaceChildren(...[
       h('p', { class: 'muted', text: dt(enabled ? (url ? 'calendar_on' : 'calendar_hidden') : 'calendar_off') }),
-      link, copy, url ? h('p', { class: 'muted', text: dt('keep_secret') }) : null, h('div', { class: 'actions' }, ...buttons));
+      link, copy, url ? h('p', { class: 'muted', text: dt('keep_secret') }) : null, h('div', { class: 'actions' }, ...buttons),
+    ].filter(Boolean));
   };
   const turnOn = () => busy(area, async () => {
     const { url } = await api('POST', '/api/calendar/feed');

@@ -25,6 +25,8 @@ async def test_calendar_feed_and_export_from_settings(base_url, open_page, tmp_p
     page = watched.page
     await sign_up(page, base_url, "feedfan")
     await page.click("#settings-button")
+    await page.wait_for_selector("#feed-on")
+    assert "null" not in await page.locator("#calendar-feed").inner_text()  # the parts absent
     await page.click("#feed-on")
     first = await page.locator("#feed-url").input_value()
     assert "/cal/" in first
@@ -41,6 +43,7 @@ async def test_calendar_feed_and_export_from_settings(base_url, open_page, tmp_p
 
     await page.click("#feed-off")
     await page.wait_for_selector("#feed-on")
+    assert "null" not in await page.locator("#calendar-feed").inner_text()
     assert (await status_of(base_url, second))[0] == 404
 
     async with page.expect_download() as info:
