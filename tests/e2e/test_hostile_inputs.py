@@ -70,6 +70,7 @@ class HealthProbe:
         self.client = client
         self.latencies: list[float] = []
         self.failures: list[int] = []
+        self.enough = asyncio.Event()  # set once MIN_PROBES latencies are in
 
     async def run(self) -> None:
         while True:
@@ -79,6 +80,8 @@ class HealthProbe:
                 self.failures.append(resp.status)
             await resp.release()
             self.latencies.append(time.perf_counter() - started)
+            if len(self.latencies) >= MIN_PROBES:
+                self.enough.set()
             await asyncio.sleep(PROBE_EVERY)
 
     def p99(self) -> float:
@@ -111,9 +114,8 @@ async def health_measured(client: TestClient) -> AsyncIterator[HealthProbe]:
         yield probe
     finally:
         await asyncio.sleep(5 * PROBE_EVERY)  # and after: a freeze may end the block
-        deadline = time.perf_counter() + 5.0
-        while len(probe.latencies) < MIN_PROBES and time.perf_counter() < deadline:
-            await asyncio.sleep(PROBE_EVERY)
+        with contextlib.suppress(TimeoutError):  # check() then says "too few probes"
+            await asyncio.wait_for(probe.enough.wait(), 5.0)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
