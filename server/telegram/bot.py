@@ -27,6 +27,7 @@ from server.telegram.aiohttp_request import AiohttpRequest
 from server.telegram.assistant import AssistantBot, SaveTask
 from server.telegram.context import attach_services
 from server.telegram.data_handlers import DataCommands
+from server.telegram.group_handlers import GroupChats
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, Lang, tr
 from server.telegram.intake import UpdateIntake
@@ -86,6 +87,8 @@ def build_application(
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
     attach_services(application, services)
+    # First: in a group chat, /list, /add, /help… are the group list's (docs/sharing.md).
+    GroupChats(services).add_to(application)
     JoinCommands(services).add_to(application)  # /start join_<code>: before the plain /start
     AccountCommands(services, mini_app_url(settings)).add_to(application)
     # Before the task handlers: their button handler takes every callback, their capture
