@@ -100,6 +100,8 @@ async def test_three_members_add_list_and_complete_each_as_themselves(app, fake_
     assert await db.users.find_one({"telegram_id": {"$eq": PETYA}}) is None
     added = await say(app, fake_api, PETYA, f"/add@{BOT_NAME} молоко")
     assert added["text"] == "Добавлено в «Семья»: молоко."
+    shown, _ = await press(app, fake_api, added, "📋", user_id=PETYA)  # the list, in place
+    assert shown["text"].startswith("Семья: 1 открытая задача\n\n1. молоко\n")
     # Mary replies to the bot's greeting (a reply to the bot reaches it in privacy mode).
     added = await say(app, fake_api, MARY, "хлеб", reply_to=hello)
     assert added["text"] == "Added to “Семья”: хлеб."
@@ -290,3 +292,19 @@ async def test_a_removal_the_bot_missed_is_learnt_from_telegrams_refusal(app, fa
     )  # fmt: skip
     assert (await group_list(db, GROUP_ID))["group_left"] == 1
     assert await db.reminder_chats.find_one({"blocked_ms": {"$gt": 0}}) is None
+
+
+async def test_a_member_beyond_the_lists_quota_is_told_and_nothing_is_added(
+    make_client, fake_api, db, clock
+):
+    app = await make_client(
+        **bot_settings(fake_api, bot_api_tokens=BOT_KEY), sharing_max_members_per_list=1
+    )
+    await add_bot(app, fake_api)
+    await say(app, fake_api, PETYA, "/add молоко")  # the one member besides Оля
+    refused = await say(app, fake_api, MARY, "/add хлеб")
+    assert refused["text"] == (
+        "I can't add you to this group's list: it has as many members as it can have, or you "
+        "are in too many shared lists already."
+    )
+    assert [t["title"] async for t in db.tasks.find({})] == ["молоко"]
