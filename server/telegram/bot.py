@@ -10,7 +10,14 @@ from datetime import datetime
 
 from aiohttp import web
 from beanie import PydanticObjectId
-from telegram import Bot, BotCommand, MenuButtonWebApp, Update, WebAppInfo
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    MenuButtonWebApp,
+    Update,
+    WebAppInfo,
+)
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
@@ -43,7 +50,7 @@ from server.telegram.reminders import (
 )
 from server.telegram.sharing_handlers import JoinCommands
 from server.telegram.task_handlers import add_task_handlers
-from server.telegram.texts import COMMANDS, MENU_BUTTON
+from server.telegram.texts import COMMANDS, GROUP_COMMANDS, MENU_BUTTON
 from server.telegram.types import BotApp, BotAppBuilder
 
 log = logging.getLogger(__name__)
@@ -204,6 +211,12 @@ async def set_commands(bot: Bot) -> None:
     for lang in LANGUAGES:  # English is the default for every other language
         await bot.set_my_commands(
             [BotCommand(name, tr(lang, description)) for name, description in COMMANDS],
+            language_code=None if lang == "en" else lang,
+        )
+        # Group chats show the group list's commands (docs/bot.md, "In a group chat").
+        await bot.set_my_commands(
+            [BotCommand(name, tr(lang, description)) for name, description in GROUP_COMMANDS],
+            scope=BotCommandScopeAllGroupChats(),
             language_code=None if lang == "en" else lang,
         )
 

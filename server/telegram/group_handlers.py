@@ -301,7 +301,12 @@ class GroupChats:
         if actor is None:
             return None
         action = kb.parse_group(query.data)
-        if action is None or chat is None or not isinstance(query.message, Message):
+        if (
+            action is None
+            or chat is None
+            or chat.type not in (chat.GROUP, chat.SUPERGROUP)  # a group list's data elsewhere
+            or not isinstance(query.message, Message)
+        ):
             return tr(actor.lang, "This button no longer works.")
         task_list = await self._open(update, actor)
         if task_list is None:

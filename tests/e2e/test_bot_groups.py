@@ -136,6 +136,14 @@ async def test_three_members_add_list_and_complete_each_as_themselves(app, fake_
 async def test_help_in_a_group_names_privacy_mode_and_personal_commands_stay_private(
     app, fake_api, db
 ):
+    # The group's menu (setMyCommands for all group chats) names the group's commands.
+    await fake_api.wait_for("setMyCommands", count=4)
+    menu = fake_api.commands[('{"type": "all_group_chats"}', "ru")]
+    assert [(c["command"], c["description"]) for c in menu] == [
+        ("list", "Список группы"),
+        ("add", "Добавить в список группы: /add молоко завтра в 9"),
+        ("help", "Что я умею в группе"),
+    ]
     await add_bot(app, fake_api)
     helped = await say(app, fake_api, MARY, f"/help@{BOT_NAME}")
     assert helped["text"].startswith("In this group I keep the group's list:\n/list")
