@@ -595,12 +595,13 @@ class Reminders:
             await self.chat_blocked(user.telegram_id, PydanticObjectId(doc["user_id"]))
             return
         except ChatMoved as exc:
-            # The group became a supergroup: its list follows, and this one is sent again.
-            await claims.update(
-                claim, {"$set": {"lease_ms": 0, "claim": None}, "$inc": {"attempts": -1}}
-            )
+            # The group became a supergroup: its list follows, and this one is sent again at
+            # once, counted as an attempt (a list that cannot follow must not loop forever).
             if group is not None and self.groups is not None:
                 await self.groups.chat_moved(group, exc.new_chat_id)
+            give_up = doc.get("attempts", 1) >= MAX_ATTEMPTS
+            state = {"state": CANCELLED} if give_up else {"lease_ms": 0}
+            await claims.update(claim, {"$set": {**state, "claim": None}})
             return
         except SendFailed as exc:
             give_up = exc.permanent or doc.get("attempts", 1) >= MAX_ATTEMPTS
