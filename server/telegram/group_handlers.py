@@ -221,10 +221,11 @@ class GroupChats:
             return
         texts, no_zone = await self._texts(actor, task_list)
         read = read_text(text, texts.now, texts.zone)
-        if read.has_time:
-            # No confirmation card in a group: the clear reading, else the likeliest one;
-            # the reply says which, so anyone can correct it.
-            chosen = read.reading or (read.options[0] if read.options else None)
+        # No confirmation card in a group: the clear reading, else the likeliest one (the
+        # reply says which, so anyone can correct it); a time that cannot be read at all
+        # ("at 10 or at 11") leaves the text whole, as a task without a reminder.
+        chosen = read.reading or (read.options[0] if read.options else None)
+        if read.has_time and chosen is not None:
             draft = read.draft(chosen)
         else:
             title, notes = title_and_notes(text)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from server.services.reminders import service as reminders_module
+from server.services.tasks.capture import capture
 from tests.bot_helpers import bot_settings, post_update, wait_until
 from tests.conftest import AppFactory
 from tests.e2e.test_api_tasks import ok
@@ -316,3 +318,20 @@ async def test_a_member_beyond_the_lists_quota_is_told_and_nothing_is_added(
         "are in too many shared lists already."
     )
     assert [t["title"] async for t in db.tasks.find({})] == ["молоко"]
+
+
+async def test_an_unclear_time_takes_its_likeliest_reading_and_an_unreadable_one_none(
+    app, fake_api, db
+):
+    """No confirmation card in a group: "в 5" is the first of its readings (as the private
+    card lists them), and the reply names it; "в 10 или в 11" stays text, no reminder."""
+    await add_bot(app, fake_api)
+    expected = capture("позвонить бабушке в 5", datetime.now(UTC), ZoneInfo("UTC")).options[0]
+    added = await say(app, fake_api, PETYA, "/add позвонить бабушке в 5")
+    assert added["text"].startswith("Добавлено в «Семья»: позвонить бабушке. Напомню в этой группе")
+    task = await db.tasks.find_one({"title": {"$eq": "позвонить бабушке"}})
+    assert task["remind_at"].replace(tzinfo=UTC) == expected.remind_at
+    added = await say(app, fake_api, PETYA, "/add созвон в 10 или в 11")
+    assert added["text"] == "Добавлено в «Семья»: созвон в 10 или в 11."
+    task = await db.tasks.find_one({"title": {"$eq": "созвон в 10 или в 11"}})
+    assert task["remind_at"] is None
