@@ -24,6 +24,11 @@ class TaskList(Document):
     # case-insensitively (collation is ignored by the embedded server).
     name_normalized: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # A Telegram group's list (docs/sharing.md, "Group chats"): the group's chat id (it
+    # changes when the group becomes a supergroup), and 1 while the bot is out of the group
+    # (an integer: a `$set` boolean is stored as 1 by the embedded server).
+    group_chat_id: int | None = None
+    group_left: int = 0
 
     class Settings:
         name = "task_lists"
@@ -45,4 +50,12 @@ class TaskList(Document):
             # MongoDB uses a partial index only for queries that imply its filter: this one
             # serves "the user's lists" and the custom-lists count (`lists.custom_lists`).
             IndexModel([("user_id", ASCENDING)], name="user"),
+            # One list per group chat, whatever races: the first of two concurrent
+            # creations wins, the other reads the winner's.
+            IndexModel(
+                [("group_chat_id", ASCENDING)],
+                name="group_chat",
+                unique=True,
+                partialFilterExpression={"group_chat_id": {"$type": "number"}},
+            ),
         ]

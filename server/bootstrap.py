@@ -37,6 +37,7 @@ from server.services.registry import Services
 from server.services.reminders.drafts import ReminderDrafts
 from server.services.reminders.questions import Questions
 from server.services.reminders.service import DeliverySettings, Reminders
+from server.services.sharing.groups import Groups
 from server.services.sharing.service import Sharing, SharingLimits
 from server.services.tasks.lists import Lists
 from server.services.tasks.search_backend import MongoSearch
@@ -122,6 +123,8 @@ def build_services(
             shared_lists_per_user=settings.sharing_max_lists_per_user,
         ),
     )
+    groups = Groups(lists, sharing)
+    reminders.groups = groups  # a group's list: its reminders go to the group
     accounts = Accounts(
         auth,
         sessions,
@@ -186,6 +189,7 @@ def build_services(
         admin=Admin(users, sessions, gate),
         telegram=channel,
         sharing=sharing,
+        groups=groups,
         reminders=reminders,
         profiles=profiles,
         drafts=ReminderDrafts(),

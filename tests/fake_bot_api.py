@@ -358,13 +358,18 @@ class FakeBotAPI:
         times: int = 1,
         chat_id: int | None = None,
         retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
         """Fail the next ``times`` calls of ``method`` (only those to ``chat_id`` when given)
         like Telegram: e.g. (429, "Too Many Requests: retry after 2", retry_after=2), which
-        PTB raises as RetryAfter, or (403, "Forbidden: bot was blocked by the user")."""
+        PTB raises as RetryAfter, (403, "Forbidden: bot was blocked by the user"), or (400,
+        "Bad Request: group chat was upgraded to a supergroup chat", migrate_to_chat_id=…),
+        which PTB raises as ChatMigrated."""
         payload: JSONDict = {"ok": False, "error_code": error_code, "description": description}
         if retry_after is not None:
             payload["parameters"] = {"retry_after": retry_after}
+        if migrate_to_chat_id is not None:  # 400: the group became this supergroup
+            payload["parameters"] = {"migrate_to_chat_id": migrate_to_chat_id}
         self._failures.append(
             _Failure(method.lower(), error_code, payload, times,
                      None if chat_id is None else str(chat_id))

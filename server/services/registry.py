@@ -24,6 +24,7 @@ from server.services.portability.importer import Importer
 from server.services.reminders.drafts import ReminderDrafts
 from server.services.reminders.questions import Questions
 from server.services.reminders.service import Reminders
+from server.services.sharing.groups import Groups
 from server.services.sharing.service import Sharing
 from server.services.tasks.lists import Lists
 from server.services.tasks.service import Tasks
@@ -55,6 +56,7 @@ class Services:
     importer: Importer
     questions: Questions
     sharing: Sharing
+    groups: Groups  # a Telegram group's list (docs/sharing.md, "Group chats")
 
     async def drain(self) -> None:
         """Finish background work (codes being sent) while the database and bot still run."""

@@ -10,7 +10,14 @@ from datetime import datetime
 
 from aiohttp import web
 from beanie import PydanticObjectId
-from telegram import Bot, BotCommand, MenuButtonWebApp, Update, WebAppInfo
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    MenuButtonWebApp,
+    Update,
+    WebAppInfo,
+)
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
@@ -27,6 +34,7 @@ from server.telegram.aiohttp_request import AiohttpRequest
 from server.telegram.assistant import AssistantBot, SaveTask
 from server.telegram.context import attach_services
 from server.telegram.data_handlers import DataCommands
+from server.telegram.group_handlers import GroupChats
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, Lang, tr
 from server.telegram.intake import UpdateIntake
@@ -42,7 +50,7 @@ from server.telegram.reminders import (
 )
 from server.telegram.sharing_handlers import JoinCommands
 from server.telegram.task_handlers import add_task_handlers
-from server.telegram.texts import COMMANDS, MENU_BUTTON
+from server.telegram.texts import COMMANDS, GROUP_COMMANDS, MENU_BUTTON
 from server.telegram.types import BotApp, BotAppBuilder
 
 log = logging.getLogger(__name__)
@@ -86,6 +94,8 @@ def build_application(
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
     attach_services(application, services)
+    # First: in a group chat, /list, /add, /help… are the group list's (docs/sharing.md).
+    GroupChats(services).add_to(application)
     JoinCommands(services).add_to(application)  # /start join_<code>: before the plain /start
     AccountCommands(services, mini_app_url(settings)).add_to(application)
     # Before the task handlers: their button handler takes every callback, their capture
@@ -201,6 +211,12 @@ async def set_commands(bot: Bot) -> None:
     for lang in LANGUAGES:  # English is the default for every other language
         await bot.set_my_commands(
             [BotCommand(name, tr(lang, description)) for name, description in COMMANDS],
+            language_code=None if lang == "en" else lang,
+        )
+        # Group chats show the group list's commands (docs/bot.md, "In a group chat").
+        await bot.set_my_commands(
+            [BotCommand(name, tr(lang, description)) for name, description in GROUP_COMMANDS],
+            scope=BotCommandScopeAllGroupChats(),
             language_code=None if lang == "en" else lang,
         )
 

@@ -9,6 +9,9 @@ Callback data (Telegram allows 64 bytes; ids are 24 hex characters):
     vd:<list>:<page>:<task>       done, from a list page (the page is shown again)
     n                             does nothing (the page counter)
     ex                            try the example reminder (/start, /help)
+    gv:<page>                     a group chat: a page of the group's list (the chat says
+                                  which list, so the data names none)
+    gd:<page>:<task>              a group chat: done, from the group's list
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ _PAGE = r"\d{1,4}"
 _CARD = re.compile(rf"c:([{''.join(sorted(CARD_OPS))}]):({_ID})(?::({_REF}):({_PAGE}))?")
 _VIEW = re.compile(rf"v:({_REF}):({_PAGE})")
 _VIEW_DONE = re.compile(rf"vd:({_REF}):({_PAGE}):({_ID})")
+GROUP_PATTERN = re.compile(r"^g[vd]:")  # the group list's buttons (their handler's pattern)
+_GROUP_VIEW = re.compile(rf"gv:({_PAGE})")
+_GROUP_DONE = re.compile(rf"gd:({_PAGE}):({_ID})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,28 @@ class Example:
 
 
 Action = CardAction | ShowList | DoneFromList | Noop | Example
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPage:
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDone:
+    page: int
+    task_id: str
+
+
+def parse_group(data: str | None) -> GroupPage | GroupDone | None:
+    """A group list's button; None for anything else."""
+    if data is None:
+        return None
+    if match := _GROUP_VIEW.fullmatch(data):
+        return GroupPage(int(match[1]))
+    if match := _GROUP_DONE.fullmatch(data):
+        return GroupDone(int(match[1]), match[2])
+    return None
 
 
 def parse(data: str | None) -> Action | None:
@@ -228,3 +256,35 @@ def lists_keyboard(entries: list[tuple[str, str, int]]) -> InlineKeyboardMarkup:
             for ref, name, count in entries
         ]
     )
+
+
+def group_list_keyboard(
+    tasks: list[TaskView], page: int, total: int
+) -> InlineKeyboardMarkup | None:
+    """A group's list: ✅ per task (done, for whoever presses), ◀ ▶ over pages. No card
+    (moving to one's own Inbox would take the task out of the group) and no Delete (one
+    press by anyone in a group is too easy a loss): both are in the private chat and app."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                "✅ " + short(task.title, BUTTON_TITLE_LENGTH),
+                callback_data=f"gd:{page}:{task.id}",
+            )
+        ]
+        for task in tasks
+    ]
+    pages = max(1, -(-total // PAGE_SIZE))
+    if pages > 1:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    "◀" if page > 0 else "·", callback_data=f"gv:{page - 1}" if page > 0 else NOOP
+                ),
+                InlineKeyboardButton(f"{page + 1}/{pages}", callback_data=NOOP),
+                InlineKeyboardButton(
+                    "▶" if page + 1 < pages else "·",
+                    callback_data=f"gv:{page + 1}" if page + 1 < pages else NOOP,
+                ),
+            ]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None

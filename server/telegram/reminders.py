@@ -17,7 +17,14 @@ from beanie import PydanticObjectId
 from bson.errors import InvalidId
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -28,6 +35,7 @@ from telegram.ext import (
 from server.services.accounts.users import Users
 from server.services.dates import humanize
 from server.services.reminders.service import (
+    ChatMoved,
     ChatUnreachable,
     DueReminder,
     Reminders,
@@ -163,6 +171,8 @@ class TelegramSender:
             raise RetryLater(seconds) from None
         except Forbidden:
             raise ChatUnreachable() from None
+        except ChatMigrated as exc:  # a group that became a supergroup
+            raise ChatMoved(exc.new_chat_id) from None
         except BadRequest as exc:
             raise SendFailed(exc.message, permanent=True) from None
         except (NetworkError, TelegramError) as exc:

@@ -25,5 +25,12 @@ COMMANDS: list[tuple[str, str]] = [
     ("export", N_("Download all your data")),
 ]
 
+# The menu in group chats (setMyCommands with the all-group-chats scope): the group's list.
+GROUP_COMMANDS: list[tuple[str, str]] = [
+    ("list", N_("The group's list")),
+    ("add", N_("Add to the group's list: /add milk tomorrow at 9")),
+    ("help", N_("What I do in a group")),
+]
+
 # The default menu button is the same for every user, so it has one text.
 MENU_BUTTON = "Tasks"

@@ -185,6 +185,21 @@ HOT: dict[str, Run] = {
     "quiet hours": lambda db: db.reminder_prefs.find_one({"_id": U}),
     # sharing: the access check on every request to a shared list, the overview, invites
     "list by id": lambda db: db.task_lists.find_one(eq(_id=ObjectId(U))),
+    # group chats
+    "list of a group chat": lambda db: db.task_lists.find_one(eq(group_chat_id=-1007)),
+    "group list left or back": lambda db: db.task_lists.update_one(
+        eq(group_chat_id=-1007), {"$set": {"group_left": 1}}
+    ),
+    "group list migrated": lambda db: db.task_lists.update_one(
+        eq(group_chat_id=-1007), {"$set": {"group_chat_id": -1_000_000_000_007}}
+    ),
+    "a task of a list": lambda db: db.tasks.find_one(eq(user_id=U, list_id="L1"), {"_id": 1}),
+    "list deleted": lambda db: db.task_lists.delete_one(eq(_id=ObjectId(), user_id=U)),
+    "members of a list deleted": lambda db: db.list_members.delete_many(eq(list_id="L9")),
+    "task's list by task id": lambda db: db.tasks.find_one({"_id": ObjectId()}, {"list_id": 1}),
+    "group of a list": lambda db: db.task_lists.find_one(
+        eq(_id=ObjectId(U)), {"group_chat_id": 1, "group_left": 1}
+    ),
     "list handed over": lambda db: db.task_lists.update_one(
         {"_id": ObjectId(U), **eq(user_id=U)}, {"$set": {"user_id": "x"}}
     ),
@@ -448,6 +463,22 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
         "members of a list handed over",
         "invites of a list handed over",
     ),
+    # group chats (sharing/groups.py)
+    "sharing/groups.py::Groups.find": ("list of a group chat",),
+    "sharing/groups.py::Groups.open": ("list of a group chat",),
+    "sharing/groups.py::Groups.added": ("list of a group chat",),
+    "sharing/groups.py::Groups._create": ("lists quota", "list of a group chat"),
+    "sharing/groups.py::Groups.left": ("group list left or back",),
+    "sharing/groups.py::Groups.returned": ("group list left or back",),
+    "sharing/groups.py::Groups.migrate": (
+        "group list migrated",
+        "list of a group chat",
+        "a task of a list",
+        "list deleted",
+        "members of a list deleted",
+    ),
+    "sharing/groups.py::Groups.chat_for_task": ("task's list by task id", "group of a list"),
+    "../telegram/group_handlers.py::GroupChats.enlist_presser": NOT_A_QUERY,  # Groups.find
     "sharing/service.py::Sharing.erase_user": ERASE,
     "sharing/service.py::Sharing.move_all": ERASE,
     # lists and tasks, with sharing and Today
@@ -546,6 +577,14 @@ async def seeded(traced: TracedServer) -> AsyncIterator[tuple[TracedServer, str,
                       "username_normalized": f"user{n}", "active": True, "role": "user",
                       "tokens_valid_after": 0})  # fmt: skip
         lists.append({"user_id": uid, "key": "inbox", "name_normalized": None})
+        lists.append(
+            {
+                "user_id": uid,
+                "key": None,
+                "name_normalized": f"g{n}",
+                "group_chat_id": -1000 - n if n % 3 == 0 else None,
+            }
+        )
         sessions.append({"user_id": ObjectId(uid), "family_id": f"f{n}", "token_hash": f"h{n}",
                          "revoked": False, "expires_at": now + timedelta(days=30)})  # fmt: skip
         chats.append({"_id": 1000 + n, "user_id": uid, "blocked_ms": 0, "next_ms": 0})

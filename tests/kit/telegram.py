@@ -1,8 +1,8 @@
 """Telegram updates as the Bot API sends them, the buttons of a message, and a button press
 through the real app's webhook. One place for what every bot test builds.
 
-Messages and presses here are private-chat ones (chat id = user id by default), as the bot
-serves private chats; language "ru" by default, like the fake's first tests."""
+Messages and presses are private-chat ones (chat id = user id by default) unless a builder
+says "group"; language "ru" by default, like the fake's first tests."""
 
 from __future__ import annotations
 
@@ -116,6 +116,90 @@ def chat_member_update(chat_id: int, old: str, new: str, *, first_name: str = "u
             "new_chat_member": status(new),
         }
     }
+
+
+# ------------------------------------------------------------------------- group chats
+# As Telegram delivers them to a bot in privacy mode (the default): commands, replies to the
+# bot's messages, button presses, service messages and `my_chat_member`; never the chatter.
+
+GROUP_ID = -4_000_000_001  # a basic group: negative, without the supergroups' -100 prefix
+SUPERGROUP_ID = -1_004_000_000_001
+
+
+def group_chat(chat_id: int, title: str = "Семья") -> JSONDict:
+    kind = "supergroup" if str(chat_id).startswith("-100") else "group"
+    return {"id": chat_id, "type": kind, "title": title}
+
+
+def group_message_update(
+    text: str,
+    *,
+    chat_id: int = GROUP_ID,
+    user_id: int,
+    first_name: str = "Test",
+    language_code: str = "ru",
+    title: str = "Семья",
+    reply_to: JSONDict | None = None,
+    message_id: int = 1,
+) -> JSONDict:
+    """A member's message in a group: a /command (with its entity, `/list@bot_name` too) or
+    a reply to one of the bot's messages (`reply_to`: the message as the fake recorded it)."""
+    message: JSONDict = {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": group_chat(chat_id, title),
+        "from": {"id": user_id, "is_bot": False, "first_name": first_name,
+                 "language_code": language_code},
+        "text": text,
+    }  # fmt: skip
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    if reply_to is not None:
+        message["reply_to_message"] = reply_to
+    return {"message": message}
+
+
+def group_member_update(
+    old: str,
+    new: str,
+    *,
+    chat_id: int = GROUP_ID,
+    by_user_id: int,
+    first_name: str = "u",
+    language_code: str = "ru",
+    title: str = "Семья",
+) -> JSONDict:
+    """`my_chat_member` in a group: someone added the bot ("left" → "member") or removed it
+    ("member" → "left", or "kicked" when banned)."""
+
+    def status(name: str) -> JSONDict:
+        member: JSONDict = {"user": {**BOT_USER}, "status": name}
+        return member | ({"until_date": 0} if name == "kicked" else {})
+
+    return {
+        "my_chat_member": {
+            "chat": group_chat(chat_id, title),
+            "from": {"id": by_user_id, "is_bot": False, "first_name": first_name,
+                     "language_code": language_code},
+            "date": int(time.time()),
+            "old_chat_member": status(old),
+            "new_chat_member": status(new),
+        }
+    }  # fmt: skip
+
+
+def migration_updates(
+    old_chat_id: int, new_chat_id: int, *, by_user_id: int, title: str = "Семья"
+) -> tuple[JSONDict, JSONDict]:
+    """The two service messages of a group's upgrade to a supergroup: in the old chat,
+    `migrate_to_chat_id`; in the new one, `migrate_from_chat_id`."""
+    sender = {"id": by_user_id, "is_bot": False, "first_name": "u"}
+    old = {"message_id": 90, "date": int(time.time()), "chat": group_chat(old_chat_id, title),
+           "from": sender, "migrate_to_chat_id": new_chat_id}  # fmt: skip
+    new = {"message_id": 1, "date": int(time.time()), "chat": group_chat(new_chat_id, title),
+           "from": sender, "migrate_from_chat_id": old_chat_id}  # fmt: skip
+    return {"message": old}, {"message": new}
 
 
 # ------------------------------------------------------------------------------ buttons

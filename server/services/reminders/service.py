@@ -97,6 +97,14 @@ class ChatUnreachable(Exception):
     """403: the user blocked the bot (or deleted their account)."""
 
 
+class ChatMoved(Exception):
+    """400 with `migrate_to_chat_id`: the group became a supergroup, with this new id."""
+
+    def __init__(self, new_chat_id: int) -> None:
+        super().__init__(f"the chat is now {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
 class SendFailed(Exception):
     """Anything else; `permanent` (a 400) gives the occurrence up, else it is retried."""
 
@@ -142,6 +150,19 @@ class DeliverySettings:
 Advance = Callable[[PydanticObjectId, datetime], Awaitable[None]]
 
 
+class GroupChats(Protocol):
+    """Where a group's list sends its tasks' reminders (server/services/sharing/groups.py):
+    asked at send time, so a task moved between lists or a group that changed its id needs
+    no re-planning."""
+
+    async def chat_for_task(self, task_id: PydanticObjectId) -> int | None:
+        """The group chat of the task's list, while the bot is in it; else None."""
+
+    async def chat_moved(self, old_chat_id: int, new_chat_id: int) -> None: ...
+
+    async def chat_gone(self, chat_id: int) -> None: ...
+
+
 def zone_of(user: User | None) -> ZoneInfo:
     try:
         return ZoneInfo(user.timezone) if user is not None and user.timezone else ZoneInfo("UTC")
@@ -168,6 +189,8 @@ class Reminders:
         # Told when a repeat moved on (the tasks service's set_remind_at), so the task shows
         # its next occurrence.
         self.on_advanced = on_advanced
+        # A group's list: its reminders go to the group (set by bootstrap; None: never).
+        self.groups: GroupChats | None = None
         self._work = asyncio.Event()
         # When worker 0 will look again (clock ms): a plan due before that wakes it.
         self._wake_ms = 0
@@ -506,6 +529,13 @@ class Reminders:
             {"telegram_id": 1, "timezone": 1, "language": 1, "language_code": 1, "active": 1},
         )
         user = _Recipient.of(found)
+        group = (
+            await self.groups.chat_for_task(doc["_id"])
+            if self.groups is not None and doc.get("kind", "task") == "task"
+            else None
+        )
+        if group is not None:  # to the group, in the words of whoever set it (if known)
+            user = _Recipient.in_group(group, user)
         if user is None:
             # Nowhere to send it (an API-only user): give this occurrence up.
             await claims.update(claim, {"$set": {"state": CANCELLED, "claim": None}})
@@ -557,7 +587,21 @@ class Reminders:
             return
         except ChatUnreachable:
             await claims.update(claim, {"$set": {"lease_ms": 0, "claim": None}})
+            if group is not None and self.groups is not None:
+                # Out of the group: the list stops sending there; this one goes to the
+                # person on the next try (not a block of the person's own chat).
+                await self.groups.chat_gone(group)
+                return
             await self.chat_blocked(user.telegram_id, PydanticObjectId(doc["user_id"]))
+            return
+        except ChatMoved as exc:
+            # The group became a supergroup: its list follows, and this one is sent again at
+            # once, counted as an attempt (a list that cannot follow must not loop forever).
+            if group is not None and self.groups is not None:
+                await self.groups.chat_moved(group, exc.new_chat_id)
+            give_up = doc.get("attempts", 1) >= MAX_ATTEMPTS
+            state = {"state": CANCELLED} if give_up else {"lease_ms": 0}
+            await claims.update(claim, {"$set": {**state, "claim": None}})
             return
         except SendFailed as exc:
             give_up = exc.permanent or doc.get("attempts", 1) >= MAX_ATTEMPTS
@@ -630,6 +674,14 @@ class _Recipient:
         # server's booleans after `$set`.
         active = bool(doc.get("active", True))
         return cls(doc["telegram_id"], zone, doc.get("language"), doc.get("language_code"), active)
+
+    @classmethod
+    def in_group(cls, chat_id: int, person: _Recipient | None) -> _Recipient:
+        """A group's reminder: sent to the group, in the language and zone of whoever set
+        it (English and UTC when they have no Telegram account)."""
+        if person is None:
+            return cls(chat_id, ZoneInfo("UTC"), None, None, True)
+        return cls(chat_id, person.zone, person.language, person.language_code, person.active)
 
 
 def quiet_end_ms(start: int, end: int, now_ms: int, zone: ZoneInfo) -> int | None:

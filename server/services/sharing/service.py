@@ -203,6 +203,32 @@ class Sharing:
         # else: the owner or a member already; the invite stays open for someone else.
         return await self._list_view(uid, lid)
 
+    async def enlist(self, user_id: UserRef, task_list: TaskList) -> Role:
+        """A person acting on a group's list in its chat (docs/sharing.md, "Group chats"):
+        being in the chat is their invitation, so they become an editor at once, within the
+        same quotas as a joiner. A role they already have is kept (an owner who made them a
+        viewer keeps them one). Conflict when a quota is full."""
+        uid = user_key(user_id)
+        role = await role_of(uid, task_list)
+        if role is not None:
+            return role
+        lid = str(task_list.id)
+        if await self._count(ListMember, eq(list_id=lid)) >= self.limits.members_per_list:
+            raise Conflict(f"This list already has {self.limits.members_per_list} members")
+        if await self._count(ListMember, eq(user_id=uid)) >= self.limits.shared_lists_per_user:
+            raise Conflict(f"You are already in {self.limits.shared_lists_per_user} shared lists")
+        member = ListMember(
+            id=member_key(lid, uid),
+            list_id=lid,
+            user_id=uid,
+            owner_id=task_list.user_id,
+            role="editor",
+            joined_ms=to_ms(self.clock()),
+        )
+        with contextlib.suppress(DuplicateKeyError):  # two first actions at once: one row
+            await insert(member)
+        return "editor"
+
     # Members
 
     async def members(self, user_id: UserRef, list_id: str) -> list[MemberView]:
