@@ -24,6 +24,7 @@ from server.services.portability.importer import Importer
 from server.services.reminders.drafts import ReminderDrafts
 from server.services.reminders.questions import Questions
 from server.services.reminders.service import Reminders
+from server.services.sharing.notices import ChangeNotices
 from server.services.sharing.service import Sharing
 from server.services.tasks.lists import Lists
 from server.services.tasks.service import Tasks
@@ -55,6 +56,7 @@ class Services:
     importer: Importer
     questions: Questions
     sharing: Sharing
+    notices: ChangeNotices  # shared lists' change notifications (sent by the bot's loop)
 
     async def drain(self) -> None:
         """Finish background work (codes being sent) while the database and bot still run."""
