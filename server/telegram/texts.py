@@ -21,9 +21,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("timezone", N_("Your time zone")),
     ("quiet", N_("Quiet hours for reminders")),
     ("digest", N_("A morning digest of Today")),
-    ("notify", N_("Messages about changes in shared lists")),
     ("calendar", N_("Your tasks in your calendar app")),
     ("export", N_("Download all your data")),
+    ("notify", N_("Messages about changes in shared lists")),
 ]
 
 # The default menu button is the same for every user, so it has one text.
