@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     # one user may share or join.
     sharing_max_members_per_list: int = Field(default=20, ge=1, le=200)
     sharing_max_lists_per_user: int = Field(default=20, ge=1, le=200)
+    # Change notifications (docs/sharing.md): a member's changes within this many seconds of
+    # the first are one message; an idle process looks for due ones at least this often.
+    sharing_notify_window: float = Field(default=60, ge=0.05, le=3600)
+    sharing_notify_poll: float = Field(default=5, gt=0, le=60)
     # Reminder delivery (all processes together share the send budget through MongoDB).
     reminder_send_rate: int = Field(default=25, ge=1, le=1000)  # messages/s, Telegram: ~30
     reminder_chat_interval: float = Field(default=1.0, ge=0.05, le=60)  # s between two per chat

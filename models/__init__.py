@@ -4,6 +4,7 @@ from beanie import Document
 
 from models.account_codes import LinkCode, ResetCode, UsedLoginHash
 from models.bot_question import BotQuestion
+from models.change_batch import ChangeBatch
 from models.data_links import CalendarFeed, ImportKey
 from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
@@ -36,12 +37,14 @@ ALL_MODELS: list[type[Document]] = [
     BotQuestion,
     ListMember,
     ListInvite,
+    ChangeBatch,
 ]
 
 __all__ = [
     "ALL_MODELS",
     "BotQuestion",
     "CalendarFeed",
+    "ChangeBatch",
     "ImportKey",
     "LinkCode",
     "ListInvite",

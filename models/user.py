@@ -26,6 +26,9 @@ class User(Document):
     timezone: str | None = None
     language: Literal["en", "ru"] | None = None
     role: Literal["user", "admin"] = "user"
+    # Bot messages about other members' changes in shared lists (docs/sharing.md). Off by
+    # default. `$set` stores it as 1 on the embedded server: read it as a truthy value.
+    notify_changes: bool = False
     active: bool = True  # an admin can deactivate an account; it then signs in by no scheme
     # Epoch milliseconds: access tokens issued before this instant are refused (log out
     # everywhere, password change or reset, deactivation). An int, not a datetime: it is

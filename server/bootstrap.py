@@ -38,6 +38,7 @@ from server.services.reminders.drafts import ReminderDrafts
 from server.services.reminders.questions import Questions
 from server.services.reminders.service import DeliverySettings, Reminders
 from server.services.sharing.groups import Groups
+from server.services.sharing.notices import ChangeNotices, NoticeSettings
 from server.services.sharing.service import Sharing, SharingLimits
 from server.services.tasks.lists import Lists
 from server.services.tasks.search_backend import MongoSearch
@@ -83,6 +84,18 @@ def build_services(
         await tasks.set_remind_at(task_id, remind_at)
 
     reminders.on_advanced = advanced  # a repeat moved on: the task shows its next time
+    # Shared lists' change notifications: recorded on every change, sent within Telegram's
+    # limits shared with the reminders.
+    notices = ChangeNotices(
+        reminders.claims,
+        NoticeSettings(
+            window=settings.sharing_notify_window,
+            lease=settings.reminder_lease,
+            poll=settings.sharing_notify_poll,
+        ),
+        members_per_list=settings.sharing_max_members_per_list,
+    )
+    tasks.observer = notices
     gate = AccessGate(users, ttl=settings.revocation_cache_ttl, clock=clock)
     limiter = RateLimiter()
     limits = _auth_limits(settings)
@@ -133,7 +146,7 @@ def build_services(
         limiter,
         updates,
         # Sharing first: a deleted account's shared lists go to a member before its lists go.
-        data_owners=[sharing, tasks, DataLinks(), *data_owners],
+        data_owners=[sharing, tasks, DataLinks(), notices, *data_owners],
         per_user_limits=(limits.login_per_username, recovery_limits.forgot_per_username),
         fresh_max_age=settings.fresh_confirmation_max_age,
     )
@@ -190,6 +203,7 @@ def build_services(
         telegram=channel,
         sharing=sharing,
         groups=groups,
+        notices=notices,
         reminders=reminders,
         profiles=profiles,
         drafts=ReminderDrafts(),

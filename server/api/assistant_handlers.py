@@ -25,14 +25,16 @@ async def patch_me(request: web.Request) -> web.Response:
     user_id = require_user(request)
     body = await read_json(request, MePatch)
     sent = body.model_fields_set
-    if "username" in sent and body.username is None:
-        error = {"field": "username", "message": "cannot be removed", "type": "not_null"}
-        raise Problem(422, "Invalid fields: username", slug="validation-error", errors=[error])
+    for field in ("username", "notify_changes"):
+        if field in sent and getattr(body, field) is None:
+            error = {"field": field, "message": "cannot be removed", "type": "not_null"}
+            raise Problem(422, f"Invalid fields: {field}", slug="validation-error", errors=[error])
     user = await request.app[SERVICES].profiles.update(
         user_id,
         username=body.username if body.username is not None else UNSET,
         timezone=body.timezone if "timezone" in sent else UNSET,
         language=body.language if "language" in sent else UNSET,
+        notify_changes=body.notify_changes if body.notify_changes is not None else UNSET,
         client=client_address(request),
     )
     return json_response(UserOut.of(user))

@@ -33,6 +33,11 @@ class MePatch(Strict):
     username: Username | SkipJsonSchema[None] = None
     timezone: TimeZoneName | None = None
     language: Literal["en", "ru"] | None = None
+    notify_changes: bool | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Bot messages about other members' changes in your shared lists "
+        "(batched: a burst is one message). Off by default",
+    )
 
 
 class ParseRequest(Strict):

@@ -96,6 +96,9 @@ class UserOut(BaseModel):
     timezone: str | None
     language: Literal["en", "ru"] | None
     role: Literal["user", "admin"]
+    notify_changes: bool = Field(
+        description="Bot messages about other members' changes in shared lists (off by default)"
+    )
     created_at: datetime
 
     @classmethod
@@ -112,6 +115,7 @@ class UserOut(BaseModel):
             timezone=user.timezone,
             language=user.language,
             role=user.role,
+            notify_changes=bool(user.notify_changes),
             created_at=user.created_at,
         )
 

@@ -25,6 +25,7 @@ from server.services.reminders.drafts import ReminderDrafts
 from server.services.reminders.questions import Questions
 from server.services.reminders.service import Reminders
 from server.services.sharing.groups import Groups
+from server.services.sharing.notices import ChangeNotices
 from server.services.sharing.service import Sharing
 from server.services.tasks.lists import Lists
 from server.services.tasks.service import Tasks
@@ -57,6 +58,7 @@ class Services:
     questions: Questions
     sharing: Sharing
     groups: Groups  # a Telegram group's list (docs/sharing.md, "Group chats")
+    notices: ChangeNotices  # shared lists' change notifications (sent by the bot's loop)
 
     async def drain(self) -> None:
         """Finish background work (codes being sent) while the database and bot still run."""

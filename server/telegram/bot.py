@@ -39,6 +39,7 @@ from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, Lang, tr
 from server.telegram.intake import UpdateIntake
 from server.telegram.messenger import TelegramAccountMessenger
+from server.telegram.notify_handlers import NoticeBot
 from server.telegram.reminders import (
     Done,
     DoneAction,
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 BOT_APP = web.AppKey("telegram_application", Application)
 REMINDER_BOT = web.AppKey("reminder_bot", ReminderBot)
 ASSISTANT_BOT = web.AppKey("assistant_bot", AssistantBot)
+NOTICES = "notice_bot"  # the application's bot_data key of the NoticeBot
 INTAKE = web.AppKey("telegram_intake", UpdateIntake)  # set in webhook mode only
 WEBHOOK_SECRET = web.AppKey("telegram_webhook_secret", bytes)  # set in webhook mode only
 WEBHOOK_PATH = "/telegram/webhook"
@@ -114,6 +116,9 @@ def build_application(
     # Before the task handlers, whose button handler takes every callback.
     public = str(settings.public_url) if settings.public_url is not None else None
     DataCommands(services, public).add_to(application)
+    # Shared lists' change notifications: /notify and its buttons; the loop starts below.
+    application.bot_data[NOTICES] = notices = NoticeBot(services)
+    notices.add_to(application)
     add_task_handlers(application, assistant)
     return application, reminders, assistant
 
@@ -311,10 +316,13 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         app[ASSISTANT_BOT] = assistant
         # the reminder delivery loop, once the database answers
         reminders.start(application.bot, app[DATABASE].wait_ready)
+        # shared lists' change notifications, the same way (server/services/sharing/notices.py)
+        application.bot_data[NOTICES].start(application.bot, app[DATABASE].wait_ready)
         log.info("Telegram bot @%s: %s mode", application.bot.username, mode)
         yield
     finally:
         await reminders.stop()
+        await application.bot_data[NOTICES].stop()
         if polling is not None:
             polling.cancel()
             await asyncio.gather(polling, return_exceptions=True)

@@ -23,6 +23,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("digest", N_("A morning digest of Today")),
     ("calendar", N_("Your tasks in your calendar app")),
     ("export", N_("Download all your data")),
+    ("notify", N_("Messages about changes in shared lists")),
 ]
 
 # The menu in group chats (setMyCommands with the all-group-chats scope): the group's list.

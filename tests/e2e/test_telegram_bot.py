@@ -43,6 +43,7 @@ async def test_webhook_mode_registers_webhook_and_commands(bot_client, fake_api)
     assert [c["command"] for c in ru] == [
         "start", "help", "me", "inbox", "today", "later", "someday", "lists", "find", "new",
         "password", "unlink", "timezone", "quiet", "digest", "calendar", "export",
+        "notify",
     ]  # fmt: skip
     assert ru[0]["description"] == "Регистрация и приветствие"
     assert ru[9] == {"command": "new", "description": "Добавить задачу: /new название"}

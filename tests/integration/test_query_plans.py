@@ -219,6 +219,49 @@ HOT: dict[str, Run] = {
     "members of a list handed over": lambda db: db.list_members.update_many(
         eq(list_id="L1"), {"$set": {"owner_id": U}}
     ),
+    # change notifications of shared lists (sharing/notices.py)
+    "members of a list, their ids": lambda db: _all(
+        db.list_members.find(eq(list_id="L1"), {"user_id": 1}).limit(21)
+    ),
+    "users opted in to change notices": lambda db: _all(
+        db.users.find(
+            {
+                "_id": {"$in": [ObjectId(U), ObjectId(f"{7:024x}")]},
+                "notify_changes": {"$in": [True, 1]},
+            },
+            {"_id": 1},
+        )
+    ),
+    "change batch counted": lambda db: db.change_batches.update_one(
+        {**eq(_id=f"{U}:L1:{U}"), "n_added": {"$gt": 0}},
+        {"$inc": {"n_added": 1, "total": 1}, "$set": {"l_added": "x"}},
+    ),
+    "change batch's first of a kind": lambda db: db.change_batches.update_one(
+        {**eq(_id=f"{U}:L1:{U}"), "n_done": {"$eq": 0}},
+        {"$inc": {"n_done": 1, "total": 1}, "$set": {"t_done": "x", "l_done": "x"}},
+    ),
+    "change batch claim": lambda db: db.change_batches.find_one_and_update(
+        {"due_ms": {"$lte": NOW}, "lease_ms": {"$lt": NOW}},
+        {"$set": {"lease_ms": NOW + 30_000, "claim": "t"}, "$inc": {"attempts": 1}},
+        sort=[("due_ms", 1)],
+        return_document=ReturnDocument.AFTER,
+    ),
+    "earliest due change batch": lambda db: _all(
+        db.change_batches.find({"due_ms": {"$gt": NOW}}, {"due_ms": 1}).sort("due_ms", 1).limit(1)
+    ),
+    "change batch as its claim holder": lambda db: db.change_batches.find_one(
+        eq(_id=f"{U}:L1:{U}", claim="t")
+    ),
+    "change batch released": lambda db: db.change_batches.update_one(
+        eq(_id=f"{U}:L1:{U}", claim="t"), {"$set": {"due_ms": NOW, "lease_ms": 0, "claim": None}}
+    ),
+    "change batch kept": lambda db: db.change_batches.update_one(
+        eq(_id=f"{U}:L1:{U}", claim="t", total=3), {"$set": {"total": 1}}
+    ),
+    "change batch sent": lambda db: db.change_batches.delete_one(
+        eq(_id=f"{U}:L1:{U}", claim="t", total=3)
+    ),
+    "chat by id": lambda db: db.reminder_chats.find_one(eq(_id=1007), {"blocked_ms": 1}),
     "invite by code": lambda db: db.list_invites.find_one(eq(_id="code7")),
     "invite accepted": lambda db: db.list_invites.find_one_and_delete(
         {**eq(_id="code7"), "expires_ms": {"$gt": NOW}}
@@ -480,6 +523,26 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "sharing/groups.py::Groups.chat_for_task": ("task's list by task id", "group of a list"),
     "../telegram/group_handlers.py::GroupChats.enlist_presser": NOT_A_QUERY,  # Groups.find
     "sharing/service.py::Sharing.erase_user": ERASE,
+    "sharing/notices.py::ChangeNotices.recipients": (
+        "members of a list, their ids",
+        "users opted in to change notices",
+    ),
+    "sharing/notices.py::ChangeNotices._record": (
+        "change batch counted",
+        "change batch's first of a kind",
+    ),
+    "sharing/notices.py::ChangeNotices.claim_due": ("change batch claim",),
+    "sharing/notices.py::ChangeNotices.next_due_ms": ("earliest due change batch",),
+    "sharing/notices.py::ChangeNotices._deliver": ("change batch sent",),
+    "sharing/notices.py::ChangeNotices._release": ("change batch released",),
+    "sharing/notices.py::ChangeNotices._finish": (
+        "change batch sent",
+        "change batch as its claim holder",
+        "change batch kept",
+    ),
+    "sharing/notices.py::ChangeNotices._notice": ("user by id", "list by id", "chat by id"),
+    "sharing/notices.py::ChangeNotices._quiet_until": ("quiet hours", "user by id"),
+    "sharing/notices.py::ChangeNotices.erase_user": ERASE,
     "sharing/service.py::Sharing.move_all": ERASE,
     # lists and tasks, with sharing and Today
     "tasks/lists.py::Lists.access": ("list by id",),

@@ -33,7 +33,7 @@ export function settingsView(main, params, ctx) {
       saved.className = 'message ok';
     }).catch((err) => box.show(explain(err)));
   });
-  main.append(form, calendarSection(ctx), exportSection(ctx),
+  main.append(form, notifySection(ctx), calendarSection(ctx), exportSection(ctx),
     h('nav', { class: 'card links' },
       h('button', { type: 'button', class: 'secondary wide', id: 'open-account', text: t('account'),
         onclick: () => ctx.go('account') }),
@@ -259,6 +259,38 @@ const DATA_TEXTS = {
   },
 };
 const dt = (key) => (DATA_TEXTS[getLang()] || DATA_TEXTS.en)[key];
+
+// Change notifications of shared lists (docs/sharing.md): one switch per user, off by default.
+const NOTIFY_TEXTS = {
+  en: {
+    title: 'Shared lists',
+    label: 'Message me in Telegram when someone else changes a shared list',
+    hint: 'A burst of changes is one message, about a minute after the first; never about your own changes.',
+  },
+  ru: {
+    title: 'Общие списки',
+    label: 'Писать мне в Telegram, когда кто-то другой меняет общий список',
+    hint: 'Серия изменений — одно сообщение, примерно через минуту после первого; о ваших изменениях — никогда.',
+  },
+};
+const nt = (key) => (NOTIFY_TEXTS[getLang()] || NOTIFY_TEXTS.en)[key];
+
+function notifySection(ctx) {
+  const box = messageBox();
+  const check = h('input', { type: 'checkbox', id: 'notify-changes', name: 'notify_changes' });
+  check.checked = Boolean(ctx.state.user.notify_changes);
+  // Saved at once (the switch is its own form): the answer is the user as now stored.
+  check.addEventListener('change', () => busy(check.parentElement, async () => {
+    ctx.setUser(await api('PATCH', '/api/auth/me', { notify_changes: check.checked }));
+    check.checked = Boolean(ctx.state.user.notify_changes);
+    box.show(t('saved'), 'ok');
+  }).catch((err) => {
+    check.checked = Boolean(ctx.state.user.notify_changes);
+    box.show(explain(err));
+  }));
+  return section('notify', nt('title'), h('label', { class: 'check' }, check, ` ${nt('label')}`),
+    h('p', { class: 'muted', text: nt('hint') }), box);
+}
 
 function calendarSection(ctx) {
   const box = messageBox();

@@ -59,6 +59,7 @@ class Profiles:
         username: str | Unset = UNSET,
         timezone: str | Unset | None = UNSET,
         language: str | Unset | None = UNSET,
+        notify_changes: bool | Unset = UNSET,
         client: str | None = None,
     ) -> User:
         """Change what is given (None clears the time zone or language); return the user.
@@ -89,9 +90,13 @@ class Profiles:
             if language is not None and language not in LANGUAGES:
                 raise InvalidInput("language", "must be en or ru")
             changes["language"] = language
+        if not isinstance(notify_changes, Unset):
+            # Other members' changes in shared lists, as bot messages (sharing/notices.py).
+            changes["notify_changes"] = bool(notify_changes)
         if changes:
             try:
-                # Strings only: `$set` keeps them as they are on MongoDB and the embedded one.
+                # Strings (and one flag, read as truthy): `$set` keeps strings as they are on
+                # MongoDB and the embedded one.
                 await User.get_pymongo_collection().update_one({"_id": user.id}, {"$set": changes})
             except DuplicateKeyError:
                 raise UsernameTaken() from None

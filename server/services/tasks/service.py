@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from beanie import PydanticObjectId
@@ -59,6 +59,14 @@ TODAY_MAX = 200
 
 Status = Literal["open", "done", "all"]
 Clock = Callable[[], datetime]
+
+
+class ChangeObserver(Protocol):
+    """Told of every change a person makes to a task (shared lists' change notifications,
+    server/services/sharing/notices.py): `kind` is added, done, edited, deleted or moved
+    (out of `list_id`)."""
+
+    async def changed(self, actor: str, kind: str, task: Task, list_id: str) -> None: ...
 
 
 class Unset(enum.Enum):
@@ -310,6 +318,7 @@ class Tasks:
         self.limits = limits or TaskLimits()
         self.limiter = limiter or RateLimiter()
         self._rate = Limit("task-create", self.limits.tasks_per_minute, 60)
+        self.observer: ChangeObserver | None = None  # set by the composition root
 
     # Reading
 
@@ -493,6 +502,7 @@ class Tasks:
         )
         await insert(task)
         await self._after_write(task, created=True)
+        await self._tell(uid, "added", task, task.list_id)
         return task
 
     async def update(
@@ -555,7 +565,19 @@ class Tasks:
             if not isinstance(done, Unset) and done != doc.done:
                 doc.done, doc.done_at = done, (now if done else None)
 
-        return await self._change(task, apply)
+        was_in, was_owner, was = task.list_id, task.user_id, task.version
+        was_done, was_count = task.done, task.done_count
+        changed = await self._change(task, apply)
+        if changed.version != was:  # something changed: tell the list's other members
+            if changed.list_id != was_in:  # out of the old list (its owner's), into the new
+                await self._tell(uid, "moved", changed.model_copy(update={"user_id": was_owner}),
+                                 was_in)  # fmt: skip
+                await self._tell(uid, "added", changed, changed.list_id)
+            elif (changed.done and not was_done) or changed.done_count > was_count:
+                await self._tell(uid, "done", changed, changed.list_id)
+            else:
+                await self._tell(uid, "edited", changed, changed.list_id)
+        return changed
 
     async def complete(
         self, user_id: UserRef, task_id: str | PydanticObjectId, occurrence: datetime | None = None
@@ -608,6 +630,7 @@ class Tasks:
             raise TaskNotFound()
         await self.planner.forget_task(PydanticObjectId(oid))
         await self.search_backend.unindex(str(oid))
+        await self._tell(uid, "deleted", task, task.list_id)
 
     async def release_member(
         self, owner: str, list_id: str, member: str, to: str | None = None
@@ -836,6 +859,15 @@ class Tasks:
                 return task
             task = await self._load(before.user_id, task.id)  # type: ignore[arg-type]
         raise ConcurrentChange()
+
+    async def _tell(self, actor: str, kind: str, task: Task, list_id: str) -> None:
+        """The observer hears of the change; the change stands whatever it answers."""
+        if self.observer is None:
+            return
+        try:
+            await self.observer.changed(actor, kind, task, list_id)
+        except Exception:
+            log.warning("change of task %s not told to the observer", task.id, exc_info=True)
 
     async def _after_write(
         self, task: Task, *, created: bool = False, previous: list[str] | None = None

@@ -1,0 +1,209 @@
+"""Change notifications of shared lists in Telegram: the /notify switch (with buttons) and
+the message a batch of another member's changes becomes ("Olya added «milk» and 9 more to
+«Groceries»"). What is recorded, batched and when it is sent is the notices service's
+(server/services/sharing/notices.py); this turns a due batch into text and Bot API errors
+into what its loop understands, and runs the loop as a background task of the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
+
+from server.services.registry import Services
+from server.services.reminders.service import ChatUnreachable, RetryLater, SendFailed
+from server.services.sharing.notices import Change, ChangeNotices, DueNotice
+from server.telegram.i18n import Lang, language, ntr, tr
+from server.telegram.sender import profile_of
+from server.telegram.types import BotApp
+
+log = logging.getLogger(__name__)
+
+SWITCH = re.compile(r"^nt:(on|off)$")
+STOP_TIMEOUT = 5.0
+ON_WORDS = frozenset({"on", "вкл", "да"})
+OFF_WORDS = frozenset({"off", "выкл", "нет"})
+
+
+def change_line(change: Change, who: str, list_name: str, lang: Lang) -> str:
+    """One kind of change as a sentence. Russian says it impersonally ("добавлено"): the
+    past tense there has a gender, and Telegram tells us nobody's."""
+    values = {"who": who, "title": change.title, "list": list_name}
+    more = change.count - 1
+    if change.kind == "added":
+        if not more:
+            return tr(lang, "{who} added «{title}» to «{list}»", **values)
+        return ntr(
+            lang,
+            "{who} added «{title}» and {n} more to «{list}»",
+            "{who} added «{title}» and {n} more to «{list}»",
+            more,
+            **values,
+        )
+    if change.kind == "done":
+        if not more:
+            return tr(lang, "{who} completed «{title}» in «{list}»", **values)
+        return ntr(
+            lang,
+            "{who} completed «{title}» and {n} more in «{list}»",
+            "{who} completed «{title}» and {n} more in «{list}»",
+            more,
+            **values,
+        )
+    if change.kind == "edited":
+        if not more:
+            return tr(lang, "{who} changed «{title}» in «{list}»", **values)
+        return ntr(
+            lang,
+            "{who} changed «{title}» and {n} more in «{list}»",
+            "{who} changed «{title}» and {n} more in «{list}»",
+            more,
+            **values,
+        )
+    if change.kind == "deleted":
+        if not more:
+            return tr(lang, "{who} deleted «{title}» from «{list}»", **values)
+        return ntr(
+            lang,
+            "{who} deleted «{title}» and {n} more from «{list}»",
+            "{who} deleted «{title}» and {n} more from «{list}»",
+            more,
+            **values,
+        )
+    if not more:  # moved out of the list
+        return tr(lang, "{who} moved «{title}» out of «{list}»", **values)
+    return ntr(
+        lang,
+        "{who} moved «{title}» and {n} more out of «{list}»",
+        "{who} moved «{title}» and {n} more out of «{list}»",
+        more,
+        **values,
+    )
+
+
+def notice_text(notice: DueNotice, lang: Lang) -> str:
+    """A line per kind of change, in the order added, done, changed, deleted, moved out."""
+    return "\n".join(change_line(c, notice.actor, notice.list_name, lang) for c in notice.changes)
+
+
+class TelegramNoticeSender:
+    """Sends a batch's message; Bot API errors become the loop's RetryLater,
+    ChatUnreachable or SendFailed (as for reminders)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send(self, notice: DueNotice) -> None:
+        lang = language(notice.language, notice.language_code)
+        try:
+            await self._bot.send_message(notice.chat_id, notice_text(notice, lang))
+        except RetryAfter as exc:
+            with warnings.catch_warnings():  # PTB 22.2+ warns that it will become a timedelta
+                warnings.simplefilter("ignore")
+                wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            raise RetryLater(seconds) from None
+        except Forbidden:
+            raise ChatUnreachable() from None
+        except BadRequest as exc:
+            raise SendFailed(exc.message, permanent=True) from None
+        except (NetworkError, TelegramError) as exc:
+            raise SendFailed(type(exc).__name__) from None
+
+
+def switch_keyboard(on: bool, lang: Lang) -> InlineKeyboardMarkup:
+    label, data = (tr(lang, "🔕 Turn off"), "nt:off") if on else (tr(lang, "🔔 Turn on"), "nt:on")
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
+
+
+def status_text(on: bool, lang: Lang) -> str:
+    if on:
+        return tr(
+            lang,
+            "🔔 Notifications are on: when someone else adds, completes, changes or deletes "
+            "tasks in a shared list of yours, I send a message (a burst of changes is one "
+            "message, about a minute after the first).",
+        )
+    return tr(
+        lang,
+        "🔕 Notifications about changes in shared lists are off. Turn them on to get a "
+        "message when someone else changes tasks in a list you share.",
+    )
+
+
+class NoticeBot:
+    """/notify, its buttons, and the sending loop."""
+
+    def __init__(self, services: Services) -> None:
+        self._users = services.users
+        self._profiles = services.profiles
+        self._notices: ChangeNotices = services.notices
+        self._loop: asyncio.Task[None] | None = None
+
+    def add_to(self, application: BotApp) -> None:
+        """Before the task handlers' catch-all button handler and unknown-command reply."""
+        application.add_handler(CommandHandler("notify", self.command))
+        application.add_handler(CallbackQueryHandler(self.button, pattern=SWITCH))
+
+    async def _switch(self, update: Update, on: bool | None) -> tuple[bool, Lang] | None:
+        """Set the switch (None: leave it); its state and the user's language."""
+        profile = profile_of(update)
+        if profile is None:
+            return None
+        user, _ = await self._users.ensure_telegram_user(profile)
+        assert user.id is not None
+        if on is not None:
+            user = await self._profiles.update(user.id, notify_changes=on)
+        return bool(user.notify_changes), language(user.language, profile.language_code)
+
+    async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/notify shows the switch; /notify on | off sets it."""
+        message = update.effective_message
+        arg = " ".join(context.args or []).strip().lower()
+        wanted = True if arg in ON_WORDS else False if arg in OFF_WORDS else None
+        found = await self._switch(update, wanted)
+        if message is None or found is None:
+            return
+        on, lang = found
+        await message.reply_text(status_text(on, lang), reply_markup=switch_keyboard(on, lang))
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        match = SWITCH.match(query.data or "")
+        assert match is not None  # the handler's pattern
+        found = await self._switch(update, match.group(1) == "on")
+        if found is None:
+            return
+        on, lang = found
+        with contextlib.suppress(BadRequest):  # the same press twice: "not modified"
+            await query.edit_message_text(
+                status_text(on, lang), reply_markup=switch_keyboard(on, lang)
+            )
+        with contextlib.suppress(TelegramError):
+            await query.answer()
+
+    def start(self, bot: Bot, database_ready: Callable[[], Awaitable[None]] | None = None) -> None:
+        async def deliver() -> None:
+            if database_ready is not None:
+                await database_ready()
+            await self._notices.run(TelegramNoticeSender(bot))
+
+        self._loop = asyncio.create_task(deliver(), name="change-notices")
+
+    async def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            # Bounded: a send in flight must not hang shutdown (its claim lapses anyway).
+            done, _ = await asyncio.wait([self._loop], timeout=STOP_TIMEOUT)
+            if not done:
+                log.warning("change notices did not stop within %s s", STOP_TIMEOUT)
