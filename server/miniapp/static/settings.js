@@ -19,7 +19,8 @@ export function settingsView(main, params, ctx) {
   useDevice.hidden = deviceZone() === zoneOf(user); // nothing to offer: it is the one in use
   const box = messageBox();
   const form = h('form', { class: 'card', id: 'settings-form' },
-    h('p', { class: 'muted', text: t('signed_in_as', { name: userName(user) }) }),
+    // In a browser the bar's #whoami already says it (app.js); inside Telegram only here.
+    ctx.state.tg ? h('p', { class: 'muted', text: t('signed_in_as', { name: userName(user) }) }) : null,
     field(t('language'), language), picker, useDevice, box,
     h('button', { type: 'submit', class: 'primary page-primary', text: t('save') }));
   form.addEventListener('submit', (event) => {

@@ -27,6 +27,8 @@ async def test_calendar_feed_and_export_from_settings(base_url, open_page, tmp_p
     await page.click("#settings-button")
     await page.wait_for_selector("#feed-on")
     assert "null" not in await page.locator("#calendar-feed").inner_text()  # the parts absent
+    # Whose account: said once, in the bar (#whoami), not again in the settings form.
+    assert (await page.locator("body").inner_text()).count("Signed in as feedfan") == 1
     await page.click("#feed-on")
     first = await page.locator("#feed-url").input_value()
     assert "/cal/" in first
