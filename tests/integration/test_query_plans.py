@@ -450,6 +450,8 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     ),
     "sharing/service.py::Sharing.erase_user": ERASE,
     "sharing/service.py::Sharing.move_all": ERASE,
+    "sharing/merge.py::follow_merged_list": ERASE,
+    "sharing/merge.py::_role": ERASE,
     # lists and tasks, with sharing and Today
     "tasks/lists.py::Lists.access": ("list by id",),
     "tasks/lists.py::Lists.shared_with": ("memberships of a user", "list by id"),

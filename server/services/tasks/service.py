@@ -38,6 +38,7 @@ from server.services.dates.occurrences import RuleError, RuleTooCostly, next_occ
 from server.services.dates.rrule import DEFAULT_MIN_GAP, normalize_rrule
 from server.services.reminders.port import ReminderPlan, ReminderPlanner
 from server.services.sharing.access import Need, require
+from server.services.sharing.merge import follow_merged_list
 from server.services.tasks.lists import Lists, UserRef, custom_lists, object_id, user_key
 from server.services.tasks.repeating import after_done
 from server.services.tasks.search_backend import NO_TERMS, SearchBackend
@@ -685,6 +686,9 @@ class Tasks:
                         raise
             await self.lists.move_tasks(src, str(task_list.id), str(target.id), to_user=dst)
             if target.id != task_list.id:
+                # A shared list merged into one of the same name: its members and invites
+                # follow before it goes (a retry finds it again until then).
+                await follow_merged_list(str(task_list.id), target)
                 await TaskList.get_pymongo_collection().delete_one(
                     eq(_id=task_list.id, user_id=src)
                 )
