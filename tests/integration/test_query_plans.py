@@ -255,6 +255,33 @@ HOT: dict[str, Run] = {
         .sort("due", 1)
         .limit(200)
     ),
+    # Today's share of each shared list: its unassigned tasks' reminder and due times, and
+    # what is assigned to the user
+    "today in a shared list by reminder time": lambda db: _all(
+        db.tasks.find(
+            {
+                **eq(user_id=U, list_id="L1", done=False, assignee_id=None),
+                "remind_at": {"$lt": now_date()},
+            }
+        )
+        .sort("remind_at", 1)
+        .limit(50)
+    ),
+    "today in a shared list by due time": lambda db: _all(
+        db.tasks.find(
+            {
+                **eq(user_id=U, list_id="L1", done=False, assignee_id=None),
+                "due": {"$lt": now_date()},
+            }
+        )
+        .sort("due", 1)
+        .limit(50)
+    ),
+    "today in a shared list assigned to me": lambda db: _all(
+        db.tasks.find(eq(user_id=U, list_id="L1", done=False, assignee_id="m"))
+        .sort("order_key", -1)
+        .limit(50)
+    ),
     # linking (the account screen's counts and the confirmation)
     "user's custom lists counted": lambda db: _all(
         db.task_lists.find({**eq(user_id=U), "name_normalized": {"$gt": ""}}, {"_id": 1})
@@ -461,6 +488,9 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
         "today by list",
         "today by reminder time",
         "today by due time",
+        "today in a shared list by reminder time",
+        "today in a shared list by due time",
+        "today in a shared list assigned to me",
     ),
     "tasks/service.py::Tasks._zone": ("user by id",),
     "tasks/service.py::_zone": ("user by id",),
