@@ -475,6 +475,8 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
         "members of a list handed over",
         "invites of a list handed over",
     ),
+    "sharing/service.py::Sharing.owned_members": ("members of an owner",),  # an export
+    "sharing/service.py::Sharing.joined": ("memberships of a user", "list by id"),  # an export
     "sharing/service.py::Sharing.erase_user": ERASE,
     "sharing/service.py::Sharing.move_all": ERASE,
     "sharing/merge.py::follow_merged_list": ERASE,
