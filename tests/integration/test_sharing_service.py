@@ -8,9 +8,12 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from bson import ObjectId
 
+from models import TaskList
 from server.services.accounts.telegram_channel import TelegramChannel
 from server.services.common.errors import InvalidInput, ListNameTaken, ListNotFound, NotFound
+from server.services.sharing.merge import follow_merged_list
 from server.services.sharing.service import Sharing
 from server.services.tasks.service import TaskChanges, TaskDraft, TaskQuery
 from tests.integration.tasks_env import TasksEnv
@@ -107,6 +110,26 @@ async def test_a_merge_that_folds_a_shared_list_into_one_of_its_name_keeps_its_p
     await sharing.accept(dave, spare.code)
     assert str(dave) in {m.user_id for m in await sharing.members(alice, kept.id)}
     assert [v.name for v in await env.lists.overview(bob)][4:] == ["groceries"]
+
+
+async def test_folding_a_list_twice_changes_nothing_more_and_never_makes_the_owner_a_member(
+    env,
+):
+    """A retry after a crash runs the step again; and a membership of the surviving list's
+    owner in the folded list (left behind by an interrupted merge) is dropped, not moved."""
+    sharing = sharing_of(env)
+    alice, bob, carol = await env.user(), await env.user(), await env.user()
+    kept = await env.lists.create(alice, "Home")
+    folded = await env.lists.create(carol, "Home")
+    for who in (alice, bob):
+        await sharing.accept(who, (await sharing.create_invite(carol, folded.id, "editor")).code)
+    into = await env.db["task_lists"].find_one({"_id": ObjectId(kept.id)})
+    for _ in range(2):
+        await follow_merged_list(folded.id, TaskList.model_validate(into))
+    rows = await env.db["list_members"].find({}).to_list()
+    assert [(r["_id"], r["role"], r["owner_id"]) for r in rows] == [
+        (f"{kept.id}:{bob}", "editor", str(alice))
+    ]
 
 
 async def test_a_transfer_to_someone_with_a_list_of_that_name_changes_nothing(env):
