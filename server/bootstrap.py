@@ -208,7 +208,7 @@ def build_services(
         profiles=profiles,
         drafts=ReminderDrafts(),
         feeds=feeds,
-        exporter=Exporter(users, lists, reminders, sessions, feeds),
+        exporter=Exporter(users, lists, reminders, sessions, feeds, sharing=sharing),
         importer=Importer(lists, tasks, profiles.update),
         questions=Questions(),
     )

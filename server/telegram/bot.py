@@ -164,13 +164,18 @@ def _snooze(services: Services) -> SnoozeAction:
 
 def _today(services: Services) -> TodayTitles:
     async def today(user_id: PydanticObjectId, lang: Lang) -> list[str]:
-        """Today as /today shows it: "call the bank — 10 AM", timed tasks first."""
+        """Today as /today shows it: "call the bank — 10 AM", timed tasks first; a shared
+        list's task with the list's name: "milk — 6 PM · 👥 Groceries"."""
         user = await services.users.get(user_id)
         texts = Humanizer.for_user(lang, user.timezone, services.tasks.clock())
+        tasks = await services.tasks.today(user_id)
+        shared = await services.lists.shared_names(user_id) if tasks else {}
         lines = []
-        for task in await services.tasks.today(user_id):
+        for task in tasks:
             when = texts.task_when(task.remind_at, task.due)
-            lines.append(task.title + (f" — {when}" if when else ""))
+            where = "👥 " + shared[task.list_id] if task.list_id in shared else None
+            about = " · ".join(part for part in (when, where) if part)
+            lines.append(task.title + (f" — {about}" if about else ""))
         return lines
 
     return today

@@ -187,8 +187,9 @@ def _card_text(status: str, task: Task, texts: Humanizer) -> str:
 
 
 def _list_text(
-    name: str, tasks: list[TaskView], total: int, view: kb.View, asker: Asker, today: bool
-) -> str:
+    name: str, tasks: list[TaskView], total: int, view: kb.View, asker: Asker, today: bool,
+    shared: dict[str, str] | None = None,
+) -> str:  # fmt: skip
     lang = asker.lang
     if total == 0:
         if today:
@@ -204,6 +205,8 @@ def _list_text(
     for i, task in enumerate(tasks):
         line = f"{first + i + 1}. {kb.short(task.title, LINE_TITLE_LENGTH)}"
         schedule = _schedule(task, asker.texts)
+        if shared and task.list_id in shared:  # Today mixes lists: say a shared one's name
+            schedule.append("👥 " + shared[task.list_id])
         lines.append(line + ("\n    " + "  ".join(schedule) if schedule else ""))
     return head + "\n\n" + "\n".join(lines)
 
@@ -221,7 +224,9 @@ async def _render_list(
             asker.user_id, view.ref, last * kb.PAGE_SIZE, kb.PAGE_SIZE
         )
     name = display_name(task_list, asker.lang)
-    text = _list_text(name, items, total, view, asker, task_list.key == "today")
+    today = task_list.key == "today"
+    shared = await tasks.lists.shared_names(asker.user_id) if today and items else None
+    text = _list_text(name, items, total, view, asker, today, shared)
     return text, kb.list_keyboard(items, view, total, asker.lang), view
 
 

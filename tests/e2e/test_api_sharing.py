@@ -208,6 +208,35 @@ async def test_each_change_records_who_made_it_and_the_assignee_must_be_a_member
 # --- Invites ------------------------------------------------------------------------------------
 
 
+async def test_today_holds_the_shared_tasks_that_are_the_members_by_the_one_rule(api):
+    """GET /api/tasks?list=today and Today's count on GET /api/lists, for the owner and two
+    members: unassigned tasks by their time (UTC here, no zone set), assigned ones for their
+    assignee only, the list's undated rest for nobody."""
+    world = await shared_world(api)
+    alice, bob, carol = (world["people"][n] for n in ("alice", "bob", "carol"))
+    lid, bob_id = world["list"], world["bob_id"]
+    past = "2000-01-01T09:00:00Z"  # overdue for everyone, whatever today is
+    await add(api, alice, title="overdue, nobody's", list=lid, due=past)
+    await add(api, alice, title="undated, nobody's", list=lid)
+    await add(api, alice, title="next century", list=lid, remind_at="2199-01-01T09:00:00Z")
+    for title, due in (("bob's, undated", None), ("bob's, overdue", past)):
+        task = await add(api, alice, title=title, list=lid, due=due)
+        await ok(await api.patch(f"/api/tasks/{task['id']}", json={"assignee_id": bob_id},
+                                 headers=alice))  # fmt: skip
+
+    async def today(who: Headers) -> list[str]:
+        page = await ok(await api.get("/api/tasks?list=today", headers=who))
+        assert (await lists_of(api, who))["today"]["open_count"] == len(page["items"])
+        assert all(item["list_id"] == lid for item in page["items"])
+        return [item["title"] for item in page["items"]]
+
+    assert await today(bob) == ["overdue, nobody's", "bob's, overdue", "bob's, undated"]
+    assert await today(carol) == ["overdue, nobody's"]  # a viewer sees the list's day too
+    assert await today(alice) == ["overdue, nobody's"]  # the owner: not what bob is to do
+    assert await today(world["people"]["dave"]) == []  # removed
+    assert await today(world["people"]["eve"]) == []  # a stranger
+
+
 async def test_an_invite_is_shown_then_used_once_and_links_work_in_telegram_and_browser(api):
     alice, bob, eve = await users(api, "alice", "bob", "eve")
     lid = (await ok(await api.post("/api/lists", json={"name": "Chores"}, headers=alice), 201))[

@@ -4,11 +4,13 @@ does not, a used code is refused; in both languages. A viewer's Done button is r
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from server.keys import SERVICES
 from tests.bot_helpers import bot_settings, post_update
 from tests.conftest import AppFactory
 from tests.e2e.test_api_tasks import add, new_user, ok
@@ -95,3 +97,46 @@ async def test_a_viewer_pressing_done_in_the_bot_is_refused_and_nothing_changes(
     headers = {"Authorization": f"Bot {BOT_KEY}", "X-Telegram-User-Id": "704"}
     page = await ok(await app.get(f"/api/tasks?list={lid}&status=all", headers=headers))
     assert [(t["title"], t["done"]) for t in page["items"]] == [("Молоко", False)]
+
+
+async def test_shared_tasks_are_in_today_and_the_digest_with_their_lists_name(
+    make_client, fake_api, db
+):
+    """A member's /today and morning digest hold the shared list's tasks that are theirs by
+    the Today rule (unassigned and due today, or assigned to them), each marked with the
+    list; not what is assigned to someone else, not the list's undated rest. The day is the
+    injected clock's."""
+    app = await make_client(**bot_settings(fake_api, bot_api_tokens=BOT_KEY), reminder_poll=0.1)
+    alice, lid, start = await shared_list(app, "editor")  # "Молоко": no time, nobody's
+    card = await say(app, fake_api, 705, f"/start {start}", lang="en")
+    await press(app, fake_api, card, "Join", language_code="en")
+    bob = await db.users.find_one({"telegram_id": 705})
+    await db.users.update_one({"_id": bob["_id"]}, {"$set": {"timezone": "Europe/Moscow"}})
+    services = app.server.app[SERVICES]
+    services.tasks.clock = lambda: datetime(2030, 1, 1, 9, tzinfo=UTC)  # noon in Moscow
+    alice_id = str((await db.users.find_one({"username": "alice"}))["_id"])
+
+    async def assign(task: dict[str, Any], who: str) -> None:
+        await ok(await app.patch(f"/api/tasks/{task['id']}", json={"assignee_id": who},
+                                 headers=alice))  # fmt: skip
+
+    await add(app, alice, title="Хлеб", list=lid, remind_at="2030-01-01T15:00:00Z")
+    await assign(await add(app, alice, title="Сыр", list=lid), str(bob["_id"]))
+    await assign(await add(app, alice, title="Чай", list=lid, due="2030-01-01T10:00:00Z"),
+                 alice_id)  # fmt: skip
+    await add(app, alice, title="Завтра", list=lid, remind_at="2030-01-02T15:00:00Z")
+    mine = await say(app, fake_api, 705, "/new call mum", lang="en")
+    assert mine["text"].startswith("Added to Inbox.")
+
+    today = await say(app, fake_api, 705, "/today", lang="en")
+    lines = today["text"].splitlines()
+    assert lines[0] == "Today: 2 open tasks"
+    assert lines[2:] == ["1. Хлеб", "    🕒 today 6 PM  👥 Покупки", "2. Сыр", "    👥 Покупки"]
+
+    await say(app, fake_api, 705, "/digest 08:30", lang="en")
+    mark = fake_api.mark()
+    await db.reminders.update_one({"_id": bob["_id"]}, {"$set": {"due_ms": 0}})  # due now
+    [sent] = await fake_api.wait_new("sendMessage", since=mark)
+    assert sent.params["text"].split("\n") == [
+        "☀️ Today, 2 tasks:", "• Хлеб — today 6 PM · 👥 Покупки", "• Сыр — 👥 Покупки",
+    ]  # fmt: skip

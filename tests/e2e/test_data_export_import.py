@@ -401,3 +401,50 @@ async def test_a_completed_repeating_task_is_imported_done_and_many_tasks_at_onc
     document = await export_of(client, headers)
     [plants] = [t for t in document["tasks"] if t["title"] == "water the plants"]
     assert (plants["done"], plants["repeat"]) == (True, "FREQ=DAILY")
+
+
+async def test_an_export_names_the_members_of_shared_lists_and_an_import_ignores_them(
+    client: TestClient, db: Any
+) -> None:
+    """An owner's export: their shared list with its members (id, name, role) as information;
+    a list someone else shares with them only as a reference, without its tasks. Imported
+    elsewhere, the list and its tasks come back; no membership does (joining takes an
+    invite), and the other owner's list is not copied."""
+    ann, ben, cat = [await fresh_user(client) for _ in range(3)]
+    me = await ok(await client.get("/api/auth/me", headers=ben))
+    ben_id, ben_name = me["id"], me["username"]
+
+    async def share(owner: dict[str, str], name: str, member: dict[str, str], role: str) -> str:
+        made = await ok(await client.post("/api/lists", headers=owner, json={"name": name}), 201)
+        invite = await ok(await client.post(f"/api/lists/{made['id']}/invites", headers=owner,
+                                            json={"role": role}), 201)  # fmt: skip
+        await ok(await client.post(f"/api/invites/{invite['code']}/accept", headers=member))
+        return str(made["id"])
+
+    groceries = await share(ann, "Groceries", ben, "editor")
+    work = await share(cat, "Work", ann, "viewer")
+    await ok(await client.post("/api/tasks", headers=ann,
+                               json={"title": "Milk", "list": groceries}), 201)  # fmt: skip
+    await ok(await client.post("/api/tasks", headers=cat,
+                               json={"title": "Cat's report", "list": work}), 201)  # fmt: skip
+
+    document = await export_of(client, ann)  # valid against the schema, version 1
+    assert document["schema_version"] == 1
+    assert [item["name"] for item in document["lists"] if item["key"] is None] == ["Groceries"]
+    assert [t["title"] for t in document["tasks"]] == ["Milk"]
+    [member] = document["list_members"]
+    assert (member["list_id"], member["user_id"], member["name"], member["role"]) == (
+        groceries, ben_id, ben_name, "editor",
+    )  # fmt: skip
+    [joined] = document["joined_lists"]
+    assert (joined["list_id"], joined["name"], joined["role"]) == (work, "Work", "viewer")
+    assert (await export_of(client, ben))["list_members"] == []
+
+    memberships = await db.list_members.count_documents({})
+    dan = await fresh_user(client)
+    report = await ok(await import_file(client, dan, json.dumps(document).encode()))
+    assert (report["lists"], report["tasks"]) == (1, 1)
+    assert await db.list_members.count_documents({}) == memberships
+    again = await export_of(client, dan)
+    assert [item["name"] for item in again["lists"] if item["key"] is None] == ["Groceries"]
+    assert (again["list_members"], again["joined_lists"]) == ([], [])

@@ -313,6 +313,33 @@ HOT: dict[str, Run] = {
         .sort("due", 1)
         .limit(200)
     ),
+    # Today's share of each shared list: its unassigned tasks' reminder and due times, and
+    # what is assigned to the user
+    "today in a shared list by reminder time": lambda db: _all(
+        db.tasks.find(
+            {
+                **eq(user_id=U, list_id="L1", done=False, assignee_id=None),
+                "remind_at": {"$lt": now_date()},
+            }
+        )
+        .sort("remind_at", 1)
+        .limit(50)
+    ),
+    "today in a shared list by due time": lambda db: _all(
+        db.tasks.find(
+            {
+                **eq(user_id=U, list_id="L1", done=False, assignee_id=None),
+                "due": {"$lt": now_date()},
+            }
+        )
+        .sort("due", 1)
+        .limit(50)
+    ),
+    "today in a shared list assigned to me": lambda db: _all(
+        db.tasks.find(eq(user_id=U, list_id="L1", done=False, assignee_id="m"))
+        .sort("order_key", -1)
+        .limit(50)
+    ),
     # linking (the account screen's counts and the confirmation)
     "user's custom lists counted": lambda db: _all(
         db.task_lists.find({**eq(user_id=U), "name_normalized": {"$gt": ""}}, {"_id": 1})
@@ -522,6 +549,8 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     ),
     "sharing/groups.py::Groups.chat_for_task": ("task's list by task id", "group of a list"),
     "../telegram/group_handlers.py::GroupChats.enlist_presser": NOT_A_QUERY,  # Groups.find
+    "sharing/service.py::Sharing.owned_members": ("members of an owner",),  # an export
+    "sharing/service.py::Sharing.joined": ("memberships of a user", "list by id"),  # an export
     "sharing/service.py::Sharing.erase_user": ERASE,
     "sharing/notices.py::ChangeNotices.recipients": (
         "members of a list, their ids",
@@ -544,6 +573,8 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "sharing/notices.py::ChangeNotices._quiet_until": ("quiet hours", "user by id"),
     "sharing/notices.py::ChangeNotices.erase_user": ERASE,
     "sharing/service.py::Sharing.move_all": ERASE,
+    "sharing/merge.py::follow_merged_list": ERASE,
+    "sharing/merge.py::_role": ERASE,
     # lists and tasks, with sharing and Today
     "tasks/lists.py::Lists.access": ("list by id",),
     "tasks/lists.py::Lists.shared_with": ("memberships of a user", "list by id"),
@@ -553,6 +584,9 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
         "today by list",
         "today by reminder time",
         "today by due time",
+        "today in a shared list by reminder time",
+        "today in a shared list by due time",
+        "today in a shared list assigned to me",
     ),
     "tasks/service.py::Tasks._zone": ("user by id",),
     "tasks/service.py::_zone": ("user by id",),

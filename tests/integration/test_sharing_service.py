@@ -8,9 +8,12 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from bson import ObjectId
 
+from models import TaskList
 from server.services.accounts.telegram_channel import TelegramChannel
 from server.services.common.errors import InvalidInput, ListNameTaken, ListNotFound, NotFound
+from server.services.sharing.merge import follow_merged_list
 from server.services.sharing.service import Sharing
 from server.services.tasks.service import TaskChanges, TaskDraft, TaskQuery
 from tests.integration.tasks_env import TasksEnv
@@ -68,6 +71,65 @@ async def test_an_account_merge_keeps_memberships_and_shared_tasks(env):
         await env.tasks.page(bob, TaskQuery(list_ref=groceries.id))
     roles = {m.user_id: m.role for m in await sharing.members(alice, groceries.id)}
     assert roles == {str(alice): "owner", str(bob_web): "editor"}
+
+
+async def test_a_merge_that_folds_a_shared_list_into_one_of_its_name_keeps_its_people(env):
+    """The merged account's shared "Groceries" is folded into the surviving account's
+    "groceries": its members, their roles and its open invites follow into that list."""
+    sharing = sharing_of(env)
+    alice, alice_old = await env.user(), await env.user()
+    bob, carol, dave = await env.user(), await env.user(), await env.user()
+    kept = await env.lists.create(alice, "groceries")
+    merged = await env.lists.create(alice_old, "Groceries")
+    milk = await env.tasks.create(alice_old, TaskDraft(title="Milk", list_ref=merged.id))
+
+    async def join(owner, task_list, who, role):
+        code = (await sharing.create_invite(owner, task_list.id, role)).code
+        await sharing.accept(who, code)
+
+    await join(alice_old, merged, bob, "editor")
+    await join(alice_old, merged, carol, "editor")  # in both lists: the stronger role stays
+    await join(alice_old, merged, alice, "viewer")  # the survivor: owner, not a member
+    await join(alice, kept, carol, "viewer")
+    spare = await sharing.create_invite(alice_old, merged.id, "viewer")
+    await env.tasks.update(alice_old, milk.id, TaskChanges(assignee_id=str(bob)))
+
+    await sharing.move_all(alice_old, alice)
+    await env.tasks.move_all(alice_old, alice)
+
+    roles = {m.user_id: m.role for m in await sharing.members(alice, kept.id)}
+    assert roles == {str(alice): "owner", str(bob): "editor", str(carol): "editor"}
+    rows = await env.db["list_members"].find({}).to_list()
+    assert sorted(r["_id"] for r in rows) == sorted(f"{kept.id}:{u}" for u in (bob, carol))
+    assert {r["owner_id"] for r in rows} == {str(alice)}
+    page = await env.tasks.page(bob, TaskQuery(list_ref=kept.id))  # bob still sees the list
+    assert [(t.title, t.assignee_id) for t in page.items] == [("Milk", str(bob))]
+    await env.tasks.update(bob, milk.id, TaskChanges(title="Oat milk"))  # and may change it
+    # The open invite now leads to the surviving list.
+    assert (await sharing.preview(spare.code)).list_id == kept.id
+    await sharing.accept(dave, spare.code)
+    assert str(dave) in {m.user_id for m in await sharing.members(alice, kept.id)}
+    assert [v.name for v in await env.lists.overview(bob)][4:] == ["groceries"]
+
+
+async def test_folding_a_list_twice_changes_nothing_more_and_never_makes_the_owner_a_member(
+    env,
+):
+    """A retry after a crash runs the step again; and a membership of the surviving list's
+    owner in the folded list (left behind by an interrupted merge) is dropped, not moved."""
+    sharing = sharing_of(env)
+    alice, bob, carol = await env.user(), await env.user(), await env.user()
+    kept = await env.lists.create(alice, "Home")
+    folded = await env.lists.create(carol, "Home")
+    for who in (alice, bob):
+        await sharing.accept(who, (await sharing.create_invite(carol, folded.id, "editor")).code)
+    into = await env.db["task_lists"].find_one({"_id": ObjectId(kept.id)})
+    for _ in range(2):
+        await follow_merged_list(folded.id, TaskList.model_validate(into))
+    rows = await env.db["list_members"].find({}).to_list()
+    assert [(r["_id"], r["role"], r["owner_id"]) for r in rows] == [
+        (f"{kept.id}:{bob}", "editor", str(alice))
+    ]
 
 
 async def test_a_transfer_to_someone_with_a_list_of_that_name_changes_nothing(env):

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from server.services.accounts.telegram_channel import TelegramChannel
 from server.services.common.errors import InvalidInput
-from server.services.tasks.service import TaskChanges, TaskDraft, TaskQuery
+from server.services.sharing.service import Sharing
+from server.services.tasks.service import SHARED_TODAY_MAX, TaskChanges, TaskDraft, TaskQuery
 from tests.integration.tasks_env import TasksEnv
 
 # The env's clock starts at 2030-01-01 00:00 UTC: 03:00 in Moscow, whose day ends at 21:00 UTC.
@@ -90,3 +92,80 @@ async def test_a_bad_today_cursor_is_invalid_input(env: TasksEnv, cursor: str):
     with pytest.raises(InvalidInput) as caught:
         await env.tasks.page(me, TaskQuery(list_ref="today", cursor=cursor))
     assert caught.value.field == "cursor"
+
+
+# --- Shared lists (docs/sharing.md, "Today and the digest") --------------------------------
+
+
+def sharing_of(env: TasksEnv) -> Sharing:
+    channel = TelegramChannel(configured=True, username="family_todo_bot")
+    return Sharing(env.lists, env.tasks, channel, "https://todo.example/", clock=env.clock)
+
+
+async def test_shared_tasks_are_in_today_when_theirs_by_time_or_by_assignment(env: TasksEnv):
+    """Unassigned: by their time, like one's own. Assigned to me: by their time, or at once
+    when they have none. Assigned to someone else: theirs, not in my Today (the owner's
+    included). The rest of a long family list stays out."""
+    sharing = sharing_of(env)
+    alice, bob, carol, dave = [await env.user(timezone="Europe/Moscow") for _ in range(4)]
+    family = await env.lists.create(alice, "Family")
+    for member in (bob, carol):
+        code = (await sharing.create_invite(alice, family.id, "editor")).code
+        await sharing.accept(member, code)
+    soon, later = DAY_END - timedelta(hours=3), DAY_END + timedelta(days=6)
+
+    async def add(title: str, who: object = None, **times: datetime) -> None:
+        task = await env.tasks.create(alice, TaskDraft(title, list_ref=family.id, **times))
+        if who is not None:
+            await env.tasks.update(alice, task.id, TaskChanges(assignee_id=str(who)))  # type: ignore[arg-type]
+
+    await add("everyone's, tonight", remind_at=soon)
+    await add("everyone's, overdue", due=DAY_END - timedelta(days=3))
+    await add("everyone's, next week", remind_at=later)
+    for n in range(30):
+        await add(f"someday maybe {n}")  # no time, nobody's: in nobody's Today
+    await add("bob's, no time", bob)
+    await add("bob's, next week", bob, due=later)
+    await add("carol's, tonight", carol, due=soon)
+    await add("alice's own, no time", alice)
+    done = await env.tasks.create(alice, TaskDraft("done", list_ref=family.id, remind_at=soon))
+    await env.tasks.complete(bob, done.id)  # type: ignore[arg-type]
+    await env.tasks.create(bob, TaskDraft("bob's private", remind_at=soon + timedelta(hours=1)))
+    elsewhere = await env.lists.create(dave, "Dave's")
+    await env.tasks.create(dave, TaskDraft("not shared", list_ref=elsewhere.id, remind_at=soon))
+
+    assert await titles(env, bob) == [
+        "everyone's, overdue", "everyone's, tonight", "bob's private", "bob's, no time",
+    ]  # fmt: skip
+    assert await titles(env, carol) == [
+        "everyone's, overdue", "everyone's, tonight", "carol's, tonight",
+    ]  # fmt: skip
+    assert await titles(env, alice) == [
+        "everyone's, overdue", "everyone's, tonight", "alice's own, no time",
+    ]  # fmt: skip
+    # The count on the lists (Today's) and the API's page follow the same rule.
+    counts = {view.key: view.open_count for view in await env.lists.overview(bob, "en")}
+    assert counts["today"] == 4
+    page = await env.tasks.page(bob, TaskQuery(list_ref="today"))
+    assert [t.title for t in page.items] == await titles(env, bob)
+    # Where a shared task comes from, for the views that mix lists.
+    assert await env.lists.shared_names(bob) == {family.id: "Family"}
+    assert await env.lists.shared_names(alice) == {family.id: "Family"}
+    assert await env.lists.shared_names(dave) == {}
+
+    # Once bob leaves, nothing of the list is in his Today (his assignment went back).
+    await sharing.remove(bob, family.id, str(bob))
+    assert await titles(env, bob) == ["bob's private"]
+
+
+async def test_a_shared_list_adds_a_bounded_number_of_tasks_to_today(env: TasksEnv):
+    sharing = sharing_of(env)
+    alice, bob = await env.user(), await env.user()
+    chores = await env.lists.create(alice, "Chores")
+    await sharing.accept(bob, (await sharing.create_invite(alice, chores.id, "viewer")).code)
+    for n in range(SHARED_TODAY_MAX + 5):
+        due = DAY_END - timedelta(days=1, minutes=n)
+        await env.tasks.create(alice, TaskDraft(f"overdue {n}", list_ref=chores.id, due=due))
+    seen = await titles(env, bob)
+    assert len(seen) == SHARED_TODAY_MAX
+    assert seen[0] == f"overdue {SHARED_TODAY_MAX + 4}"  # the oldest first

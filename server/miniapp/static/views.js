@@ -36,13 +36,18 @@ const byTime = (tasks) => tasks.map((task, i) => [task, i])
 
 /** The row's second line, all in the server's words (`server/services/dates/humanize.py`, the
  * bot's formatter): the time (`when_text`), a due time apart from it (`due_text`), the repeat
- * (`repeat_text`), and the list when rows of several are mixed. The page formats no time. */
+ * (`repeat_text`), and the list when rows of several are mixed (`showList`: true), or only
+ * when the list is shared (`'shared'`: Today, where a shared list's task says whose day it
+ * comes from, "👥 Groceries", as the bot's /today does). The page formats no time. */
 function metaText(task, ctx, showList) {
+  const list = (ctx.state.lists || []).find((l) => l.id === task.list_id);
+  const shared = showList === 'shared' && list && Number(list.members_count) > 1;
   return [
     task.when_text,
     task.due_text && t('due_short', { time: task.due_text }),
     task.repeat_text && `↻ ${task.repeat_text}`,
-    showList && listName(ctx, task.list_id) && t('in_list', { name: listName(ctx, task.list_id) }),
+    showList === true && listName(ctx, task.list_id) && t('in_list', { name: listName(ctx, task.list_id) }),
+    shared && `👥 ${list.name}`,
   ].filter(Boolean).join(' · ');
 }
 
@@ -160,7 +165,7 @@ export function todayView(main, params, ctx) {
     const onChange = () => fetchToday()
       .then((fresh) => { if (ctx.current()) { body.replaceChildren(); draw(fresh); } })
       .catch(() => {});
-    page.items.forEach((task) => ul.append(taskRow(task, ctx, { onChange })));
+    page.items.forEach((task) => ul.append(taskRow(task, ctx, { onChange, showList: 'shared' })));
     body.append(count, ul);
     if (!page.items.length) body.append(onboarding(ctx, lists));
     // Inbox one tap away, with its count, while it holds anything: what has no time yet is

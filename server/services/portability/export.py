@@ -18,6 +18,7 @@ from server.services.accounts.users import Users
 from server.services.common.mongo import eq
 from server.services.portability.feed import CalendarFeeds
 from server.services.reminders.service import Reminders
+from server.services.sharing.service import Sharing
 from server.services.tasks.lists import Lists
 
 SCHEMA_VERSION = 1
@@ -106,6 +107,7 @@ class Exporter:
         sessions: Sessions,
         feeds: CalendarFeeds,
         clock: Callable[[], datetime] = utcnow,
+        sharing: Sharing | None = None,
     ) -> None:
         self._users = users
         self._lists = lists
@@ -113,6 +115,7 @@ class Exporter:
         self._sessions = sessions
         self._feeds = feeds
         self._clock = clock
+        self._sharing = sharing
 
     async def head(self, user_id: PydanticObjectId) -> dict[str, Any]:
         """Everything but the tasks and reminders (small, bounded by the lists' and sessions'
@@ -120,10 +123,12 @@ class Exporter:
         user = await self._users.get(user_id)
         uid = await self._lists.ensure_builtins(user_id)
         prefs = await self._reminders.prefs(user_id)
-        lists = await self._lists.all(uid)
+        # The user's own lists: those shared with them hold their owners' tasks, not theirs
+        # (they are named in `joined_lists`, below).
+        lists = [t for t in await self._lists.all(uid) if t.user_id == uid]
         sessions = await self._sessions.list(user_id, None)
         feed_ms = await self._feeds.status(user_id)
-        return {
+        head: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "exported_at": _time(self._clock()),
             "account": account_row(user),
@@ -152,6 +157,30 @@ class Exporter:
                 for t in lists
             ],
         }
+        if self._sharing is not None:
+            # Optional top-level members (schema_version stays 1: docs/data.md, "Export").
+            own = {str(t.id) for t in lists}
+            head["list_members"] = [
+                {
+                    "list_id": m.list_id,
+                    "user_id": m.user_id,
+                    "name": m.name,
+                    "role": m.role,
+                    "joined_at": _time(m.joined_at),
+                }
+                for m in await self._sharing.owned_members(uid)
+                if m.list_id in own
+            ]
+            head["joined_lists"] = [
+                {
+                    "list_id": m.list_id,
+                    "name": m.name,
+                    "role": m.role,
+                    "joined_at": _time(m.joined_at),
+                }
+                for m in await self._sharing.joined(uid)
+            ]
+        return head
 
     async def chunks(self, user_id: PydanticObjectId) -> AsyncIterator[bytes]:
         """The document, a piece at a time: the head, then tasks and reminders BATCH rows

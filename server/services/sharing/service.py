@@ -80,6 +80,18 @@ class MemberView:
     owner: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """One person in one shared list, for the export: a member of a list the user owns, or
+    the user themself in a list someone else owns (then `name` is the list's)."""
+
+    list_id: str
+    user_id: str
+    name: str
+    role: MemberRole
+    joined_at: datetime
+
+
 def display_name(user: User | None) -> str:
     if user is None:
         return "?"
@@ -311,6 +323,49 @@ class Sharing:
             raise InvalidInput("user_id", "The new owner must be a member of the list")
         await self._transfer(task_list, new_owner, keep_old=True)
         return await self._list_view(uid, str(task_list.id))
+
+    # Export (server/services/portability/export.py)
+
+    async def owned_members(self, user_id: UserRef) -> list[Membership]:
+        """The members of the lists the user owns (not the owner), by list, longest-standing
+        first. Bounded: members per list times shared lists per user (quotas)."""
+        rows = ListMember.get_pymongo_collection().find(eq(owner_id=user_key(user_id)))
+        members = sorted(
+            [ListMember.model_validate(row) async for row in rows],
+            key=lambda m: (m.list_id, m.joined_ms, m.user_id),
+        )
+        return [
+            Membership(
+                list_id=m.list_id,
+                user_id=m.user_id,
+                name=display_name(await _user(m.user_id)),
+                role=m.role,
+                joined_at=from_ms(m.joined_ms),
+            )
+            for m in members
+        ]
+
+    async def joined(self, user_id: UserRef) -> list[Membership]:
+        """The user's own memberships of lists others own (the list's name, the role, since
+        when); a membership whose list is gone is left out. Bounded by the quota."""
+        uid = user_key(user_id)
+        rows = ListMember.get_pymongo_collection().find(eq(user_id=uid))
+        found = []
+        async for row in rows:
+            member = ListMember.model_validate(row)
+            oid = object_id(member.list_id)
+            task_list = await find_one(TaskList, {"_id": oid}) if oid is not None else None
+            if task_list is not None and task_list.user_id != uid:
+                found.append(
+                    Membership(
+                        list_id=member.list_id,
+                        user_id=uid,
+                        name=task_list.name or "",
+                        role=member.role,
+                        joined_at=from_ms(member.joined_ms),
+                    )
+                )
+        return sorted(found, key=lambda m: (m.joined_at, m.list_id))
 
     # Accounts (an AccountDataOwner: server/services/accounts/account_data.py)
 

@@ -203,6 +203,18 @@ class Lists:
                 found.append(doc)
         return found
 
+    async def shared_names(self, user_id: UserRef) -> dict[str, str]:
+        """The lists others see too, by id: those shared with the user and their own lists
+        with members. For views that mix lists (Today, the digest) to mark where a shared
+        task comes from ("👥 Groceries"). Built-ins are never shared, so names are names."""
+        uid = user_key(user_id)
+        owned = await self.members_counts(uid)
+        return {
+            str(doc.id): doc.name or ""
+            for doc in await self.all(uid)
+            if doc.user_id != uid or str(doc.id) in owned
+        }
+
     async def open_counts(self, user_id: UserRef) -> dict[str, int]:
         """Open tasks per list id: the list ids of the user's open tasks, counted here. Not a
         `$group`: the embedded server counts the whole collection before every aggregation

@@ -38,6 +38,7 @@ from server.services.dates.occurrences import RuleError, RuleTooCostly, next_occ
 from server.services.dates.rrule import DEFAULT_MIN_GAP, normalize_rrule
 from server.services.reminders.port import ReminderPlan, ReminderPlanner
 from server.services.sharing.access import Need, require
+from server.services.sharing.merge import follow_merged_list
 from server.services.tasks.lists import Lists, UserRef, custom_lists, object_id, user_key
 from server.services.tasks.repeating import after_done
 from server.services.tasks.search_backend import NO_TERMS, SearchBackend
@@ -56,6 +57,11 @@ WRITE_ATTEMPTS = 5
 # Today is read from three indexed queries, each bounded: a Today longer than this is not
 # read by anyone, and the bound keeps the request's work (and its event-loop time) small.
 TODAY_MAX = 200
+# Per query of a shared list (its unassigned tasks' reminder and due times, what is assigned
+# to the user): with up to SHARING_MAX_LISTS_PER_USER such lists, Today must not read
+# thousands of tasks. A long family list adds at most this many of each to one's Today.
+SHARED_TODAY_MAX = 50
+TODAY_TOTAL = 3 * TODAY_MAX  # the most Today shows (its page cursors go no further)
 
 Status = Literal["open", "done", "all"]
 Clock = Callable[[], datetime]
@@ -275,7 +281,7 @@ def encode_offset(offset: int) -> str:
 
 def decode_offset(cursor: str) -> int:
     offset = int.from_bytes(_unpack(cursor, _OFFSET_TAG, 4)[2:], "big")
-    if offset > 3 * TODAY_MAX or encode_offset(offset) != cursor:
+    if offset > TODAY_TOTAL or encode_offset(offset) != cursor:
         raise InvalidInput("cursor", "Not a cursor from this API; start again without it")
     return offset
 
@@ -286,6 +292,18 @@ def end_of_day(now: datetime, zone: ZoneInfo) -> datetime:
     local = now.astimezone(zone)
     midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), zone)
     return midnight.astimezone(UTC)
+
+
+def _in_today(task: TaskView, uid: str, today_id: str, end: datetime) -> bool:
+    """Whether a candidate belongs in `uid`'s Today (the rule in `Tasks.today`)."""
+    if task.list_id == today_id:
+        return True  # put there by hand
+    if task.assignee_id is not None and task.assignee_id != uid:
+        return False  # someone else's to do
+    times = [when for when in (task.remind_at, task.due) if when is not None]
+    if times:
+        return min(times) < end
+    return task.assignee_id == uid
 
 
 def _today_order(task: TaskView) -> tuple[int, float, str]:
@@ -417,24 +435,54 @@ class Tasks:
         """Today fills itself: the open tasks whose reminder or due time falls today on the
         user's clock or before (overdue), wherever they are, plus those put in Today by hand;
         each once, timed ones first by time. The rule for GET /api/tasks?list=today, the
-        bot's /today and the morning digest. Three indexed queries (equality on the user and
-        `done`, then the list or a range on the time), each bounded by TODAY_MAX."""
+        bot's /today and the morning digest (docs/sharing.md, "Today and the digest").
+
+        Shared lists: a task assigned to someone else is theirs, not in this Today (in one's
+        own lists too); a task assigned to the user is in it when its time falls today or
+        before, or when it has no time (the assignment puts it there, as putting one's own
+        task in Today by hand does); an unassigned one by its time, like one's own.
+
+        Indexed queries, each bounded: three for the user's own tasks (equality on the user
+        and `done`, then the list or a range on the time; TODAY_MAX each); per list shared
+        with them, its unassigned tasks' reminder and due times and what is assigned to
+        them (newest first, whatever its time); per own list with members, what is assigned
+        to them (`list_tasks`; SHARED_TODAY_MAX each). The lists are bounded by the
+        shared-lists quota, the whole by TODAY_TOTAL."""
         uid = await self.lists.ensure_builtins(user_id)
         end = end_of_day(now or self.clock(), await self._zone(uid))
+        today_id = await self._today_id(uid)
         base = eq(user_id=uid, done=False)
-        sources: list[tuple[dict[str, Any], str, int]] = [
-            ({**base, **eq(list_id=await self._today_id(uid))}, "order_key", -1),
-            ({**base, "remind_at": {"$lt": end}}, "remind_at", 1),
-            ({**base, "due": {"$lt": end}}, "due", 1),
+        sources: list[tuple[dict[str, Any], str, int, int]] = [
+            ({**base, **eq(list_id=today_id)}, "order_key", -1, TODAY_MAX),
+            ({**base, "remind_at": {"$lt": end}}, "remind_at", 1, TODAY_MAX),
+            ({**base, "due": {"$lt": end}}, "due", 1, TODAY_MAX),
         ]
+        joined = await self.lists.shared_with(uid)
+        owned = await self.lists.members_counts(uid)  # own lists with members, by id
+        for owner, list_id in [(doc.user_id, str(doc.id)) for doc in joined] + [
+            (uid, list_id) for list_id in owned
+        ]:
+            in_list = eq(user_id=owner, list_id=list_id, done=False)
+            if owner != uid:  # one's own timed tasks are found by the queries above
+                # Unassigned ones only (null matches an absent field too, on both servers):
+                # what others are assigned must not use up the bound. Not `$in: [null, uid]`:
+                # nx-27017 cannot translate `$in` beside a time range and reads the whole
+                # collection (test_query_plans.py); the user's own come from the next query.
+                nobodys = {**in_list, **eq(assignee_id=None)}
+                sources += [
+                    ({**nobodys, "remind_at": {"$lt": end}}, "remind_at", 1, SHARED_TODAY_MAX),
+                    ({**nobodys, "due": {"$lt": end}}, "due", 1, SHARED_TODAY_MAX),
+                ]
+            sources.append(({**in_list, **eq(assignee_id=uid)}, "order_key", -1, SHARED_TODAY_MAX))
         found: dict[str, TaskView] = {}
         collection = Task.get_pymongo_collection()
-        for filters, field, direction in sources:
+        for filters, field, direction, limit in sources:
             cursor = collection.find(filters, VIEW_FIELDS).sort(field, direction)
-            async for doc in cursor.limit(TODAY_MAX):
+            async for doc in cursor.limit(limit):
                 view = TaskView.of(doc)
-                found.setdefault(str(view.id), view)
-        return sorted(found.values(), key=_today_order)
+                if _in_today(view, uid, today_id, end):
+                    found.setdefault(str(view.id), view)
+        return sorted(found.values(), key=_today_order)[:TODAY_TOTAL]
 
     async def today_count(self, user_id: UserRef) -> int:
         return len(await self.today(user_id))
@@ -708,6 +756,9 @@ class Tasks:
                         raise
             await self.lists.move_tasks(src, str(task_list.id), str(target.id), to_user=dst)
             if target.id != task_list.id:
+                # A shared list merged into one of the same name: its members and invites
+                # follow before it goes (a retry finds it again until then).
+                await follow_merged_list(str(task_list.id), target)
                 await TaskList.get_pymongo_collection().delete_one(
                     eq(_id=task_list.id, user_id=src)
                 )

@@ -91,3 +91,43 @@ async def test_an_owner_shares_a_list_and_a_second_person_joins_it(base_url, ope
     for watched in (owner, joiner, third):
         assert watched.page_errors == []
         assert watched.console_errors == []
+
+
+async def test_a_members_today_shows_the_shared_lists_task_with_its_name(base_url, open_page):
+    """Today, the Mini App's home, holds the shared list's overdue task beside one's own,
+    marked with the list's name; the list's untimed task is not there."""
+    async with ClientSession() as http:
+        auth = {}
+        for name in ("dora", "emil"):
+            resp = await http.post(
+                base_url + "api/auth/register", json={"username": name, "password": PASSWORD}
+            )
+            assert resp.status == 201
+            auth[name] = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
+        resp = await http.post(
+            base_url + "api/lists", json={"name": "Chores"}, headers=auth["dora"]
+        )
+        lid = (await resp.json())["id"]
+        resp = await http.post(base_url + f"api/lists/{lid}/invites", json={"role": "viewer"},
+                               headers=auth["dora"])  # fmt: skip
+        code = (await resp.json())["code"]
+        resp = await http.post(base_url + f"api/invites/{code}/accept", headers=auth["emil"])
+        assert resp.status == 200
+        for who, body in (
+            ("dora", {"title": "Bins out", "list": lid, "due": "2000-01-01T18:00:00Z"}),
+            ("dora", {"title": "Someday: paint", "list": lid}),  # no time: not in Today
+            ("emil", {"title": "Own errand", "due": "2000-01-01T19:00:00Z"}),
+        ):
+            resp = await http.post(base_url + "api/tasks", json=body, headers=auth[who])
+            assert resp.status == 201
+
+    member = await open_page()
+    await member.page.goto(base_url + "app/")
+    await sign_in(member.page, "emil")
+    await member.page.wait_for_selector("#today #task-rows")
+    rows = await member.page.locator("#today #task-rows .task-open").all_inner_texts()
+    assert [r.split("\n")[0] for r in rows] == ["Bins out", "Own errand"]
+    assert "👥 Chores" in rows[0]
+    assert "👥" not in rows[1]
+    assert member.page_errors == []
+    assert member.console_errors == []
