@@ -108,6 +108,8 @@ async def test_done_move_and_delete_on_a_stale_version_are_refused_and_change_no
         ("PATCH", {"done": True}),
         ("PATCH", {"list": "inbox"}),
         ("PATCH", {"remind_at": "2031-01-01T09:00:00Z"}),
+        # Stale first: no list or quota is looked at for an edit that must be redone anyway.
+        ("PATCH", {"list": "no-such-list"}),
         ("DELETE", None),
     ):
         resp = await api.request(method, path(task), json=body, headers={**bob, "If-Match": stale})
