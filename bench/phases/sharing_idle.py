@@ -1,9 +1,10 @@
 """Issue 25: what an idle Mini App client keeping up with a shared list costs. N members each
 have the owner's 50-task list open; each polls `GET /api/tasks?list=…` every 3 s with
 `If-None-Match` (the ETag of its last answer), as `pollShared` in the Mini App does, starting
-at evenly spread offsets. Two windows per run: **quiet** (nothing changes: every poll after
-the first is a bodiless 304) and **active** (the owner changes one task every 10 s: each
-change costs every client one full 200). Reported per idle client per minute: requests and
+at evenly spread offsets. Three windows per run: **quiet** (nothing changes: every poll is a
+bodiless 304), **active** (the owner changes one task every 10 s: each change costs every
+client one full 200) and **plain** (nothing changes, no If-None-Match: every poll a full 200,
+the Mini App's poll before it sent the tag). Reported per idle client per minute: requests and
 app CPU (the app process's own, from /proc, minus the idle app's CPU over a window without
 clients); and, in the active window, the time from a change (the owner's PATCH sent) to
 each client's first answer showing it: the polling part of change→other screen (the
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,10 @@ NAME = "sharing_idle"
 PERIOD_S = 3.0  # the Mini App's POLL_MS
 CHANGE_EVERY_S = 10.0
 PAGE = 50
+# (name, a change every so many seconds (0: none), If-None-Match sent). "plain" is the Mini
+# App's poll before it sent If-None-Match (its fetches are no-store): every poll a full 200.
+WINDOWS = (("quiet", 0.0, True), ("active", CHANGE_EVERY_S, True), ("plain", 0.0, False))
+KINDS = tuple(w[0] for w in WINDOWS)
 
 
 def run(bench: Bench) -> dict[str, Any]:
@@ -70,23 +76,28 @@ def run(bench: Bench) -> dict[str, Any]:
             time.sleep(min(window, 10.0))
         baseline = idle.result["cpu_s"]["app"] / idle.result["wall_s"] * 60
         outcome: dict[str, Any] = {"idle_app_cpu_ms_per_min": round(baseline * 1000, 1)}
-        for kind, change_every in (("quiet", 0.0), ("active", CHANGE_EVERY_S)):
+        for kind, change_every, conditional in WINDOWS:
             args = {"base": bench.service.base, "path": path, "members": members,
                     "owner": owner_headers, "task_ids": task_ids, "seconds": window,
-                    "change_every": change_every, "app_pid": bench.service.pid}  # fmt: skip
+                    "change_every": change_every, "conditional": conditional,
+                    "app_pid": bench.service.pid}  # fmt: skip
             with bench.meter() as cpu:
                 polled = run_client("bench.phases.sharing_idle:idle_clients", **args)
             # The app's CPU over the polling window alone (read by the client from /proc:
-            # the clients' first, untagged requests and the process start-up are outside it).
+            # the clients' first, untagged requests and the process start-up are outside it),
+            # net of the idle app's over the same wall time; per poll, and so per client per
+            # minute at one poll every PERIOD_S (the window's wall time runs past its last
+            # polls by up to a period: a per-minute rate of the wall time would undercount).
             minutes = polled["window_wall_s"] / 60
             app_ms = polled["window_app_cpu_s"] * 1000
             net_ms = max(0.0, app_ms - baseline * 1000 * minutes)
             polls = sum(polled["statuses"].values())
+            per_poll = net_ms / max(polls, 1)
             polled |= {
                 "cpu": cpu.result,
                 "requests_per_client_per_min": round(polls / clients / (window / 60), 1),
-                "app_cpu_ms_per_client_per_min": round(net_ms / clients / minutes, 2),
-                "app_cpu_ms_per_poll": round(net_ms / max(polls, 1), 3),
+                "app_cpu_ms_per_client_per_min": round(per_poll * 60 / PERIOD_S, 2),
+                "app_cpu_ms_per_poll": round(per_poll, 3),
             }
             outcome[kind] = polled
             log(
@@ -104,7 +115,7 @@ def run(bench: Bench) -> dict[str, Any]:
         "runs": runs,
         **{
             f"{kind}_{key}": median([r[kind][key] for r in runs])
-            for kind in ("quiet", "active")
+            for kind in KINDS
             for key in (
                 "requests_per_client_per_min",
                 "app_cpu_ms_per_client_per_min",
@@ -125,11 +136,12 @@ async def idle_clients(
     task_ids: list[str],
     seconds: float,
     change_every: float,
+    conditional: bool,
     app_pid: int,
 ) -> dict[str, Any]:
     """Each member polls `path` every PERIOD_S with If-None-Match, from an evenly spread
     offset, for `seconds`. With `change_every`, the owner renames a task that often (change
-    n: title "Changed n"), and each client's first answer holding a change is timed from
+    n: title "Changed <pid>.n"), and each client's first answer holding a change is timed from
     the change's PATCH being sent. Each client has opened the list first (an untagged 200,
     before the window): the window is the steady state. `app_pid`'s CPU over the window is
     read from /proc."""
@@ -159,7 +171,7 @@ async def idle_clients(
                 if time.perf_counter() >= stop_at:
                     return
                 next_at += PERIOD_S
-                sent = dict(headers, **({"If-None-Match": etag} if etag else {}))
+                sent = dict(headers, **({"If-None-Match": etag} if etag and conditional else {}))
                 try:
                     async with http.get(base + path, headers=sent) as resp:
                         body = await resp.read()
@@ -180,7 +192,7 @@ async def idle_clients(
             n = 0
             while change_every and (at := start + change_every * (n + 0.5)) < stop_at - PERIOD_S:
                 await asyncio.sleep(max(0.0, at - time.perf_counter()))
-                title = f"Changed {n}"
+                title = f"Changed {os.getpid()}.{n}"  # new in every run: a real change
                 changed_at[title] = time.perf_counter()  # sent: a poll may see it before the answer
                 async with http.patch(f"{base}{TASKS}/{task_ids[n % len(task_ids)]}",
                                       json={"title": title}, headers=owner) as resp:  # fmt: skip
@@ -216,6 +228,12 @@ def rows(result: dict[str, Any] | None, error: str | None) -> list[Row]:
             f"{r['active_app_cpu_ms_per_client_per_min']:.1f} ms per client per minute; "
             f"change seen after p50 {ms(r['seen_p50_ms'])}, p99 {ms(r['seen_p99_ms'])}",
         ),
+        row(
+            f"The same without If-None-Match (every poll a 200), {r['clients']} clients",
+            f"{r['plain_requests_per_client_per_min']:.0f} requests/min, app CPU "
+            f"{r['plain_app_cpu_ms_per_client_per_min']:.1f} ms per client per minute "
+            f"({r['plain_app_cpu_ms_per_poll']:.2f} ms per poll)",
+        ),
     ]
 
 
@@ -231,7 +249,7 @@ def details(result: dict[str, Any]) -> list[str]:
 def cpu_runs(result: dict[str, Any]) -> list[tuple[str, int, str, dict[str, Any]]]:
     out = []
     for i, r in enumerate(result["runs"], 1):
-        for kind in ("quiet", "active"):
+        for kind in KINDS:
             polls = sum(r[kind]["statuses"].values())
             out.append((f"sharing idle {kind} {i}", polls, "polls", r[kind]["cpu"]))
     return out
