@@ -135,3 +135,30 @@ async def test_a_stale_row_is_drawn_again_from_the_task_as_it_is_now(base_url, o
     await bob.page.wait_for_selector("#toast:has-text('Oat milk')")
     assert bob.page_errors == []
     assert bob.console_errors == []
+
+
+async def test_deleting_a_task_changed_meanwhile_asks_first(base_url, open_page):
+    tokens, task = await shared_task(base_url)
+    bob = await open_page()
+    await bob.page.goto(base_url + "app/")
+    await sign_in(bob.page, "bob")
+    await bob.page.click("#lists-button")
+    await bob.page.click(".list-row:has-text('Groceries')")
+    await bob.page.click("#task-rows .task-open:has-text('Milk')")
+    await bob.page.wait_for_selector("#task-form")
+    async with ClientSession() as http:
+        await call(http, base_url, tokens["alice"], "PATCH", f"api/tasks/{task['id']}",
+                   {"notes": "the green one"})  # fmt: skip
+    await bob.page.click("#delete-task")
+    await bob.page.click("#confirm-delete")
+    await bob.page.wait_for_selector("#conflict")
+    assert "the green one" in await bob.page.inner_text("#conflict-current")
+    assert await bob.page.inner_text("#conflict-keep") == "Keep the task"
+    async with ClientSession() as http:  # not deleted yet
+        await call(http, base_url, tokens["bob"], "GET", f"api/tasks/{task['id']}")
+    await bob.page.click("#conflict-apply")  # Delete anyway
+    await bob.page.wait_for_selector("#task-rows", state="attached")
+    async with ClientSession() as http:
+        await call(http, base_url, tokens["bob"], "GET", f"api/tasks/{task['id']}", status=404)
+    assert bob.page_errors == []
+    assert bob.console_errors == []
