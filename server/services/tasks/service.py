@@ -342,12 +342,14 @@ class Tasks:
         uid = await self.lists.ensure_builtins(user_id)
         if not 1 <= query.limit <= PAGE_MAX:
             raise InvalidInput("limit", f"limit must be 1..{PAGE_MAX}")
-        list_id, owner = None, uid
+        list_id, owner, is_today = None, uid, False
         if query.list_ref is not None:
             task_list = await self.lists.resolve(uid, query.list_ref)
             list_id, owner = str(task_list.id), task_list.user_id  # a shared list: the owner's
-        # Today (built in, so never shared) fills itself: its own rule and pages.
-        is_today = list_id is not None and list_id == await self._today_id(uid)
+            # Today (built in, so never shared: `resolve` gives only the caller's own) fills
+            # itself: its own rule and pages. Its key says so without reading the caller's
+            # Today list again (a round trip on every page, every 3 s per polling client).
+            is_today = task_list.key == "today"
         if is_today and query.text is None and query.status == "open":
             return await self._today_page(uid, query.limit, query.cursor)
         after = decode_cursor(query.cursor) if query.cursor is not None else None
