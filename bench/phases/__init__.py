@@ -27,6 +27,7 @@ ORDER = (
     "form_storm",
     "task_list",
     "task_search",
+    "sharing_idle",
     "capture",
     "reminders",
     "scale",

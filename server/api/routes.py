@@ -81,10 +81,13 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/tasks/{id}", tasks_handlers.get_task, "One task", "tasks",
              responses={200: TaskOut}, errors=(403, 404, 503)),
     Endpoint("PATCH", "/api/tasks/{id}", tasks_handlers.update_task,
-             "Change a task (null clears notes, due, remind_at, repeat)", "tasks",
-             request=TaskPatch, responses={200: TaskOut}, errors=(403, 404, 409, 503)),
-    Endpoint("DELETE", "/api/tasks/{id}", tasks_handlers.delete_task, "Delete a task", "tasks",
-             responses={204: None}, errors=(403, 404, 503)),
+             "Change a task (null clears notes, due, remind_at, repeat). With If-Match: "
+             "\"<version>\" (the task's ETag), 409 with the current task (`current`) if it "
+             "changed since", "tasks",
+             request=TaskPatch, responses={200: TaskOut}, errors=(400, 403, 404, 409, 503)),
+    Endpoint("DELETE", "/api/tasks/{id}", tasks_handlers.delete_task,
+             "Delete a task (If-Match as for PATCH)", "tasks",
+             responses={204: None}, errors=(400, 403, 404, 409, 503)),
     Endpoint("PATCH", "/api/auth/me", assistant_handlers.patch_me,
              "Change your username (throttled per user and per address), time zone or "
              "language", "auth", request=MePatch,

@@ -162,6 +162,10 @@ class TaskOut(BaseModel):
     created_by: str
     updated_by: str
     assignee_id: str | None
+    version: int = Field(
+        description='Goes up with every change of the task; `If-Match: "<version>"` on PATCH '
+        "or DELETE makes the write conditional (409 with the current task if it changed)"
+    )
 
     @classmethod
     def of(cls, task: Task | TaskView, texts: Humanizer | None = None) -> TaskOut:
@@ -184,6 +188,7 @@ class TaskOut(BaseModel):
             "created_by": task.created_by or task.user_id,
             "updated_by": task.updated_by or task.created_by or task.user_id,
             "assignee_id": task.assignee_id,
+            "version": task.version,
         }  # fmt: skip
 
 

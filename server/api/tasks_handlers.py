@@ -8,8 +8,9 @@ from aiohttp import web
 from beanie import PydanticObjectId
 from pydantic import BaseModel
 
+from models import Task
 from server.api.body import read_json, read_query
-from server.api.etag import with_etag
+from server.api.etag import if_match, version_tag, with_etag
 from server.api.responses import json_response
 from server.api.task_schemas import (
     ListIn,
@@ -23,8 +24,15 @@ from server.api.task_schemas import (
 from server.auth.principal import protected, require_user
 from server.http.problems import Problem
 from server.keys import SERVICES
+from server.services.common.errors import TaskChanged
 from server.services.dates.humanize import Humanizer
-from server.services.tasks.service import UNSET, TaskChanges, TaskDraft, TaskPage, TaskQuery
+from server.services.tasks.service import (
+    UNSET,
+    TaskChanges,
+    TaskDraft,
+    TaskPage,
+    TaskQuery,
+)
 
 
 def _json(model: BaseModel, status: int = 200) -> web.Response:
@@ -50,6 +58,27 @@ def _page(page: TaskPage, texts: Humanizer) -> web.Response:
         body=orjson.dumps(body, option=orjson.OPT_UTC_Z),
         content_type="application/json",
         charset="utf-8",
+    )
+
+
+def _task(task: Task, texts: Humanizer, status: int = 200) -> web.Response:
+    """One task, with its version as the `ETag` (what `If-Match` names on its writes)."""
+    response = _json(TaskOut.of(task, texts), status)
+    response.headers["ETag"] = version_tag(task.version)
+    return response
+
+
+async def _conflict(request: web.Request, user_id: PydanticObjectId, exc: TaskChanged) -> Problem:
+    """The service refused a write based on an older version: a 409 carrying the task as it
+    is now (`current`, and its tag), so the client can show it and re-apply or drop its edit
+    without another request."""
+    current = TaskOut.of(exc.current, await _texts(request, user_id))
+    return Problem(
+        409,
+        str(exc),
+        slug="task-changed",
+        headers={"ETag": version_tag(exc.current.version)},
+        extra={"current": current.model_dump(mode="json")},
     )
 
 
@@ -115,19 +144,20 @@ async def create_task(request: web.Request) -> web.Response:
             repeat=body.repeat,
         ),
     )
-    return _json(TaskOut.of(task, await _texts(request, user_id)), 201)
+    return _task(task, await _texts(request, user_id), 201)
 
 
 @protected
 async def get_task(request: web.Request) -> web.Response:
     user_id = require_user(request)
     task = await request.app[SERVICES].tasks.get(user_id, request.match_info["id"])
-    return _json(TaskOut.of(task, await _texts(request, user_id)))
+    return _task(task, await _texts(request, user_id))
 
 
 @protected
 async def update_task(request: web.Request) -> web.Response:
     user_id = require_user(request)
+    expected = if_match(request)  # a malformed header refuses the request before the body
     body = await read_json(request, TaskPatch)
     given = body.model_fields_set
     nulls = [
@@ -152,12 +182,23 @@ async def update_task(request: web.Request) -> web.Response:
         repeat=value("repeat"),  # type: ignore[arg-type]
         assignee_id=value("assignee_id"),  # type: ignore[arg-type]
     )
-    task = await request.app[SERVICES].tasks.update(user_id, request.match_info["id"], changes)
-    return _json(TaskOut.of(task, await _texts(request, user_id)))
+    try:
+        task = await request.app[SERVICES].tasks.update(
+            user_id, request.match_info["id"], changes, expected=expected
+        )
+    except TaskChanged as exc:
+        raise await _conflict(request, user_id, exc) from None
+    return _task(task, await _texts(request, user_id))
 
 
 @protected
 async def delete_task(request: web.Request) -> web.Response:
     user_id = require_user(request)
-    await request.app[SERVICES].tasks.delete(user_id, request.match_info["id"])
+    expected = if_match(request)
+    try:
+        await request.app[SERVICES].tasks.delete(
+            user_id, request.match_info["id"], expected=expected
+        )
+    except TaskChanged as exc:
+        raise await _conflict(request, user_id, exc) from None
     return web.Response(status=204)

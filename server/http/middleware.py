@@ -30,6 +30,7 @@ from server.services.common.errors import (
     QuotaExceeded,
     ServiceError,
     StaleConfirmation,
+    TaskChanged,
     TaskNotFound,
     TooManyAttempts,
     Unavailable,
@@ -55,6 +56,8 @@ SERVICE_ERRORS: dict[type[ServiceError], tuple[int, str]] = {
     ListNameTaken: (409, "list-name-taken"),
     BuiltinList: (409, "builtin-list"),
     ConcurrentChange: (409, "concurrent-change"),
+    # The task handlers answer it with the current task; this is the same status elsewhere.
+    TaskChanged: (409, "task-changed"),
     InvalidLoginData: (401, "invalid-login-data"),
     AccountDeactivated: (403, "account-deactivated"),
     Forbidden: (403, "forbidden"),

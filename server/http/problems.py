@@ -26,6 +26,7 @@ class Problem(Exception):
         title: str | None = None,
         errors: list[dict[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -34,6 +35,8 @@ class Problem(Exception):
         self.title = title or HTTPStatus(status).phrase
         self.errors = errors
         self.headers = dict(headers or {})
+        # RFC 9457 extension members (e.g. a 409's "current": what the conflict is with).
+        self.extra = dict(extra or {})
 
     def body(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -44,6 +47,7 @@ class Problem(Exception):
         }
         if self.errors is not None:
             document["errors"] = self.errors
+        document.update(self.extra)
         if (request_id := current_request_id()) is not None:  # to find the request's log lines
             document["request_id"] = request_id
         return document

@@ -146,7 +146,7 @@ async def test_task_crud_fields_and_times_in_utc(api):
     assert set(created) == {"id", "title", "notes", "list_id", "done", "done_at", "due",
                              "remind_at", "repeat", "created_at", "updated_at", "when_text",
                              "repeat_text", "due_text", "overdue", "created_by", "updated_by",
-                             "assignee_id"}  # fmt: skip
+                             "assignee_id", "version"}  # fmt: skip
     assert created["title"] == "Buy milk"
     # no time zone set: UTC; English (no stored language, no Accept-Language)
     assert created["when_text"] == "Wed, May 1, 2030, 11:30 AM"

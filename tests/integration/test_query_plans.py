@@ -120,6 +120,15 @@ HOT: dict[str, Run] = {
     "task write": lambda db: db.tasks.replace_one(
         eq(_id=ObjectId(), user_id=U, version=3), {"user_id": U}
     ),
+    # A task at version 0 may be a document older than the field (services/tasks/service.py
+    # `version_is`): `$in` with null, narrowed by `_id` first.
+    "task write at version 0": lambda db: db.tasks.replace_one(
+        {**eq(_id=ObjectId(), user_id=U), "version": {"$in": [0, None]}}, {"user_id": U}
+    ),
+    # DELETE with If-Match: guarded by the version it was based on.
+    "task delete at a version": lambda db: db.tasks.delete_one(
+        eq(_id=ObjectId(), user_id=U, version=3)
+    ),
     "tasks of a list moved": lambda db: db.tasks.update_many(
         eq(user_id=U, list_id="L9"), {"$set": {"list_id": "L8"}}
     ),
@@ -466,10 +475,14 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "tasks/search_backend.py::MongoSearch.backfill": Cold(
         "once, at the first start after an upgrade, in the background"
     ),
-    "tasks/service.py::Tasks._change": ("task write",),
+    "tasks/service.py::Tasks._change": ("task write", "task write at version 0"),
     "tasks/service.py::Tasks._load": ("task by id and user",),
     "tasks/service.py::Tasks._merge_target": ERASE,
-    "tasks/service.py::Tasks.delete": ("task by id and user",),
+    "tasks/service.py::Tasks.delete": (
+        "task by id and user",
+        "task delete at a version",
+        "task write at version 0",
+    ),
     "tasks/service.py::Tasks.erase_user": ERASE,
     "tasks/service.py::Tasks.move_all": ERASE,
     "tasks/service.py::Tasks.page": ("task page", "task page of a list", "task page, all states"),

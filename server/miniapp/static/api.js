@@ -142,10 +142,11 @@ function credentials() {
   return auth.access ? `Bearer ${auth.access}` : null;
 }
 
-async function send(method, path, body, { signal, authorization }) {
+async function send(method, path, body, { signal, authorization, headers: extra, full = false }) {
   // The page's language (the account's, else Telegram's, else the browser's): the server's
   // words (`when_text`, `repeat_text`) follow it for an account that has not chosen one.
-  const headers = { Accept: 'application/json', 'Accept-Language': getLang() };
+  // `extra`: the caller's conditions (If-Match on a task's writes, If-None-Match on a poll).
+  const headers = { Accept: 'application/json', 'Accept-Language': getLang(), ...extra };
   if (authorization) headers.Authorization = authorization;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
@@ -158,26 +159,29 @@ async function send(method, path, body, { signal, authorization }) {
     if (err.name === 'AbortError') throw err;
     throw new ApiError(0, {}, { offline: true });
   }
-  if (response.status === 204) return null;
+  // `full`: the status and the ETag too (a poll keeps the tag; a 304 has no body).
+  const answer = (data) => (full ? { status: response.status, etag: response.headers.get('ETag'), data } : data);
+  if (response.status === 204 || response.status === 304) return answer(null);
   const isJson = (response.headers.get('Content-Type') || '').includes('json');
   const data = isJson ? await response.json().catch(() => ({})) : {};
   if (!response.ok) {
     const retryAfter = Number(response.headers.get('Retry-After')) || 0;
     throw new ApiError(response.status, data, { retryAfter });
   }
-  return data;
+  return answer(data);
 }
 
-/** Call the API as the signed-in user. A 401 with a browser session refreshes once and retries. */
-export async function api(method, path, body, { signal, retry = true } = {}) {
+/** Call the API as the signed-in user. A 401 with a browser session refreshes once and retries.
+ * `headers`: extra request headers; `full`: answer `{status, etag, data}` (a 304 included). */
+export async function api(method, path, body, { signal, retry = true, headers, full } = {}) {
   if (auth.refreshing) await auth.refreshing.catch(() => {});
   if (!auth.initData && !auth.access && auth.refresh && retry) await refreshNow();
   try {
-    return await send(method, path, body, { signal, authorization: credentials() });
+    return await send(method, path, body, { signal, headers, full, authorization: credentials() });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401 && retry && !auth.initData && auth.refresh) {
       await refreshNow();
-      return send(method, path, body, { signal, authorization: credentials() });
+      return send(method, path, body, { signal, headers, full, authorization: credentials() });
     }
     if (err instanceof ApiError && err.status === 401 && auth.initData !== null) onSignedOut(err);
     throw err;

@@ -82,6 +82,7 @@ const STRINGS = {
     err_list_name_taken: 'You already have a list with this name.',
     err_builtin_list: 'Built-in lists cannot be renamed or deleted.',
     err_concurrent: 'This was changed elsewhere at the same moment. Try again.',
+    err_task_changed: 'Someone else changed this task in the meantime; it now shows as it is.',
     err_deactivated: 'This account is deactivated.',
     err_too_many: 'Too many attempts. Try again in {time}.',
     err_not_found: 'This no longer exists. It may have been deleted elsewhere.',
@@ -179,6 +180,7 @@ const STRINGS = {
     err_list_name_taken: 'Список с таким названием уже есть.',
     err_builtin_list: 'Встроенные списки нельзя переименовать или удалить.',
     err_concurrent: 'Это одновременно изменили в другом месте. Попробуйте ещё раз.',
+    err_task_changed: 'Задачу тем временем изменил кто-то другой; теперь она показана как есть.',
     err_deactivated: 'Этот аккаунт отключён.',
     err_too_many: 'Слишком много попыток. Попробуйте через {time}.',
     err_not_found: 'Этого больше нет. Возможно, удалено на другом устройстве.',
@@ -249,6 +251,7 @@ export function explain(err, { passwordOnly = false } = {}) {
   if (slug === 'list-name-taken') return t('err_list_name_taken');
   if (slug === 'builtin-list') return t('err_builtin_list');
   if (slug === 'concurrent-change') return t('err_concurrent');
+  if (slug === 'task-changed') return t('err_task_changed');
   if (slug === 'account-deactivated') return t('err_deactivated');
   if (err.status === 429) {
     const minutes = Math.max(1, Math.ceil((err.retryAfter || 60) / 60));

@@ -147,24 +147,32 @@ export function sharingPanel(list, ctx) {
 }
 
 // A shared list on screen is polled so that other members' changes show without a reload.
-// Each poll is a conditional GET (the server's ETag: an unchanged page costs a 304); the view
-// is redrawn only when what it shows changed. Stops when the view does; pauses while hidden.
+// Each poll is a conditional GET: `If-None-Match` with the ETag of the previous answer, so an
+// unchanged page is a bodiless 304 (the page's fetches are `no-store`, so the browser would
+// not add it by itself). The view is redrawn only when what it shows changed. Stops when the
+// view does; pauses while hidden.
 const POLL_MS = 3000;
 
 export function pollShared(list, ctx, path) {
   if (Number(list.members_count) <= 1) return;
   let last = null;
+  let etag = null;
   const tick = async () => {
     if (!ctx.current()) return; // another view (or a redraw) took over: this poll ends
     if (!document.hidden) {
       try {
-        const { items } = await api('GET', path());
-        const seen = JSON.stringify(items.map((task) => [task.id, task.updated_at, task.done]));
-        if (last !== null && seen !== last) {
-          if (ctx.current()) ctx.rerender();
-          return;
+        const answer = await api('GET', path(), undefined,
+          { full: true, headers: etag ? { 'If-None-Match': etag } : {} });
+        if (answer.status !== 304) { // 304: nothing changed since the last answer
+          etag = answer.etag;
+          // What a row shows (its version included: any change to the task).
+          const seen = JSON.stringify(answer.data.items.map((task) => [task.id, task.version, task.updated_at, task.done]));
+          if (last !== null && seen !== last) {
+            if (ctx.current()) ctx.rerender();
+            return;
+          }
+          last = seen;
         }
-        last = seen;
       } catch { /* offline for a moment: the next tick tries again */ }
     }
     setTimeout(tick, POLL_MS);

@@ -1,6 +1,7 @@
 // Adding a task (one natural-language field, read by the server as you type) and editing one
 // (title, notes, list = move, reminder, due, repeat, done, delete).
 import { api } from './api.js';
+import { conflictPanel, currentOf, ifMatch } from './conflict.js';
 import { busy, debounce, field, h, messageBox } from './dom.js';
 import { explain, has, t } from './i18n.js';
 import { fromInputValue, toInputValue, zoneLabel, zoneOf } from './time.js';
@@ -260,15 +261,34 @@ const zoneName = (zone) => {
   return `${label.name} (${label.offset || zone})`;
 };
 
+/** A write of the task as the editor showed it (`If-Match`: its version). When someone else
+ * changed the task since, the server's 409 brings the task as it is now: `conflict` shows it
+ * with "mine over it" (the same write, based on that version: the fields this person changed
+ * win, the others stay as they are now) and "keep theirs" (the editor again, on the task as
+ * it is now). Anything else is said in `box`. */
+function conditionalWrite(task, ctx, box, conflict, write, { deleting = false } = {}) {
+  const attempt = (shown) => write(ifMatch(shown)).then(() => ctx.back()).catch((err) => {
+    const current = currentOf(err);
+    if (!current) throw err;
+    if (!ctx.current()) return;
+    conflict.replaceChildren(conflictPanel(current, ctx, {
+      deleting,
+      apply: () => busy(conflict, () => attempt(current)).catch((e) => box.show(explain(e))),
+      keep: () => ctx.rerender(),
+    }));
+    conflict.querySelector('#conflict-apply').focus();
+  });
+  return attempt(task);
+}
+
 /** "Stop repeating" on a repeating task: the repeat cleared (PATCH repeat null), its time kept;
  * Done on it completes one occurrence only (docs/capture.md). Nothing when it does not repeat. */
-function stopRepeating(task, ctx, box) {
+function stopRepeating(task, ctx, box, conflict) {
   if (!task.repeat) return null;
   const button = h('button', { type: 'button', class: 'link', id: 'stop-repeating', text: t('stop_repeating') });
-  button.addEventListener('click', () => busy(button, async () => {
-    await api('PATCH', `/api/tasks/${encodeURIComponent(task.id)}`, { repeat: null });
-    ctx.back();
-  }).catch((err) => box.show(explain(err))));
+  button.addEventListener('click', () => busy(button, () => conditionalWrite(task, ctx, box, conflict,
+    (headers) => api('PATCH', `/api/tasks/${encodeURIComponent(task.id)}`, { repeat: null }, { headers })))
+    .catch((err) => box.show(explain(err))));
   return button;
 }
 
@@ -283,6 +303,7 @@ function editForm(area, task, lists, ctx) {
   const repeat = repeatSelect(task.repeat, task.repeat_text);
   const done = h('input', { name: 'done', type: 'checkbox', checked: Boolean(task.done) });
   const box = messageBox();
+  const conflict = h('div', { id: 'conflict-slot' }); // "someone else changed it" (conflict.js)
   // A due time equal to the reminder (what the words give) is one time: the Due field stays
   // folded and follows the reminder, until the person asks for a separate one.
   let dueFollows = !task.due || sameInstant(task.due, task.remind_at);
@@ -298,9 +319,9 @@ function editForm(area, task, lists, ctx) {
   });
   const form = h('form', { class: 'card', id: 'task-form' },
     field(t('title'), title), words, field(t('remind_at'), remind, zoneName(zone)), dueField, unfold,
-    field(t('repeat'), repeat), stopRepeating(task, ctx, box), field(t('list'), list), field(t('notes'), notes),
+    field(t('repeat'), repeat), stopRepeating(task, ctx, box, conflict), field(t('list'), list), field(t('notes'), notes),
     h('label', { class: 'check' }, done, ` ${t('task_done_label')}`),
-    box,
+    box, conflict,
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary page-primary', text: t('save') }),
       h('button', { type: 'button', class: 'secondary page-cancel', text: t('cancel'), onclick: ctx.back }),
@@ -324,10 +345,10 @@ function editForm(area, task, lists, ctx) {
     };
     const changes = Object.fromEntries(Object.entries(now).filter(([k, v]) => v !== before[k]));
     if (!Object.keys(changes).length) return ctx.back();
-    busy(form, async () => {
-      await api('PATCH', `/api/tasks/${encodeURIComponent(task.id)}`, changes);
-      ctx.back();
-    }).catch((err) => box.show(explain(err)));
+    box.show('');
+    busy(form, () => conditionalWrite(task, ctx, box, conflict,
+      (headers) => api('PATCH', `/api/tasks/${encodeURIComponent(task.id)}`, changes, { headers })))
+      .catch((err) => box.show(explain(err)));
   });
   ctx.formPrimary(t('save'), () => form.requestSubmit());
 
@@ -337,8 +358,9 @@ function editForm(area, task, lists, ctx) {
       h('p', { text: t('delete_task_confirm', { title: task.title }) }), yes,
       h('button', { type: 'button', class: 'secondary', text: t('cancel'), onclick: () => panel.remove() }));
     yes.addEventListener('click', () => busy(panel, async () => {
-      await api('DELETE', `/api/tasks/${encodeURIComponent(task.id)}`);
-      ctx.back();
+      panel.remove();
+      await conditionalWrite(task, ctx, box, conflict,
+        (headers) => api('DELETE', `/api/tasks/${encodeURIComponent(task.id)}`, undefined, { headers }), { deleting: true });
     }).catch((err) => box.show(explain(err))));
     form.append(panel);
     yes.focus();

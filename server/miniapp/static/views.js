@@ -1,5 +1,6 @@
 // The lists (home, with search as you type) and one list's tasks.
 import { api } from './api.js';
+import { c as conflictText, currentOf, ifMatch } from './conflict.js';
 import { busy, debounce, h, messageBox } from './dom.js';
 import { explain, plural, t } from './i18n.js';
 import { pollShared, sharedBadge, sharingPanel } from './sharing.js';
@@ -51,13 +52,16 @@ function metaText(task, ctx, showList) {
   ].filter(Boolean).join(' · ');
 }
 
-const PATCH = (task, body) => api('PATCH', `/api/tasks/${encodeURIComponent(task.id)}`, body);
+// Based on the version the row shows (If-Match): a row that is out of date is not acted on.
+const PATCH = (task, body) => api('PATCH', `/api/tasks/${encodeURIComponent(task.id)}`, body,
+  { headers: ifMatch(task) });
 
 /** One task: a checkbox to complete it (with Undo), its title, which opens the editor, and a
  * menu to move it. `onChange(task)` runs after each change the row makes (counts, or the
  * whole of Today, to fetch again); `leaves(task)` says whether the task no longer belongs on
  * this screen (then the row goes). */
-export function taskRow(task, ctx, { showList = false, onChange = () => {}, leaves = () => false } = {}) {
+export function taskRow(task, ctx, options = {}) {
+  const { showList = false, onChange = () => {}, leaves = () => false } = options;
   const box = h('input', { type: 'checkbox', checked: Boolean(task.done) });
   const label = () => t(task.done ? 'mark_open' : 'mark_done', { title: task.title });
   box.setAttribute('aria-label', label());
@@ -87,10 +91,10 @@ export function taskRow(task, ctx, { showList = false, onChange = () => {}, leav
     const done = box.checked;
     try {
       await change({ done });
-      if (done) ctx.toast(t('completed', { title: task.title }), () => change({ done: false }));
+      if (done) ctx.toast(t('completed', { title: task.title }), () => undo({ done: false }));
     } catch (err) {
       box.checked = !done;
-      row.append(h('p', { class: 'message error', role: 'alert', text: explain(err) }));
+      if (!outdated(err)) row.append(h('p', { class: 'message error', role: 'alert', text: explain(err) }));
     } finally {
       box.disabled = false;
     }
@@ -109,11 +113,34 @@ export function taskRow(task, ctx, { showList = false, onChange = () => {}, leav
     more.setAttribute('aria-expanded', 'true');
     row.append(rowMenu(task, ctx, async (list) => {
       const from = task.list_id;
-      await change({ list: list.id });
-      ctx.toast(t('moved', { name: list.name }), () => change({ list: from }));
+      try {
+        await change({ list: list.id });
+      } catch (err) {
+        if (outdated(err)) return;
+        throw err;
+      }
+      ctx.toast(t('moved', { name: list.name }), () => undo({ list: from }));
     }));
   });
   row.append(box, open, more);
+
+  /** Undo, from the toast: refused too when someone changed the task since (the toast says
+   * so, the row shows the task as it is now). */
+  const undo = (body) => change(body).catch((err) => {
+    outdated(err);
+    throw err;
+  });
+
+  /** Someone else changed the task since this row was drawn (the server's 409 with it as it
+   * is now): the row is drawn again from that, and says so; the person decides again. */
+  function outdated(err) {
+    const current = currentOf(err);
+    if (!current || !row.parentElement) return false;
+    const fresh = taskRow(current, ctx, options);
+    fresh.append(h('p', { class: 'message error', role: 'alert', id: 'row-conflict', text: conflictText('row') }));
+    row.replaceWith(fresh);
+    return true;
+  }
   return row;
 }
 

@@ -1,5 +1,12 @@
 """What the services can refuse. The adapters turn these into HTTP problems or bot replies."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models import Task
+
 
 class ServiceError(Exception):
     """Base class; `str(exc)` is safe to show to the user."""
@@ -151,6 +158,15 @@ class ConcurrentChange(ServiceError):
 
     def __init__(self) -> None:
         super().__init__("The task was changed by another request at the same time; try again")
+
+
+class TaskChanged(ServiceError):
+    """A write that named the version it was based on (REST: `If-Match`) found another: someone
+    changed the task since. `current` is the task as it is now, for the 409 to show."""
+
+    def __init__(self, current: Task) -> None:
+        super().__init__("Someone else changed this task; here it is as it is now")
+        self.current = current
 
 
 class QuotaExceeded(ServiceError):

@@ -29,6 +29,7 @@ from server.services.common.errors import (
     InvalidInput,
     ListNotFound,
     QuotaExceeded,
+    TaskChanged,
     TaskNotFound,
     TooManyAttempts,
 )
@@ -65,6 +66,9 @@ TODAY_TOTAL = 3 * TODAY_MAX  # the most Today shows (its page cursors go no furt
 
 Status = Literal["open", "done", "all"]
 Clock = Callable[[], datetime]
+# The versions a write may be based on (REST: the tags of `If-Match`); None: any (last writer
+# wins, as the bot's buttons and clients without `If-Match` want).
+Expected = frozenset[int] | None
 
 
 class ChangeObserver(Protocol):
@@ -233,6 +237,20 @@ def title_and_notes(text: str) -> tuple[str, str]:
 _CURSOR_TAG = b"t1"
 
 
+def version_is(version: int) -> dict[str, Any]:
+    """The condition "the stored task is still at `version`" of a guarded write. A document
+    without the field (written before it existed, or by hand) is at version 0: `$in` with
+    null matches a missing field on MongoDB and on nx-27017 alike, where `$eq: 0` would miss
+    it and every write of such a task would fail as a concurrent change."""
+    return {"version": {"$eq": version}} if version else {"version": {"$in": [0, None]}}
+
+
+def check_expected(task: Task, expected: Expected) -> None:
+    """The write was based on another version than the stored one: TaskChanged with it."""
+    if expected is not None and task.version not in expected:
+        raise TaskChanged(task)
+
+
 def order_key(created_at: datetime, task_id: ObjectId) -> str:
     millis = int(created_at.timestamp() * 1000)
     return f"{millis:013d}{task_id}"
@@ -351,12 +369,14 @@ class Tasks:
         uid = await self.lists.ensure_builtins(user_id)
         if not 1 <= query.limit <= PAGE_MAX:
             raise InvalidInput("limit", f"limit must be 1..{PAGE_MAX}")
-        list_id, owner = None, uid
+        list_id, owner, is_today = None, uid, False
         if query.list_ref is not None:
             task_list = await self.lists.resolve(uid, query.list_ref)
             list_id, owner = str(task_list.id), task_list.user_id  # a shared list: the owner's
-        # Today (built in, so never shared) fills itself: its own rule and pages.
-        is_today = list_id is not None and list_id == await self._today_id(uid)
+            # Today (built in, so never shared: `resolve` gives only the caller's own) fills
+            # itself: its own rule and pages. Its key says so without reading the caller's
+            # Today list again (a round trip on every page, every 3 s per polling client).
+            is_today = task_list.key == "today"
         if is_today and query.text is None and query.status == "open":
             return await self._today_page(uid, query.limit, query.cursor)
         after = decode_cursor(query.cursor) if query.cursor is not None else None
@@ -556,11 +576,15 @@ class Tasks:
     async def update(
         self, user_id: UserRef, task_id: str | PydanticObjectId, changes: TaskChanges,
         occurrence: datetime | None = None, *, for_good: bool = False,
+        expected: Expected = None,
     ) -> Task:  # fmt: skip
         """Change any of the fields; every value is checked before anything is written.
         Done on a task that repeats completes this occurrence (`occurrence`, else its current
         time) and moves it to the next (tasks/repeating.py); it stays open. `for_good`: done
-        is done, repeat or not (an import restoring a task that was completed)."""
+        is done, repeat or not (an import restoring a task that was completed). `expected`:
+        the versions the caller's change was based on; if the task is at another (someone
+        changed it since, or changes it while this write runs), TaskChanged with the current
+        task and nothing written (docs/sharing.md, "Concurrent edits")."""
         uid = await self.lists.ensure_builtins(user_id)
         values: dict[str, Any] = {}
         if not isinstance(changes.title, Unset):
@@ -576,6 +600,7 @@ class Tasks:
             # The expansion (does it occur) waits until the start is known: one budget.
             values["repeat"] = clean_repeat(changes.repeat, self.limits.repeat_min_gap, probe=False)
         task = await self._load_for(uid, task_id, Need.WRITE)
+        check_expected(task, expected)  # before any further check: the edit is already stale
         if not isinstance(changes.list_ref, Unset):
             target = await self._list_for(uid, changes.list_ref)
             # Into another owner's list: the task goes with that list's data.
@@ -615,7 +640,7 @@ class Tasks:
 
         was_in, was_owner, was = task.list_id, task.user_id, task.version
         was_done, was_count = task.done, task.done_count
-        changed = await self._change(task, apply)
+        changed = await self._change(task, apply, expected=expected)
         if changed.version != was:  # something changed: tell the list's other members
             if changed.list_id != was_in:  # out of the old list (its owner's), into the new
                 await self._tell(uid, "moved", changed.model_copy(update={"user_id": was_owner}),
@@ -669,12 +694,22 @@ class Tasks:
         except TaskNotFound:
             return None
 
-    async def delete(self, user_id: UserRef, task_id: str | PydanticObjectId) -> None:
+    async def delete(
+        self, user_id: UserRef, task_id: str | PydanticObjectId, *, expected: Expected = None
+    ) -> None:
+        """`expected`: as for `update`; the delete is then guarded by the version, so a task
+        changed meanwhile is not deleted (TaskChanged with it)."""
         uid = await self.lists.ensure_builtins(user_id)
         task = await self._load_for(uid, task_id, Need.WRITE)
+        check_expected(task, expected)
         oid = task.id
-        result = await Task.get_pymongo_collection().delete_one(eq(_id=oid, user_id=task.user_id))
+        guard = version_is(task.version) if expected is not None else {}
+        result = await Task.get_pymongo_collection().delete_one(
+            {**eq(_id=oid, user_id=task.user_id), **guard}
+        )
         if result.deleted_count != 1:
+            if expected is not None:  # changed (TaskChanged) or deleted (TaskNotFound) meanwhile
+                check_expected(await self._load(task.user_id, oid), expected)  # type: ignore[arg-type]
             raise TaskNotFound()
         await self.planner.forget_task(PydanticObjectId(oid))
         await self.search_backend.unindex(str(oid))
@@ -882,13 +917,20 @@ class Tasks:
         return await TaskList.find_one(eq(user_id=dst, name_normalized=task_list.name_normalized))
 
     async def _change(
-        self, task: Task, apply: Callable[[Task, datetime], None], *, plan: bool = True
+        self,
+        task: Task,
+        apply: Callable[[Task, datetime], None],
+        *,
+        plan: bool = True,
+        expected: Expected = None,
     ) -> Task:
         """Write the whole task (replace_one, so datetimes and booleans keep their types on
         the embedded server too), guarded by its version; on a concurrent change, reload and
-        apply again."""
+        apply again, unless the change was based on `expected` versions: then the other
+        write wins and this one is refused with the task it made (TaskChanged)."""
         collection = Task.get_pymongo_collection()
         for _ in range(WRITE_ATTEMPTS):
+            check_expected(task, expected)
             before = task.model_copy(deep=True)
             now = self.clock()
             apply(task, now)
@@ -899,7 +941,7 @@ class Tasks:
             read_version = before.version
             task.version = read_version + 1
             result = await collection.replace_one(
-                eq(_id=task.id, user_id=before.user_id, version=read_version),
+                {**eq(_id=task.id, user_id=before.user_id), **version_is(read_version)},
                 get_dict(task, to_db=True),
             )
             if result.matched_count == 1:

@@ -20,7 +20,7 @@ from bson import ObjectId
 VIEW_FIELDS = {
     "user_id": 1, "list_id": 1, "title": 1, "notes": 1, "done": 1, "done_at": 1, "due": 1,
     "remind_at": 1, "repeat": 1, "created_at": 1, "updated_at": 1, "order_key": 1,
-    "created_by": 1, "updated_by": 1, "assignee_id": 1,
+    "created_by": 1, "updated_by": 1, "assignee_id": 1, "version": 1,
 }  # fmt: skip
 
 
@@ -42,6 +42,7 @@ class TaskView:
     created_by: str | None = None  # shared lists (docs/sharing.md)
     updated_by: str | None = None
     assignee_id: str | None = None
+    version: int = 0  # what `If-Match` names (docs/sharing.md, "Concurrent edits")
 
     @classmethod
     def of(cls, doc: Mapping[str, Any]) -> TaskView:
@@ -64,4 +65,5 @@ class TaskView:
             get("created_by"),
             get("updated_by"),
             get("assignee_id"),
+            get("version") or 0,  # older documents have none: version 0
         )
