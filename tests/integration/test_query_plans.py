@@ -71,6 +71,22 @@ HOT: dict[str, Run] = {
         {**eq(family_id="f7"), "user_id": {"$in": [ObjectId(U)]}, "revoked": {"$in": [0]}},
         {"$set": {"revoked": True}},
     ),
+    "sessions of a user by key": lambda db: _all(
+        db.refresh_sessions.find(eq(user_key=U, revoked=False), {"family_id": 1, "_id": 0})
+        .sort("last_used_ms", -1)
+        .skip(20)
+        .limit(1000)
+    ),
+    "sessions ended by the cap": lambda db: db.refresh_sessions.bulk_write(
+        [
+            UpdateOne(
+                {**eq(family_id=f), "user_id": {"$in": [ObjectId(U)]}},
+                {"$set": {"revoked": True}},
+            )
+            for f in ("f7", "f8")
+        ],
+        ordered=False,
+    ),
     "spent token by hash": lambda db: db.spent_refresh_tokens.find_one(eq(token_hash="h7")),
     "code by id": lambda db: db.link_codes.find_one_and_update(
         {**eq(_id="c7", claimed_by=0), "expires_ms": {"$gt": NOW}},
@@ -395,9 +411,13 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "updates.py::UpdateJournal.mark_handled": ("update handled",),
     "updates.py::UpdateJournal.renew_claims": ("update claims renewed",),
     # account security
-    "accounts/auth.py::AuthService._cap_sessions": Cold(
-        "the user's sessions by an ObjectId user_id (see SESSIONS), on each sign-in: a scan "
-        "of refresh_sessions until sessions carry a string user key (docs/query-sites.md)"
+    # the sign-in's session cap (by `user_key`; by `user_id` only until `key_sessions` ran)
+    "accounts/auth.py::AuthService._cap_sessions": (
+        "sessions of a user by key",
+        "sessions ended by the cap",
+    ),
+    "accounts/auth.py::AuthService.key_sessions": Cold(
+        "once per process at start, in the background: sessions written before `user_key`"
     ),
     "accounts/linking.py::TelegramLinking.preview": ("link code offered", "link code deleted"),
     "accounts/linking.py::TelegramLinking.cancel": ("link code cancelled",),
@@ -546,8 +566,9 @@ async def seeded(traced: TracedServer) -> AsyncIterator[tuple[TracedServer, str,
                       "username_normalized": f"user{n}", "active": True, "role": "user",
                       "tokens_valid_after": 0})  # fmt: skip
         lists.append({"user_id": uid, "key": "inbox", "name_normalized": None})
-        sessions.append({"user_id": ObjectId(uid), "family_id": f"f{n}", "token_hash": f"h{n}",
-                         "revoked": False, "expires_at": now + timedelta(days=30)})  # fmt: skip
+        sessions.append({"user_id": ObjectId(uid), "user_key": uid, "family_id": f"f{n}",
+                         "token_hash": f"h{n}", "revoked": False, "last_used_ms": n,
+                         "expires_at": now + timedelta(days=30)})  # fmt: skip
         chats.append({"_id": 1000 + n, "user_id": uid, "blocked_ms": 0, "next_ms": 0})
         for k in range(5):
             tasks.append({"user_id": uid, "list_id": f"L{k % 2}", "done": k == 4,
