@@ -566,9 +566,8 @@ async def seeded(traced: TracedServer) -> AsyncIterator[tuple[TracedServer, str,
                       "username_normalized": f"user{n}", "active": True, "role": "user",
                       "tokens_valid_after": 0})  # fmt: skip
         lists.append({"user_id": uid, "key": "inbox", "name_normalized": None})
-        sessions.append({"user_id": ObjectId(uid), "user_key": uid, "family_id": f"f{n}",
-                         "token_hash": f"h{n}", "revoked": False, "last_used_ms": n,
-                         "expires_at": now + timedelta(days=30)})  # fmt: skip
+        sessions.append({"user_id": ObjectId(uid), "family_id": f"f{n}", "token_hash": f"h{n}",
+                         "revoked": False, "expires_at": now + timedelta(days=30)})  # fmt: skip
         chats.append({"_id": 1000 + n, "user_id": uid, "blocked_ms": 0, "next_ms": 0})
         for k in range(5):
             tasks.append({"user_id": uid, "list_id": f"L{k % 2}", "done": k == 4,
@@ -578,6 +577,8 @@ async def seeded(traced: TracedServer) -> AsyncIterator[tuple[TracedServer, str,
     await db.users.insert_many(users)
     await db.task_lists.insert_many(lists)
     await db.tasks.insert_many(tasks)
+    for n, session in enumerate(sessions):  # as open_session writes them: keyed by user
+        session |= {"user_key": str(session["user_id"]), "last_used_ms": n}
     await db.refresh_sessions.insert_many(sessions)
     await db.reminders.insert_many(reminders)
     await db.reminder_chats.insert_many(chats)
