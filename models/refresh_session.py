@@ -2,7 +2,7 @@ from datetime import datetime
 
 from beanie import Document, PydanticObjectId
 from pydantic import Field
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from models.clock import epoch_ms, utcnow
 
@@ -12,6 +12,11 @@ class RefreshSession(Document):
     Its `family_id` is also the session's public id and the `sid` claim of its access tokens."""
 
     user_id: PydanticObjectId
+    # `str(user_id)`: what the user's sessions are looked up by. nx-27017 stores an ObjectId
+    # outside `_id` as an object and matches it only through `$in`, which reads the whole
+    # collection; a string equality is served by the `user_key` index there and on MongoDB.
+    # None only in sessions written before the field (AuthService.key_sessions fills it in).
+    user_key: str | None = None
     family_id: str
     token_hash: str  # SHA-256 of the current refresh token; the token itself is never stored
     expires_at: datetime
@@ -27,6 +32,11 @@ class RefreshSession(Document):
             IndexModel([("token_hash", ASCENDING)], name="token_hash_unique", unique=True),
             IndexModel([("family_id", ASCENDING)], name="family_unique", unique=True),
             IndexModel([("user_id", ASCENDING)], name="user"),
+            # The sign-in's cap: a user's live sessions, most recently used first.
+            IndexModel(
+                [("user_key", ASCENDING), ("revoked", ASCENDING), ("last_used_ms", DESCENDING)],
+                name="user_key",
+            ),
             IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0),
         ]
 

@@ -130,9 +130,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _background_work(app: web.Application) -> AsyncIterator[None]:
     search = asyncio.create_task(_prepare_search(app), name="search-backfill")
+    keys = asyncio.create_task(_key_sessions(app), name="session-keys")
     yield
     search.cancel()
-    await asyncio.gather(search, return_exceptions=True)
+    keys.cancel()
+    await asyncio.gather(search, keys, return_exceptions=True)
     await app[SERVICES].drain()
 
 
@@ -144,6 +146,16 @@ async def _prepare_search(app: web.Application) -> None:
         await app[SERVICES].tasks.search_backend.backfill()
     except Exception:
         log.exception("search: backfill failed; searching without it")
+
+
+async def _key_sessions(app: web.Application) -> None:
+    """Once the database answers: sessions written before they carried a `user_key` get it;
+    until then each sign-in's session cap finds sessions the old (scanning) way."""
+    await app[DATABASE].wait_ready()
+    try:
+        await app[SERVICES].auth.key_sessions()
+    except Exception:
+        log.exception("sessions: keying older sessions failed; the cap looks them up unkeyed")
 
 
 async def _close_services(app: web.Application) -> None:

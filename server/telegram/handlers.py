@@ -87,7 +87,10 @@ class AccountCommands:
             elif (reply := link_reply(lang, found)) is not None:
                 await update.effective_message.reply_text(reply)
             return
-        user, created = await self._users.ensure_telegram_user(profile)
+        # The gate (refuse_deactivated) has just looked this Telegram id up: a new user's
+        # first /start is then an insert without a second look-up.
+        absent = self._gate.telegram_user_absent(profile.telegram_id)
+        user, created = await self._users.ensure_telegram_user(profile, absent=absent)
         assert user.id is not None
         await self._lists.ensure_builtins(user.id, just_read=True)  # Inbox, Today, …
         lang = language(user.language, profile.language_code)

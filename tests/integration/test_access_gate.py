@@ -13,7 +13,7 @@ from bson import ObjectId
 
 from server.services.accounts.access_gate import AccessGate
 from server.services.accounts.tokens import AccessClaims
-from server.services.accounts.users import Users
+from server.services.accounts.users import TelegramProfile, Users
 from server.services.common.errors import AccountDeactivated, InvalidToken
 from tests.clock import ManualClock
 
@@ -189,3 +189,25 @@ async def test_a_telegram_user_through_users_and_the_gate(gate: AccessGate, mode
     assert doc is not None
     assert admitted == doc["_id"]
     assert gate.known_telegram_user(31) is admitted
+
+
+async def test_a_telegram_id_found_absent_is_a_hint_for_a_first_start(
+    gate: AccessGate, models: Any, clock: ManualClock
+) -> None:
+    """/start of a new user inserts without a second look-up (the gate has just found no
+    account); a stale hint (the user created meanwhile elsewhere) still finds the user."""
+    await add_user(models, telegram_id=1, active=True)
+    assert [await gate.telegram_account_active(n) for n in (1, 2)] == [True, True]
+    assert gate.telegram_user_absent(1) is False
+    assert gate.telegram_user_absent(2) is True
+    assert gate.telegram_user_absent(3) is False  # never looked up: no hint
+    clock.now = T0 + TTL
+    assert gate.telegram_user_absent(2) is False  # too old to go by
+
+    users = Users()
+    created, was_new = await users.ensure_telegram_user(TelegramProfile(2), absent=True)
+    assert was_new
+    # Another process created it in between: the hint is wrong, the unique index says so.
+    again, again_new = await users.ensure_telegram_user(TelegramProfile(2), absent=True)
+    assert (again.id, again_new) == (created.id, False)
+    assert await models["users"].count_documents({"telegram_id": 2}) == 1

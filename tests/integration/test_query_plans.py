@@ -71,6 +71,22 @@ HOT: dict[str, Run] = {
         {**eq(family_id="f7"), "user_id": {"$in": [ObjectId(U)]}, "revoked": {"$in": [0]}},
         {"$set": {"revoked": True}},
     ),
+    "sessions of a user by key": lambda db: _all(
+        db.refresh_sessions.find(eq(user_key=U, revoked=False), {"family_id": 1, "_id": 0})
+        .sort("last_used_ms", -1)
+        .skip(20)
+        .limit(1000)
+    ),
+    "sessions ended by the cap": lambda db: db.refresh_sessions.bulk_write(
+        [
+            UpdateOne(
+                {**eq(family_id=f), "user_id": {"$in": [ObjectId(U)]}},
+                {"$set": {"revoked": True}},
+            )
+            for f in ("f7", "f8")
+        ],
+        ordered=False,
+    ),
     "spent token by hash": lambda db: db.spent_refresh_tokens.find_one(eq(token_hash="h7")),
     "code by id": lambda db: db.link_codes.find_one_and_update(
         {**eq(_id="c7", claimed_by=0), "expires_ms": {"$gt": NOW}},
@@ -493,9 +509,13 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "updates.py::UpdateJournal.mark_handled": ("update handled",),
     "updates.py::UpdateJournal.renew_claims": ("update claims renewed",),
     # account security
-    "accounts/auth.py::AuthService._cap_sessions": Cold(
-        "the user's sessions by an ObjectId user_id (see SESSIONS), on each sign-in: a scan "
-        "of refresh_sessions until sessions carry a string user key (docs/query-sites.md)"
+    # the sign-in's session cap (by `user_key`; by `user_id` only until `key_sessions` ran)
+    "accounts/auth.py::AuthService._cap_sessions": (
+        "sessions of a user by key",
+        "sessions ended by the cap",
+    ),
+    "accounts/auth.py::AuthService.key_sessions": Cold(
+        "once per process at start, in the background: sessions written before `user_key`"
     ),
     "accounts/linking.py::TelegramLinking.preview": ("link code offered", "link code deleted"),
     "accounts/linking.py::TelegramLinking.cancel": ("link code cancelled",),
@@ -706,6 +726,8 @@ async def seeded(traced: TracedServer) -> AsyncIterator[tuple[TracedServer, str,
     await db.users.insert_many(users)
     await db.task_lists.insert_many(lists)
     await db.tasks.insert_many(tasks)
+    for n, session in enumerate(sessions):  # as open_session writes them: keyed by user
+        session |= {"user_key": str(session["user_id"]), "last_used_ms": n}
     await db.refresh_sessions.insert_many(sessions)
     await db.reminders.insert_many(reminders)
     await db.reminder_chats.insert_many(chats)

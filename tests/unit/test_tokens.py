@@ -15,6 +15,7 @@ import pytest
 
 from server.services.accounts.tokens import (
     REQUIRED_CLAIMS,
+    VERIFIED_MAX,
     AccessClaims,
     AccessTokens,
     TokenPair,
@@ -307,6 +308,40 @@ def test_a_token_is_valid_until_the_second_before_exp(
     clock.now = NOW + TTL + 3600
     with pytest.raises(InvalidToken):
         tokens.verify(token)
+
+
+def test_a_verified_token_is_not_decoded_again(
+    tokens: AccessTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signature is checked once per token and process (a client repeats its token on
+    every request); a token never seen, or refused, still goes through PyJWT every time."""
+    token = tokens.issue(SUB, "sid-1")
+    first = tokens.verify_claims(token)
+    decoded: list[str] = []
+
+    def no_decode(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        raise jwt.InvalidTokenError("decoded again")
+
+    monkeypatch.setattr(jwt, "decode", no_decode)
+    assert tokens.verify_claims(token) == first
+    assert decoded == []
+    other = tokens.issue(SUB)
+    with pytest.raises(InvalidToken):
+        tokens.verify(other)
+    with pytest.raises(InvalidToken):
+        tokens.verify(other)
+    assert decoded == [other, other]  # a refused token is not remembered
+
+
+def test_remembered_tokens_are_bounded(tokens: AccessTokens) -> None:
+    first = tokens.issue(SUB)
+    tokens.verify(first)
+    for _ in range(VERIFIED_MAX):
+        tokens.verify(tokens.issue(SUB))
+    assert len(tokens._verified) == VERIFIED_MAX
+    assert first not in tokens._verified  # the oldest went first
+    assert tokens.verify(first) == SUB  # and is simply checked again
 
 
 def test_an_expired_token_of_a_previous_key_is_refused(

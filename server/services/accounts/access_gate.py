@@ -55,6 +55,7 @@ class SessionState(NamedTuple):
 class TelegramState(NamedTuple):
     active: bool  # False only for an existing, deactivated account
     fresh_until: float
+    exists: bool = True  # False: no account had this Telegram id when it was looked up
 
 
 class _Cache(dict[K, V]):
@@ -185,6 +186,14 @@ class AccessGate:
             state = await self._telegram.load(telegram_id, lambda: self._fetch_tg(telegram_id))
         return state.active
 
+    def telegram_user_absent(self, telegram_id: int) -> bool:
+        """Whether this process looked the Telegram id up moments ago (within the TTL) and
+        found no account: a hint that lets a first /start create the user without looking it
+        up a second time. Only a hint: a user created since by another process is met by the
+        unique index (Users.ensure_telegram_user then reads it)."""
+        state = self._telegram.get(telegram_id)
+        return state is not None and not state.exists and state.fresh_until > self._clock()
+
     # ------------------------------------------------------- local writes (at once)
 
     def note_user(self, user: User) -> None:
@@ -255,7 +264,9 @@ class AccessGate:
         doc = await User.get_pymongo_collection().find_one(
             eq(telegram_id=telegram_id), {"active": 1}
         )
-        return TelegramState(doc is None or _truthy(doc.get("active", True)), fresh_until)
+        if doc is None:
+            return TelegramState(True, fresh_until, exists=False)
+        return TelegramState(_truthy(doc.get("active", True)), fresh_until)
 
 
 def _truthy(value: Any) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from beanie import PydanticObjectId
+from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from models import RefreshSession, SpentRefreshToken, User
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 LIVE = {"$in": [False, 0]}  # `revoked` not set (a `$set` boolean is 1/0 on the embedded server)
 MAX_TRIMMED = 1000  # sessions ended by one trim at most
+KEY_BATCH = 500  # sessions given their `user_key` per round trip by `key_sessions`
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,9 @@ class AuthService:
         self.gate = gate  # told when sessions end, so their access tokens stop at once here
         # Live sessions a user may have (None: no cap); beyond it the least recently used end.
         self.max_sessions = max_sessions
+        # Whether every session has its `user_key` (set by `key_sessions`, run at start):
+        # until then the cap finds a user's sessions by `user_id`, as before the key.
+        self.sessions_keyed = False
 
     async def _seen(self, user_id: PydanticObjectId | None) -> None:
         if self.user_seen is not None and user_id is not None:
@@ -177,6 +182,7 @@ class AuthService:
         token, token_hash = new_refresh_token()
         session = RefreshSession(
             user_id=user.id,
+            user_key=str(user.id),
             family_id=uuid.uuid4().hex,
             token_hash=token_hash,
             expires_at=created + timedelta(seconds=self.refresh_ttl),
@@ -194,7 +200,13 @@ class AuthService:
         if self.max_sessions is None:
             return
         sessions = RefreshSession.get_pymongo_collection()
-        mine = {"user_id": same_id(user_id), "revoked": LIVE}
+        if self.sessions_keyed:
+            # The `user_key` index serves it on MongoDB and on nx-27017 alike (`revoked` as
+            # `$eq`: nx-27017 stores a `$set` True as 1 and compares False as 0, so this
+            # matches what LIVE matches there).
+            mine: dict[str, object] = eq(user_key=str(user_id), revoked=False)
+        else:
+            mine = {"user_id": same_id(user_id), "revoked": LIVE}  # scans on nx-27017
         # Each sign-in trims, so there are at most a few beyond the cap; the limit bounds
         # the one-off trim of a user who piled sessions up before the cap existed.
         extra = (
@@ -207,13 +219,41 @@ class AuthService:
         if not extra:
             return
         ended = [doc["family_id"] for doc in extra]
-        await sessions.update_many(
-            {"user_id": same_id(user_id), "family_id": {"$in": ended}},
-            {"$set": {"revoked": True}},
+        # One update per session by its unique `family_id` (a look-up), in one round trip:
+        # `family_id: {$in: …}` would read the whole collection on nx-27017.
+        await sessions.bulk_write(
+            [
+                UpdateOne(
+                    {**eq(family_id=family), "user_id": same_id(user_id)},
+                    {"$set": {"revoked": True}},
+                )
+                for family in ended
+            ],
+            ordered=False,
         )
         if self.gate is not None:
             self.gate.note_sessions_ended(ended)
         log.info("user %s: %d least recently used sessions ended (cap)", user_id, len(ended))
+
+    async def key_sessions(self) -> None:
+        """Give the sessions written before `user_key` existed their key, then let the cap
+        use it. Run once per process at start, in the background (server/app.py): one read
+        of the sessions collection, as nx-27017's once-a-minute expiry purge does anyway."""
+        sessions = RefreshSession.get_pymongo_collection()
+        keyed = 0
+        batch: list[UpdateOne] = []
+        async for doc in sessions.find({"user_key": None}, {"user_id": 1}):
+            batch.append(UpdateOne(eq(_id=doc["_id"]), {"$set": {"user_key": str(doc["user_id"])}}))
+            if len(batch) == KEY_BATCH:
+                await sessions.bulk_write(batch, ordered=False)
+                keyed += len(batch)
+                batch = []
+        if batch:
+            await sessions.bulk_write(batch, ordered=False)
+            keyed += len(batch)
+        if keyed:
+            log.info("sessions: %d older sessions given their user key", keyed)
+        self.sessions_keyed = True
 
     async def refresh(self, refresh_token: str, *, user_agent: str | None = None) -> TokenPair:
         """Exchange a refresh token for a new pair. Each token works once; a second use

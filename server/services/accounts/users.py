@@ -92,13 +92,18 @@ class Users:
         self._ids[key] = user.id
         return user.id
 
-    async def ensure_telegram_user(self, profile: TelegramProfile) -> tuple[User, bool]:
+    async def ensure_telegram_user(
+        self, profile: TelegramProfile, *, absent: bool = False
+    ) -> tuple[User, bool]:
         """Find or create the user with this Telegram id; return (user, created).
 
         Idempotent and race-safe: the unique index on telegram_id decides between concurrent
         first sightings. Known users get their profile fields refreshed when Telegram's changed.
+        `absent`: the caller has just found no such user (AccessGate.telegram_user_absent), so
+        the insert is tried first (one round trip fewer); if the user exists after all, the
+        unique index refuses the insert and the user is read as usual.
         """
-        user = await self.find_by_telegram_id(profile.telegram_id)
+        user = None if absent else await self.find_by_telegram_id(profile.telegram_id)
         if user is None:
             user = User(
                 telegram_id=profile.telegram_id,
