@@ -50,6 +50,7 @@ from models.reminder import (
     ReminderDraft,
     ReminderPrefs,
 )
+from server.services.common.idle import sleep_or_work
 from server.services.common.mongo import eq
 from server.services.dates.occurrences import RuleError, next_occurrence
 from server.services.dates.rrule import DEFAULT_MIN_GAP
@@ -494,19 +495,7 @@ class Reminders:
             self._wake_ms = 0
 
     async def _idle(self, seconds: float) -> None:
-        """The clock's sleep, cut short when there is work. Two tasks raced with
-        asyncio.wait, not wait_for (on Python 3.11 wait_for can swallow a cancellation that
-        arrives as the event is set, and the worker would never stop)."""
-        if self._work.is_set():
-            return
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        waiter = asyncio.ensure_future(self._work.wait())
-        try:
-            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeper, waiter):
-                task.cancel()
-            await asyncio.gather(sleeper, waiter, return_exceptions=True)
+        await sleep_or_work(self.clock, self._work, seconds)
 
     async def deliver_one(self, sender: Sender) -> bool:
         """Claim one due reminder and send it. False when none was due (or sending is

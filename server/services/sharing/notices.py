@@ -26,7 +26,6 @@ message per batch and deletes it as the claim holder. So:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from models.change_batch import KINDS, ChangeBatch
 from models.clock import from_ms
 from models.reminder import ReminderChat, ReminderPrefs
 from server.services.accounts.account_data import Holdings
+from server.services.common.idle import sleep_or_work
 from server.services.common.mongo import eq
 from server.services.reminders.claims import Clock, ReminderClaims
 from server.services.reminders.service import (
@@ -435,14 +435,4 @@ class ChangeNotices:
             self._wake_ms = 0
 
     async def _idle(self, seconds: float) -> None:
-        if self._work.is_set():
-            return
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        waiter = asyncio.ensure_future(self._work.wait())
-        try:
-            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeper, waiter):
-                task.cancel()
-            with contextlib.suppress(Exception):
-                await asyncio.gather(sleeper, waiter, return_exceptions=True)
+        await sleep_or_work(self.clock, self._work, seconds)
