@@ -6,7 +6,6 @@ into what its loop understands, and runs the loop as a background task of the bo
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import re
@@ -21,6 +20,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 from server.services.registry import Services
 from server.services.reminders.service import ChatUnreachable, RetryLater, SendFailed
 from server.services.sharing.notices import Change, ChangeNotices, DueNotice
+from server.telegram.background import BackgroundLoop
 from server.telegram.i18n import Lang, language, ntr, tr
 from server.telegram.sender import profile_of
 from server.telegram.types import BotApp
@@ -28,7 +28,6 @@ from server.telegram.types import BotApp
 log = logging.getLogger(__name__)
 
 SWITCH = re.compile(r"^nt:(on|off)$")
-STOP_TIMEOUT = 5.0
 ON_WORDS = frozenset({"on", "вкл", "да"})
 OFF_WORDS = frozenset({"off", "выкл", "нет"})
 
@@ -146,7 +145,7 @@ class NoticeBot:
         self._users = services.users
         self._profiles = services.profiles
         self._notices: ChangeNotices = services.notices
-        self._loop: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("change-notices")
 
     def add_to(self, application: BotApp) -> None:
         """Before the task handlers' catch-all button handler and unknown-command reply."""
@@ -193,17 +192,7 @@ class NoticeBot:
             await query.answer()
 
     def start(self, bot: Bot, database_ready: Callable[[], Awaitable[None]] | None = None) -> None:
-        async def deliver() -> None:
-            if database_ready is not None:
-                await database_ready()
-            await self._notices.run(TelegramNoticeSender(bot))
-
-        self._loop = asyncio.create_task(deliver(), name="change-notices")
+        self._loop.start(lambda: self._notices.run(TelegramNoticeSender(bot)), database_ready)
 
     async def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            # Bounded: a send in flight must not hang shutdown (its claim lapses anyway).
-            done, _ = await asyncio.wait([self._loop], timeout=STOP_TIMEOUT)
-            if not done:
-                log.warning("change notices did not stop within %s s", STOP_TIMEOUT)
+        await self._loop.stop()

@@ -4,7 +4,6 @@ the user resumes them. The delivery loop runs as a background task of the bot.""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import warnings
@@ -44,6 +43,7 @@ from server.services.reminders.service import (
     snooze_target,
     zone_of,
 )
+from server.telegram.background import BackgroundLoop
 from server.telegram.i18n import Lang, language, ntr, tr
 from server.telegram.types import BotApp
 
@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 # A repeating reminder's Done carries the occurrence it was sent for (epoch seconds): Done
 # completes that one, even after the engine re-armed the task at the next (tasks/repeating.py).
 CALLBACK = re.compile(r"^r:(done|stop|10m|1h|tomorrow):([0-9a-f]{24})(?::(\d{1,11}))?$")
-STOP_TIMEOUT = 5.0
 BEFORE_COMMANDS = -10  # handler group that sees every update before the commands
 
 
@@ -192,7 +191,7 @@ class ReminderBot:
         self._actions = actions or ReminderActions(
             done=_cancel_only(reminders), snooze=reminders.snooze
         )
-        self._delivery: asyncio.Task[None] | None = None
+        self._delivery = BackgroundLoop("reminder-delivery")
 
     def add_to(self, application: BotApp) -> None:
         application.add_handler(TypeHandler(Update, self.seen), group=BEFORE_COMMANDS)
@@ -202,20 +201,11 @@ class ReminderBot:
         application.add_handler(CallbackQueryHandler(self.button, pattern=CALLBACK))
 
     def start(self, bot: Bot, database_ready: Callable[[], Awaitable[None]] | None = None) -> None:
-        async def deliver() -> None:
-            if database_ready is not None:
-                await database_ready()  # the models are bound once the database answered
-            await self._reminders.run(TelegramSender(bot, self._today))
-
-        self._delivery = asyncio.create_task(deliver(), name="reminder-delivery")
+        self._delivery.start(lambda: self._reminders.run(TelegramSender(bot, self._today)),
+                             database_ready)  # fmt: skip
 
     async def stop(self) -> None:
-        if self._delivery is not None:
-            self._delivery.cancel()
-            # Bounded: shutdown must not hang on a send in flight (its claim lapses anyway).
-            done, _ = await asyncio.wait([self._delivery], timeout=STOP_TIMEOUT)
-            if not done:
-                log.warning("reminder delivery did not stop within %s s", STOP_TIMEOUT)
+        await self._delivery.stop()
 
     async def seen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A user who writes (or presses a button) is reachable again."""

@@ -1,0 +1,38 @@
+"""A service loop run beside the bot (reminder delivery, change notices): started once the
+database answers, stopped within a bound at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 5.0
+
+
+class BackgroundLoop:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._task: asyncio.Task[None] | None = None
+
+    def start(
+        self,
+        run: Callable[[], Awaitable[None]],
+        database_ready: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        async def main() -> None:
+            if database_ready is not None:
+                await database_ready()  # the models are bound once the database answered
+            await run()
+
+        self._task = asyncio.create_task(main(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            # Bounded: shutdown must not hang on a send in flight (its claim lapses anyway).
+            done, _ = await asyncio.wait([self._task], timeout=STOP_TIMEOUT)
+            if not done:
+                log.warning("%s did not stop within %s s", self.name, STOP_TIMEOUT)
