@@ -1,11 +1,15 @@
 """A service loop run beside the bot (reminder delivery, change notices): started once the
-database answers, stopped within a bound at shutdown."""
+database answers, stopped within a bound at shutdown; and what its senders share."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from telegram.error import RetryAfter
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +40,11 @@ class BackgroundLoop:
             done, _ = await asyncio.wait([self._task], timeout=STOP_TIMEOUT)
             if not done:
                 log.warning("%s did not stop within %s s", self.name, STOP_TIMEOUT)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """Telegram's 429 wait, in seconds, whichever type PTB hands it as."""
+    with warnings.catch_warnings():  # PTB 22.2+ warns that it will become a timedelta
+        warnings.simplefilter("ignore")
+        wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)

@@ -9,9 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import warnings
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -20,7 +18,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 from server.services.registry import Services
 from server.services.reminders.service import ChatUnreachable, RetryLater, SendFailed
 from server.services.sharing.notices import Change, ChangeNotices, DueNotice
-from server.telegram.background import BackgroundLoop
+from server.telegram.background import BackgroundLoop, retry_after_seconds
 from server.telegram.i18n import Lang, language, ntr, tr
 from server.telegram.sender import profile_of
 from server.telegram.types import BotApp
@@ -105,11 +103,7 @@ class TelegramNoticeSender:
         try:
             await self._bot.send_message(notice.chat_id, notice_text(notice, lang))
         except RetryAfter as exc:
-            with warnings.catch_warnings():  # PTB 22.2+ warns that it will become a timedelta
-                warnings.simplefilter("ignore")
-                wait = exc.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            raise RetryLater(seconds) from None
+            raise RetryLater(retry_after_seconds(exc)) from None
         except Forbidden:
             raise ChatUnreachable() from None
         except BadRequest as exc:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import logging
 import re
-import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from beanie import PydanticObjectId
@@ -43,7 +42,7 @@ from server.services.reminders.service import (
     snooze_target,
     zone_of,
 )
-from server.telegram.background import BackgroundLoop
+from server.telegram.background import BackgroundLoop, retry_after_seconds
 from server.telegram.i18n import Lang, language, ntr, tr
 from server.telegram.types import BotApp
 
@@ -163,11 +162,7 @@ class TelegramSender:
         try:
             await self._bot.send_message(reminder.chat_id, text, reply_markup=markup)
         except RetryAfter as exc:
-            with warnings.catch_warnings():  # PTB 22.2+ warns that it will become a timedelta
-                warnings.simplefilter("ignore")
-                wait = exc.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            raise RetryLater(seconds) from None
+            raise RetryLater(retry_after_seconds(exc)) from None
         except Forbidden:
             raise ChatUnreachable() from None
         except ChatMigrated as exc:  # a group that became a supergroup
