@@ -175,6 +175,12 @@ class AccountCommands:
             + assistant_intro(lang)
             + "\n"
             + tr(lang, "/me — your account; /password — signing in on the web")
+            + "\n"
+            + tr(
+                lang,
+                "/calendar, /export — your tasks elsewhere; /notify — news of shared lists; "
+                "/unlink — detach this Telegram account",
+            )
         )
         if self._mini_app_url is not None:
             reply += "\n\n" + tr(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from server.errors import StartupError
+from server.telegram.texts import COMMANDS
 from tests.bot_helpers import (
     BOT_TOKEN,
     PUBLIC_URL,
@@ -130,6 +131,15 @@ async def test_help_and_me(bot_client, fake_api):
     assert calls[-1].params["reply_markup"]["inline_keyboard"][0][0]["web_app"]["url"] == (
         "https://assistant.example.com/app/#account"
     )
+
+
+@pytest.mark.parametrize("language_code", ["en", "ru"])
+async def test_help_names_every_command_of_the_menu(bot_client, fake_api, language_code):
+    await post_update(bot_client, text_message_update("/help", language_code=language_code))
+    [reply] = await fake_api.wait_for("sendMessage")
+    words = set(re.findall(r"/[a-z]+", reply.params["text"]))
+    missing = {f"/{name}" for name, _ in COMMANDS} - {"/start", "/help"} - words
+    assert not missing, f"/help does not name {sorted(missing)}"
 
 
 async def test_help_in_russian(bot_client, fake_api):
