@@ -17,9 +17,9 @@ from aiohttp.test_utils import TestClient
 from server.services.reminders import service as reminders_module
 from server.services.tasks.capture import capture
 from tests.bot_helpers import bot_settings, post_update, wait_until
+from tests.clock import MovableClock
 from tests.conftest import AppFactory
 from tests.e2e.test_api_tasks import ok
-from tests.e2e.test_reminders_delivery import MovableClock
 from tests.fake_bot_api import FakeBotAPI
 from tests.kit.telegram import (
     GROUP_ID,

@@ -7,15 +7,14 @@ fake Bot API and no batch left in the database."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.services.reminders.service import SystemClock
 from server.services.sharing import notices as notices_module
 from tests.bot_helpers import bot_settings, post_update, wait_until
+from tests.clock import MovableClock
 from tests.conftest import AppFactory
 from tests.e2e.test_api_tasks import ok
 from tests.fake_bot_api import FakeBotAPI, text_message_update
@@ -23,16 +22,6 @@ from tests.kit.telegram import buttons, press
 
 BOT_KEY = "bot-service-token-for-the-notices-tests-0123456789"
 OLYA, BOB, CAROL, DIMA = 811, 812, 813, 814
-
-
-class MovableClock(SystemClock):
-    """The notices' clock: the wall clock plus `offset` seconds, moved by hand."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def now_ms(self) -> int:
-        return int((time.time() + self.offset) * 1000)
 
 
 @pytest.fixture

@@ -23,9 +23,10 @@ from server.keys import SERVICES
 from server.services.accounts.users import TelegramProfile
 from server.services.reminders import service as reminders_module
 from server.services.reminders.port import ReminderPlan
-from server.services.reminders.service import SystemClock, to_ms
+from server.services.reminders.service import to_ms
 from server.services.tasks.service import TaskDraft
 from tests.bot_helpers import bot_settings, post_update, wait_until
+from tests.clock import MovableClock
 from tests.e2e.test_database_outage import own_mongo, restart, wait_ready  # noqa: F401
 from tests.fake_bot_api import FakeBotAPI, text_message_update
 from tests.kit.telegram import buttons, callback_query_update, chat_member_update
@@ -72,19 +73,6 @@ async def wait_states(db: Any, ids: list[ObjectId], state: int, what: str) -> No
         return len(await db.reminders.find(query, {"_id": 1}).to_list(None))
 
     await wait_db(count, len(ids), what, timeout=15.0)
-
-
-class MovableClock(SystemClock):
-    """The reminders' clock, moved forward by hand: the wall clock plus `offset` seconds."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def now_ms(self) -> int:
-        return int((time.time() + self.offset) * 1000)
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 def sends(fake: FakeBotAPI) -> list[Any]:
