@@ -1,15 +1,26 @@
 """A service loop run beside the bot (reminder delivery, change notices): started once the
-database answers, stopped within a bound at shutdown; and what its senders share."""
+database answers, stopped within a bound at shutdown; and how their senders' Bot API errors
+become what the loops understand."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 
-from telegram.error import RetryAfter
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from server.services.reminders.service import ChatMoved, ChatUnreachable, RetryLater, SendFailed
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +59,22 @@ def retry_after_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore")
         wait = exc.retry_after
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
+@contextlib.contextmanager
+def send_errors() -> Iterator[None]:
+    """Around one send of a delivery loop (reminders, change notices): Telegram's 429 closes
+    the shared gate, a blocked chat is unreachable, a group that became a supergroup moved,
+    a refused message is not retried, anything else is."""
+    try:
+        yield
+    except RetryAfter as exc:
+        raise RetryLater(retry_after_seconds(exc)) from None
+    except Forbidden:
+        raise ChatUnreachable() from None
+    except ChatMigrated as exc:
+        raise ChatMoved(exc.new_chat_id) from None
+    except BadRequest as exc:
+        raise SendFailed(exc.message, permanent=True) from None
+    except (NetworkError, TelegramError) as exc:
+        raise SendFailed(type(exc).__name__) from None

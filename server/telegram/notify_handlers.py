@@ -12,13 +12,12 @@ import re
 from collections.abc import Awaitable, Callable
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from server.services.registry import Services
-from server.services.reminders.service import ChatUnreachable, RetryLater, SendFailed
 from server.services.sharing.notices import Change, ChangeNotices, DueNotice
-from server.telegram.background import BackgroundLoop, retry_after_seconds
+from server.telegram.background import BackgroundLoop, send_errors
 from server.telegram.i18n import Lang, language, ntr, tr
 from server.telegram.sender import profile_of
 from server.telegram.types import BotApp
@@ -100,16 +99,8 @@ class TelegramNoticeSender:
 
     async def send(self, notice: DueNotice) -> None:
         lang = language(notice.language, notice.language_code)
-        try:
+        with send_errors():  # a private chat: never "moved"
             await self._bot.send_message(notice.chat_id, notice_text(notice, lang))
-        except RetryAfter as exc:
-            raise RetryLater(retry_after_seconds(exc)) from None
-        except Forbidden:
-            raise ChatUnreachable() from None
-        except BadRequest as exc:
-            raise SendFailed(exc.message, permanent=True) from None
-        except (NetworkError, TelegramError) as exc:
-            raise SendFailed(type(exc).__name__) from None
 
 
 def switch_keyboard(on: bool, lang: Lang) -> InlineKeyboardMarkup:

@@ -16,11 +16,6 @@ from bson.errors import InvalidId
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
     TelegramError,
 )
 from telegram.ext import (
@@ -33,16 +28,12 @@ from telegram.ext import (
 from server.services.accounts.users import Users
 from server.services.dates import humanize
 from server.services.reminders.service import (
-    ChatMoved,
-    ChatUnreachable,
     DueReminder,
     Reminders,
-    RetryLater,
-    SendFailed,
     snooze_target,
     zone_of,
 )
-from server.telegram.background import BackgroundLoop, retry_after_seconds
+from server.telegram.background import BackgroundLoop, send_errors
 from server.telegram.i18n import Lang, language, ntr, tr
 from server.telegram.types import BotApp
 
@@ -159,18 +150,8 @@ class TelegramSender:
                 reminder_text(reminder, lang),
                 keyboard(reminder.task_id, lang, occurrence),
             )
-        try:
+        with send_errors():
             await self._bot.send_message(reminder.chat_id, text, reply_markup=markup)
-        except RetryAfter as exc:
-            raise RetryLater(retry_after_seconds(exc)) from None
-        except Forbidden:
-            raise ChatUnreachable() from None
-        except ChatMigrated as exc:  # a group that became a supergroup
-            raise ChatMoved(exc.new_chat_id) from None
-        except BadRequest as exc:
-            raise SendFailed(exc.message, permanent=True) from None
-        except (NetworkError, TelegramError) as exc:
-            raise SendFailed(type(exc).__name__) from None
 
 
 class ReminderBot:
