@@ -89,7 +89,7 @@ def _when(instant: datetime, now: datetime, zone: ZoneInfo, lang: Lang) -> str:
 class AssistantBot:
     def __init__(
         self, users: Users, profiles: Profiles, drafts: ReminderDrafts,
-        save: SaveTask | None = None, reminders: Reminders | None = None,
+        save: SaveTask, reminders: Reminders | None = None,
         questions: Questions | None = None,
     ) -> None:  # fmt: skip
         self._users = users
@@ -522,9 +522,6 @@ class AssistantBot:
                 text, markup = self._card(chosen, None, zone, lang)
                 await _edit(query.edit_message_text(text, reply_markup=markup))
         elif draft.remind_at is not None:  # save
-            if self.save is None:
-                await query.answer(tr(lang, "Saving tasks is not available yet."))
-                return
             await self.save(user.id, draft.title, draft.remind_at, draft.repeat)
             await self._drafts.discard(user.id, draft_id)
             now = datetime.now(UTC)
