@@ -34,7 +34,7 @@ from server.services.accounts.users import Users
 from server.services.common.throttle import RateLimiter
 from server.services.portability.export import Exporter
 from server.services.portability.feed import CalendarFeeds
-from server.services.reminders.service import Reminders
+from server.services.reminders.preferences import ReminderPreferences
 from server.services.tasks.lists import Lists
 from server.services.tasks.service import order_key
 
@@ -96,7 +96,7 @@ async def measure(count: int) -> None:
     users, lists = Users(), Lists()
     feeds = CalendarFeeds(lists, RateLimiter())
     sessions = Sessions(users, AccessGate(users, ttl=5.0))
-    exporter = Exporter(users, lists, Reminders(), sessions, feeds)
+    exporter = Exporter(users, lists, ReminderPreferences(), sessions, feeds)
     await feeds.render(str(user_id))  # warm: the zone's VTIMEZONE is cached after this
     runs, cached = [], []
     async with loop_watch() as worst:

@@ -7,9 +7,6 @@ import hashlib
 import hmac
 import time
 from collections.abc import Sequence
-from datetime import datetime
-
-from beanie import PydanticObjectId
 
 from config import Settings
 from server.services.accounts.access_gate import AccessGate, Clock
@@ -34,9 +31,13 @@ from server.services.portability.feed import CalendarFeeds
 from server.services.portability.importer import Importer
 from server.services.portability.links import DataLinks
 from server.services.registry import Services
+from server.services.reminders import clock as reminder_clock
+from server.services.reminders.claims import ReminderClaims
+from server.services.reminders.delivery import DeliverySettings, ReminderDelivery
 from server.services.reminders.drafts import ReminderDrafts
+from server.services.reminders.planning import ReminderPlanning
+from server.services.reminders.preferences import ReminderPreferences
 from server.services.reminders.questions import Questions
-from server.services.reminders.service import DeliverySettings, Reminders
 from server.services.sharing.groups import Groups
 from server.services.sharing.notices import ChangeNotices, NoticeSettings
 from server.services.sharing.service import Sharing, SharingLimits
@@ -71,31 +72,40 @@ def build_services(
     )
     users = Users()
     lists = Lists(max_lists=settings.quota_lists)
-    reminders = _reminders(settings)
+    # Reminders: one clock for planning, delivery, the claims and the change notices (a
+    # module attribute, so an end-to-end test can move it: tests/clock.py).
+    wall = reminder_clock.SystemClock()
+    wakeup = reminder_clock.Wakeup()  # a plan due sooner wakes this process's delivery loop
+    planning = ReminderPlanning(wakeup)
+    delivery_settings = _delivery_settings(settings)
+    claims = ReminderClaims(
+        wall,
+        delivery_settings.lease,
+        delivery_settings.send_rate,
+        delivery_settings.chat_interval,
+    )
     task_limits = TaskLimits(
         max_tasks=settings.quota_tasks,
         max_active_reminders=settings.quota_active_reminders,
         tasks_per_minute=settings.quota_tasks_per_minute,
         repeat_min_gap=settings.repeat_min_interval,
     )
-    tasks = Tasks(lists, planner=reminders, search=MongoSearch(), limits=task_limits)
-
-    async def advanced(task_id: PydanticObjectId, remind_at: datetime) -> None:
-        await tasks.set_remind_at(task_id, remind_at)
-
-    reminders.on_advanced = advanced  # a repeat moved on: the task shows its next time
-    # Shared lists' change notifications: recorded on every change, sent within Telegram's
-    # limits shared with the reminders.
+    # Shared lists' change notifications: recorded on every change (the tasks service's
+    # observer), sent within Telegram's limits shared with the reminders.
     notices = ChangeNotices(
-        reminders.claims,
+        claims,
         NoticeSettings(
             window=settings.sharing_notify_window,
             lease=settings.reminder_lease,
             poll=settings.sharing_notify_poll,
         ),
+        clock=wall,
         members_per_list=settings.sharing_max_members_per_list,
     )
-    tasks.observer = notices
+    # The tasks service owns a reminder's time: it tells planning after every change.
+    tasks = Tasks(lists, planner=planning, search=MongoSearch(), limits=task_limits,
+                  observer=notices)  # fmt: skip
+    reminder_prefs = ReminderPreferences(wall, today=tasks, shared=lists, users=users)
     gate = AccessGate(users, ttl=settings.revocation_cache_ttl, clock=clock)
     limiter = RateLimiter()
     limits = _auth_limits(settings)
@@ -137,7 +147,17 @@ def build_services(
         ),
     )
     groups = Groups(lists, sharing)
-    reminders.groups = groups  # a group's list: its reminders go to the group
+    # Delivery reports to the tasks service (a repeat moved on: the task shows its next
+    # time); a group's list sends its reminders to the group.
+    reminders = ReminderDelivery(
+        delivery_settings,
+        wall,
+        events=tasks,
+        groups=groups,
+        prefs=reminder_prefs,
+        wakeup=wakeup,
+        claims=claims,
+    )
     accounts = Accounts(
         auth,
         sessions,
@@ -205,10 +225,12 @@ def build_services(
         groups=groups,
         notices=notices,
         reminders=reminders,
+        planning=planning,
+        reminder_prefs=reminder_prefs,
         profiles=profiles,
         drafts=ReminderDrafts(),
         feeds=feeds,
-        exporter=Exporter(users, lists, reminders, sessions, feeds, sharing=sharing),
+        exporter=Exporter(users, lists, reminder_prefs, sessions, feeds, sharing=sharing),
         importer=Importer(lists, tasks, profiles.update),
         questions=Questions(),
     )
@@ -246,15 +268,13 @@ def _auth_limits(settings: Settings) -> AuthLimits:
     )
 
 
-def _reminders(settings: Settings) -> Reminders:
-    return Reminders(
-        DeliverySettings(
-            send_rate=settings.reminder_send_rate,
-            chat_interval=settings.reminder_chat_interval,
-            lease=settings.reminder_lease,
-            workers=settings.reminder_workers,
-            poll=settings.reminder_poll,
-            late_after=settings.reminder_late_after,
-            repeat_min_gap=settings.repeat_min_interval,
-        )
+def _delivery_settings(settings: Settings) -> DeliverySettings:
+    return DeliverySettings(
+        send_rate=settings.reminder_send_rate,
+        chat_interval=settings.reminder_chat_interval,
+        lease=settings.reminder_lease,
+        workers=settings.reminder_workers,
+        poll=settings.reminder_poll,
+        late_after=settings.reminder_late_after,
+        repeat_min_gap=settings.repeat_min_interval,
     )

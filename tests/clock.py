@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from server.services.reminders.service import SystemClock
+from server.services.reminders.clock import SystemClock
 
 
 class ManualClock:

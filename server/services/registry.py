@@ -21,9 +21,11 @@ from server.services.accounts.widget import WidgetSignIn
 from server.services.portability.export import Exporter
 from server.services.portability.feed import CalendarFeeds
 from server.services.portability.importer import Importer
+from server.services.reminders.delivery import ReminderDelivery
 from server.services.reminders.drafts import ReminderDrafts
+from server.services.reminders.planning import ReminderPlanning
+from server.services.reminders.preferences import ReminderPreferences
 from server.services.reminders.questions import Questions
-from server.services.reminders.service import Reminders
 from server.services.sharing.groups import Groups
 from server.services.sharing.notices import ChangeNotices
 from server.services.sharing.service import Sharing
@@ -39,7 +41,9 @@ class Services:
     auth: AuthService
     users: Users
     updates: UpdateJournal
-    reminders: Reminders
+    reminders: ReminderDelivery  # the delivery loop (run by the bot) and chat reachability
+    planning: ReminderPlanning  # a task's reminder made to match it (the tasks service's)
+    reminder_prefs: ReminderPreferences  # quiet hours and the morning digest
     profiles: Profiles
     drafts: ReminderDrafts
     lists: Lists

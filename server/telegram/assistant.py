@@ -40,8 +40,8 @@ from server.services.dates.humanize import capital, clock_text, repeat_text, whe
 from server.services.dates.parse import Parsed
 from server.services.dates.zones import common_zones, is_zone, resolve, zone_at
 from server.services.reminders.drafts import Draft, ReminderDrafts
+from server.services.reminders.preferences import ReminderPreferences
 from server.services.reminders.questions import Questions
-from server.services.reminders.service import Reminders
 from server.services.tasks.capture import Capture
 from server.telegram.i18n import Lang, language, tr
 from server.telegram.intake import stop_handling
@@ -89,7 +89,7 @@ def _when(instant: datetime, now: datetime, zone: ZoneInfo, lang: Lang) -> str:
 class AssistantBot:
     def __init__(
         self, users: Users, profiles: Profiles, drafts: ReminderDrafts,
-        save: SaveTask, reminders: Reminders | None = None,
+        save: SaveTask, reminders: ReminderPreferences | None = None,
         questions: Questions | None = None,
     ) -> None:  # fmt: skip
         self._users = users
@@ -332,7 +332,7 @@ class AssistantBot:
 
     async def _settings_user(
         self, update: Update
-    ) -> tuple[User, Lang, Message, Reminders, ZoneInfo] | None:
+    ) -> tuple[User, Lang, Message, ReminderPreferences, ZoneInfo] | None:
         found = await self._user(update)
         message = update.effective_message
         if found is None or message is None or self._reminders is None:

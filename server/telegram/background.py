@@ -20,7 +20,7 @@ from telegram.error import (
     TelegramError,
 )
 
-from server.services.reminders.service import ChatMoved, ChatUnreachable, RetryLater, SendFailed
+from server.services.reminders.delivery import ChatMoved, ChatUnreachable, RetryLater, SendFailed
 
 log = logging.getLogger(__name__)
 

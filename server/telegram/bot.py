@@ -26,7 +26,6 @@ from server.db.database import Database
 from server.errors import StartupError
 from server.keys import DATABASE, METRICS, SERVICES, SETTINGS
 from server.services.common.errors import Forbidden, TaskNotFound
-from server.services.dates.humanize import Humanizer
 from server.services.registry import Services
 from server.services.tasks.capture import reading
 from server.services.tasks.service import TaskDraft
@@ -36,7 +35,7 @@ from server.telegram.context import attach_services
 from server.telegram.data_handlers import DataCommands
 from server.telegram.group_handlers import GroupChats
 from server.telegram.handlers import AccountCommands
-from server.telegram.i18n import LANGUAGES, Lang, tr
+from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
 from server.telegram.messenger import TelegramAccountMessenger
 from server.telegram.notify_handlers import NoticeBot
@@ -47,7 +46,6 @@ from server.telegram.reminders import (
     ReminderBot,
     SnoozeAction,
     StopAction,
-    TodayTitles,
 )
 from server.telegram.sharing_handlers import JoinCommands
 from server.telegram.task_handlers import add_task_handlers
@@ -105,12 +103,12 @@ def build_application(
     reminders = ReminderBot(
         services.reminders, services.users,
         ReminderActions(done=_done(services), snooze=_snooze(services), stop=_stop(services)),
-        today=_today(services),
+        today=services.reminder_prefs.digest_lines,
     )  # fmt: skip
     reminders.add_to(application)
     assistant = AssistantBot(
         services.users, services.profiles, services.drafts, save=_save(services),
-        reminders=services.reminders, questions=services.questions,
+        reminders=services.reminder_prefs, questions=services.questions,
     )  # fmt: skip
     assistant.add_to(application)
     # Before the task handlers, whose button handler takes every callback.
@@ -160,25 +158,6 @@ def _snooze(services: Services) -> SnoozeAction:
         return True
 
     return snooze
-
-
-def _today(services: Services) -> TodayTitles:
-    async def today(user_id: PydanticObjectId, lang: Lang) -> list[str]:
-        """Today as /today shows it: "call the bank — 10 AM", timed tasks first; a shared
-        list's task with the list's name: "milk — 6 PM · 👥 Groceries"."""
-        user = await services.users.get(user_id)
-        texts = Humanizer.for_user(lang, user.timezone, services.tasks.clock())
-        tasks = await services.tasks.today(user_id)
-        shared = await services.lists.shared_names(user_id) if tasks else {}
-        lines = []
-        for task in tasks:
-            when = texts.task_when(task.remind_at, task.due)
-            where = "👥 " + shared[task.list_id] if task.list_id in shared else None
-            about = " · ".join(part for part in (when, where) if part)
-            lines.append(task.title + (f" — {about}" if about else ""))
-        return lines
-
-    return today
 
 
 def _save(services: Services) -> SaveTask:

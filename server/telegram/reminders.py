@@ -27,12 +27,8 @@ from telegram.ext import (
 
 from server.services.accounts.users import Users
 from server.services.dates import humanize
-from server.services.reminders.service import (
-    DueReminder,
-    Reminders,
-    snooze_target,
-    zone_of,
-)
+from server.services.reminders.delivery import DueReminder, ReminderDelivery
+from server.services.reminders.planning import snooze_target, zone_of
 from server.telegram.background import BackgroundLoop, send_errors
 from server.telegram.i18n import Lang, language, ntr, tr
 from server.telegram.types import BotApp
@@ -54,8 +50,8 @@ class Done:
     next_at: datetime | None = None
 
 
-# What the buttons do. Until a tasks service owns tasks, they act on the reminder alone.
-# Done and Stop answer None when the task is not there (any more).
+# What the buttons do (through the tasks service). Done answers None, Snooze and Stop False,
+# when the task is not there (any more).
 DoneAction = Callable[[PydanticObjectId, PydanticObjectId, datetime | None], Awaitable[Done | None]]
 SnoozeAction = Callable[[PydanticObjectId, PydanticObjectId, datetime], Awaitable[bool]]
 StopAction = Callable[[PydanticObjectId, PydanticObjectId], Awaitable[bool]]
@@ -66,15 +62,6 @@ class ReminderActions:
     done: DoneAction
     snooze: SnoozeAction
     stop: StopAction | None = None  # "Stop repeating"; None: not offered
-
-
-def _cancel_only(reminders: Reminders) -> DoneAction:
-    async def done(
-        user_id: PydanticObjectId, task_id: PydanticObjectId, occurrence: datetime | None
-    ) -> Done | None:
-        return Done() if await reminders.cancel(user_id, task_id) else None
-
-    return done
 
 
 def when_text(instant: datetime, now: datetime, lang: Lang) -> str:
@@ -158,15 +145,13 @@ class ReminderBot:
     """The reminders' handlers and the delivery task, for one bot Application."""
 
     def __init__(
-        self, reminders: Reminders, users: Users, actions: ReminderActions | None = None,
+        self, reminders: ReminderDelivery, users: Users, actions: ReminderActions,
         today: TodayTitles | None = None,
     ) -> None:  # fmt: skip
         self._reminders = reminders
         self._users = users
         self._today = today
-        self._actions = actions or ReminderActions(
-            done=_cancel_only(reminders), snooze=reminders.snooze
-        )
+        self._actions = actions
         self._delivery = BackgroundLoop("reminder-delivery")
 
     def add_to(self, application: BotApp) -> None:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.services.reminders import service as reminders_module
+from server.services.reminders import clock as reminders_module
 from server.services.tasks.capture import capture
 from tests.bot_helpers import bot_settings, post_update, wait_until
 from tests.clock import MovableClock

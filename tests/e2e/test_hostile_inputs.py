@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from server.keys import SERVICES
 from server.services.common.errors import InvalidInput
 from server.services.dates.occurrences import next_occurrence
-from server.services.reminders.service import to_ms
+from server.services.reminders.clock import to_ms
 from server.services.tasks.service import clean_repeat
 from tests.bot_helpers import bot_settings
 from tests.e2e.test_reminders_delivery import sends, task_of

@@ -21,9 +21,9 @@ from pymongo import AsyncMongoClient
 from models.reminder import CANCELLED, PENDING, SENT, Reminder
 from server.keys import SERVICES
 from server.services.accounts.users import TelegramProfile
-from server.services.reminders import service as reminders_module
+from server.services.reminders import clock as reminders_module
+from server.services.reminders.clock import to_ms
 from server.services.reminders.port import ReminderPlan
-from server.services.reminders.service import to_ms
 from server.services.tasks.service import TaskDraft
 from tests.bot_helpers import bot_settings, post_update, wait_until
 from tests.clock import MovableClock
@@ -176,8 +176,8 @@ async def test_403_marks_the_user_unreachable_until_they_write_again(make_client
     # a reminder planned for the blocked user now is paused too
     second_task = ObjectId()
     soon = datetime.now(UTC) + timedelta(seconds=0.2)
-    reminders = client.server.app[SERVICES].reminders
-    await reminders.plan(ReminderPlan(second_task, blocker, "second", soon, None, False))
+    planning = client.server.app[SERVICES].planning
+    await planning.plan(ReminderPlan(second_task, blocker, "second", soon, None, False))
     assert await paused(db, second_task) == 1
     # A witness due after it, for the other user: once the witness is out, delivery has
     # passed the paused reminder's time, so had it been claimable it would have gone too.
@@ -267,7 +267,9 @@ async def test_a_database_outage_delays_reminders_then_each_goes_out_once_marked
     due = datetime.now(UTC) + timedelta(seconds=60)
     ids = [ObjectId() for _ in range(3)]
     for i, task_id in enumerate(ids):
-        await reminders.plan(ReminderPlan(task_id, user.id, f"late {i}", due, None, False))
+        await client.server.app[SERVICES].planning.plan(
+            ReminderPlan(task_id, user.id, f"late {i}", due, None, False)
+        )
     own_mongo.stop()
     clock.advance(63)  # all three fall due while the database is away, 3 s ago
     assert sends(fake_api) == []
@@ -369,7 +371,7 @@ async def test_a_reminder_planned_in_the_future_is_not_sent_early(make_client, f
 
     user, _ = await services.users.ensure_telegram_user(TelegramProfile(telegram_id=6000))
     due = datetime.now(UTC) + timedelta(seconds=1.5)
-    await services.reminders.plan(ReminderPlan(ObjectId(), user.id, "soon", due, None, False))
+    await services.planning.plan(ReminderPlan(ObjectId(), user.id, "soon", due, None, False))
     await fake_api.until(lambda: len(sends(fake_api)) >= 1, "the reminder", timeout=10)
     [call] = sends(fake_api)
     assert due.timestamp() <= call.at <= due.timestamp() + 1.0

@@ -19,7 +19,7 @@ from beanie import PydanticObjectId
 from models import User
 from server.services.accounts.telegram_channel import TelegramChannel
 from server.services.reminders.claims import ReminderClaims
-from server.services.reminders.service import ChatUnreachable
+from server.services.reminders.delivery import ChatUnreachable
 from server.services.sharing.notices import (
     Change,
     ChangeNotices,

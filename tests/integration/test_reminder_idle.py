@@ -13,8 +13,10 @@ import pytest
 from bson import ObjectId
 
 from server.db.connection import init_models, make_client
+from server.services.reminders.clock import Wakeup, to_ms
+from server.services.reminders.delivery import DeliverySettings, DueReminder, ReminderDelivery
+from server.services.reminders.planning import ReminderPlanning
 from server.services.reminders.port import ReminderPlan
-from server.services.reminders.service import DeliverySettings, DueReminder, Reminders, to_ms
 
 START = datetime(2026, 5, 4, 9, tzinfo=UTC)
 POLL = 60.0
@@ -91,9 +93,16 @@ async def user(bound: Any) -> ObjectId:
     return result.inserted_id
 
 
-async def running(clock: ParkedClock, sender: Recorder) -> tuple[Reminders, asyncio.Task[None]]:
-    reminders = Reminders(DeliverySettings(send_rate=1000, poll=POLL, workers=2), clock)
-    return reminders, asyncio.create_task(reminders.run(sender))
+async def running(
+    clock: ParkedClock, sender: Recorder
+) -> tuple[ReminderPlanning, asyncio.Task[None]]:
+    """A process's delivery loop, running, and its planning (which shares the loop's wake-up:
+    a plan due before the loop looks again wakes it)."""
+    wakeup = Wakeup()
+    delivery = ReminderDelivery(
+        DeliverySettings(send_rate=1000, poll=POLL, workers=2), clock, wakeup=wakeup
+    )
+    return ReminderPlanning(wakeup), asyncio.create_task(delivery.run(sender))
 
 
 async def stop(task: asyncio.Task[None]) -> None:
@@ -107,7 +116,7 @@ async def test_idle_it_sleeps_until_the_earliest_due_then_sends_it(bound, user):
     for n in range(200):  # many scheduled later: the look-up is the same one
         plan = ReminderPlan(ObjectId(), user, f"later {n}", later + timedelta(minutes=n), None,
                             False)  # fmt: skip
-        await Reminders(clock=clock).plan(plan)
+        await ReminderPlanning().plan(plan)
     reminders, loop = await running(clock, sender)
     await reminders.plan(ReminderPlan(ObjectId(), user, "tea", START + timedelta(seconds=5),
                                       None, False))  # fmt: skip

@@ -9,7 +9,9 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from server.services.reminders.service import REACHABLE_FOR, DeliverySettings, Reminders, to_ms
+from server.services.reminders.clock import to_ms
+from server.services.reminders.delivery import DeliverySettings, ReminderDelivery
+from server.services.reminders.reachability import REACHABLE_FOR
 from tests.integration.test_reminders_service import bound, make_user  # noqa: F401
 
 CHAT = 4242
@@ -27,9 +29,9 @@ class StepClock:
         await asyncio.sleep(0)
 
 
-def processes(clock: StepClock) -> tuple[Reminders, Reminders]:
+def processes(clock: StepClock) -> tuple[ReminderDelivery, ReminderDelivery]:
     settings = DeliverySettings(send_rate=1000, lease=30)
-    return Reminders(settings, clock), Reminders(settings, clock)
+    return ReminderDelivery(settings, clock), ReminderDelivery(settings, clock)
 
 
 async def test_a_chat_found_reachable_is_asked_about_again_after_reachable_for(

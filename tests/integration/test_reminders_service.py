@@ -1,11 +1,13 @@
-"""The reminder service on the real database with a controlled clock: never before its time,
-a lapsed lease taken over, repeats re-armed in the user's zone, plans that must not resend;
-and the query shapes it relies on, pinned (they differ on the embedded server)."""
+"""Reminder planning, preferences and delivery on the real database with a controlled clock:
+never before its time, a lapsed lease taken over, repeats re-armed in the user's zone (and
+reported to the tasks service as events), plans that must not resend; and the query shapes
+they rely on, pinned (they differ on the embedded server)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,14 +18,11 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from server.db.connection import init_models, make_client
-from server.services.reminders.port import ReminderPlan
-from server.services.reminders.service import (
-    DeliverySettings,
-    DueReminder,
-    Reminders,
-    snooze_target,
-    to_ms,
-)
+from server.services.reminders.clock import Wakeup, to_ms
+from server.services.reminders.delivery import DeliverySettings, DueReminder, ReminderDelivery
+from server.services.reminders.planning import ReminderPlanning, snooze_target
+from server.services.reminders.port import Advanced, DeliveryEvent, ReminderPlan
+from server.services.reminders.preferences import ReminderPreferences, quiet_end_ms
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -78,8 +77,34 @@ async def make_user(db: Any, telegram_id: int, zone: str = "Europe/Berlin") -> O
     return result.inserted_id
 
 
-def service(clock: FakeClock, **settings: Any) -> Reminders:
-    return Reminders(DeliverySettings(**{"send_rate": 1000, "lease": 30, **settings}), clock)
+@dataclass
+class Events:
+    """The tasks service's side of the delivery events: what it was told."""
+
+    heard: list[DeliveryEvent] = field(default_factory=list)
+
+    async def reminder_delivered(self, event: DeliveryEvent) -> None:
+        self.heard.append(event)
+
+
+@dataclass
+class Rooms:
+    """One process's reminders, wired as server/bootstrap.py wires them."""
+
+    planning: ReminderPlanning
+    prefs: ReminderPreferences
+    delivery: ReminderDelivery
+    events: Events
+
+
+def service(clock: FakeClock, **settings: Any) -> Rooms:
+    wakeup, events = Wakeup(), Events()
+    prefs = ReminderPreferences(clock)
+    delivery = ReminderDelivery(
+        DeliverySettings(**{"send_rate": 1000, "lease": 30, **settings}), clock,
+        events=events, prefs=prefs, wakeup=wakeup,
+    )  # fmt: skip
+    return Rooms(ReminderPlanning(wakeup), prefs, delivery, events)
 
 
 async def test_not_before_its_time_then_once(bound):
@@ -88,21 +113,21 @@ async def test_not_before_its_time_then_once(bound):
     reminders, sender = service(clock), Recorder()
     user = await make_user(bound, 1)
     task = ObjectId()
-    await reminders.plan(
+    await reminders.planning.plan(
         ReminderPlan(task, user, "milk", start + timedelta(seconds=2), None, False)
     )
-    assert await reminders.deliver_one(sender) is False
+    assert await reminders.delivery.deliver_one(sender) is False
     clock.advance(1.999)
-    assert await reminders.deliver_one(sender) is False
+    assert await reminders.delivery.deliver_one(sender) is False
     clock.advance(0.001)
-    assert await reminders.deliver_one(sender) is True
+    assert await reminders.delivery.deliver_one(sender) is True
     assert [r.title for r in sender.sent] == ["milk"]
-    assert await reminders.deliver_one(sender) is False
+    assert await reminders.delivery.deliver_one(sender) is False
     # the tasks service re-planning the same (sent) occurrence, e.g. after a title edit
-    await reminders.plan(ReminderPlan(task, user, "oat milk", start + timedelta(seconds=2),
+    await reminders.planning.plan(ReminderPlan(task, user, "oat milk", start + timedelta(seconds=2),
                                       None, False))  # fmt: skip
     clock.advance(60)
-    assert await reminders.deliver_one(sender) is False
+    assert await reminders.delivery.deliver_one(sender) is False
     assert len(sender.sent) == 1
 
 
@@ -111,16 +136,16 @@ async def test_a_dead_claim_is_taken_over_after_its_lease(bound):
     clock = FakeClock(start)
     dead, alive = service(clock, lease=30), service(clock, lease=30)
     user = await make_user(bound, 2)
-    await dead.plan(ReminderPlan(ObjectId(), user, "call", start, None, False))
+    await dead.planning.plan(ReminderPlan(ObjectId(), user, "call", start, None, False))
     hang = Hang()
-    stuck = asyncio.create_task(dead.deliver_one(hang))
+    stuck = asyncio.create_task(dead.delivery.deliver_one(hang))
     await hang.started.wait()
     sender = Recorder()
-    assert await alive.deliver_one(sender) is False  # claimed, lease running
+    assert await alive.delivery.deliver_one(sender) is False  # claimed, lease running
     clock.advance(29)
-    assert await alive.deliver_one(sender) is False
+    assert await alive.delivery.deliver_one(sender) is False
     clock.advance(1.01)
-    assert await alive.deliver_one(sender) is True
+    assert await alive.delivery.deliver_one(sender) is True
     assert [r.title for r in sender.sent] == ["call"]
     stuck.cancel()
 
@@ -133,25 +158,20 @@ async def test_a_repeat_is_re_armed_at_the_wall_time_across_dst(bound):
     user = await make_user(bound, 3)
     task = ObjectId()
     rule = "FREQ=DAILY;BYHOUR=9;BYMINUTE=0"
-    advanced: list[datetime] = []
-
-    async def on_advanced(task_id: Any, when: datetime) -> None:
-        advanced.append(when)
-
-    reminders.on_advanced = on_advanced
-    await reminders.plan(ReminderPlan(task, user, "vitamins", due, rule, False))
-    assert await reminders.deliver_one(sender)
+    await reminders.planning.plan(ReminderPlan(task, user, "vitamins", due, rule, False))
+    assert await reminders.delivery.deliver_one(sender)
     doc = await bound.reminders.find_one({"_id": task})
     following = datetime.fromtimestamp(doc["due_ms"] / 1000, UTC)
     assert following.astimezone(BERLIN).isoformat() == "2026-03-29T09:00:00+02:00"
     assert following - due == timedelta(hours=23)
+    advanced = [e.to for e in reminders.events.heard if isinstance(e, Advanced)]
     assert advanced == [following]
     # the tasks service echoes the advance: nothing changes, nothing is sent early
-    await reminders.plan(ReminderPlan(task, user, "vitamins", following, rule, False))
+    await reminders.planning.plan(ReminderPlan(task, user, "vitamins", following, rule, False))
     clock.advance(22 * 3600)
-    assert not await reminders.deliver_one(sender)
+    assert not await reminders.delivery.deliver_one(sender)
     clock.advance(3600)
-    assert await reminders.deliver_one(sender)
+    assert await reminders.delivery.deliver_one(sender)
     assert len(sender.sent) == 2
 
 
@@ -161,11 +181,11 @@ async def test_an_outage_sends_one_late_message_then_the_next_future_occurrence(
     reminders, sender = service(clock, late_after=60), Recorder()
     user = await make_user(bound, 4)
     task = ObjectId()
-    await reminders.plan(ReminderPlan(task, user, "pills", due, "FREQ=DAILY;BYHOUR=9;BYMINUTE=0",
-                                      False))  # fmt: skip
+    rule = "FREQ=DAILY;BYHOUR=9;BYMINUTE=0"
+    await reminders.planning.plan(ReminderPlan(task, user, "pills", due, rule, False))
     clock.advance(3 * 24 * 3600 + 5)  # three days without the delivery loop
-    assert await reminders.deliver_one(sender)
-    assert not await reminders.deliver_one(sender)
+    assert await reminders.delivery.deliver_one(sender)
+    assert not await reminders.delivery.deliver_one(sender)
     [late] = sender.sent
     assert late.late
     doc = await bound.reminders.find_one({"_id": task})
@@ -181,16 +201,24 @@ async def test_plan_moves_cancels_and_forgets(bound):
     reminders, sender = service(clock), Recorder()
     user = await make_user(bound, 5)
     task = ObjectId()
-    await reminders.plan(ReminderPlan(task, user, "a", start + timedelta(hours=1), None, False))
-    await reminders.plan(ReminderPlan(task, user, "a", start + timedelta(hours=2), None, False))
+    await reminders.planning.plan(
+        ReminderPlan(task, user, "a", start + timedelta(hours=1), None, False)
+    )
+    await reminders.planning.plan(
+        ReminderPlan(task, user, "a", start + timedelta(hours=2), None, False)
+    )
     clock.advance(3600)
-    assert not await reminders.deliver_one(sender)
-    await reminders.plan(ReminderPlan(task, user, "a", start + timedelta(hours=2), None, True))
+    assert not await reminders.delivery.deliver_one(sender)
+    await reminders.planning.plan(
+        ReminderPlan(task, user, "a", start + timedelta(hours=2), None, True)
+    )
     clock.advance(3600)
-    assert not await reminders.deliver_one(sender)  # done: cancelled
-    await reminders.plan(ReminderPlan(task, user, "a", start + timedelta(hours=2), None, False))
-    await reminders.forget_task(task)
-    assert not await reminders.deliver_one(sender)
+    assert not await reminders.delivery.deliver_one(sender)  # done: cancelled
+    await reminders.planning.plan(
+        ReminderPlan(task, user, "a", start + timedelta(hours=2), None, False)
+    )
+    await reminders.planning.forget_task(task)
+    assert not await reminders.delivery.deliver_one(sender)
     assert await bound.reminders.count_documents({}) == 0
 
 
@@ -262,8 +290,6 @@ async def test_query_shapes(db):
 
 
 def test_quiet_end_in_the_users_zone():
-    from server.services.reminders.service import quiet_end_ms
-
     def at(text: str) -> int:
         return to_ms(datetime.fromisoformat(text).replace(tzinfo=BERLIN))
 
@@ -282,19 +308,19 @@ async def test_quiet_hours_hold_a_reminder_until_they_end_not_late(bound):
     clock = FakeClock(due)
     reminders, sender = service(clock, late_after=60), Recorder()
     user = await make_user(bound, 6)
-    await reminders.set_quiet_hours(user, 22 * 60, 8 * 60)
-    await reminders.plan(ReminderPlan(ObjectId(), user, "bins", due, None, False))
-    assert await reminders.deliver_one(sender)  # claimed, and held back
+    await reminders.prefs.set_quiet_hours(user, 22 * 60, 8 * 60)
+    await reminders.planning.plan(ReminderPlan(ObjectId(), user, "bins", due, None, False))
+    assert await reminders.delivery.deliver_one(sender)  # claimed, and held back
     assert sender.sent == []
     # 08:00 on Sunday's clock is 8 elapsed hours after 23:00 Saturday (Berlin springs forward)
     clock.advance(8 * 3600 - 1)
-    assert not await reminders.deliver_one(sender)
+    assert not await reminders.delivery.deliver_one(sender)
     clock.advance(2)
-    assert await reminders.deliver_one(sender)
+    assert await reminders.delivery.deliver_one(sender)
     [sent] = sender.sent
     assert not sent.late
-    await reminders.set_quiet_hours(user, None, None)
-    assert (await reminders.prefs(user)).quiet_start == -1
+    await reminders.prefs.set_quiet_hours(user, None, None)
+    assert (await reminders.prefs.prefs(user)).quiet_start == -1
 
 
 async def test_the_digest_is_a_daily_reminder_on_the_users_clock(bound):
@@ -302,18 +328,18 @@ async def test_the_digest_is_a_daily_reminder_on_the_users_clock(bound):
     clock = FakeClock(start)
     reminders, sender = service(clock), Recorder()
     user = await make_user(bound, 7)
-    first = await reminders.set_digest(user, 8 * 60 + 30, BERLIN)
+    first = await reminders.prefs.set_digest(user, 8 * 60 + 30, BERLIN)
     assert first is not None
     assert first.astimezone(BERLIN).isoformat() == "2026-03-29T08:30:00+02:00"
     clock.ms = to_ms(first)
-    assert await reminders.deliver_one(sender)
+    assert await reminders.delivery.deliver_one(sender)
     [digest] = sender.sent
     assert (digest.kind, digest.task_id) == ("digest", user)
     doc = await bound.reminders.find_one({"_id": user})
     assert datetime.fromtimestamp(doc["due_ms"] / 1000, BERLIN).isoformat() == (
         "2026-03-30T08:30:00+02:00"
     )
-    assert await reminders.set_digest(user, None, BERLIN) is None
+    assert await reminders.prefs.set_digest(user, None, BERLIN) is None
     assert await bound.reminders.count_documents({"_id": user}) == 0
 
 
@@ -324,15 +350,17 @@ async def test_a_deactivated_user_gets_nothing_until_reactivated_then_it_is_late
     user = await make_user(bound, 7)
     await bound.users.update_one({"_id": user}, {"$set": {"active": False}})
     task = ObjectId()
-    await reminders.plan(ReminderPlan(task, user, "pay rent", start, None, False))
-    assert await reminders.deliver_one(sender) is True  # claimed, looked at, held
+    await reminders.planning.plan(ReminderPlan(task, user, "pay rent", start, None, False))
+    assert await reminders.delivery.deliver_one(sender) is True  # claimed, looked at, held
     assert sender.sent == []
     doc = await bound.reminders.find_one({"_id": task})
     assert (doc["state"], doc["claim"]) == (0, None)  # still pending, not given up
     clock.advance(600)
-    assert await reminders.deliver_one(sender) is False  # held for 10 minutes (a lease: then)
+    assert (
+        await reminders.delivery.deliver_one(sender) is False
+    )  # held for 10 minutes (a lease: then)
     await bound.users.update_one({"_id": user}, {"$set": {"active": True}})
     clock.advance(0.001)
-    assert await reminders.deliver_one(sender) is True
+    assert await reminders.delivery.deliver_one(sender) is True
     [sent] = sender.sent
     assert (sent.title, sent.late) == ("pay rent", True)

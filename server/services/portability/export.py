@@ -17,7 +17,7 @@ from server.services.accounts.sessions import Sessions
 from server.services.accounts.users import Users
 from server.services.common.mongo import eq
 from server.services.portability.feed import CalendarFeeds
-from server.services.reminders.service import Reminders
+from server.services.reminders.preferences import ReminderPreferences
 from server.services.sharing.service import Sharing
 from server.services.tasks.lists import Lists
 
@@ -103,7 +103,7 @@ class Exporter:
         self,
         users: Users,
         lists: Lists,
-        reminders: Reminders,
+        reminders: ReminderPreferences,
         sessions: Sessions,
         feeds: CalendarFeeds,
         clock: Callable[[], datetime] = utcnow,

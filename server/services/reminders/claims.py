@@ -1,5 +1,6 @@
 """Once-only reminder sending across processes on one MongoDB, the part of reminder delivery
-that decides who may send what and when (server/services/reminders/service.py decides what to send):
+that decides who may send what and when (server/services/reminders/delivery.py decides what
+to send; the reminder and chat writes are server/services/reminders/store.py's):
 
 - the claim: a due reminder is taken atomically (`find_one_and_update` on pending + due +
   lease lapsed), with a random claim token and a lease; of two processes one wins;
@@ -21,14 +22,15 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from models.rate_counter import RateCounter
-from models.reminder import PENDING, Reminder, ReminderChat, SendGate
-from server.services.common.mongo import eq
+from models.reminder import PENDING, SendGate
+from server.services.reminders import store
+from server.services.reminders.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +42,6 @@ COUNTER_GRACE = timedelta(seconds=120)  # slot counters outlive their slot by th
 CLAIM_BATCH = 100
 CLAIM_BATCH_FOR_MS = 2000
 BUDGET = "rem-all"  # the counter prefix of the global send budget
-
-
-def due_query(now: int) -> dict[str, Any]:
-    """Pending, not paused, due and not leased: what may be claimed now. Served by the
-    `due` index (state, paused, due_ms) on MongoDB and on the embedded server alike."""
-    return {**eq(state=PENDING, paused=0), "due_ms": {"$lte": now}, "lease_ms": {"$lt": now}}
-
-
-class Clock(Protocol):
-    def now_ms(self) -> int: ...
-
-    async def sleep(self, seconds: float) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +71,7 @@ class ReminderClaims:
         self._gate = (0, -GATE_CACHE_MS)  # (paused until, read at)
         # The earliest lease this process put on a due reminder it let go (quiet hours, a
         # busy chat, a retry): due, so no "next due" look-up finds it; the idle loop wakes
-        # for it (see Reminders._worker).
+        # for it (see ReminderDelivery._idle_until_due).
         self.released_until: int | None = None
 
     # ------------------------------------------------------------------ the claim
@@ -95,23 +85,18 @@ class ReminderClaims:
         process takes its batch in a shuffled order, so two processes seldom race for the
         same id."""
         token = secrets.token_hex(8)
-        collection = Reminder.get_pymongo_collection()
-        due = due_query(now)
         claim = {
             "$set": {"lease_ms": now + self.lease_ms, "claim": token},
             "$inc": {"attempts": 1},
         }
         while True:
             if not self._due_ids or self._due_read_ms + CLAIM_BATCH_FOR_MS < now:
-                cursor = collection.find(due, {"_id": 1}).sort("due_ms", 1).limit(CLAIM_BATCH)
-                ids = [doc["_id"] async for doc in cursor]
+                ids = await store.due_ids(now, CLAIM_BATCH)
                 random.shuffle(ids)
                 self._due_ids, self._due_read_ms = ids, now
                 if not ids:
                     return None
-            doc: dict[str, Any] | None = await collection.find_one_and_update(
-                {"_id": self._due_ids.pop(), **due}, claim, return_document=ReturnDocument.AFTER
-            )
+            doc = await store.claim(self._due_ids.pop(), now, claim)
             if doc is not None:
                 return Claim(doc, token, now + self.lease_ms)
 
@@ -119,20 +104,11 @@ class ReminderClaims:
         """When the earliest pending reminder due after `now` is due (None: none is). One
         look-up at the start of the `due` index, whatever the number of reminders: what the
         idle delivery loop sleeps until."""
-        cursor = (
-            Reminder.get_pymongo_collection()
-            .find({**eq(state=PENDING, paused=0), "due_ms": {"$gt": now}}, {"due_ms": 1})
-            .sort("due_ms", 1)
-            .limit(1)
-        )
-        found = [doc async for doc in cursor]
-        return int(found[0]["due_ms"]) if found else None
+        return await store.next_due_ms(now)
 
     async def update(self, claim: Claim, update: dict[str, Any]) -> None:
         """Change the claimed reminder, if the claim is still ours."""
-        await Reminder.get_pymongo_collection().update_one(
-            {"_id": claim.doc["_id"], "claim": claim.token}, update
-        )
+        await store.update_claimed(claim.doc["_id"], claim.token, update)
         fields = update.get("$set", {})
         lease = fields.get("lease_ms")
         if fields.get("state", PENDING) == PENDING and isinstance(lease, int) and lease > 0:
@@ -184,18 +160,7 @@ class ReminderClaims:
         is at least that long ago. Atomic, so two processes cannot both take a turn. Not an
         upsert: on the embedded server an upsert whose filter misses overwrites the existing
         document instead of failing on its `_id`."""
-        collection = ReminderChat.get_pymongo_collection()
-        following = now + self.chat_interval_ms
-        taken = await collection.update_one(
-            {"_id": chat_id, "next_ms": {"$lte": now}}, {"$set": {"next_ms": following}}
-        )
-        if taken.matched_count:
-            return True
-        try:  # a chat we never wrote to, or a busy one (then its _id exists)
-            await collection.insert_one({"_id": chat_id, "next_ms": following, "blocked_ms": 0})
-        except DuplicateKeyError:
-            return False
-        return True
+        return await store.take_chat_turn(chat_id, now, now + self.chat_interval_ms)
 
     # ------------------------------------------------------------------ the global budget
 

@@ -13,7 +13,7 @@ from bson.errors import InvalidId
 
 from models.reminder import ReminderDraft
 from server.services.dates.parse import Parsed
-from server.services.reminders.service import from_ms, to_ms
+from server.services.reminders.clock import from_ms, to_ms
 from server.services.tasks.capture import Capture, capture
 
 DRAFT_TTL = timedelta(hours=24)

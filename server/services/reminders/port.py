@@ -1,12 +1,15 @@
-"""The seam between tasks and reminders: the tasks service tells the reminder planner what a
-task's reminder should now be after every change; the planner owns delivery. Keeping it a
-Protocol lets either side change without the other (and lets tests plan without sending)."""
+"""The seam between tasks and reminders, both ways. The task's `remind_at` is the truth: the
+tasks service tells the reminder planner what a task's reminder should now be after every
+change (`ReminderPlanner`), and delivery reports what it did as events (`DeliveryEvents`:
+sent, advanced to its next occurrence) that the tasks service subscribes to in the
+composition root (server/bootstrap.py). Protocols, so either side can change without the
+other (and tests can plan without sending, or deliver without tasks)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 from beanie import PydanticObjectId
 
@@ -49,3 +52,37 @@ class NoReminders:
 
     async def forget_user(self, user_id: PydanticObjectId) -> None:
         return None
+
+
+# ---------------------------------------------------------------- what delivery reports
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The task's reminder went out for the occurrence `occurrence` (`late`: after an outage,
+    more than the late threshold after its time). Nothing more is planned for it unless the
+    task repeats (then an `Advanced` follows)."""
+
+    task_id: PydanticObjectId
+    occurrence: datetime
+    late: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Advanced:
+    """A repeating task's reminder was re-armed at its next occurrence `to` (aware UTC): the
+    task's `remind_at` must show it."""
+
+    task_id: PydanticObjectId
+    to: datetime
+
+
+DeliveryEvent: TypeAlias = Sent | Advanced
+
+
+class DeliveryEvents(Protocol):
+    """Who hears what delivery did (the tasks service; server/bootstrap.py passes it to the
+    delivery loop at construction). A subscriber's failure is logged, not raised: the send
+    stands."""
+
+    async def reminder_delivered(self, event: DeliveryEvent) -> None: ...

@@ -40,18 +40,14 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from models import ListMember, Task, TaskList, User
 from models.change_batch import KINDS, ChangeBatch
 from models.clock import from_ms
-from models.reminder import ReminderChat, ReminderPrefs
 from server.services.accounts.account_data import Holdings
 from server.services.common.idle import sleep_or_work
 from server.services.common.mongo import eq
-from server.services.reminders.claims import Clock, ReminderClaims
-from server.services.reminders.service import (
-    ChatUnreachable,
-    RetryLater,
-    SendFailed,
-    SystemClock,
-    quiet_end_ms,
-)
+from server.services.reminders import store as reminder_store
+from server.services.reminders.claims import ReminderClaims
+from server.services.reminders.clock import Clock, SystemClock
+from server.services.reminders.delivery import ChatUnreachable, RetryLater, SendFailed
+from server.services.reminders.preferences import quiet_end_ms
 from server.services.sharing.access import role_of
 from server.services.sharing.service import display_name
 from server.services.tasks.lists import object_id
@@ -363,10 +359,7 @@ class ChangeNotices:
         task_list = TaskList.model_validate(found)
         if await role_of(doc["recipient"], task_list) is None:
             return None  # removed from the list (or left) since
-        chat = await ReminderChat.get_pymongo_collection().find_one(
-            eq(_id=recipient["telegram_id"]), {"blocked_ms": 1}
-        )
-        if chat is not None and chat.get("blocked_ms", 0) > 0:
+        if await reminder_store.chat_blocked(recipient["telegram_id"]):
             return None  # blocked the bot: change news is not kept for an unblock
         actor = await users.find_one(
             eq(_id=object_id(doc["actor"])),
@@ -385,8 +378,8 @@ class ChangeNotices:
         )
 
     async def _quiet_until(self, user_id: str, now_ms: int) -> int | None:
-        prefs = await ReminderPrefs.get_pymongo_collection().find_one({"_id": user_id})
-        if prefs is None or prefs.get("quiet_start", -1) < 0:
+        window = await reminder_store.quiet_window(user_id)
+        if window is None:
             return None
         user = await User.get_pymongo_collection().find_one(
             eq(_id=object_id(user_id)), {"timezone": 1}
@@ -395,7 +388,7 @@ class ChangeNotices:
             zone = ZoneInfo(user["timezone"]) if user and user.get("timezone") else ZoneInfo("UTC")
         except (ValueError, KeyError):
             zone = ZoneInfo("UTC")
-        return quiet_end_ms(prefs["quiet_start"], prefs["quiet_end"], now_ms, zone)
+        return quiet_end_ms(*window, now_ms, zone)
 
     # ------------------------------------------------------------------ the loop
 

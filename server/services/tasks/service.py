@@ -37,7 +37,7 @@ from server.services.common.mongo import at_least, eq, insert
 from server.services.common.throttle import Limit, RateLimiter
 from server.services.dates.occurrences import RuleError, RuleTooCostly, next_occurrence
 from server.services.dates.rrule import DEFAULT_MIN_GAP, normalize_rrule
-from server.services.reminders.port import ReminderPlan, ReminderPlanner
+from server.services.reminders.port import Advanced, DeliveryEvent, ReminderPlan, ReminderPlanner
 from server.services.sharing.access import Need, require
 from server.services.sharing.merge import follow_merged_list
 from server.services.tasks.lists import Lists, UserRef, custom_lists, object_id, user_key
@@ -345,6 +345,7 @@ class Tasks:
         clock: Clock = utcnow,
         limits: TaskLimits | None = None,
         limiter: RateLimiter | None = None,
+        observer: ChangeObserver | None = None,
     ) -> None:
         self.lists = lists
         self.planner = planner
@@ -354,7 +355,7 @@ class Tasks:
         self.limits = limits or TaskLimits()
         self.limiter = limiter or RateLimiter()
         self._rate = Limit("task-create", self.limits.tasks_per_minute, 60)
-        self.observer: ChangeObserver | None = None  # set by the composition root
+        self.observer = observer  # told of every change a person makes (None: nobody)
 
     # Reading
 
@@ -674,12 +675,19 @@ class Tasks:
         """Remind again at `until` (the reminder's Snooze buttons)."""
         return await self.update(user_id, task_id, TaskChanges(remind_at=until))
 
+    async def reminder_delivered(self, event: DeliveryEvent) -> None:
+        """What reminder delivery did (server/services/reminders/port.py), subscribed in the
+        composition root. The task's `remind_at` is the truth; delivery only re-arms a repeat
+        at its next occurrence, and the task follows it here (Advanced)."""
+        if isinstance(event, Advanced):
+            await self.set_remind_at(event.task_id, event.to)
+
     async def set_remind_at(
         self, task_id: str | PydanticObjectId, remind_at: datetime | None
     ) -> Task | None:
-        """For the reminder engine when a repeating reminder advances: set the next time
-        without a user check and WITHOUT telling the planner (the caller is the planner).
-        None when the task is gone."""
+        """A repeating reminder advanced (`reminder_delivered`): set the next time without a
+        user check and WITHOUT telling the planner (the reminder already is there). None when
+        the task is gone."""
         value = clean_time("remind_at", remind_at)
         oid = object_id(task_id)
         doc = await Task.find_one({"_id": oid}) if oid is not None else None
