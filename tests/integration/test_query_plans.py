@@ -465,6 +465,9 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "reminders/store.py::delete_digest": ("reminder by id",),
     "reminders/store.py::due_ids": ("due reminders",),
     "reminders/store.py::forget_user": ("reminders of a user", "quiet hours"),
+    "reminders/store.py::of_user": Cold(
+        "a data export: on demand, a few times per account (its find leads with the user's id)"
+    ),
     "reminders/store.py::next_due_ms": ("earliest due reminder",),
     "reminders/store.py::put": ("reminder by id",),
     "reminders/store.py::quiet_window": ("quiet hours",),

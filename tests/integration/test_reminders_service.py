@@ -21,7 +21,7 @@ from server.db.connection import init_models, make_client
 from server.services.reminders.clock import Wakeup, to_ms
 from server.services.reminders.delivery import DeliverySettings, DueReminder, ReminderDelivery
 from server.services.reminders.planning import ReminderPlanning, snooze_target
-from server.services.reminders.port import Advanced, DeliveryEvent, ReminderPlan
+from server.services.reminders.port import Advanced, DeliveryEvent, ReminderPlan, Sent
 from server.services.reminders.preferences import ReminderPreferences, quiet_end_ms
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -129,6 +129,24 @@ async def test_not_before_its_time_then_once(bound):
     clock.advance(60)
     assert await reminders.delivery.deliver_one(sender) is False
     assert len(sender.sent) == 1
+
+
+async def test_a_send_is_reported_to_the_tasks_service_a_digest_is_not(bound):
+    start = datetime(2026, 3, 28, 9, tzinfo=UTC)
+    clock = FakeClock(start)
+    reminders, sender = service(clock, late_after=60), Recorder()
+    user = await make_user(bound, 8)
+    task = ObjectId()
+    await reminders.planning.plan(ReminderPlan(task, user, "tea", start, None, False))
+    clock.advance(61)  # late
+    assert await reminders.delivery.deliver_one(sender)
+    assert reminders.events.heard == [Sent(task, start, late=True)]  # a one-off: no Advanced
+    first = await reminders.prefs.set_digest(user, 10 * 60, UTC)
+    assert first is not None
+    clock.ms = to_ms(first)
+    assert await reminders.delivery.deliver_one(sender)
+    assert [r.kind for r in sender.sent] == ["task", "digest"]
+    assert len(reminders.events.heard) == 1  # the digest is no task's
 
 
 async def test_a_dead_claim_is_taken_over_after_its_lease(bound):

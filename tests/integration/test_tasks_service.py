@@ -17,6 +17,7 @@ from server.services.common.errors import (
     TaskNotFound,
     UserNotFound,
 )
+from server.services.reminders.port import Advanced, Sent
 from server.services.tasks.search_backend import CANDIDATES
 from server.services.tasks.service import TaskChanges, TaskDraft, TaskQuery
 from tests.integration.tasks_env import TasksEnv
@@ -74,6 +75,28 @@ async def test_the_planner_hears_of_every_change(env: TasksEnv):
     await env.tasks.delete(user_id, task.id)
     assert env.planner.forgotten_tasks == [task.id]
     assert await env.tasks.set_remind_at(task.id, WHEN) is None
+
+
+async def test_delivery_events_move_the_task_to_its_next_occurrence_without_a_plan(
+    env: TasksEnv,
+):
+    """The task's remind_at is the truth: when delivery re-arms a repeat it reports
+    Advanced, and the task follows (without a plan back: the reminder is there already);
+    Sent changes nothing."""
+    user_id = await env.user(username="events")
+    task = await env.tasks.create(
+        user_id, TaskDraft(title="Vitamins", remind_at=WHEN, repeat="FREQ=DAILY")
+    )
+    plans = len(env.planner.plans)
+    await env.tasks.reminder_delivered(Sent(task.id, WHEN, late=False))
+    assert (await env.tasks.get(user_id, task.id)).remind_at == WHEN
+    following = WHEN + timedelta(days=1)
+    await env.tasks.reminder_delivered(Advanced(task.id, following))
+    assert (await env.tasks.get(user_id, task.id)).remind_at == following
+    assert len(env.planner.plans) == plans
+    # A task deleted meanwhile: nothing to move, and no error for delivery to log.
+    await env.tasks.delete(user_id, task.id)
+    await env.tasks.reminder_delivered(Advanced(task.id, following + timedelta(days=1)))
 
 
 async def test_times_written_by_an_update_stay_dates(env: TasksEnv):

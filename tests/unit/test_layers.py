@@ -66,3 +66,53 @@ def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("from server.api.problems import Problem\nimport config\n")
     assert imports_of(module) == ["server.api.problems", "config"]
+
+
+# Reminders' rooms (docs/reminders.md, "Who owns what"): planning and preferences never send,
+# delivery never plans; the seam with the tasks service is port.py.
+REMINDER_ROOMS: dict[str, tuple[str, ...]] = {
+    "planning.py": (
+        "server.services.reminders.delivery", "server.services.reminders.claims",
+        "server.services.reminders.reachability", "server.services.tasks",
+    ),
+    "preferences.py": (
+        "server.services.reminders.delivery", "server.services.reminders.claims",
+        "server.services.reminders.planning", "server.services.tasks",
+    ),
+    "delivery.py": ("server.services.reminders.planning", "server.services.tasks"),
+    "store.py": ("server.services.reminders.",),  # the bottom: imports no other room
+}  # fmt: skip
+REMINDERS = ROOT / "server/services/reminders"
+# The models of the collections only server/services/reminders/store.py may query.
+REMINDER_MODELS = {"Reminder", "ReminderChat", "ReminderPrefs"}
+
+
+@pytest.mark.parametrize("module", sorted(REMINDER_ROOMS))
+def test_a_reminder_room_imports_only_what_it_may(module: str) -> None:
+    names = imports_of(REMINDERS / module)
+    broken = [n for n in names if any(n.startswith(bad) for bad in REMINDER_ROOMS[module])]
+    assert not broken, f"{module} imports {broken}"
+
+
+def model_calls(path: Path) -> list[str]:
+    """`Model.method(...)` calls on the reminder models (their collection, beanie's finders)."""
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.func.value.id}.{node.func.attr}"
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in REMINDER_MODELS
+    ]
+
+
+def test_only_the_reminder_store_queries_the_reminder_collections() -> None:
+    store = REMINDERS / "store.py"
+    assert model_calls(store), "the store's calls are what this looks for"
+    broken = [
+        call
+        for path in sorted((ROOT / "server").rglob("*.py"))
+        if path != store
+        for call in model_calls(path)
+    ]
+    assert not broken, "\n".join(broken)

@@ -11,12 +11,13 @@ from typing import Any
 import orjson
 from beanie import PydanticObjectId
 
-from models import Reminder, Task, User
+from models import Task, User
 from models.clock import from_ms, utcnow
 from server.services.accounts.sessions import Sessions
 from server.services.accounts.users import Users
 from server.services.common.mongo import eq
 from server.services.portability.feed import CalendarFeeds
+from server.services.reminders import store as reminder_store
 from server.services.reminders.preferences import ReminderPreferences
 from server.services.sharing.service import Sharing
 from server.services.tasks.lists import Lists
@@ -198,12 +199,7 @@ class Exporter:
         async for piece in _arrays(cursor, task_row):
             yield piece
         yield b'],"reminders":['
-        cursor = (
-            Reminder.get_pymongo_collection()
-            .find(eq(user_id=uid), {"claim": 0, "lease_ms": 0})
-            .batch_size(BATCH)
-        )
-        async for piece in _arrays(cursor, reminder_row):
+        async for piece in _arrays(reminder_store.of_user(uid, BATCH), reminder_row):
             yield piece
         yield b"]}"
 

@@ -108,6 +108,11 @@ async def delete_digest(user_id: PydanticObjectId) -> None:
     await _reminders().delete_one({"_id": user_id, "kind": "digest"})
 
 
+def of_user(user_id: str, batch: int) -> Any:
+    """A cursor over the user's reminders as stored, less the claim (the data export)."""
+    return _reminders().find(eq(user_id=user_id), {"claim": 0, "lease_ms": 0}).batch_size(batch)
+
+
 async def forget_user(user_id: PydanticObjectId) -> None:
     """Everything reminders keep of the user: reminders, chat, drafts, preferences."""
     uid = str(user_id)
