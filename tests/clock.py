@@ -1,11 +1,14 @@
-"""Clocks for tests: one that moves only when the test moves it (`clock.now += 5`), and the
-services' wall clock moved forward by hand."""
+"""Clocks for tests: one that moves only when the test moves it (`clock.now += 5`); the
+reminders' clock (server/services/reminders/clock.py: planning, delivery, the claims, the
+change notices) stepped by hand; and the services' wall clock moved forward by hand."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from datetime import datetime
 
-from server.services.reminders.clock import SystemClock
+from server.services.reminders.clock import SystemClock, to_ms
 
 
 class ManualClock:
@@ -14,6 +17,29 @@ class ManualClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class SteppedClock:
+    """The reminders' clock in integration tests: epoch milliseconds that move only when the
+    test moves them (`advance`, or `ms` set), or by `sleep`, which returns at once with the
+    clock moved by what was asked (plus `oversleep_ms`, as a busy event loop wakes a sleeper
+    late). Every sleep is recorded."""
+
+    def __init__(self, start: int | datetime = 1_900_000_000_000) -> None:
+        self.ms = start if isinstance(start, int) else to_ms(start)
+        self.sleeps: list[float] = []
+        self.oversleep_ms = 0
+
+    def now_ms(self) -> int:
+        return self.ms
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.ms += round(seconds * 1000) + self.oversleep_ms
+        await asyncio.sleep(0)
+
+    def advance(self, seconds: float) -> None:
+        self.ms += round(seconds * 1000)
 
 
 class MovableClock(SystemClock):

@@ -28,25 +28,12 @@ from server.services.sharing.notices import (
 )
 from server.services.sharing.service import Sharing
 from server.services.tasks.service import TaskChanges, TaskDraft
+from tests.clock import SteppedClock as Clock
 from tests.integration.tasks_env import TasksEnv
 
 T0 = 1_900_000_000_000  # epoch ms (2030)
 WINDOW = 60.0
 LEASE = 30.0
-
-
-class Clock:
-    """Moves only when told to, or by `sleep`."""
-
-    def __init__(self, ms: int = T0) -> None:
-        self.ms = ms
-
-    def now_ms(self) -> int:
-        return self.ms
-
-    async def sleep(self, seconds: float) -> None:
-        self.ms += round(seconds * 1000)
-        await asyncio.sleep(0)
 
 
 @dataclass
@@ -73,7 +60,7 @@ def process(clock: Clock) -> ChangeNotices:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @dataclass

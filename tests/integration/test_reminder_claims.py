@@ -6,7 +6,6 @@ and through the app: tests/e2e/test_reminders_delivery.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
@@ -30,32 +29,15 @@ from server.services.reminders.claims import (
     Claim,
     ReminderClaims,
 )
+from tests.clock import SteppedClock as Clock
 
 T0 = 1_900_000_000_000  # epoch ms (2030)
 LEASE = 30.0
 
 
-class Clock:
-    """Moves only when told to, or by `sleep` (by what was asked plus `oversleep_ms`, as a
-    busy event loop wakes a sleeper late); records every sleep."""
-
-    def __init__(self, ms: int = T0) -> None:
-        self.ms = ms
-        self.sleeps: list[float] = []
-        self.oversleep_ms = 0
-
-    def now_ms(self) -> int:
-        return self.ms
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.ms += round(seconds * 1000) + self.oversleep_ms
-        await asyncio.sleep(0)
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 def claims_at(clock: Clock, send_rate: int = 1000, chat_interval: float = 1.0) -> ReminderClaims:
@@ -501,7 +483,7 @@ async def test_a_full_window_sends_later_callers_straight_to_the_next(
 ) -> None:
     for _ in range(3):
         await claims.reserve("p", S, 100, 3)
-    other = claims_at(Clock())  # another process: no hint, it finds the window full
+    other = claims_at(Clock(T0))  # another process: no hint, it finds the window full
 
     assert await claims.reserve("p", S, 100, 3) == S + 300
     assert await other.reserve("p", S, 100, 3) == S + 400
@@ -523,7 +505,7 @@ async def test_a_window_found_full_is_skipped_from_then_on(
     # Windows of 2 slots. Another process filled window 0; this one finds it full, takes the
     # first slot of window 1, and from then on asks window 1 first.
     for _ in range(2):
-        await claims_at(Clock()).reserve("p", S, 100, 2)
+        await claims_at(Clock(T0)).reserve("p", S, 100, 2)
 
     assert await claims.reserve("p", S, 100, 2) == S + 200
     assert await counters(models, S) == {"p:200:0": 3, "p:200:1": 1}

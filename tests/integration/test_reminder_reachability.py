@@ -5,31 +5,18 @@ process on the same database."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from server.services.reminders.clock import to_ms
 from server.services.reminders.delivery import DeliverySettings, ReminderDelivery
 from server.services.reminders.reachability import REACHABLE_FOR
+from tests.clock import SteppedClock
 from tests.integration.test_reminders_service import bound, make_user  # noqa: F401
 
 CHAT = 4242
 
 
-class StepClock:
-    def __init__(self) -> None:
-        self.ms = to_ms(datetime(2026, 3, 28, 9, tzinfo=UTC))
-
-    def now_ms(self) -> int:
-        return self.ms
-
-    async def sleep(self, seconds: float) -> None:
-        self.ms += int(seconds * 1000)
-        await asyncio.sleep(0)
-
-
-def processes(clock: StepClock) -> tuple[ReminderDelivery, ReminderDelivery]:
+def processes(clock: SteppedClock) -> tuple[ReminderDelivery, ReminderDelivery]:
     settings = DeliverySettings(send_rate=1000, lease=30)
     return ReminderDelivery(settings, clock), ReminderDelivery(settings, clock)
 
@@ -37,7 +24,7 @@ def processes(clock: StepClock) -> tuple[ReminderDelivery, ReminderDelivery]:
 async def test_a_chat_found_reachable_is_asked_about_again_after_reachable_for(
     bound: Any,  # noqa: F811 - the imported fixture
 ):
-    clock = StepClock()
+    clock = SteppedClock(datetime(2026, 3, 28, 9, tzinfo=UTC))
     this, other = processes(clock)
     user = await make_user(bound, CHAT)
     assert await this.chat_back(CHAT) is False  # nothing blocked: remembered
@@ -52,7 +39,7 @@ async def test_a_chat_found_reachable_is_asked_about_again_after_reachable_for(
 async def test_an_unblock_update_is_neither_answered_from_memory_nor_remembered(
     bound: Any,  # noqa: F811 - the imported fixture
 ):
-    clock = StepClock()
+    clock = SteppedClock(datetime(2026, 3, 28, 9, tzinfo=UTC))
     this, other = processes(clock)
     user = await make_user(bound, CHAT)
     assert await this.chat_back(CHAT) is False  # remembered as reachable

@@ -23,23 +23,9 @@ from server.services.reminders.delivery import DeliverySettings, DueReminder, Re
 from server.services.reminders.planning import ReminderPlanning, snooze_target
 from server.services.reminders.port import Advanced, DeliveryEvent, ReminderPlan, Sent
 from server.services.reminders.preferences import ReminderPreferences, quiet_end_ms
+from tests.clock import SteppedClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-class FakeClock:
-    def __init__(self, start: datetime) -> None:
-        self.ms = to_ms(start)
-
-    def now_ms(self) -> int:
-        return self.ms
-
-    async def sleep(self, seconds: float) -> None:
-        self.ms += int(seconds * 1000)
-        await asyncio.sleep(0)
-
-    def advance(self, seconds: float) -> None:
-        self.ms += int(seconds * 1000)
 
 
 class Recorder:
@@ -97,7 +83,7 @@ class Rooms:
     events: Events
 
 
-def service(clock: FakeClock, **settings: Any) -> Rooms:
+def service(clock: SteppedClock, **settings: Any) -> Rooms:
     wakeup, events = Wakeup(), Events()
     prefs = ReminderPreferences(clock)
     delivery = ReminderDelivery(
@@ -109,7 +95,7 @@ def service(clock: FakeClock, **settings: Any) -> Rooms:
 
 async def test_not_before_its_time_then_once(bound):
     start = datetime(2026, 3, 28, 8, 59, 58, tzinfo=UTC)
-    clock = FakeClock(start)
+    clock = SteppedClock(start)
     reminders, sender = service(clock), Recorder()
     user = await make_user(bound, 1)
     task = ObjectId()
@@ -133,7 +119,7 @@ async def test_not_before_its_time_then_once(bound):
 
 async def test_a_send_is_reported_to_the_tasks_service_a_digest_is_not(bound):
     start = datetime(2026, 3, 28, 9, tzinfo=UTC)
-    clock = FakeClock(start)
+    clock = SteppedClock(start)
     reminders, sender = service(clock, late_after=60), Recorder()
     user = await make_user(bound, 8)
     task = ObjectId()
@@ -151,7 +137,7 @@ async def test_a_send_is_reported_to_the_tasks_service_a_digest_is_not(bound):
 
 async def test_a_dead_claim_is_taken_over_after_its_lease(bound):
     start = datetime(2026, 3, 28, 9, tzinfo=UTC)
-    clock = FakeClock(start)
+    clock = SteppedClock(start)
     dead, alive = service(clock, lease=30), service(clock, lease=30)
     user = await make_user(bound, 2)
     await dead.planning.plan(ReminderPlan(ObjectId(), user, "call", start, None, False))
@@ -171,7 +157,7 @@ async def test_a_dead_claim_is_taken_over_after_its_lease(bound):
 async def test_a_repeat_is_re_armed_at_the_wall_time_across_dst(bound):
     # Saturday 28 March 2026, 09:00 Berlin (CET); Sunday Berlin springs forward.
     due = datetime(2026, 3, 28, 9, tzinfo=BERLIN)
-    clock = FakeClock(due)
+    clock = SteppedClock(due)
     reminders, sender = service(clock), Recorder()
     user = await make_user(bound, 3)
     task = ObjectId()
@@ -195,7 +181,7 @@ async def test_a_repeat_is_re_armed_at_the_wall_time_across_dst(bound):
 
 async def test_an_outage_sends_one_late_message_then_the_next_future_occurrence(bound):
     due = datetime(2026, 3, 28, 9, tzinfo=BERLIN)
-    clock = FakeClock(due)
+    clock = SteppedClock(due)
     reminders, sender = service(clock, late_after=60), Recorder()
     user = await make_user(bound, 4)
     task = ObjectId()
@@ -215,7 +201,7 @@ async def test_an_outage_sends_one_late_message_then_the_next_future_occurrence(
 
 async def test_plan_moves_cancels_and_forgets(bound):
     start = datetime(2026, 3, 28, 9, tzinfo=UTC)
-    clock = FakeClock(start)
+    clock = SteppedClock(start)
     reminders, sender = service(clock), Recorder()
     user = await make_user(bound, 5)
     task = ObjectId()
@@ -323,7 +309,7 @@ def test_quiet_end_in_the_users_zone():
 
 async def test_quiet_hours_hold_a_reminder_until_they_end_not_late(bound):
     due = datetime(2026, 3, 28, 23, tzinfo=BERLIN)
-    clock = FakeClock(due)
+    clock = SteppedClock(due)
     reminders, sender = service(clock, late_after=60), Recorder()
     user = await make_user(bound, 6)
     await reminders.prefs.set_quiet_hours(user, 22 * 60, 8 * 60)
@@ -343,7 +329,7 @@ async def test_quiet_hours_hold_a_reminder_until_they_end_not_late(bound):
 
 async def test_the_digest_is_a_daily_reminder_on_the_users_clock(bound):
     start = datetime(2026, 3, 28, 12, tzinfo=BERLIN)
-    clock = FakeClock(start)
+    clock = SteppedClock(start)
     reminders, sender = service(clock), Recorder()
     user = await make_user(bound, 7)
     first = await reminders.prefs.set_digest(user, 8 * 60 + 30, BERLIN)
@@ -363,7 +349,7 @@ async def test_the_digest_is_a_daily_reminder_on_the_users_clock(bound):
 
 async def test_a_deactivated_user_gets_nothing_until_reactivated_then_it_is_late(bound):
     start = datetime(2026, 3, 28, 9, tzinfo=UTC)
-    clock = FakeClock(start)
+    clock = SteppedClock(start)
     reminders, sender = service(clock, late_after=60), Recorder()
     user = await make_user(bound, 7)
     await bound.users.update_one({"_id": user}, {"$set": {"active": False}})
