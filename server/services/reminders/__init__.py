@@ -1,1 +1,3 @@
-"""Reminders: drafts from text, planning, once-only delivery across processes."""
+"""Reminders: planning, preferences (quiet hours, the digest), once-only delivery across
+processes, one store for their collections; the bot's drafts and questions
+(docs/reminders.md, "Who owns what")."""

@@ -128,7 +128,7 @@ class Groups:
             eq(group_chat_id=old_chat_id), {"$set": {"group_chat_id": new_chat_id}}
         )
 
-    # The reminder delivery's router (server/services/reminders/service.py, GroupChats)
+    # The reminder delivery's router (server/services/reminders/delivery.py, GroupChats)
 
     async def chat_for_task(self, task_id: PydanticObjectId) -> int | None:
         """The group chat a task's reminder goes to: its list's group, while the bot is in
