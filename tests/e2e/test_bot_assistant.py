@@ -7,7 +7,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.keys import SERVICES
-from server.telegram.bot import ASSISTANT_BOT
 from tests.bot_helpers import post_update
 from tests.fake_bot_api import FakeBotAPI, text_message_update
 from tests.kit.telegram import bot_message, buttons, callback_query_update
@@ -107,7 +106,6 @@ async def test_first_time_asks_the_zone_then_shows_the_card_and_saves(bot_client
 
 
 async def test_change_time_ambiguous_time_and_cancel(bot_client, fake_api, db):
-    bot_client.server.app[ASSISTANT_BOT].save = None
     await db.users.insert_one({"telegram_id": USER, "timezone": "Europe/Berlin", "role": "user",
                                "active": True, "language": "en"})  # fmt: skip
     await post_update(bot_client, message("remind me in 2 hours to call mom"))
@@ -132,12 +130,6 @@ async def test_change_time_ambiguous_time_and_cancel(bot_client, fake_api, db):
     chosen = datetime.fromtimestamp(draft["remind_at_ms"] / 1000, ZoneInfo("Europe/Berlin"))
     assert chosen.minute == 0
     assert chosen.hour in (5, 17)
-
-    # Save without a tasks service says so, and keeps the card
-    save = next(data for label, data in buttons(edit[-1]) if label == "Save")
-    await post_update(bot_client, press(save, edit[-1].params["text"]))
-    answers = await fake_api.wait_for("answerCallbackQuery", 3)
-    assert answers[-1].params["text"] == "Saving tasks is not available yet."
 
     cancel = next(data for label, data in buttons(edit[-1]) if label == "Cancel")
     await post_update(bot_client, press(cancel, edit[-1].params["text"]))
