@@ -32,8 +32,7 @@ def gone_text(lang: Lang) -> str:
 
 class JoinCommands:
     def add_to(self, application: BotApp) -> None:
-        """Before the account commands' /start (which would greet instead) and the task
-        handlers' catch-all button handler."""
+        """Before the account commands' /start (which would greet instead)."""
         application.add_handler(
             CommandHandler(
                 "start", self.start_join, filters=filters.Regex(rf"^/start(@\w+)? {JOIN_PREFIX}")

@@ -511,10 +511,10 @@ class TaskCommands:
     text as a task; and the replies to a command or a message nothing else took."""
 
     def add_to(self, application: BotApp) -> None:
-        add_task_handlers(application)
+        _add_task_handlers(application)
 
 
-def add_task_handlers(application: BotApp) -> None:
+def _add_task_handlers(application: BotApp) -> None:
     for key in ("inbox", "today", "later", "someday"):
         application.add_handler(CommandHandler(key, _show_list(key)))
     application.add_handler(CommandHandler("lists", all_lists))
