@@ -4,8 +4,10 @@ Change time / Cancel) showing the time on the user's clock, then a task with a r
 
 Stateless between updates (any process may get the next one): drafts live in MongoDB, and so
 does the question the bot is waiting for (`Questions`): a typed text answers it (a city, a
-new time, which of two times) before it could become a new task. The text that made the bot
-ask for a zone rides along in the picker's message and in the question."""
+new time, which of two times) before it could become a new task, whatever the prompt's
+wording (a translation may change; replies to older prompts still work). The text that made
+the bot ask for a zone is kept in the question; the picker's message shows it «quoted», read
+back only for a picker whose question is gone (expired, or sent before questions kept it)."""
 
 from __future__ import annotations
 
