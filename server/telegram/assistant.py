@@ -4,18 +4,19 @@ Change time / Cancel) showing the time on the user's clock, then a task with a r
 
 Stateless between updates (any process may get the next one): drafts live in MongoDB, and so
 does the question the bot is waiting for (`Questions`): a typed text answers it (a city, a
-new time, which of two times) before it could become a new task. The text that made the bot
-ask for a zone rides along in the picker's message and in the question."""
+new time, which of two times) before it could become a new task, whatever the prompt's
+wording (a translation may change; replies to older prompts still work). The text that made
+the bot ask for a zone is kept in the question; the picker's message shows it «quoted», read
+back only for a picker whose question is gone (expired, or sent before questions kept it)."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from beanie import PydanticObjectId
 from telegram import (
     ForceReply,
     InlineKeyboardButton,
@@ -24,47 +25,34 @@ from telegram import (
     Update,
 )
 from telegram.error import TelegramError
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from models import User
 from models.bot_question import BotQuestion
-from server.services.accounts.profile import Profiles
-from server.services.accounts.users import Users
 from server.services.dates.humanize import capital, clock_text, repeat_text, when_text, zone_text
 from server.services.dates.parse import Parsed
 from server.services.dates.zones import common_zones, is_zone, resolve, zone_at
-from server.services.reminders.drafts import Draft, ReminderDrafts
+from server.services.reminders.drafts import Draft
 from server.services.reminders.preferences import ReminderPreferences
 from server.services.reminders.questions import Questions
+from server.services.tasks import from_reminders
 from server.services.tasks.capture import Capture
-from server.telegram.i18n import Lang, language, tr
+from server.telegram import callbacks as cb
+from server.telegram.callbacks import CardPress, CardVerb, PickZone, TypeZone
+from server.telegram.context import BotContext
+from server.telegram.i18n import Lang, tr
 from server.telegram.intake import stop_handling
-from server.telegram.sender import profile_of
 from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
 
-# What Save does: make a task with a reminder (the tasks service, once it exists).
-SaveTask = Callable[[PydanticObjectId, str, datetime, str | None], Awaitable[None]]
-
-ZONE_BUTTON = re.compile(r"^tz:(?P<zone>[A-Za-z0-9_+\-/]{1,60})$")
-TYPE_ZONE = "tz?"
-CARD_BUTTON = re.compile(r"^rd:(?P<action>save|change|cancel|o(?P<option>\d))"
-                         r":(?P<draft>[0-9a-f]{24})$")  # fmt: skip
 ORIGINAL = re.compile(r"«(?P<text>.+)»\Z", re.DOTALL)
 MAX_ORIGINAL = 500  # longer texts are not carried through the zone question
 # Before the commands' group: a typed text that answers the bot's question is taken here;
 # then a text that names a time becomes a card; any other text goes on to the task capture
-# (group 0). The text is read once for all three (`AssistantBot.read`).
+# (group 0). The text is read once for all three (`BotContext.read`).
 ANSWERS_GROUP = -2
 REMIND_GROUP = -1
-READ_KEY = "capture_read"  # where this update's reading waits for the next handler
 # A text this long, or one that names a time, is a new message, not the name of a place.
 MAX_PLACE_WORDS = 3
 
@@ -87,25 +75,19 @@ def _when(instant: datetime, now: datetime, zone: ZoneInfo, lang: Lang) -> str:
 
 
 class AssistantBot:
-    def __init__(
-        self, users: Users, profiles: Profiles, drafts: ReminderDrafts,
-        save: SaveTask, reminders: ReminderPreferences | None = None,
-        questions: Questions | None = None,
-    ) -> None:  # fmt: skip
-        self._users = users
-        self._profiles = profiles
-        self._drafts = drafts
-        self.save = save
-        self._reminders = reminders
-        self._questions = questions or Questions()
+    """/timezone, /quiet, /digest, the zone picker and the confirmation cards, and typed
+    answers to the bot's questions (kept in `Questions`, not read from the prompt's text)."""
 
     def add_to(self, application: BotApp) -> None:
         application.add_handler(CommandHandler("timezone", self.timezone))
-        if self._reminders is not None:
-            application.add_handler(CommandHandler("quiet", self.quiet))
-            application.add_handler(CommandHandler("digest", self.digest))
-        application.add_handler(CallbackQueryHandler(self.zone_button, pattern=r"^tz[:?]"))
-        application.add_handler(CallbackQueryHandler(self.card_button, pattern=CARD_BUTTON))
+        application.add_handler(CommandHandler("quiet", self.quiet))
+        application.add_handler(CommandHandler("digest", self.digest))
+        application.add_handler(
+            CallbackQueryHandler(self.zone_button, pattern=cb.claims(PickZone, TypeZone))
+        )
+        application.add_handler(
+            CallbackQueryHandler(self.card_button, pattern=cb.claims(CardPress))
+        )
         application.add_handler(MessageHandler(filters.LOCATION, self.location))
         application.add_handler(
             # A forwarded text is someone else's words: never an answer, always a task.
@@ -119,35 +101,21 @@ class AssistantBot:
             group=REMIND_GROUP,
         )
 
-    def read(self, context: ContextTypes.DEFAULT_TYPE, text: str, zone: ZoneInfo) -> Capture:
-        """The text read in the zone, once per update: PTB gives every handler of an update
-        the same context, so the answer handler's reading is the card's too."""
-        key = (text, zone.key)
-        kept = context.__dict__.get(READ_KEY)
-        if kept is not None and kept[0] == key:
-            return kept[1]  # type: ignore[no-any-return]
-        read = self._drafts.capture(text, zone)
-        context.__dict__[READ_KEY] = (key, read)
-        return read
-
-    async def _user(self, update: Update) -> tuple[User, Lang] | None:
-        profile = profile_of(update)
-        if profile is None:
-            return None
-        user, _ = await self._users.ensure_telegram_user(profile)
-        return user, language(user.language, profile.language_code)
+    async def _user(self, context: BotContext) -> tuple[User, Lang] | None:
+        user = await context.user()
+        return (user, context.lang) if user is not None else None
 
     # ---------------------------------------------------------------- time zone
 
     def _picker(self, lang: Lang) -> InlineKeyboardMarkup:
         now = datetime.now(UTC)
         buttons = [
-            InlineKeyboardButton(_zone_name(z, lang, now), callback_data=f"tz:{z}")
+            InlineKeyboardButton(_zone_name(z, lang, now), callback_data=cb.data(PickZone(z)))
             for z in common_zones(lang)
         ]
         rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
         rows.append([InlineKeyboardButton(tr(lang, "⌨️ Type a city or offset"),
-                                          callback_data=TYPE_ZONE)])  # fmt: skip
+                                          callback_data=cb.data(TypeZone()))])  # fmt: skip
         return InlineKeyboardMarkup(rows)
 
     def _picker_text(self, user: User, lang: Lang, original: str | None = None) -> str:
@@ -171,9 +139,9 @@ class AssistantBot:
             text += f"\n\n«{original}»"
         return text
 
-    async def timezone(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def timezone(self, update: Update, context: BotContext) -> None:
         """/timezone shows the picker (and waits for a typed place); /timezone Tokyo sets it."""
-        found = await self._user(update)
+        found = await self._user(context)
         message = update.effective_message
         if found is None or message is None:
             return
@@ -183,18 +151,20 @@ class AssistantBot:
             await self._set_typed_zone(user, lang, typed, message, "", context)
             return
         await message.reply_text(self._picker_text(user, lang), reply_markup=self._picker(lang))
-        await self._questions.ask(_key(user), "zone")
+        await context.services.questions.ask(_key(user), "zone")
 
-    async def zone_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def zone_button(self, update: Update, context: BotContext) -> None:
         query = update.callback_query
-        found = await self._user(update)
-        if query is None or found is None or query.data is None:
+        found = await self._user(context)
+        press = cb.parse(query.data if query is not None else None)
+        if query is None or found is None or not isinstance(press, PickZone | TypeZone):
             return
         user, lang = found
-        original = _original(query.message)
-        if query.data == TYPE_ZONE:
+        questions = context.services.questions
+        original = await _original(questions, user, query.message)
+        if isinstance(press, TypeZone):
             await query.answer()
-            await self._questions.ask(_key(user), "zone", original=original or "")
+            await questions.ask(_key(user), "zone", original=original or "")
             if query.message is not None:
                 prompt = zone_prompt(lang) + (f"\n\n«{original}»" if original else "")
                 await context.bot.send_message(
@@ -202,15 +172,14 @@ class AssistantBot:
                     reply_markup=ForceReply(input_field_placeholder="Berlin, UTC+3"),
                 )  # fmt: skip
             return
-        match = ZONE_BUTTON.match(query.data)
-        if match is None or not is_zone(match["zone"]):
+        if not is_zone(press.zone):
             await query.answer()
             return
         assert user.id is not None
-        await self._profiles.update(user.id, timezone=match["zone"])
-        await self._questions.clear(_key(user), "zone")
-        user.timezone = match["zone"]
-        done = tr(lang, "Time zone set: {zone}.", zone=_zone_name(match["zone"], lang))
+        await context.services.profiles.update(user.id, timezone=press.zone)
+        await questions.clear(_key(user), "zone")
+        user.timezone = press.zone
+        done = tr(lang, "Time zone set: {zone}.", zone=_zone_name(press.zone, lang))
         await query.answer(done)
         await _edit(query.edit_message_text(done))
         if original and query.message is not None:
@@ -218,14 +187,15 @@ class AssistantBot:
 
     async def _set_typed_zone(
         self, user: User, lang: Lang, typed: str, message: Message, original: str,
-        context: ContextTypes.DEFAULT_TYPE,
+        context: BotContext,
     ) -> None:  # fmt: skip
         """A typed city, zone or offset: set it, or ask which one, or say it is unknown."""
         assert user.id is not None
+        questions = context.services.questions
         zones = resolve(typed, datetime.now(UTC), lang)
         carry = f"\n\n«{original}»" if original else ""
         if not zones:
-            await self._questions.ask(_key(user), "zone", original=original)
+            await questions.ask(_key(user), "zone", original=original)
             await message.reply_text(
                 tr(lang, "I don't know that place. Try a city like Berlin or an offset like "
                          "UTC+3.") + "\n" + zone_prompt(lang) + carry,
@@ -234,14 +204,15 @@ class AssistantBot:
             return
         if len(zones) > 1:
             now = datetime.now(UTC)
-            rows = [[InlineKeyboardButton(_zone_name(z, lang, now), callback_data=f"tz:{z}")]
+            rows = [[InlineKeyboardButton(_zone_name(z, lang, now),
+                                          callback_data=cb.data(PickZone(z)))]
                     for z in zones[:8]]  # fmt: skip
             await message.reply_text(
                 tr(lang, "Which one?") + carry, reply_markup=InlineKeyboardMarkup(rows)
             )
             return
-        await self._profiles.update(user.id, timezone=zones[0])
-        await self._questions.clear(_key(user), "zone")
+        await context.services.profiles.update(user.id, timezone=zones[0])
+        await questions.clear(_key(user), "zone")
         user.timezone = zones[0]
         await message.reply_text(
             tr(lang, "Time zone set: {zone}.", zone=_zone_name(zones[0], lang))
@@ -251,7 +222,7 @@ class AssistantBot:
 
     # ------------------------------------------------------------ typed answers
 
-    async def answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def answer(self, update: Update, context: BotContext) -> None:
         """A plain text while the bot waits for an answer (a zone, a time, a choice) is that
         answer, and nothing else happens with it. A text that is plainly something else (a
         new task with a time, a long sentence) drops the question and goes on as usual."""
@@ -259,10 +230,10 @@ class AssistantBot:
         if message is None or not message.text or sender is None:
             return
         # Keyed by the Telegram id: most texts answer nothing, and cost this one read.
-        question = await self._questions.pending(sender.id)
+        question = await context.services.questions.pending(sender.id)
         if question is None:
             return
-        found = await self._user(update)
+        found = await self._user(context)
         if found is None:
             return
         user, lang = found
@@ -271,21 +242,22 @@ class AssistantBot:
 
     async def _answer(
         self, question: BotQuestion, user: User, lang: Lang, message: Message,
-        context: ContextTypes.DEFAULT_TYPE,
+        context: BotContext,
     ) -> bool:  # fmt: skip
         assert user.id is not None
+        questions, drafts = context.services.questions, context.services.drafts
         text = (message.text or "").strip()
         if question.kind == "zone":
             words = len(text.split())
             zone_now = ZoneInfo(user.timezone or "UTC")
-            if words > MAX_PLACE_WORDS or self.read(context, text, zone_now).has_time:
-                await self._questions.clear(_key(user), "zone")
+            if words > MAX_PLACE_WORDS or context.read(text, zone_now).has_time:
+                await questions.clear(_key(user), "zone")
                 return False
             await self._set_typed_zone(user, lang, text, message, question.original, context)
             return True
         zone = ZoneInfo(user.timezone or "UTC")
-        draft = await self._drafts.get(user.id, question.draft_id)
-        parsed = self.read(context, text, zone).parsed
+        draft = await drafts.get(user.id, question.draft_id)
+        parsed = context.read(text, zone).parsed
         if draft is not None and not parsed.has_time and len(text.split()) <= 2:
             await message.reply_text(
                 tr(lang, "Tap one of the times above, or type one like 19:00.")
@@ -294,7 +266,7 @@ class AssistantBot:
             )
             return True
         if draft is None or parsed.title or not parsed.has_time:  # something new, not an answer
-            await self._questions.clear(_key(user))
+            await questions.clear(_key(user))
             return False
         chosen: Draft | None = None
         if question.kind == "choice" and parsed.when is not None and draft.options:
@@ -303,19 +275,19 @@ class AssistantBot:
             for i, option in enumerate(draft.options):
                 local = option.astimezone(zone)
                 if (local.hour, local.minute) == (typed.hour, typed.minute):
-                    chosen = await self._drafts.choose(user.id, str(draft.id), i)
+                    chosen = await drafts.choose(user.id, str(draft.id), i)
                     break
         if chosen is None:
-            chosen = await self._drafts.retime(user.id, str(draft.id), parsed)
-        await self._questions.clear(_key(user))
+            chosen = await drafts.retime(user.id, str(draft.id), parsed)
+        await questions.clear(_key(user))
         if chosen is None:
             return False
         await self._send_card(message.chat.id, chosen, parsed, zone, lang, context, _key(user))
         return True
 
-    async def location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def location(self, update: Update, context: BotContext) -> None:
         message = update.effective_message
-        found = await self._user(update)
+        found = await self._user(context)
         if message is None or message.location is None or found is None:
             return
         user, lang = found
@@ -324,28 +296,28 @@ class AssistantBot:
             await message.reply_text(tr(lang, "I could not find a time zone for that place."))
             return
         assert user.id is not None
-        await self._profiles.update(user.id, timezone=zone)
-        await self._questions.clear(_key(user), "zone")
+        await context.services.profiles.update(user.id, timezone=zone)
+        await context.services.questions.clear(_key(user), "zone")
         await message.reply_text(tr(lang, "Time zone set: {zone}.", zone=_zone_name(zone, lang)))
 
     # ------------------------------------------------- quiet hours and the digest
 
     async def _settings_user(
-        self, update: Update
+        self, update: Update, context: BotContext
     ) -> tuple[User, Lang, Message, ReminderPreferences, ZoneInfo] | None:
-        found = await self._user(update)
+        found = await self._user(context)
         message = update.effective_message
-        if found is None or message is None or self._reminders is None:
+        if found is None or message is None:
             return None
         user, lang = found
         if user.timezone is None:
             await message.reply_text(tr(lang, "Set your time zone first: /timezone"))
             return None
-        return user, lang, message, self._reminders, ZoneInfo(user.timezone)
+        return user, lang, message, context.services.reminder_prefs, ZoneInfo(user.timezone)
 
-    async def quiet(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def quiet(self, update: Update, context: BotContext) -> None:
         """/quiet 22:00-08:00 | off: reminders due in quiet hours wait until they end."""
-        found = await self._settings_user(update)
+        found = await self._settings_user(update, context)
         if found is None:
             return
         user, lang, message, reminders, _ = found
@@ -371,9 +343,9 @@ class AssistantBot:
             )  # fmt: skip
         await message.reply_text(text)
 
-    async def digest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def digest(self, update: Update, context: BotContext) -> None:
         """/digest 08:30 | off: every morning, what is in Today."""
-        found = await self._settings_user(update)
+        found = await self._settings_user(update, context)
         if found is None:
             return
         user, lang, message, reminders, zone = found
@@ -397,18 +369,18 @@ class AssistantBot:
 
     # ------------------------------------------------------------- the card
 
-    async def remind(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def remind(self, update: Update, context: BotContext) -> None:
         """A text that names a time: its card (and nothing else happens with it); any other
         text goes on to the task capture."""
         message = update.effective_message
         if message is None or not message.text:
             return
-        found = await self._user(update)
+        found = await self._user(context)
         if found is None:
             return
         user, lang = found
         assert user.id is not None
-        read = self.read(context, message.text, ZoneInfo(user.timezone or "UTC"))
+        read = context.read(message.text, ZoneInfo(user.timezone or "UTC"))
         if not read.has_time:
             return
         await self.offer(user, lang, message.text, message, context, read)
@@ -416,7 +388,7 @@ class AssistantBot:
 
     async def offer(
         self, user: User, lang: Lang, text: str, message: Message,
-        context: ContextTypes.DEFAULT_TYPE, read: Capture | None = None,
+        context: BotContext, read: Capture | None = None,
     ) -> None:  # fmt: skip
         """A text that names a time: its confirmation card, or first the zone question.
         `read`: the text already read in the user's zone (not read again)."""
@@ -425,39 +397,40 @@ class AssistantBot:
             await message.reply_text(
                 self._picker_text(user, lang, original), reply_markup=self._picker(lang)
             )
-            await self._questions.ask(_key(user), "zone", original=original or "")
+            await context.services.questions.ask(_key(user), "zone", original=original or "")
             return
         await self._card_for(user, lang, text, message.chat.id, context, read)
 
     async def _card_for(
         self, user: User, lang: Lang, text: str, chat_id: int,
-        context: ContextTypes.DEFAULT_TYPE, read: Capture | None = None,
+        context: BotContext, read: Capture | None = None,
     ) -> None:  # fmt: skip
         assert user.id is not None
         assert user.timezone is not None
         zone = ZoneInfo(user.timezone)
         if read is None or read.text != text:
-            read = self.read(context, text, zone)
+            read = context.read(text, zone)
         parsed = read.parsed
-        draft = await self._drafts.create(user.id, parsed, fallback_title=text)
+        draft = await context.services.drafts.create(user.id, parsed, fallback_title=text)
         await self._send_card(chat_id, draft, parsed, zone, lang, context, _key(user))
 
     async def _send_card(
         self, chat_id: int, draft: Draft, parsed: Parsed | None, zone: ZoneInfo, lang: Lang,
-        context: ContextTypes.DEFAULT_TYPE, user_id: object,
+        context: BotContext, user_id: object,
     ) -> None:  # fmt: skip
         text, markup = self._card(draft, parsed, zone, lang)
         await context.bot.send_message(chat_id, text, reply_markup=markup)
         if draft.remind_at is None and draft.options:  # "Which time do you mean?": typed too
-            await self._questions.ask(user_id, "choice", draft_id=draft.id)
+            await context.services.questions.ask(user_id, "choice", draft_id=draft.id)
 
     def _card(
         self, draft: Draft, parsed: Parsed | None, zone: ZoneInfo, lang: Lang
     ) -> tuple[str, InlineKeyboardMarkup]:
         now = datetime.now(UTC).astimezone(zone)
 
-        def button(label: str, action: str) -> InlineKeyboardButton:
-            return InlineKeyboardButton(label, callback_data=f"rd:{action}:{draft.id}")
+        def button(label: str, action: CardVerb, option: int | None = None) -> InlineKeyboardButton:
+            press = CardPress(action, str(draft.id), option)
+            return InlineKeyboardButton(label, callback_data=cb.data(press))
 
         lines = ["⏰ " + draft.title]
         rows: list[list[InlineKeyboardButton]] = []
@@ -475,7 +448,7 @@ class AssistantBot:
                 else tr(lang, "Which time do you mean?")
             )  # fmt: skip
             rows.append([
-                button(capital(_when(o, now, zone, lang)), f"o{i}")
+                button(capital(_when(o, now, zone, lang)), "option", i)
                 for i, o in enumerate(draft.options[:3])
             ])  # fmt: skip
         else:
@@ -485,29 +458,29 @@ class AssistantBot:
         )
         return "\n".join(lines), InlineKeyboardMarkup(rows)
 
-    async def card_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def card_button(self, update: Update, context: BotContext) -> None:
         query = update.callback_query
-        found = await self._user(update)
-        if query is None or query.data is None or found is None:
+        found = await self._user(context)
+        press = cb.parse(query.data if query is not None else None)
+        if query is None or not isinstance(press, CardPress) or found is None:
             return
         user, lang = found
         assert user.id is not None
-        match = CARD_BUTTON.match(query.data)
-        assert match is not None  # the handler's pattern
-        action, draft_id = match["action"], match["draft"]
+        action, draft_id = press.action, press.draft_id
+        drafts, questions = context.services.drafts, context.services.questions
         zone = ZoneInfo(user.timezone or "UTC")
-        draft = await self._drafts.get(user.id, draft_id)
+        draft = await drafts.get(user.id, draft_id)
         if draft is None:
             await query.answer(tr(lang, "This card has expired; send the reminder again."))
             return
         if action != "change":  # pressed instead of typed: the question is answered
-            await self._questions.clear(_key(user))
+            await questions.clear(_key(user))
         if action == "cancel":
-            await self._drafts.discard(user.id, draft_id)
+            await drafts.discard(user.id, draft_id)
             await query.answer()
             await _edit(query.edit_message_text(tr(lang, "Cancelled.")))
         elif action == "change":
-            await self._questions.ask(_key(user), "time", draft_id=draft_id)
+            await questions.ask(_key(user), "time", draft_id=draft_id)
             await query.answer()
             if query.message is not None:
                 await context.bot.send_message(
@@ -515,15 +488,17 @@ class AssistantBot:
                     tr(lang, "When should I remind you about «{title}»? (e.g. tomorrow at 10)",
                        title=draft.title),
                 )  # fmt: skip
-        elif match["option"] is not None:
-            chosen = await self._drafts.choose(user.id, draft_id, int(match["option"]))
+        elif press.option is not None:
+            chosen = await drafts.choose(user.id, draft_id, press.option)
             await query.answer()
             if chosen is not None:
                 text, markup = self._card(chosen, None, zone, lang)
                 await _edit(query.edit_message_text(text, reply_markup=markup))
         elif draft.remind_at is not None:  # save
-            await self.save(user.id, draft.title, draft.remind_at, draft.repeat)
-            await self._drafts.discard(user.id, draft_id)
+            await from_reminders.save(
+                context.services.tasks, user.id, draft.title, draft.remind_at, draft.repeat
+            )
+            await drafts.discard(user.id, draft_id)
             now = datetime.now(UTC)
             saved = tr(lang, "Saved: {title}, reminder {when}.", title=draft.title,
                        when=_when(draft.remind_at, now, zone, lang))  # fmt: skip
@@ -549,7 +524,13 @@ def _clock(minutes: int, lang: Lang) -> str:
     return clock_text(minutes // 60, minutes % 60, lang)
 
 
-def _original(message: object) -> str | None:
+async def _original(questions: Questions, user: User, message: object) -> str | None:
+    """The text that made the bot ask for a zone: the pending question keeps it. A picker
+    sent before questions kept it (or whose question expired) shows it «in quotes» at the
+    end of its message: that is read only then."""
+    question = await questions.pending(_key(user))
+    if question is not None and question.kind == "zone" and question.original:
+        return question.original
     text = getattr(message, "text", None)
     match = ORIGINAL.search(text or "")
     return match["text"] if match else None

@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
 
 from aiohttp import web
-from beanie import PydanticObjectId
 from telegram import (
     Bot,
     BotCommand,
@@ -25,39 +23,26 @@ from config import BotMode, Settings
 from server.db.database import Database
 from server.errors import StartupError
 from server.keys import DATABASE, METRICS, SERVICES, SETTINGS
-from server.services.common.errors import Forbidden, TaskNotFound
 from server.services.registry import Services
-from server.services.tasks.capture import reading
-from server.services.tasks.service import TaskDraft
 from server.telegram.aiohttp_request import AiohttpRequest
-from server.telegram.assistant import AssistantBot, SaveTask
-from server.telegram.context import attach_services
+from server.telegram.assistant import AssistantBot
+from server.telegram.context import CONTEXT_TYPES, bot_data
 from server.telegram.data_handlers import DataCommands
 from server.telegram.group_handlers import GroupChats
 from server.telegram.handlers import AccountCommands
 from server.telegram.i18n import LANGUAGES, tr
 from server.telegram.intake import UpdateIntake
 from server.telegram.messenger import TelegramAccountMessenger
-from server.telegram.notify_handlers import NoticeBot
-from server.telegram.reminders import (
-    Done,
-    DoneAction,
-    ReminderActions,
-    ReminderBot,
-    SnoozeAction,
-    StopAction,
-)
+from server.telegram.notify_handlers import NoticeCommands, NoticeDelivery
+from server.telegram.reminders import ReminderButtons, ReminderDelivery
 from server.telegram.sharing_handlers import JoinCommands
-from server.telegram.task_handlers import add_task_handlers
+from server.telegram.task_handlers import TaskCommands, UnknownButtons
 from server.telegram.texts import COMMANDS, GROUP_COMMANDS, MENU_BUTTON
-from server.telegram.types import BotApp, BotAppBuilder
+from server.telegram.types import BotApp, BotAppBuilder, Handlers
 
 log = logging.getLogger(__name__)
 
 BOT_APP = web.AppKey("telegram_application", Application)
-REMINDER_BOT = web.AppKey("reminder_bot", ReminderBot)
-ASSISTANT_BOT = web.AppKey("assistant_bot", AssistantBot)
-NOTICES = "notice_bot"  # the application's bot_data key of the NoticeBot
 INTAKE = web.AppKey("telegram_intake", UpdateIntake)  # set in webhook mode only
 WEBHOOK_SECRET = web.AppKey("telegram_webhook_secret", bytes)  # set in webhook mode only
 WEBHOOK_PATH = "/telegram/webhook"
@@ -75,15 +60,32 @@ def make_bot(settings: Settings) -> Bot:
     return Bot(_token(settings), base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
 
 
-def build_application(
-    settings: Settings, services: Services
-) -> tuple[BotApp, ReminderBot, AssistantBot]:
+def handler_groups() -> list[Handlers]:
+    """Every handler group, in the order they are added: within one PTB handler group the
+    first handler whose filter matches takes a message, so for commands and texts the order
+    matters (and is said here); button presses do not depend on it (callbacks.py)."""
+    return [
+        GroupChats(),  # first: in a group chat, /list, /add, /help… are the group list's
+        JoinCommands(),  # /start join_<code>: before the plain /start
+        AccountCommands(),
+        # before the task handlers' capture of every plain text: texts that name a time
+        ReminderButtons(),
+        AssistantBot(),
+        DataCommands(),
+        NoticeCommands(),
+        TaskCommands(),  # then plain text as a task, and the replies to what nothing took
+        UnknownButtons(),  # last on purpose: data no other handler's pattern claims
+    ]
+
+
+def build_application(settings: Settings, services: Services) -> BotApp:
     root = settings.bot_api_root
     builder: BotAppBuilder = (
         Application.builder()
         .token(_token(settings))
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
+        .context_types(CONTEXT_TYPES)  # handlers get a BotContext: context.services, .user()
         # Updates are handled concurrently (one slow reply must not delay everyone), but
         # boundedly: a burst then queues in memory, already recorded, and the event loop
         # keeps time for the webhook's acknowledgements (see bench/results.md).
@@ -93,83 +95,13 @@ def build_application(
     if settings.bot_mode is BotMode.WEBHOOK:
         builder = builder.updater(None)  # the webhook is our route, not PTB's own server
     application = builder.build()
-    attach_services(application, services)
-    # First: in a group chat, /list, /add, /help… are the group list's (docs/sharing.md).
-    GroupChats(services).add_to(application)
-    JoinCommands(services).add_to(application)  # /start join_<code>: before the plain /start
-    AccountCommands(services, mini_app_url(settings)).add_to(application)
-    # Before the task handlers: their button handler takes every callback, their capture
-    # every plain text; reminder buttons and texts that name a time are ours.
-    reminders = ReminderBot(
-        services.reminders, services.users,
-        ReminderActions(done=_done(services), snooze=_snooze(services), stop=_stop(services)),
-        today=services.reminder_prefs.digest_lines,
-    )  # fmt: skip
-    reminders.add_to(application)
-    assistant = AssistantBot(
-        services.users, services.profiles, services.drafts, save=_save(services),
-        reminders=services.reminder_prefs, questions=services.questions,
-    )  # fmt: skip
-    assistant.add_to(application)
-    # Before the task handlers, whose button handler takes every callback.
-    public = str(settings.public_url) if settings.public_url is not None else None
-    DataCommands(services, public).add_to(application)
-    # Shared lists' change notifications: /notify and its buttons; the loop starts below.
-    application.bot_data[NOTICES] = notices = NoticeBot(services)
-    notices.add_to(application)
-    add_task_handlers(application, assistant)
-    return application, reminders, assistant
-
-
-# What the reminder buttons and the confirmation card do, through the tasks service.
-
-
-def _done(services: Services) -> DoneAction:
-    async def done(
-        user_id: PydanticObjectId, task_id: PydanticObjectId, occurrence: datetime | None
-    ) -> Done | None:
-        try:
-            task = await services.tasks.complete(user_id, task_id, occurrence)
-        except (TaskNotFound, Forbidden):  # gone, or a shared list's viewer now
-            return None
-        # Still open: a repeating task moved on to its next occurrence.
-        return Done(None if task.done else (task.remind_at or task.due))
-
-    return done
-
-
-def _stop(services: Services) -> StopAction:
-    async def stop(user_id: PydanticObjectId, task_id: PydanticObjectId) -> bool:
-        try:
-            await services.tasks.stop_repeating(user_id, task_id)
-        except (TaskNotFound, Forbidden):
-            return False
-        return True
-
-    return stop
-
-
-def _snooze(services: Services) -> SnoozeAction:
-    async def snooze(user_id: PydanticObjectId, task_id: PydanticObjectId, until: datetime) -> bool:
-        try:
-            await services.tasks.snooze(user_id, task_id, until)
-        except (TaskNotFound, Forbidden):  # gone, or a shared list's viewer now
-            return False
-        return True
-
-    return snooze
-
-
-def _save(services: Services) -> SaveTask:
-    async def save(
-        user_id: PydanticObjectId, title: str, remind_at: datetime, repeat: str | None
-    ) -> None:
-        at = reading(remind_at, repeat)  # the capture path's rule for due/remind_at
-        await services.tasks.create(
-            user_id, TaskDraft(title=title, remind_at=at.remind_at, due=at.due, repeat=at.repeat)
-        )
-
-    return save
+    shared = bot_data(application)
+    shared.services = services
+    shared.mini_app_url = mini_app_url(settings)
+    shared.public_url = str(settings.public_url).rstrip("/") if settings.public_url else None
+    for handlers in handler_groups():
+        handlers.add_to(application)
+    return application
 
 
 def webhook_url(settings: Settings) -> str:
@@ -255,7 +187,9 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         return
     if mode is BotMode.WEBHOOK:
         app[WEBHOOK_SECRET] = settings.webhook_secret.encode()  # derived once, not per update
-    application, reminders, assistant = build_application(settings, app[SERVICES])
+    application = build_application(settings, app[SERVICES])
+    # the reminders' and the change notices' sending loops, started once the bot is
+    reminders, notices = ReminderDelivery(), NoticeDelivery()
     try:
         await application.initialize()
     except InvalidToken:
@@ -296,17 +230,15 @@ async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         app[SERVICES].telegram.connect(
             application.bot.username, TelegramAccountMessenger(application.bot)
         )
-        app[REMINDER_BOT] = reminders
-        app[ASSISTANT_BOT] = assistant
         # the reminder delivery loop, once the database answers
-        reminders.start(application.bot, app[DATABASE].wait_ready)
+        reminders.start(application, app[DATABASE].wait_ready)
         # shared lists' change notifications, the same way (server/services/sharing/notices.py)
-        application.bot_data[NOTICES].start(application.bot, app[DATABASE].wait_ready)
+        notices.start(application, app[DATABASE].wait_ready)
         log.info("Telegram bot @%s: %s mode", application.bot.username, mode)
         yield
     finally:
         await reminders.stop()
-        await application.bot_data[NOTICES].stop()
+        await notices.stop()
         if polling is not None:
             polling.cancel()
             await asyncio.gather(polling, return_exceptions=True)

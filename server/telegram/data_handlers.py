@@ -7,43 +7,37 @@ from datetime import UTC, datetime
 
 from beanie import PydanticObjectId
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from server.services.portability.feed import feed_url
-from server.services.registry import Services
-from server.telegram.i18n import Lang, language, tr
-from server.telegram.sender import profile_of
+from server.telegram import callbacks as cb
+from server.telegram.callbacks import FeedPress
+from server.telegram.context import BotContext
+from server.telegram.i18n import Lang, tr
 from server.telegram.types import BotApp
-
-CALLBACK_PREFIX = "cal:"
 
 
 class DataCommands:
-    def __init__(self, services: Services, public_url: str | None) -> None:
-        self._services = services
-        self._public_url = public_url.rstrip("/") if public_url else None
-
     def add_to(self, application: BotApp) -> None:
         application.add_handler(CommandHandler("export", self.export))
         application.add_handler(CommandHandler("calendar", self.calendar))
-        application.add_handler(CallbackQueryHandler(self.button, pattern=f"^{CALLBACK_PREFIX}"))
+        application.add_handler(CallbackQueryHandler(self.button, pattern=cb.claims(FeedPress)))
 
-    async def _who(self, update: Update) -> tuple[PydanticObjectId, Lang] | None:
-        profile = profile_of(update)
-        if profile is None:
+    async def _who(self, context: BotContext) -> tuple[PydanticObjectId, Lang] | None:
+        user = await context.user()
+        if user is None:
             return None
-        user, _ = await self._services.users.ensure_telegram_user(profile)
         assert user.id is not None
-        return user.id, language(user.language, profile.language_code)
+        return user.id, context.lang
 
-    async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        who, message = await self._who(update), update.effective_message
+    async def export(self, update: Update, context: BotContext) -> None:
+        who, message = await self._who(context), update.effective_message
         if who is None or message is None:
             return
         user_id, lang = who
         # The file is assembled for the upload (Telegram takes a document whole); the
         # export's size is bounded by the account's (about 3 MB for 10,000 tasks).
-        parts = [chunk async for chunk in self._services.exporter.chunks(user_id)]
+        parts = [chunk async for chunk in context.services.exporter.chunks(user_id)]
         day = datetime.now(UTC).strftime("%Y-%m-%d")
         await message.reply_document(
             InputFile(b"".join(parts), filename=f"tasks-export-{day}.json"),
@@ -54,24 +48,26 @@ class DataCommands:
             ),
         )
 
-    async def calendar(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        who, message = await self._who(update), update.effective_message
+    async def calendar(self, update: Update, context: BotContext) -> None:
+        who, message = await self._who(context), update.effective_message
         if who is None or message is None:
             return
         user_id, lang = who
-        enabled = await self._services.feeds.status(user_id) is not None
+        enabled = await context.services.feeds.status(user_id) is not None
         await message.reply_text(
             self._status(lang, enabled), reply_markup=self._buttons(lang, enabled)
         )
 
-    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def button(self, update: Update, context: BotContext) -> None:
         query = update.callback_query
-        who = await self._who(update)
+        who = await self._who(context)
         if query is None or who is None:
             return
         user_id, lang = who
-        action = (query.data or "").removeprefix(CALLBACK_PREFIX)
-        feeds = self._services.feeds
+        press = cb.parse(query.data)
+        assert isinstance(press, FeedPress)  # the handler's pattern
+        action = press.action
+        feeds = context.services.feeds
         if action == "off":
             await feeds.disable(user_id)
             await query.edit_message_text(
@@ -79,10 +75,8 @@ class DataCommands:
             )
             await query.answer()  # after the edit: the spinner stops when the change is there
             return
-        if action != "new":
-            await query.answer()
-            return
-        if self._public_url is None:
+        public_url = context.bot_data.public_url
+        if public_url is None:
             await query.answer(
                 tr(lang, "The calendar feed needs the server's public address (PUBLIC_URL)."),
                 show_alert=True,
@@ -96,7 +90,7 @@ class DataCommands:
                 "{url}\n\nAdd it to Google Calendar (Other calendars → From URL), Apple "
                 "Calendar (New Calendar Subscription) or Thunderbird. Anyone with the link can "
                 "see your tasks: keep it to yourself.",
-                url=feed_url(self._public_url, token),
+                url=feed_url(public_url, token),
             ),
             reply_markup=self._buttons(lang, True),
         )
@@ -120,16 +114,22 @@ class DataCommands:
     def _buttons(lang: Lang, enabled: bool) -> InlineKeyboardMarkup:
         if not enabled:
             return InlineKeyboardMarkup(
-                [[InlineKeyboardButton(tr(lang, "Turn on"), callback_data=f"{CALLBACK_PREFIX}new")]]
+                [
+                    [
+                        InlineKeyboardButton(
+                            tr(lang, "Turn on"), callback_data=cb.data(FeedPress("new"))
+                        )
+                    ]
+                ]
             )
         return InlineKeyboardMarkup(
             [
                 [
                     InlineKeyboardButton(
-                        tr(lang, "New link"), callback_data=f"{CALLBACK_PREFIX}new"
+                        tr(lang, "New link"), callback_data=cb.data(FeedPress("new"))
                     ),
                     InlineKeyboardButton(
-                        tr(lang, "Turn off"), callback_data=f"{CALLBACK_PREFIX}off"
+                        tr(lang, "Turn off"), callback_data=cb.data(FeedPress("off"))
                     ),
                 ]
             ]

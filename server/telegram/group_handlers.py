@@ -24,7 +24,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
@@ -42,10 +41,11 @@ from server.services.registry import Services
 from server.services.tasks.capture import capture as read_text
 from server.services.tasks.service import NOTES_MAX_LENGTH, TaskDraft, title_and_notes
 from server.services.tasks.views import TaskView
+from server.telegram import callbacks as cb
 from server.telegram import keyboards as kb
-from server.telegram.i18n import Lang, language, ntr, tr
-from server.telegram.reminders import CALLBACK as REMINDER_BUTTON
-from server.telegram.sender import profile_of
+from server.telegram.callbacks import GroupDone, GroupPage, ReminderPress
+from server.telegram.context import BotContext
+from server.telegram.i18n import Lang, ntr, tr
 from server.telegram.texts import COMMANDS
 from server.telegram.types import BotApp
 
@@ -96,12 +96,6 @@ def full_text(lang: Lang) -> str:
 
 
 class GroupChats:
-    def __init__(self, services: Services) -> None:
-        self._users = services.users
-        self._groups = services.groups
-        self._sharing = services.sharing
-        self._tasks = services.tasks
-
     def add_to(self, application: BotApp) -> None:
         """First of all handlers (group 0 takes the first that matches): in a group these
         commands are the group's, not the private chat's."""
@@ -115,31 +109,31 @@ class GroupChats:
         application.add_handler(
             MessageHandler(GROUPS & filters.REPLY & filters.TEXT & ~filters.COMMAND, self.reply)
         )
-        application.add_handler(CallbackQueryHandler(self.button, pattern=kb.GROUP_PATTERN))
+        application.add_handler(
+            CallbackQueryHandler(self.button, pattern=cb.claims(GroupPage, GroupDone))
+        )
         application.add_handler(
             ChatMemberHandler(self.membership, ChatMemberHandler.MY_CHAT_MEMBER),
             group=GROUP_EVENTS,
         )
         application.add_handler(
-            CallbackQueryHandler(self.enlist_presser, pattern=REMINDER_BUTTON), group=ENLIST_GROUP
+            CallbackQueryHandler(self.enlist_presser, pattern=cb.claims(ReminderPress)),
+            group=ENLIST_GROUP,
         )
 
     # Who acts
 
-    async def _actor(self, update: Update) -> Actor | None:
-        profile = profile_of(update)
-        if profile is None:
-            return None
-        user, _ = await self._users.ensure_telegram_user(profile)
-        return Actor(user, language(user.language, profile.language_code))
+    async def _actor(self, context: BotContext) -> Actor | None:
+        user = await context.user()
+        return Actor(user, context.lang) if user is not None else None
 
-    async def _open(self, update: Update, actor: Actor) -> TaskList | None:
+    async def _open(self, update: Update, context: BotContext, actor: Actor) -> TaskList | None:
         """The group's list for the actor (made, or them enlisted); None when a sharing quota
         refuses them (and they were told)."""
         chat = update.effective_chat
         assert chat is not None
         try:
-            task_list, _ = await self._groups.open(chat.id, chat.title, actor.user_id)
+            task_list, _ = await context.services.groups.open(chat.id, chat.title, actor.user_id)
         except Conflict:
             if update.effective_message is not None and update.callback_query is None:
                 await update.effective_message.reply_text(full_text(actor.lang))
@@ -149,26 +143,28 @@ class GroupChats:
             return None
         return task_list
 
-    async def _texts(self, actor: Actor, task_list: TaskList) -> tuple[Humanizer, bool]:
+    async def _texts(
+        self, services: Services, actor: Actor, task_list: TaskList
+    ) -> tuple[Humanizer, bool]:
         """Times in the actor's zone, else the list owner's (the group's best guess), else UTC
         (True: nobody's zone is known)."""
-        now = self._tasks.clock()
+        now = services.tasks.clock()
         zone = actor.user.timezone
         if zone is None and task_list.user_id != actor.user_id:
             with contextlib.suppress(UserNotFound):
-                zone = (await self._users.get(task_list.user_id)).timezone
+                zone = (await services.users.get(task_list.user_id)).timezone
         return Humanizer.for_user(actor.lang, zone, now), zone is None
 
     # Commands and replies
 
-    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message, actor = update.effective_message, await self._actor(update)
+    async def help(self, update: Update, context: BotContext) -> None:
+        message, actor = update.effective_message, await self._actor(context)
         if message is None or actor is None:
             return
         await message.reply_text(help_text(actor.lang))
 
-    async def private_only(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message, actor = update.effective_message, await self._actor(update)
+    async def private_only(self, update: Update, context: BotContext) -> None:
+        message, actor = update.effective_message, await self._actor(context)
         if message is None or actor is None:
             return
         await message.reply_text(
@@ -179,18 +175,18 @@ class GroupChats:
             )
         )
 
-    async def show(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message, actor = update.effective_message, await self._actor(update)
+    async def show(self, update: Update, context: BotContext) -> None:
+        message, actor = update.effective_message, await self._actor(context)
         if message is None or actor is None:
             return
-        task_list = await self._open(update, actor)
+        task_list = await self._open(update, context, actor)
         if task_list is None:
             return
-        text, markup = await self._render(actor, task_list, 0)
+        text, markup = await self._render(context.services, actor, task_list, 0)
         await message.reply_text(text, reply_markup=markup)
 
-    async def add(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message, actor = update.effective_message, await self._actor(update)
+    async def add(self, update: Update, context: BotContext) -> None:
+        message, actor = update.effective_message, await self._actor(context)
         if message is None or actor is None:
             return
         text = " ".join(context.args or [])[:NOTES_MAX_LENGTH]
@@ -199,9 +195,9 @@ class GroupChats:
                 tr(actor.lang, "Send /add and the task, e.g. /add milk tomorrow at 9")
             )
             return
-        await self._add(update, message, actor, text)
+        await self._add(update, context, message, actor, text)
 
-    async def reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def reply(self, update: Update, context: BotContext) -> None:
         """A reply to one of the bot's messages is a task for the group's list (privacy
         mode lets these through; a reply to anyone else never reaches the bot there)."""
         message = update.effective_message
@@ -210,16 +206,18 @@ class GroupChats:
         replied_to = message.reply_to_message.from_user
         if replied_to is None or replied_to.id != context.bot.id:
             return
-        actor = await self._actor(update)
+        actor = await self._actor(context)
         if actor is None or not (message.text or "").strip():
             return
-        await self._add(update, message, actor, message.text or "")
+        await self._add(update, context, message, actor, message.text or "")
 
-    async def _add(self, update: Update, message: Message, actor: Actor, text: str) -> None:
-        task_list = await self._open(update, actor)
+    async def _add(
+        self, update: Update, context: BotContext, message: Message, actor: Actor, text: str
+    ) -> None:
+        task_list = await self._open(update, context, actor)
         if task_list is None:
             return
-        texts, no_zone = await self._texts(actor, task_list)
+        texts, no_zone = await self._texts(context.services, actor, task_list)
         read = read_text(text, texts.now, texts.zone)
         # No confirmation card in a group: the clear reading, else the likeliest one (the
         # reply says which, so anyone can correct it); a time that cannot be read at all
@@ -233,7 +231,7 @@ class GroupChats:
         draft = dataclasses.replace(draft, list_ref=str(task_list.id))
         lang = actor.lang
         try:
-            task = await self._tasks.create(actor.user_id, draft)
+            task = await context.services.tasks.create(actor.user_id, draft)
         except Forbidden:  # made a viewer of the group's list by its owner
             await message.reply_text(tr(lang, "You can only view this shared list."))
             return
@@ -252,26 +250,26 @@ class GroupChats:
                     lang, "(UTC: tell me your time zone with /timezone in a private chat.)"
                 )
         markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(tr(lang, "📋 The list"), callback_data="gv:0")]]
+            [[InlineKeyboardButton(tr(lang, "📋 The list"), callback_data=cb.data(GroupPage(0)))]]
         )
         await message.reply_text(status, reply_markup=markup)
 
     # The list and its buttons
 
     async def _render(
-        self, actor: Actor, task_list: TaskList, page: int
+        self, services: Services, actor: Actor, task_list: TaskList, page: int
     ) -> tuple[str, InlineKeyboardMarkup | None]:
         lid = str(task_list.id)
         size = kb.PAGE_SIZE
-        _, items, total = await self._tasks.window(actor.user_id, lid, page * size, size)
+        _, items, total = await services.tasks.window(actor.user_id, lid, page * size, size)
         if not items and page > 0:  # the page emptied meanwhile: the last one
             page = max(0, -(-total // size) - 1)
-            _, items, total = await self._tasks.window(actor.user_id, lid, page * size, size)
+            _, items, total = await services.tasks.window(actor.user_id, lid, page * size, size)
         lang, name = actor.lang, task_list.name or ""
         hint = tr(lang, "Add a task: /add milk tomorrow at 9, or reply to this message.")
         if total == 0:
             return tr(lang, "{list}: no open tasks.", list=name) + "\n\n" + hint, None
-        texts, _ = await self._texts(actor, task_list)
+        texts, _ = await self._texts(services, actor, task_list)
         head = name + ": " + ntr(lang, "{n} open task", "{n} open tasks", total)
         pages = -(-total // size)
         if pages > 1:
@@ -283,85 +281,85 @@ class GroupChats:
         text = head + "\n\n" + "\n".join(lines) + "\n\n" + hint
         return text, kb.group_list_keyboard(items, page, total)
 
-    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def button(self, update: Update, context: BotContext) -> None:
         """✅ and the pages under a group's list: every press is answered."""
         query = update.callback_query
         if query is None:
             return
         notice: str | None = None
         try:
-            notice = await self._press(update)
+            notice = await self._press(update, context)
         finally:
             with contextlib.suppress(TelegramError):  # too late, or answered already
                 await query.answer(notice)
 
-    async def _press(self, update: Update) -> str | None:
+    async def _press(self, update: Update, context: BotContext) -> str | None:
         query, chat = update.callback_query, update.effective_chat
-        actor = await self._actor(update)
+        actor = await self._actor(context)
         assert query is not None
         if actor is None:
             return None
-        action = kb.parse_group(query.data)
+        action = cb.parse(query.data)
         if (
-            action is None
+            not isinstance(action, GroupPage | GroupDone)
             or chat is None
             or chat.type not in (chat.GROUP, chat.SUPERGROUP)  # a group list's data elsewhere
             or not isinstance(query.message, Message)
         ):
             return tr(actor.lang, "This button no longer works.")
-        task_list = await self._open(update, actor)
+        task_list = await self._open(update, context, actor)
         if task_list is None:
             return None  # answered with the reason
         notice = None
-        if isinstance(action, kb.GroupDone):
-            notice = await self._complete(actor, action.task_id)
-        text, markup = await self._render(actor, task_list, action.page)
+        if isinstance(action, GroupDone):
+            notice = await self._complete(context.services, actor, action.task_id)
+        text, markup = await self._render(context.services, actor, task_list, action.page)
         try:
             await query.edit_message_text(text, reply_markup=markup)
         except BadRequest as exc:  # "not modified" (a second press) or too old to edit
             log.info("callback query %s: message not edited: %s", query.id, exc)
         return notice
 
-    async def _complete(self, actor: Actor, task_id: str) -> str:
-        lang = actor.lang
+    async def _complete(self, services: Services, actor: Actor, task_id: str) -> str:
+        lang, tasks = actor.lang, services.tasks
         try:
-            task = await self._tasks.get(actor.user_id, task_id)
+            task = await tasks.get(actor.user_id, task_id)
             if task.done:
                 return tr(lang, "Already done.")
-            await self._tasks.complete(actor.user_id, task_id)
+            await tasks.complete(actor.user_id, task_id)
         except TaskNotFound:
             return tr(lang, "This task no longer exists.")
         except Forbidden:
             return tr(lang, "You can only view this shared list.")
         return tr(lang, "Done ✓")
 
-    async def enlist_presser(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def enlist_presser(self, update: Update, context: BotContext) -> None:
         """A reminder's button in a group: whoever presses acts on the group's task, so they
         are enlisted like any member acting there (the reminders' handler does the rest)."""
         chat = update.effective_chat
         if chat is None or chat.type not in (chat.GROUP, chat.SUPERGROUP):
             return
-        task_list = await self._groups.find(chat.id)
-        actor = await self._actor(update) if task_list is not None else None
+        task_list = await context.services.groups.find(chat.id)
+        actor = await self._actor(context) if task_list is not None else None
         if task_list is None or actor is None:
             return
         with contextlib.suppress(Conflict):  # then the press is refused like a stranger's
-            await self._sharing.enlist(actor.user_id, task_list)
+            await context.services.sharing.enlist(actor.user_id, task_list)
 
     # The chat itself
 
-    async def migrated(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def migrated(self, update: Update, context: BotContext) -> None:
         """The group became a supergroup: both chats say so (the old one with the new id, the
         new one with the old); either moves the list, the second finds nothing to do."""
         message = update.effective_message
         if message is None:
             return
         if message.migrate_to_chat_id is not None:
-            await self._groups.migrate(message.chat.id, message.migrate_to_chat_id)
+            await context.services.groups.migrate(message.chat.id, message.migrate_to_chat_id)
         elif message.migrate_from_chat_id is not None:
-            await self._groups.migrate(message.migrate_from_chat_id, message.chat.id)
+            await context.services.groups.migrate(message.migrate_from_chat_id, message.chat.id)
 
-    async def membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def membership(self, update: Update, context: BotContext) -> None:
         """The bot added to a group (greet, with how to use it; the list is made, or is the
         one the group had), or removed (the list stays; nothing is sent there any more)."""
         change = update.my_chat_member
@@ -371,13 +369,15 @@ class GroupChats:
         was_in = change.old_chat_member.status in IN_GROUP
         now_in = change.new_chat_member.status in IN_GROUP
         if was_in and not now_in:
-            await self._groups.left(chat.id)
+            await context.services.groups.left(chat.id)
             return
         if now_in and not was_in:
-            actor = await self._actor(update)
+            actor = await self._actor(context)
             if actor is None:
                 return
-            task_list, created = await self._groups.added(chat.id, chat.title, actor.user_id)
+            task_list, created = await context.services.groups.added(
+                chat.id, chat.title, actor.user_id
+            )
             name = task_list.name or ""
             if created:
                 hello = tr(actor.lang, "Hello! I will keep this group's list, “{list}”.",

@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 from babel.dates import format_date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, TypeHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, TypeHandler
 
 from server.services.accounts.linking import LINK_PREFIX, LinkOutcome, LinkPreview, LinkResult
 from server.services.common.errors import Conflict, CreationRateExceeded, QuotaExceeded
 from server.services.dates.humanize import zone_text
-from server.services.registry import Services
+from server.telegram import callbacks as cb
+from server.telegram.callbacks import LinkPress
+from server.telegram.context import BotContext
 from server.telegram.i18n import Lang, language, ntr, tr
 from server.telegram.intake import stop_handling
 from server.telegram.sender import profile_of, telegram_language
@@ -26,24 +28,12 @@ log = logging.getLogger(__name__)
 GATE_GROUP = -100
 # The Mini App's account screen (password, sessions, linking): see docs/native-bot.md.
 ACCOUNT_FRAGMENT = "#account"
-# The linking confirmation's buttons: `lk:y:<code>` (Confirm) and `lk:n:<code>` (Cancel); a
-# code has at most 59 characters, so the data stays within Telegram's 64 bytes.
-LINK_CONFIRM = "lk:y:"
-LINK_CANCEL = "lk:n:"
-LINK_BUTTON = r"^lk:[yn]:"
 
 
 class AccountCommands:
     """/start (the user and their four lists; also `/start link_<code>`, which asks to
     confirm), the link's Confirm / Cancel buttons, /unlink, /help, /me, /password; and the
     deactivated gate."""
-
-    def __init__(self, services: Services, mini_app_url: str | None) -> None:
-        self._users = services.users
-        self._lists = services.lists
-        self._gate = services.gate
-        self._linking = services.linking
-        self._mini_app_url = mini_app_url  # None without PUBLIC_URL
 
     def add_to(self, application: BotApp) -> None:
         application.add_handler(TypeHandler(Update, self.refuse_deactivated), group=GATE_GROUP)
@@ -52,14 +42,16 @@ class AccountCommands:
         application.add_handler(CommandHandler("me", self.me))
         application.add_handler(CommandHandler("password", self.password))
         application.add_handler(CommandHandler("unlink", self.unlink))
-        application.add_handler(CallbackQueryHandler(self.link_button, pattern=LINK_BUTTON))
+        application.add_handler(
+            CallbackQueryHandler(self.link_button, pattern=cb.claims(LinkPress))
+        )
         application.add_error_handler(on_error)
 
-    async def refuse_deactivated(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def refuse_deactivated(self, update: Update, context: BotContext) -> None:
         sender = update.effective_user
         if sender is None or sender.is_bot:
             return
-        if await self._gate.telegram_account_active(sender.id):
+        if await context.services.gate.telegram_account_active(sender.id):
             return
         if update.effective_message is not None:
             await update.effective_message.reply_text(
@@ -71,7 +63,7 @@ class AccountCommands:
             )
         await stop_handling(update, context)
 
-    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def start(self, update: Update, context: BotContext) -> None:
         profile = profile_of(update)
         if profile is None or update.effective_message is None:
             return
@@ -79,7 +71,7 @@ class AccountCommands:
             # Nothing is linked yet: the user first reads which account and what would move.
             code = context.args[0][len(LINK_PREFIX) :]
             lang = telegram_language(update)
-            found = await self._linking.preview(code, profile)
+            found = await context.services.linking.preview(code, profile)
             if isinstance(found, LinkPreview):
                 await update.effective_message.reply_text(
                     link_question(lang, found), reply_markup=link_keyboard(lang, code)
@@ -89,10 +81,10 @@ class AccountCommands:
             return
         # The gate (refuse_deactivated) has just looked this Telegram id up: a new user's
         # first /start is then an insert without a second look-up.
-        absent = self._gate.telegram_user_absent(profile.telegram_id)
-        user, created = await self._users.ensure_telegram_user(profile, absent=absent)
+        absent = context.services.gate.telegram_user_absent(profile.telegram_id)
+        user, created = await context.services.users.ensure_telegram_user(profile, absent=absent)
         assert user.id is not None
-        await self._lists.ensure_builtins(user.id, just_read=True)  # Inbox, Today, …
+        await context.services.lists.ensure_builtins(user.id, just_read=True)  # Inbox, Today, …
         lang = language(user.language, profile.language_code)
         name = user.first_name or user.telegram_username or str(profile.telegram_id)
         if created:
@@ -103,7 +95,7 @@ class AccountCommands:
             greeting + "\n\n" + assistant_intro(lang), reply_markup=example_keyboard(lang)
         )
 
-    async def link_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def link_button(self, update: Update, context: BotContext) -> None:
         """Confirm or Cancel under the linking question. Only the Telegram account the
         question was shown to can use them (the service checks); anyone else's press, or a
         second press, changes nothing and gets a short notice."""
@@ -111,12 +103,13 @@ class AccountCommands:
         profile = profile_of(update)
         if query is None or query.data is None or profile is None:
             return
+        press = cb.parse(query.data)
+        assert isinstance(press, LinkPress)  # the handler's pattern
         lang = telegram_language(update)
-        confirm = query.data.startswith(LINK_CONFIRM)
-        code = query.data[len(LINK_CONFIRM) :]
-        if confirm:
-            result = await self._linking.redeem(code, profile)
-        elif await self._linking.cancel(code, profile):
+        code = press.code
+        if press.confirm:
+            result = await context.services.linking.redeem(code, profile)
+        elif await context.services.linking.cancel(code, profile):
             result = LinkResult(LinkOutcome.CANCELLED)
         else:
             result = LinkResult(LinkOutcome.INVALID)
@@ -135,13 +128,13 @@ class AccountCommands:
         except TelegramError as exc:  # too late (> 15 s) or already answered
             log.info("link button %s not answered: %s", query.id, exc)
 
-    async def unlink(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def unlink(self, update: Update, context: BotContext) -> None:
         """Detach this Telegram account from its account (which keeps its data and is used
         with its username and password from now on); here the user starts afresh."""
         profile = profile_of(update)
         if profile is None or update.effective_message is None:
             return
-        user = await self._users.find_by_telegram_id(profile.telegram_id)
+        user = await context.services.users.find_by_telegram_id(profile.telegram_id)
         lang = language(user.language if user else None, profile.language_code)
         if user is None or user.id is None:
             text = tr(lang, "I don't know you yet. Send /start first.")
@@ -153,7 +146,7 @@ class AccountCommands:
             )
         else:
             try:
-                await self._linking.unlink(user.id)
+                await context.services.linking.unlink(user.id)
                 text = tr(
                     lang,
                     "Done: this Telegram account is no longer linked to {name}. {name} keeps "
@@ -165,10 +158,11 @@ class AccountCommands:
                 text = tr(lang, "Please try again.")
         await update.effective_message.reply_text(text)
 
-    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def help(self, update: Update, context: BotContext) -> None:
         if update.effective_message is None:
             return
-        lang = await self._language(update)
+        lang = await self._language(update, context)
+        mini_app_url = context.bot_data.mini_app_url
         reply = (
             tr(lang, "I am your assistant.")
             + "\n\n"
@@ -182,36 +176,36 @@ class AccountCommands:
                 "/unlink — detach this Telegram account",
             )
         )
-        if self._mini_app_url is not None:
+        if mini_app_url is not None:
             reply += "\n\n" + tr(
                 lang,
                 "Your lists are also in the app: tap the “Tasks” button next to the message "
                 "field, or open {url} in a browser.",
-                url=self._mini_app_url,
+                url=mini_app_url,
             )
         await update.effective_message.reply_text(reply, reply_markup=example_keyboard(lang))
 
-    async def _language(self, update: Update) -> Lang:
+    async def _language(self, update: Update, context: BotContext) -> Lang:
         """The user's chosen language if they have one, else Telegram's."""
         profile = profile_of(update)
         if profile is None:
             return telegram_language(update)
-        user = await self._users.find_by_telegram_id(profile.telegram_id)
+        user = await context.services.users.find_by_telegram_id(profile.telegram_id)
         return language(user.language if user else None, profile.language_code)
 
-    def _account_button(self, lang: Lang) -> InlineKeyboardMarkup | None:
+    def _account_button(self, lang: Lang, mini_app_url: str | None) -> InlineKeyboardMarkup | None:
         """Opens the Mini App's account screen (password, sessions, linking)."""
-        if self._mini_app_url is None:
+        if mini_app_url is None:
             return None
-        url = self._mini_app_url + ACCOUNT_FRAGMENT
+        url = mini_app_url + ACCOUNT_FRAGMENT
         label = tr(lang, "Open my account")
         return InlineKeyboardMarkup([[InlineKeyboardButton(label, web_app=WebAppInfo(url))]])
 
-    async def me(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def me(self, update: Update, context: BotContext) -> None:
         profile = profile_of(update)
         if profile is None or update.effective_message is None:
             return
-        user = await self._users.find_by_telegram_id(profile.telegram_id)
+        user = await context.services.users.find_by_telegram_id(profile.telegram_id)
         if user is None:
             await update.effective_message.reply_text(
                 tr(telegram_language(update), "I don't know you yet. Send /start first.")
@@ -242,18 +236,21 @@ class AccountCommands:
             name=name, web=web, zone=zone, since=since,
             language="русский" if lang == "ru" else "English",
         )  # fmt: skip
-        if self._mini_app_url is not None:
+        mini_app_url = context.bot_data.mini_app_url
+        if mini_app_url is not None:
             text += "\n\n" + tr(
                 lang, "Password, sessions and linking a web account: in the app, under Account."
             )
-        await update.effective_message.reply_text(text, reply_markup=self._account_button(lang))
+        await update.effective_message.reply_text(
+            text, reply_markup=self._account_button(lang, mini_app_url)
+        )
 
-    async def password(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def password(self, update: Update, context: BotContext) -> None:
         """How to get (or recover) a password for the web, for this user's situation."""
         profile = profile_of(update)
         if profile is None or update.effective_message is None:
             return
-        user = await self._users.find_by_telegram_id(profile.telegram_id)
+        user = await context.services.users.find_by_telegram_id(profile.telegram_id)
         if user is None:
             lang = telegram_language(update)
             text = tr(lang, "I don't know you yet. Send /start first.")
@@ -261,7 +258,7 @@ class AccountCommands:
             lang = language(user.language, profile.language_code)
             where = (
                 tr(lang, "open the app (the button below), then Settings → Account.")
-                if self._mini_app_url is not None
+                if context.bot_data.mini_app_url is not None
                 else tr(lang, "open the app's Settings → Account.")
             )
             if user.has_password and user.username:
@@ -282,7 +279,10 @@ class AccountCommands:
                     where=where,
                 )
         await update.effective_message.reply_text(
-            text, reply_markup=self._account_button(lang) if user is not None else None
+            text,
+            reply_markup=self._account_button(lang, context.bot_data.mini_app_url)
+            if user is not None
+            else None,
         )
 
 
@@ -319,8 +319,12 @@ def link_keyboard(lang: Lang, code: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(tr(lang, "✅ Confirm"), callback_data=LINK_CONFIRM + code),
-                InlineKeyboardButton(tr(lang, "✖️ Cancel"), callback_data=LINK_CANCEL + code),
+                InlineKeyboardButton(
+                    tr(lang, "✅ Confirm"), callback_data=cb.data(LinkPress(True, code))
+                ),
+                InlineKeyboardButton(
+                    tr(lang, "✖️ Cancel"), callback_data=cb.data(LinkPress(False, code))
+                ),
             ]
         ]
     )
@@ -413,7 +417,7 @@ def quota_text(lang: Lang, error: BaseException | None) -> str | None:
     )
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log with the update id and apologise (or say which quota is full); never let a
     handler error reach the app."""
     update_id = update.update_id if isinstance(update, Update) else None

@@ -12,11 +12,12 @@ from typing import Any, NoReturn
 
 from pymongo.errors import PyMongoError
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
+from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from server.observability.metrics import Metrics
 from server.observability.request_context import bind_update_id
 from server.services.updates import UpdateJournal
+from server.telegram.context import BotContext, bot_data
 from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
@@ -25,15 +26,13 @@ log = logging.getLogger(__name__)
 # an update that breaks a handler must not be retried forever).
 FINAL_GROUP = 1_000
 FIRST_GROUP = -1_000  # before every handler: the update id joins the handling's log lines
-# Where a handler that ends an update early finds the intake (see `stop_handling`).
-FINISH_KEY = "update_intake.finish"
 
 
-async def stop_handling(update: Update, context: ContextTypes.DEFAULT_TYPE) -> NoReturn:
+async def stop_handling(update: Update, context: BotContext) -> NoReturn:
     """End this update's handling here: no later handler runs (ApplicationHandlerStop), and
     the update is still recorded as handled (that happens in FINAL_GROUP, which the stop
     skips; without it the update would be handled again after UPDATE_RETRY_AFTER)."""
-    finish = context.bot_data.get(FINISH_KEY)
+    finish = context.bot_data.finish  # the intake's, in webhook mode
     if finish is not None:
         await finish(update, context)
     raise ApplicationHandlerStop
@@ -58,7 +57,7 @@ class UpdateIntake:
         application.add_handler(TypeHandler(Update, self._started), group=FIRST_GROUP)
         application.add_handler(TypeHandler(Update, self._finished), group=FINAL_GROUP)
         application.add_error_handler(self._handler_failed)
-        application.bot_data[FINISH_KEY] = self._finished
+        bot_data(application).finish = self._finished
 
     @property
     def in_flight(self) -> int:
@@ -92,17 +91,17 @@ class UpdateIntake:
         self._in_flight[update.update_id] = time.monotonic()
         await self._application.update_queue.put(update)
 
-    async def _started(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _started(self, update: Update, context: BotContext) -> None:
         # The handlers of one update run in one task: the id stays bound for all of them.
         bind_update_id(update.update_id)
 
-    async def _handler_failed(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _handler_failed(self, update: object, context: BotContext) -> None:
         if isinstance(update, Update) and update.update_id in self._in_flight:
             self._failed.add(update.update_id)
         if isinstance(context.error, PyMongoError):
             self._metrics.db_error(context.error)
 
-    async def _finished(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _finished(self, update: Update, context: BotContext) -> None:
         queued = self._in_flight.pop(update.update_id, None)
         if queued is not None:
             self._metrics.update_lag.observe(time.monotonic() - queued)

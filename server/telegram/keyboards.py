@@ -1,138 +1,55 @@
-"""Inline keyboards of the task views, and the callback data their buttons carry.
-
-Callback data (Telegram allows 64 bytes; ids are 24 hex characters):
-
-    c:<op>:<task>                 an action on a task card: t l s i (move to today, later,
-                                  someday, inbox), d (done), o (reopen), x (delete), k (show)
-    c:<op>:<task>:<list>:<page>   the same on a card opened from a list page (Back returns)
-    v:<list>:<page>               show a page of a list (<list>: built-in key or list id)
-    vd:<list>:<page>:<task>       done, from a list page (the page is shown again)
-    n                             does nothing (the page counter)
-    ex                            try the example reminder (/start, /help)
-    gv:<page>                     a group chat: a page of the group's list (the chat says
-                                  which list, so the data names none)
-    gd:<page>:<task>              a group chat: done, from the group's list
-"""
+"""Inline keyboards of the task views. Their buttons' callback data is written and read by
+`callbacks.py` (the one codec of every button); the names below are kept for the callers."""
 
 from __future__ import annotations
-
-import re
-from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from models import Task
-from models.task_list import BUILTIN_KEYS, BuiltinKey
+from models.task_list import BuiltinKey
 from server.services.tasks.views import TaskView
+from server.telegram import callbacks as cb
+from server.telegram.callbacks import (
+    CARD_OPS,
+    CardAction,
+    DoneFromList,
+    Example,
+    GroupDone,
+    GroupPage,
+    Noop,
+    ShowList,
+    View,
+)
 from server.telegram.i18n import Lang, tr
+
+__all__ = [
+    "CARD_OPS", "CardAction", "DoneFromList", "Example", "GroupDone", "GroupPage", "Noop",
+    "ShowList", "View",
+]  # fmt: skip
 
 PAGE_SIZE = 10
 BUTTON_TITLE_LENGTH = 40
 MOVES: dict[str, BuiltinKey] = {"t": "today", "l": "later", "s": "someday", "i": "inbox"}
 OP_OF_KEY = {key: op for op, key in MOVES.items()}
 MOVE_ORDER: tuple[BuiltinKey, ...] = ("today", "later", "someday", "inbox")
-CARD_OPS = frozenset("tlsidoxk")
-NOOP = "n"
-EXAMPLE = "ex"
-
-_ID = r"[0-9a-f]{24}"
-_REF = rf"(?:{'|'.join(BUILTIN_KEYS)}|{_ID})"
-_PAGE = r"\d{1,4}"
-_CARD = re.compile(rf"c:([{''.join(sorted(CARD_OPS))}]):({_ID})(?::({_REF}):({_PAGE}))?")
-_VIEW = re.compile(rf"v:({_REF}):({_PAGE})")
-_VIEW_DONE = re.compile(rf"vd:({_REF}):({_PAGE}):({_ID})")
-GROUP_PATTERN = re.compile(r"^g[vd]:")  # the group list's buttons (their handler's pattern)
-_GROUP_VIEW = re.compile(rf"gv:({_PAGE})")
-_GROUP_DONE = re.compile(rf"gd:({_PAGE}):({_ID})")
-
-
-@dataclass(frozen=True, slots=True)
-class View:
-    """A page of a list, as a button can name it."""
-
-    ref: str  # a built-in key or a list id
-    page: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class CardAction:
-    op: str
-    task_id: str
-    back: View | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ShowList:
-    view: View
-
-
-@dataclass(frozen=True, slots=True)
-class DoneFromList:
-    view: View
-    task_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Noop:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    pass
-
+NOOP = cb.data(Noop())
+EXAMPLE = cb.data(Example())
 
 Action = CardAction | ShowList | DoneFromList | Noop | Example
 
 
-@dataclass(frozen=True, slots=True)
-class GroupPage:
-    page: int
-
-
-@dataclass(frozen=True, slots=True)
-class GroupDone:
-    page: int
-    task_id: str
-
-
-def parse_group(data: str | None) -> GroupPage | GroupDone | None:
-    """A group list's button; None for anything else."""
-    if data is None:
-        return None
-    if match := _GROUP_VIEW.fullmatch(data):
-        return GroupPage(int(match[1]))
-    if match := _GROUP_DONE.fullmatch(data):
-        return GroupDone(int(match[1]), match[2])
-    return None
-
-
 def parse(data: str | None) -> Action | None:
-    """The action a button stands for; None for data this bot never made."""
-    if data is None:
-        return None
-    if data == NOOP:
-        return Noop()
-    if data == EXAMPLE:
-        return Example()
-    if match := _CARD.fullmatch(data):
-        op, task_id, ref, page = match.groups()
-        back = View(ref, int(page)) if ref is not None else None
-        return CardAction(op, task_id, back)
-    if match := _VIEW.fullmatch(data):
-        return ShowList(View(match[1], int(match[2])))
-    if match := _VIEW_DONE.fullmatch(data):
-        return DoneFromList(View(match[1], int(match[2])), match[3])
-    return None
+    """The task views' button this data stands for; None for any other data."""
+    button = cb.parse(data)
+    return button if isinstance(button, cb.TASK_VIEWS) else None
 
 
 def card_data(op: str, task_id: str, back: View | None = None) -> str:
-    suffix = f":{back.ref}:{back.page}" if back is not None else ""
-    return f"c:{op}:{task_id}{suffix}"
+    return cb.data(CardAction(op, task_id, back))
 
 
 def view_data(view: View) -> str:
-    return f"v:{view.ref}:{view.page}"
+    return cb.data(ShowList(view))
 
 
 def short(title: str, length: int) -> str:
@@ -207,7 +124,7 @@ def list_keyboard(
         [
             InlineKeyboardButton(
                 "✅ " + short(task.title, BUTTON_TITLE_LENGTH),
-                callback_data=f"vd:{view.ref}:{view.page}:{task.id}",
+                callback_data=cb.data(DoneFromList(view, str(task.id))),
             ),
             InlineKeyboardButton("↪", callback_data=card_data("k", str(task.id), view)),
         ]
@@ -268,7 +185,7 @@ def group_list_keyboard(
         [
             InlineKeyboardButton(
                 "✅ " + short(task.title, BUTTON_TITLE_LENGTH),
-                callback_data=f"gd:{page}:{task.id}",
+                callback_data=cb.data(GroupDone(page, str(task.id))),
             )
         ]
         for task in tasks
@@ -278,12 +195,13 @@ def group_list_keyboard(
         rows.append(
             [
                 InlineKeyboardButton(
-                    "◀" if page > 0 else "·", callback_data=f"gv:{page - 1}" if page > 0 else NOOP
+                    "◀" if page > 0 else "·",
+                    callback_data=cb.data(GroupPage(page - 1)) if page > 0 else NOOP,
                 ),
                 InlineKeyboardButton(f"{page + 1}/{pages}", callback_data=NOOP),
                 InlineKeyboardButton(
                     "▶" if page + 1 < pages else "·",
-                    callback_data=f"gv:{page + 1}" if page + 1 < pages else NOOP,
+                    callback_data=cb.data(GroupPage(page + 1)) if page + 1 < pages else NOOP,
                 ),
             ]
         )

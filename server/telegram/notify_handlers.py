@@ -8,23 +8,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from collections.abc import Awaitable, Callable
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from server.services.registry import Services
-from server.services.sharing.notices import Change, ChangeNotices, DueNotice
+from server.services.sharing.notices import Change, DueNotice
+from server.telegram import callbacks as cb
 from server.telegram.background import BackgroundLoop, send_errors
+from server.telegram.callbacks import NotifySwitch
+from server.telegram.context import BotContext, bot_data
 from server.telegram.i18n import Lang, language, ntr, tr
-from server.telegram.sender import profile_of
 from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
 
-SWITCH = re.compile(r"^nt:(on|off)$")
 ON_WORDS = frozenset({"on", "вкл", "да"})
 OFF_WORDS = frozenset({"off", "выкл", "нет"})
 
@@ -104,7 +103,8 @@ class TelegramNoticeSender:
 
 
 def switch_keyboard(on: bool, lang: Lang) -> InlineKeyboardMarkup:
-    label, data = (tr(lang, "🔕 Turn off"), "nt:off") if on else (tr(lang, "🔔 Turn on"), "nt:on")
+    label = tr(lang, "🔕 Turn off") if on else tr(lang, "🔔 Turn on")
+    data = cb.data(NotifySwitch(not on))
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
 
 
@@ -123,49 +123,42 @@ def status_text(on: bool, lang: Lang) -> str:
     )
 
 
-class NoticeBot:
-    """/notify, its buttons, and the sending loop."""
-
-    def __init__(self, services: Services) -> None:
-        self._users = services.users
-        self._profiles = services.profiles
-        self._notices: ChangeNotices = services.notices
-        self._loop = BackgroundLoop("change-notices")
+class NoticeCommands:
+    """/notify and its buttons."""
 
     def add_to(self, application: BotApp) -> None:
-        """Before the task handlers' catch-all button handler and unknown-command reply."""
         application.add_handler(CommandHandler("notify", self.command))
-        application.add_handler(CallbackQueryHandler(self.button, pattern=SWITCH))
+        application.add_handler(CallbackQueryHandler(self.button, pattern=cb.claims(NotifySwitch)))
 
-    async def _switch(self, update: Update, on: bool | None) -> tuple[bool, Lang] | None:
+    async def _switch(self, context: BotContext, on: bool | None) -> tuple[bool, Lang] | None:
         """Set the switch (None: leave it); its state and the user's language."""
-        profile = profile_of(update)
-        if profile is None:
+        user = await context.user()
+        if user is None:
             return None
-        user, _ = await self._users.ensure_telegram_user(profile)
         assert user.id is not None
         if on is not None:
-            user = await self._profiles.update(user.id, notify_changes=on)
-        return bool(user.notify_changes), language(user.language, profile.language_code)
+            user = await context.services.profiles.update(user.id, notify_changes=on)
+            context.remember(user)
+        return bool(user.notify_changes), context.lang
 
-    async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def command(self, update: Update, context: BotContext) -> None:
         """/notify shows the switch; /notify on | off sets it."""
         message = update.effective_message
         arg = " ".join(context.args or []).strip().lower()
         wanted = True if arg in ON_WORDS else False if arg in OFF_WORDS else None
-        found = await self._switch(update, wanted)
+        found = await self._switch(context, wanted)
         if message is None or found is None:
             return
         on, lang = found
         await message.reply_text(status_text(on, lang), reply_markup=switch_keyboard(on, lang))
 
-    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def button(self, update: Update, context: BotContext) -> None:
         query = update.callback_query
         if query is None:
             return
-        match = SWITCH.match(query.data or "")
-        assert match is not None  # the handler's pattern
-        found = await self._switch(update, match.group(1) == "on")
+        press = cb.parse(query.data)
+        assert isinstance(press, NotifySwitch)  # the handler's pattern
+        found = await self._switch(context, press.on)
         if found is None:
             return
         on, lang = found
@@ -176,8 +169,20 @@ class NoticeBot:
         with contextlib.suppress(TelegramError):
             await query.answer()
 
-    def start(self, bot: Bot, database_ready: Callable[[], Awaitable[None]] | None = None) -> None:
-        self._loop.start(lambda: self._notices.run(TelegramNoticeSender(bot)), database_ready)
+
+class NoticeDelivery:
+    """The sending loop of shared lists' change notifications (server/services/sharing/
+    notices.py), a background task of the bot."""
+
+    def __init__(self) -> None:
+        self._loop = BackgroundLoop("change-notices")
+
+    def start(
+        self, application: BotApp, database_ready: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        notices = bot_data(application).services.notices
+        sender = TelegramNoticeSender(application.bot)
+        self._loop.start(lambda: notices.run(sender), database_ready)
 
     async def stop(self) -> None:
         await self._loop.stop()

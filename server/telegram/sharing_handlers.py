@@ -5,22 +5,20 @@ a member, and the list is in /lists from then on. The rules are the sharing serv
 from __future__ import annotations
 
 import contextlib
-import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from server.services.common.errors import Conflict, NotFound
-from server.services.registry import Services
 from server.services.sharing.service import CODE_MAX_LENGTH
-from server.telegram.i18n import N_, Lang, language, tr
-from server.telegram.sender import profile_of
+from server.telegram import callbacks as cb
+from server.telegram.callbacks import JoinPress
+from server.telegram.context import BotContext
+from server.telegram.i18n import N_, Lang, tr
 from server.telegram.types import BotApp
 
 JOIN_PREFIX = "join_"
-# Join: "sj:<code>", Cancel: "sx". Codes are URL-safe base64 (what t.me's start allows).
-JOIN_BUTTON = re.compile(r"^s(?:j:([A-Za-z0-9_-]{1,60})|x)$")
 ROLE_NAMES = {"editor": N_("an editor"), "viewer": N_("a viewer (read only)")}
 
 
@@ -33,33 +31,26 @@ def gone_text(lang: Lang) -> str:
 
 
 class JoinCommands:
-    def __init__(self, services: Services) -> None:
-        self._users = services.users
-        self._lists = services.lists
-        self._sharing = services.sharing
-
     def add_to(self, application: BotApp) -> None:
-        """Before the account commands' /start (which would greet instead) and the task
-        handlers' catch-all button handler."""
+        """Before the account commands' /start (which would greet instead)."""
         application.add_handler(
             CommandHandler(
                 "start", self.start_join, filters=filters.Regex(rf"^/start(@\w+)? {JOIN_PREFIX}")
             )
         )
-        application.add_handler(CallbackQueryHandler(self.button, pattern=JOIN_BUTTON))
+        application.add_handler(CallbackQueryHandler(self.button, pattern=cb.claims(JoinPress)))
 
-    async def _user_lang(self, update: Update) -> tuple[str, Lang] | None:
-        profile = profile_of(update)
-        if profile is None:
+    async def _user_lang(self, context: BotContext) -> tuple[str, Lang] | None:
+        user = await context.user()
+        if user is None:
             return None
-        user, _ = await self._users.ensure_telegram_user(profile)
         assert user.id is not None
-        await self._lists.ensure_builtins(user.id, just_read=True)
-        return str(user.id), language(user.language, profile.language_code)
+        await context.services.lists.ensure_builtins(user.id, just_read=True)
+        return str(user.id), context.lang
 
-    async def start_join(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def start_join(self, update: Update, context: BotContext) -> None:
         message = update.effective_message
-        who = await self._user_lang(update)
+        who = await self._user_lang(context)
         if message is None or who is None or not context.args:
             return
         _, lang = who
@@ -68,7 +59,7 @@ class JoinCommands:
             await message.reply_text(gone_text(lang))
             return
         try:
-            invite = await self._sharing.preview(code)
+            invite = await context.services.sharing.preview(code)
         except NotFound:
             await message.reply_text(gone_text(lang))
             return
@@ -82,27 +73,29 @@ class JoinCommands:
         keyboard = InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(tr(lang, "Join"), callback_data=f"sj:{code}"),
-                    InlineKeyboardButton(tr(lang, "Cancel"), callback_data="sx"),
+                    InlineKeyboardButton(tr(lang, "Join"), callback_data=cb.data(JoinPress(code))),
+                    InlineKeyboardButton(
+                        tr(lang, "Cancel"), callback_data=cb.data(JoinPress(None))
+                    ),
                 ]
             ]
         )
         await message.reply_text(text, reply_markup=keyboard)
 
-    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def button(self, update: Update, context: BotContext) -> None:
         query = update.callback_query
-        who = await self._user_lang(update)
+        who = await self._user_lang(context)
         if query is None or who is None:
             return
         user_id, lang = who
-        match = JOIN_BUTTON.match(query.data or "")
-        assert match is not None  # the handler's pattern
-        code = match.group(1)
+        press = cb.parse(query.data)
+        assert isinstance(press, JoinPress)  # the handler's pattern
+        code = press.code
         if code is None:
             text = tr(lang, "Not joined. The link stays valid until it expires.")
         else:
             try:
-                joined = await self._sharing.accept(user_id, code)
+                joined = await context.services.sharing.accept(user_id, code)
                 text = tr(
                     lang,
                     "You joined “{list}”. It is in /lists now, beside your own lists.",

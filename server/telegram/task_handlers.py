@@ -21,13 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from models import Task, TaskList, User
 from models.task_list import BuiltinKey
@@ -37,11 +31,11 @@ from server.services.tasks.capture import capture as read_text
 from server.services.tasks.lists import display_name
 from server.services.tasks.service import NOTES_MAX_LENGTH, TaskDraft, Tasks, title_and_notes
 from server.services.tasks.views import TaskView
+from server.telegram import callbacks as cb
 from server.telegram import keyboards as kb
 from server.telegram.assistant import AssistantBot
-from server.telegram.context import services_of
-from server.telegram.i18n import Lang, language, ntr, tr
-from server.telegram.sender import profile_of
+from server.telegram.context import BotContext
+from server.telegram.i18n import Lang, ntr, tr
 from server.telegram.types import BotApp
 
 log = logging.getLogger(__name__)
@@ -49,17 +43,9 @@ log = logging.getLogger(__name__)
 LINE_TITLE_LENGTH = 200  # a list page of 10 stays well within Telegram's 4,096 characters
 
 
-def tasks_of(context: ContextTypes.DEFAULT_TYPE) -> Tasks:
-    return services_of(context).tasks
-
-
-_ASSISTANT = "assistant"
-
-
-def assistant_of(context: ContextTypes.DEFAULT_TYPE) -> AssistantBot:
-    """The reminder side (cards, the zone question), for texts that name a time."""
-    assistant: AssistantBot = context.bot_data[_ASSISTANT]
-    return assistant
+# The reminder side (cards, the zone question), for texts that name a time: it keeps no
+# state of its own, so one instance serves every update.
+_CARDS = AssistantBot()
 
 
 def assistant_intro(lang: Lang) -> str:
@@ -104,15 +90,15 @@ class Asker:
         return self.user.id
 
 
-async def _asker(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Asker | None:
+async def _asker(update: Update, context: BotContext) -> Asker | None:
     """The user behind the update (created on first sight, like /start)."""
-    profile = profile_of(update)
-    if profile is None:
+    user = await context.user()
+    if user is None:
         return None
-    services = services_of(context)
-    user, _ = await services.users.ensure_telegram_user(profile)
-    lang = language(user.language, profile.language_code)
-    return Asker(user, lang, Humanizer.for_user(lang, user.timezone, services.tasks.clock()))
+    lang = context.lang
+    return Asker(
+        user, lang, Humanizer.for_user(lang, user.timezone, context.services.tasks.clock())
+    )
 
 
 # --- What a plain text means ----------------------------------------------------------------
@@ -233,7 +219,7 @@ async def _render_list(
 # --- Commands and messages ---------------------------------------------------------------------
 
 
-async def capture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def capture(update: Update, context: BotContext) -> None:
     """Any plain text (or a forwarded message): see what it means, usually a task for Inbox."""
     message = update.effective_message
     asker = await _asker(update, context)
@@ -246,7 +232,7 @@ async def capture(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _add(context, message, asker, TaskDraft(title=intent.title, notes=intent.notes))
 
 
-async def new_task(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def new_task(update: Update, context: BotContext) -> None:
     """/new <task>, with a time too: "/new buy milk tomorrow 9" saves it with a reminder at
     once (the command says "add"); an unclear time, or no time zone yet, asks first."""
     message = update.effective_message
@@ -262,7 +248,7 @@ async def new_task(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     read = read_text(text, asker.texts.now, asker.texts.zone)
     if read.has_time:
         if asker.user.timezone is None or read.reading is None or not read.parsed.title:
-            await assistant_of(context).offer(asker.user, asker.lang, text, message, context, read)
+            await _CARDS.offer(asker.user, asker.lang, text, message, context, read)
             return
         await _add(context, message, asker, read.draft())
         return
@@ -270,10 +256,8 @@ async def new_task(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _add(context, message, asker, TaskDraft(title=title, notes=notes))
 
 
-async def _add(
-    context: ContextTypes.DEFAULT_TYPE, message: Message, asker: Asker, draft: TaskDraft
-) -> None:
-    tasks = tasks_of(context)
+async def _add(context: BotContext, message: Message, asker: Asker, draft: TaskDraft) -> None:
+    tasks = context.services.tasks
     task = await tasks.create(asker.user_id, draft)
     inbox = await tasks.lists.builtin(asker.user_id, "inbox")
     status = tr(asker.lang, "Added to {list}.", list=display_name(inbox, asker.lang))
@@ -287,24 +271,24 @@ async def _add(
 
 
 def _show_list(key: BuiltinKey) -> Any:
-    async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def show(update: Update, context: BotContext) -> None:
         message = update.effective_message
         asker = await _asker(update, context)
         if message is None or asker is None:
             return
-        text, markup, _ = await _render_list(tasks_of(context), asker, kb.View(key))
+        text, markup, _ = await _render_list(context.services.tasks, asker, kb.View(key))
         await message.reply_text(text, reply_markup=markup)
 
     show.__name__ = f"show_{key}"
     return show
 
 
-async def all_lists(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def all_lists(update: Update, context: BotContext) -> None:
     message = update.effective_message
     asker = await _asker(update, context)
     if message is None or asker is None:
         return
-    views = await tasks_of(context).lists.overview(asker.user_id, asker.lang)
+    views = await context.services.tasks.lists.overview(asker.user_id, asker.lang)
     # 👥 marks a list other people see too (shared by the user, or with them).
     lines = [
         f"{'👥 ' if view.members_count > 1 else ''}{view.name}: {view.open_count}" for view in views
@@ -316,7 +300,7 @@ async def all_lists(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def find(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def find(update: Update, context: BotContext) -> None:
     message = update.effective_message
     asker = await _asker(update, context)
     if message is None or asker is None:
@@ -325,7 +309,7 @@ async def find(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not words:
         await message.reply_text(tr(asker.lang, "Send /find and some words, e.g. /find milk"))
         return
-    found = await tasks_of(context).find(asker.user_id, words, limit=kb.PAGE_SIZE)
+    found = await context.services.tasks.find(asker.user_id, words, limit=kb.PAGE_SIZE)
     if not found:
         await message.reply_text(tr(asker.lang, "Nothing found for “{words}”.", words=words))
         return
@@ -344,7 +328,7 @@ async def find(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # --- Buttons ---------------------------------------------------------------------------------
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_button(update: Update, context: BotContext) -> None:
     """Every button press is answered (answerCallbackQuery), whatever happens, and the
     message it belongs to is edited in place. A press on a task that is gone, or a second
     press, gets a short notice."""
@@ -361,25 +345,19 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.info("callback query %s not answered: %s", query.id, exc)
 
 
-async def _press(
-    query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, update: Update
-) -> str | None:
+async def _press(query: CallbackQuery, context: BotContext, update: Update) -> str | None:
     action = kb.parse(query.data)
     asker = await _asker(update, context)
-    if asker is None:
+    if asker is None or action is None:  # None: not the handler's pattern
         return None
     lang = asker.lang
-    if action is None:
-        return tr(lang, "This button no longer works.")
     if isinstance(action, kb.Noop):
         return None
     if isinstance(action, kb.Example):
         if isinstance(query.message, Message):
-            await assistant_of(context).offer(
-                asker.user, lang, example_text(lang), query.message, context
-            )
+            await _CARDS.offer(asker.user, lang, example_text(lang), query.message, context)
         return None
-    tasks = tasks_of(context)
+    tasks = context.services.tasks
     try:
         if isinstance(action, kb.ShowList):
             text, markup, _ = await _render_list(tasks, asker, action.view)
@@ -476,7 +454,7 @@ async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | 
         log.info("callback query %s: message not edited: %s", query.id, exc)
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: BotContext) -> None:
     message = update.effective_message
     asker = await _asker(update, context)
     if message is None or asker is None:
@@ -489,7 +467,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     )  # fmt: skip
 
 
-async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def not_text(update: Update, context: BotContext) -> None:
     """A sticker, photo, voice message, file…: say what the bot understands instead."""
     message = update.effective_message
     asker = await _asker(update, context)
@@ -507,15 +485,42 @@ async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_text(reply)
 
 
-def add_task_handlers(application: BotApp, assistant: AssistantBot | None = None) -> None:
-    if assistant is not None:
-        application.bot_data[_ASSISTANT] = assistant
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """A button whose data no handler claims (callbacks.UNCLAIMED): one from an older
+    version of the bot, or data it never made. Answered, so the client's spinner stops."""
+    query = update.callback_query
+    if query is None:
+        return
+    await context.user()  # the user's own language, as for any other press
+    try:
+        await query.answer(tr(context.lang, "This button no longer works."))
+    except TelegramError as exc:  # too late (> 15 s) or already answered
+        log.info("callback query %s not answered: %s", query.id, exc)
+
+
+class UnknownButtons:
+    """Registered last, on purpose (a reader finds it at the end of bot.py); its pattern
+    takes only data no other pattern claims, so its place does not change what it takes."""
+
+    def add_to(self, application: BotApp) -> None:
+        application.add_handler(CallbackQueryHandler(unknown_button, pattern=cb.UNCLAIMED))
+
+
+class TaskCommands:
+    """The task views: /inbox /today /later /someday /lists /find /new, their buttons, plain
+    text as a task; and the replies to a command or a message nothing else took."""
+
+    def add_to(self, application: BotApp) -> None:
+        _add_task_handlers(application)
+
+
+def _add_task_handlers(application: BotApp) -> None:
     for key in ("inbox", "today", "later", "someday"):
         application.add_handler(CommandHandler(key, _show_list(key)))
     application.add_handler(CommandHandler("lists", all_lists))
     application.add_handler(CommandHandler("find", find))
     application.add_handler(CommandHandler("new", new_task))
-    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_handler(CallbackQueryHandler(on_button, pattern=cb.claims(*cb.TASK_VIEWS)))
     # After the commands: plain text, and forwarded messages (text or a caption).
     application.add_handler(
         MessageHandler(

@@ -138,6 +138,38 @@ async def test_change_time_ambiguous_time_and_cancel(bot_client, fake_api, db):
     assert await db.reminder_drafts.count_documents({}) == 0
 
 
+async def test_answers_are_known_by_the_stored_question_not_by_the_prompts_wording(
+    bot_client, fake_api, db
+):
+    """The picker's and the prompt's texts are translations that change between versions:
+    what the answer is for (the zone, and the text waiting for it) comes from the stored
+    question. Here every message the user answers shows some other wording entirely."""
+    await post_update(bot_client, message("напомни завтра в 9 купить молоко", lang="ru"))
+    await replies(fake_api, 1)  # the picker
+    reworded = "An earlier wording of the picker, without the text it was asked for"
+    await post_update(bot_client, press("tz?", reworded, lang="ru"))
+    prompt = (await replies(fake_api, 2))[-1]
+    assert prompt.params["reply_markup"]["force_reply"] is True
+    bot = {"id": 123456, "is_bot": True, "first_name": "bot"}
+    reply_to = {"message_id": 5, "date": 0, "chat": {"id": USER, "type": "private"},
+                "from": bot, "text": "Another wording of the prompt"}  # fmt: skip
+    await post_update(bot_client, message("Москва", lang="ru", reply_to_message=reply_to))
+    done, card = (await replies(fake_api, 4))[-2:]
+    assert done.params["text"] == "Часовой пояс установлен: Москва (UTC+3)."
+    assert card.params["text"].startswith("⏰ купить молоко\n🕒 Завтра 09:00 · Москва (UTC+3)")
+    assert await db.tasks.count_documents({}) == 0  # the answer was not taken for a task
+
+
+async def test_a_zone_button_carries_on_with_the_text_its_question_kept(bot_client, fake_api, db):
+    await post_update(bot_client, message("remind me tomorrow at 9 to call mom"))
+    [picker] = await replies(fake_api, 1)
+    assert picker.params["text"].endswith("«remind me tomorrow at 9 to call mom»")
+    # the same button under a message whose text (a translation) no longer quotes it
+    await post_update(bot_client, press("tz:Europe/Berlin", "Choose your time zone"))
+    card = (await replies(fake_api, 2))[-1]
+    assert card.params["text"].startswith("⏰ call mom\n🕒 Tomorrow")
+
+
 async def test_a_repeat_card_describes_the_rule(bot_client, fake_api, db):
     await db.users.insert_one({"telegram_id": USER, "timezone": "Europe/Moscow", "role": "user",
                                "active": True})  # fmt: skip

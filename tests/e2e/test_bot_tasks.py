@@ -129,6 +129,25 @@ async def test_unknown_button_data_is_answered_with_a_notice(app, fake_api):
     assert len(fake_api.calls_to("sendMessage")) == 1
 
 
+async def test_a_button_no_handler_claims_gets_the_polite_answer_and_changes_nothing(
+    app, fake_api, db
+):
+    """Data of no kind at all, and data of a known prefix in no known form (a future or
+    retired button): both reach the one unclaimed-data handler (callbacks.UNCLAIMED), which
+    answers in the user's language; no task changes, nothing is sent."""
+    card = await say(app, fake_api, "Купить хлеб")
+    before = await db.tasks.find_one({})
+    for data in ("zz:1", "cal:later", f"r:later:{before['_id']}"):
+        update = callback_query_update(data, card, user_id=TG_USER)
+        assert (await post_update(app, update)).status == 200
+        query_id = update["callback_query"]["id"]
+        await fake_api.wait_answered(query_id)
+        assert fake_api.answered[query_id]["text"] == "Эта кнопка больше не работает."
+    assert await db.tasks.find_one({}) == before
+    assert len(fake_api.calls_to("sendMessage")) == 1  # the card only: no apology
+    assert fake_api.calls_to("editMessageText") == []
+
+
 async def test_a_forwarded_message_becomes_a_task_with_its_origin(app, fake_api):
     update = text_message_update("Meeting notes\nsecond line", user_id=TG_USER, chat_id=TG_USER,
                                  language_code="en")  # fmt: skip
