@@ -8,15 +8,17 @@ from beanie import PydanticObjectId
 
 from models import SearchPosting, Task
 from server.services.tasks import search
-from server.services.tasks.search_backend import BACKFILLED, MongoSearch, bucket_key, field
+from server.services.tasks.search_backend import BACKFILLED, MongoSearch, bucket, chunk_key, field
 from server.services.tasks.service import TaskChanges, TaskDraft, TaskQuery
 from tests.integration.tasks_env import TasksEnv
 
 
-async def posting(user_id: PydanticObjectId, term: str) -> list[str] | None:
-    """The task ids of the user's postings of `term` (None: no such field)."""
+async def posting(
+    user_id: PydanticObjectId, term: str, generation: int = 0
+) -> list[str] | None:
+    """The task ids of the user's postings of `term` in a generation (None: no such field)."""
     doc = await SearchPosting.get_pymongo_collection().find_one(
-        {"_id": bucket_key(str(user_id), term)}
+        {"_id": chunk_key(str(user_id), bucket(term), generation)}
     )
     return None if doc is None else doc.get(field(term))
 
