@@ -96,3 +96,19 @@ class SearchPosting(Document):
     class Settings:
         name = "search_postings"
         indexes = [IndexModel([("user_id", ASCENDING)], name="user_postings")]
+
+
+class TaskTally(Document):
+    """How many tasks a user holds, kept for the tasks quota (`Tasks._check_tasks_quota`,
+    docs/quotas-and-repeats.md): `n` counted up by each creation (before its insert) and
+    down by each delete; `since`: creations since the quota was last checked exactly. A hint,
+    not the truth: the exact check runs when it is near the quota and every few creations
+    whatever it says; a merge or a change of a list's owner drops it (recounted at the
+    next creation)."""
+
+    id: str  # type: ignore[assignment]  # the user id (24 hex)
+    n: int = 0
+    since: int = 0
+
+    class Settings:
+        name = "task_tallies"

@@ -235,6 +235,7 @@ class MongoSearch:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
+        assert head is not None  # upserted
         return int(head["seq"]) - count
 
     async def _generation(self, user_id: str, task_id: str) -> int | None:
