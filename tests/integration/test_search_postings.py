@@ -16,6 +16,7 @@ from server.services.tasks.search_backend import (
     chunk_key,
     field,
     head_key,
+    unpack,
 )
 from server.services.tasks.service import TaskChanges, TaskDraft, TaskQuery
 from tests.integration.tasks_env import TasksEnv
@@ -26,7 +27,8 @@ async def posting(user_id: PydanticObjectId, term: str, generation: int = 0) -> 
     doc = await SearchPosting.get_pymongo_collection().find_one(
         {"_id": chunk_key(str(user_id), bucket(term), generation)}
     )
-    return None if doc is None else doc.get(field(term))
+    ids = None if doc is None else doc.get(field(term))
+    return None if ids is None else [unpack(i) for i in ids]
 
 
 async def titles(env: TasksEnv, user_id: PydanticObjectId, text: str) -> list[str]:
@@ -139,7 +141,7 @@ async def test_the_upgrade_from_one_document_per_bucket_rebuilds_and_deletes_the
     kept = await env.tasks.create(me, TaskDraft(title="Полить цветы"))
     postings = SearchPosting.get_pymongo_collection()
     await postings.delete_many({})
-    old = [{"_id": f"{me}:{b}", field("пол"): [str(kept.id)]} for b in range(16)]
+    old = [{"_id": f"{me}:{b}", "~x": [str(kept.id)]} for b in range(16)]
     await postings.insert_many([*old, {"_id": "~backfilled-v2", "at": 1}])
     fresh = MongoSearch()
     await fresh.backfill()
