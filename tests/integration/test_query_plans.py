@@ -191,7 +191,10 @@ HOT: dict[str, Run] = {
         ],
         ordered=False,
     ),
-    "search postings of a user deleted": lambda db: db.search_postings.delete_many(eq(user_id=U)),
+    "search postings of a user deleted": lambda db: db.search_postings.delete_many(
+        {**eq(user_id=U), "_id": {"$ne": head_key(U)}}
+    ),
+    "search head deleted": lambda db: db.search_postings.delete_one({"_id": head_key(U)}),
     "search candidates": lambda db: _all(
         db.tasks.find({"_id": {"$in": [ObjectId(), ObjectId()]}, **eq(user_id=U, done=False)})
     ),
@@ -534,6 +537,9 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "tasks/search_backend.py::MongoSearch.reindex_user": (
         "search postings of a user deleted",
         "tasks of a user counted",
+        "search head deleted",
+        "search head numbered",
+        "search postings written",
     ),
     "tasks/search_backend.py::MongoSearch.backfill": Cold(
         "once, at the first start after an upgrade, in the background"

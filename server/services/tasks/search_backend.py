@@ -139,8 +139,8 @@ def generations(seq: int) -> range:
 
 def layout(user_id: str, tasks: Iterable[tuple[str, list[str]]]) -> list[dict[str, Any]]:
     """The postings documents of a user with these tasks (id, terms), numbered in this order
-    from 0: head, directory and postings, as the writes below would leave them. What
-    `reindex_user` inserts (and the bench's seeding)."""
+    from 0: head, directory and postings, as the writes below would leave them (the bench
+    seeds them straight into the database)."""
     chunks: dict[str, dict[str, Any]] = {}
     directory: dict[str, dict[str, Any]] = {}
     seq = 0
@@ -201,13 +201,17 @@ class MongoSearch:
 
     async def reindex_user(self, user_id: str) -> None:
         """Rebuild the user's postings from their tasks (after an account merge moved tasks
-        in, an erase): bounded by the user's own tasks."""
+        in, a shared list's new owner, an erase): bounded by the user's own tasks. The head
+        stays (the tasks are numbered after its last number, like a create's: a create
+        running meanwhile still gets a number of its own); with no tasks left it goes too."""
         postings = SearchPosting.get_pymongo_collection()
-        await postings.delete_many(eq(user_id=user_id))
+        await postings.delete_many({**eq(user_id=user_id), "_id": {"$ne": head_key(user_id)}})
         cursor = Task.get_pymongo_collection().find(eq(user_id=user_id), {"terms": 1})
         tasks = sorted([(str(doc["_id"]), doc.get("terms") or []) async for doc in cursor])
         if tasks:
-            await postings.insert_many(layout(user_id, tasks), ordered=False)
+            await self._append({user_id: tasks})
+        else:
+            await postings.delete_one({"_id": head_key(user_id)})
 
     async def backfill(self) -> None:
         """Postings for tasks written before these postings existed: once, at the first start
