@@ -155,3 +155,21 @@ async def test_the_upgrade_from_one_document_per_bucket_rebuilds_and_deletes_the
     later = await env.tasks.create(me, TaskDraft(title="Полить огород"))
     await fresh.backfill()
     assert await posting(me, "пол") == [str(kept.id), str(later.id)]
+
+
+async def test_candidates_beyond_the_first_fetch_are_looked_up_when_filters_leave_too_few(
+    env: TasksEnv, monkeypatch
+):
+    """Candidates are fetched in two steps (the first CANDIDATES and a quarter, then the rest
+    of LOOKED_UP): a list filter that leaves too few of the first still finds the others."""
+    monkeypatch.setattr(search_backend, "CANDIDATES", 4)
+    monkeypatch.setattr(search_backend, "LOOKED_UP", 8)
+    me = await env.user()
+    for n in range(3):  # the oldest: looked up last among tasks sharing as many terms
+        await env.tasks.create(me, TaskDraft(title=f"Report later {n}", list_ref="later"))
+    for n in range(5):
+        await env.tasks.create(me, TaskDraft(title=f"Report inbox {n}"))
+    page = await env.tasks.page(me, TaskQuery(text="report", list_ref="later", status="all"))
+    assert sorted(task.title for task in page.items) == [f"Report later {n}" for n in range(3)]
+    page = await env.tasks.page(me, TaskQuery(text="report", status="all"))
+    assert len(page.items) == 4
