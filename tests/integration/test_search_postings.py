@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from beanie import PydanticObjectId
 
-from models import SearchPosting, Task
+from models import SearchPosting, Task, TaskTally
+from server.services.accounts.telegram_channel import TelegramChannel
+from server.services.sharing.service import Sharing
 from server.services.tasks import search, search_backend
 from server.services.tasks.search_backend import (
     BACKFILLED,
@@ -173,3 +175,21 @@ async def test_candidates_beyond_the_first_fetch_are_looked_up_when_filters_leav
     assert sorted(task.title for task in page.items) == [f"Report later {n}" for n in range(3)]
     page = await env.tasks.page(me, TaskQuery(text="report", status="all"))
     assert len(page.items) == 4
+
+
+async def test_a_task_moved_into_another_owners_list_is_found_by_that_owner(env: TasksEnv):
+    """The task becomes the list owner's data: indexed whole for them (not only the terms
+    the move changed), and counted out of the mover's tasks quota and into the owner's."""
+    channel = TelegramChannel(configured=True, username="family_todo_bot")
+    sharing = Sharing(env.lists, env.tasks, channel, "https://todo.example/", clock=env.clock)
+    alice, bob = await env.user(), await env.user()
+    groceries = await env.lists.create(alice, "Groceries")
+    await sharing.accept(bob, (await sharing.create_invite(alice, groceries.id, "editor")).code)
+    await env.tasks.create(alice, TaskDraft(title="Хлеб"))
+    task = await env.tasks.create(bob, TaskDraft(title="Купить сыр"))
+    tallies = TaskTally.get_pymongo_collection()
+    assert (await tallies.find_one({"_id": str(alice)}) or {})["n"] == 1
+    await env.tasks.update(bob, task.id, TaskChanges(list_ref=groceries.id))
+    assert await titles(env, alice, "сыр") == ["Купить сыр"]
+    assert (await tallies.find_one({"_id": str(alice)}) or {})["n"] == 2
+    assert (await tallies.find_one({"_id": str(bob)}) or {})["n"] == 0
