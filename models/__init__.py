@@ -10,7 +10,7 @@ from models.rate_counter import RateCounter
 from models.refresh_session import RefreshSession, SpentRefreshToken
 from models.reminder import Reminder, ReminderChat, ReminderDraft, ReminderPrefs, SendGate
 from models.sharing import ListInvite, ListMember
-from models.task import SearchPosting, Task
+from models.task import SearchPosting, Task, TaskTally
 from models.task_list import TaskList
 from models.telegram_update import TelegramUpdate
 from models.user import User
@@ -24,6 +24,7 @@ ALL_MODELS: list[type[Document]] = [
     TaskList,
     Task,
     SearchPosting,
+    TaskTally,
     LinkCode,
     ResetCode,
     UsedLoginHash,
@@ -61,6 +62,7 @@ __all__ = [
     "SpentRefreshToken",
     "Task",
     "TaskList",
+    "TaskTally",
     "TelegramUpdate",
     "UsedLoginHash",
     "User",

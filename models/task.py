@@ -78,17 +78,37 @@ class Task(Document):
 
 
 class SearchPosting(Document):
-    """One of a user's few search postings documents (server/services/tasks/search_backend.py):
-    `_id` "<user id>:<bucket>", and per term of that bucket a field "~<term>" listing the ids
-    (24-hex strings) of the user's tasks holding it. A query reads its terms' documents by
-    `_id` (`$in` on `_id` is a look-up on both MongoDB and the embedded server, where a
-    condition on an array such as `Task.terms` scans the whole collection), so a search costs
-    what the user's own tasks cost. Fields vary with the terms: read with PyMongo, not as
-    this model."""
+    """A user's search postings (server/services/tasks/search_backend.py), in documents of
+    three kinds, each with the `user_id` (indexed: a rebuild deletes them all by it):
+    "<user id>:<bucket>:<generation>" lists per term of that bucket (field "~<term in hex>")
+    the ids (24-hex strings) of that generation's tasks holding it; "<user id>:head" counts
+    the user's tasks indexed (`seq`); "<user id>:dir:<n>" maps a task ("t<task id>") to its
+    generation. A query reads its terms' documents by `_id` (`$in` on `_id` is a look-up on
+    both MongoDB and the embedded server, where a condition on an array such as `Task.terms`
+    scans the whole collection), so a search costs what the user's own tasks cost. Fields
+    vary with the terms: read with PyMongo, not as this model."""
 
     id: str  # type: ignore[assignment]
+    user_id: str | None = None
 
     model_config = ConfigDict(extra="allow")
 
     class Settings:
         name = "search_postings"
+        indexes = [IndexModel([("user_id", ASCENDING)], name="user_postings")]
+
+
+class TaskTally(Document):
+    """How many tasks a user holds, kept for the tasks quota (`Tasks._check_tasks_quota`,
+    docs/quotas-and-repeats.md): `n` counted up by each creation (before its insert) and
+    down by each delete; `since`: creations since the quota was last checked exactly. A hint,
+    not the truth: the exact check runs when it is near the quota and every few creations
+    whatever it says; a merge or a change of a list's owner drops it (recounted at the
+    next creation)."""
+
+    id: str  # type: ignore[assignment]  # the user id (24 hex)
+    n: int = 0
+    since: int = 0
+
+    class Settings:
+        name = "task_tallies"

@@ -198,7 +198,7 @@ def _documents(first: int, last: int) -> Iterator[tuple[str, Iterator[dict[str, 
     from models import Reminder, Task, TaskList, User
     from models.reminder import PENDING
     from server.services.tasks import search
-    from server.services.tasks.search_backend import bucket_key, field
+    from server.services.tasks.search_backend import layout
 
     rng = random.Random(first)
     pool = titles(2_000, seed=11)
@@ -227,7 +227,7 @@ def _documents(first: int, last: int) -> Iterator[tuple[str, Iterator[dict[str, 
         uid = str(oid)
         lists = [TaskList(id=PydanticObjectId(), user_id=uid, key=key) for key in BUILT_IN_LISTS]
         plans["task_lists"] += [get_dict(doc, to_db=True) for doc in lists]
-        postings: dict[str, list[str]] = {}
+        indexed: list[tuple[str, list[str]]] = []
         for k in range(TASKS_PER_USER):
             title, notes = pool[rng.randrange(len(pool))]
             task_id = PydanticObjectId()
@@ -261,13 +261,8 @@ def _documents(first: int, last: int) -> Iterator[tuple[str, Iterator[dict[str, 
                 )
                 plans["reminders"].append(get_dict(reminder, to_db=True))
             plans["tasks"].append(doc)
-            for term in terms:
-                postings.setdefault(term, []).append(str(task_id))
-        buckets: dict[str, dict[str, Any]] = {}
-        for term, ids in postings.items():  # as MongoSearch._write leaves them
-            key = bucket_key(uid, term)
-            buckets.setdefault(key, {"_id": key})[field(term)] = ids
-        plans["search_postings"] += list(buckets.values())
+            indexed.append((str(task_id), terms))
+        plans["search_postings"] += layout(uid, indexed)  # as MongoSearch's writes leave them
     yield "users", user_docs()
     for name, docs in plans.items():
         yield name, iter(docs)

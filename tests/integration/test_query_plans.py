@@ -27,7 +27,14 @@ from models.reminder import PENDING
 from server.db.connection import init_models
 from server.services.common.mongo import eq
 from server.services.reminders.store import due_query
-from server.services.tasks.search_backend import bucket_key, field
+from server.services.tasks.search_backend import (
+    bucket,
+    chunk_key,
+    directory_key,
+    field,
+    head_key,
+    slot,
+)
 from tests.integration.embedded_plans import TracedServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,23 +156,46 @@ HOT: dict[str, Run] = {
     "tasks of a list moved": lambda db: db.tasks.update_many(
         eq(user_id=U, list_id="L9"), {"$set": {"list_id": "L8"}}
     ),
+    # search postings (tasks/search_backend.py): the head, the directory, the generations
+    "search head": lambda db: db.search_postings.find_one({"_id": head_key(U)}, {"seq": 1}),
     "search postings": lambda db: _all(
         db.search_postings.find(
-            {"_id": {"$in": [bucket_key(U, "мол"), bucket_key(U, "a")]}},
+            {"_id": {"$in": [chunk_key(U, bucket(t), g) for t in ("мол", "a") for g in (1, 0)]}},
             {field("мол"): 1, field("a"): 1},
         )
+    ),
+    "search head numbered": lambda db: db.search_postings.find_one_and_update(
+        {"_id": head_key(U)},
+        {"$inc": {"seq": 1}, "$set": {"user_id": U}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    ),
+    "search directory": lambda db: db.search_postings.find_one(
+        {"_id": directory_key(U, "t1")}, {slot("t1"): 1}
     ),
     "search postings written": lambda db: db.search_postings.bulk_write(
         [
             UpdateOne(
-                {"_id": bucket_key(U, "мол")},
-                {"$push": {field("мол"): {"$each": ["t"]}}},
+                {"_id": directory_key(U, "t1")},
+                {"$set": {slot("t1"): 0, "user_id": U}},
                 upsert=True,
             ),
-            UpdateOne({"_id": bucket_key(U, "a")}, {"$pull": {field("a"): {"$in": ["t"]}}}),
+            UpdateOne(
+                {"_id": chunk_key(U, bucket("мол"), 0)},
+                {"$push": {field("мол"): {"$each": ["t"]}}, "$set": {"user_id": U}},
+                upsert=True,
+            ),
+            UpdateOne(
+                {"_id": chunk_key(U, bucket("a"), 0)}, {"$pull": {field("a"): {"$in": ["t"]}}}
+            ),
+            UpdateOne({"_id": directory_key(U, "t2")}, {"$unset": {slot("t2"): ""}}),
         ],
         ordered=False,
     ),
+    "search postings of a user deleted": lambda db: db.search_postings.delete_many(
+        {**eq(user_id=U), "_id": {"$ne": head_key(U)}}
+    ),
+    "search head deleted": lambda db: db.search_postings.delete_one({"_id": head_key(U)}),
     "search candidates": lambda db: _all(
         db.tasks.find({"_id": {"$in": [ObjectId(), ObjectId()]}, **eq(user_id=U, done=False)})
     ),
@@ -315,9 +345,21 @@ HOT: dict[str, Run] = {
     ),
     "active reminders quota": lambda db: _all(
         db.tasks.find({**eq(user_id=U, done=False), "remind_at": {"$ne": None}}, {"_id": 1})
-        .sort([("user_id", 1), ("done", 1), ("order_key", -1)])
+        .sort([("user_id", 1), ("done", 1), ("remind_at", 1)])
         .skip(2)
         .limit(1)
+    ),
+    # the tasks quota's kept count (tasks/service.py `_check_tasks_quota`)
+    "task tally counted": lambda db: db.task_tallies.find_one_and_update(
+        {"_id": U}, {"$inc": {"n": 1, "since": 1}}, return_document=ReturnDocument.AFTER
+    ),
+    "task tally set": lambda db: db.task_tallies.update_one(
+        {"_id": U}, {"$set": {"n": 3, "since": 0}}, upsert=True
+    ),
+    "task tally changed": lambda db: db.task_tallies.update_one({"_id": U}, {"$inc": {"n": -1}}),
+    "task tallies dropped": lambda db: db.task_tallies.delete_many({"_id": {"$in": [U, "x"]}}),
+    "tasks of a user counted": lambda db: _all(
+        db.tasks.find(eq(user_id=U), {"_id": 1}).limit(10_000)
     ),
     "lists quota": lambda db: _all(
         db.task_lists.find({**eq(user_id=U), "name_normalized": {"$gt": ""}}, {"_id": 1})
@@ -486,14 +528,25 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "tasks/lists.py::Lists.move_tasks": ("tasks of a list moved",),
     "tasks/lists.py::Lists.open_counts": ("open counts",),
     "tasks/lists.py::Lists.rename": ("list by id and user",),
-    "tasks/search_backend.py::MongoSearch._postings": ("search postings",),
+    "tasks/search_backend.py::MongoSearch._postings": ("search head", "search postings"),
+    "tasks/search_backend.py::MongoSearch._allocate": ("search head numbered",),
+    "tasks/search_backend.py::MongoSearch._generation": ("search directory",),
+    "tasks/search_backend.py::MongoSearch._drop": ("search postings written",),
     "tasks/search_backend.py::MongoSearch._from_postings": ("search candidates",),
     "tasks/search_backend.py::MongoSearch._write": ("search postings written",),
     "tasks/search_backend.py::MongoSearch._candidates": Cold(
         "the terms query, only until the postings are built (once, after the upgrade)"
     ),
     "tasks/search_backend.py::MongoSearch.search": ("search candidates",),
-    "tasks/search_backend.py::MongoSearch.reindex_user": ERASE,
+    # a merge, an erase, a list's new owner: the user's postings deleted by the user_id
+    # index, their tasks read by theirs, the new layout inserted
+    "tasks/search_backend.py::MongoSearch.reindex_user": (
+        "search postings of a user deleted",
+        "tasks of a user counted",
+        "search head deleted",
+        "search head numbered",
+        "search postings written",
+    ),
     "tasks/search_backend.py::MongoSearch.backfill": Cold(
         "once, at the first start after an upgrade, in the background"
     ),
@@ -506,6 +559,14 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
         "task write at version 0",
     ),
     "tasks/service.py::Tasks.erase_user": ERASE,
+    "tasks/service.py::Tasks._check_tasks_quota": (
+        "task tally counted",
+        "task tally set",
+        "task tally changed",
+    ),
+    "tasks/service.py::_tally": ("task tally changed",),
+    "tasks/service.py::_forget_tallies": ("task tallies dropped",),
+    "tasks/service.py::_count": ("tasks of a user counted",),
     "tasks/service.py::Tasks.move_all": ERASE,
     "tasks/service.py::Tasks.page": ("task page", "task page of a list", "task page, all states"),
     "tasks/service.py::Tasks.set_remind_at": ("task by id and user",),
