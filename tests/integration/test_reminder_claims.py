@@ -253,6 +253,42 @@ async def test_the_record_is_written_as_the_claim_holder(
     assert (stored["state"], stored["claim"], stored["sent_ms"]) == (SENT, None, T0 + 5)
 
 
+async def test_a_reminder_let_go_with_a_later_lease_is_remembered_for_the_idle_loop(
+    claims: ReminderClaims, models: Any
+) -> None:
+    """Released (still pending, leased until later: quiet hours, a busy chat, a retry), it is
+    due, so no "next due" look-up finds it: the idle loop wakes at the earliest such lease."""
+    first, second = await claimed(claims, models), await claimed(claims, models)
+    assert claims.released_until is None
+
+    await claims.update(first, {"$set": {"state": PENDING, "lease_ms": T0 + 90_000}})
+    assert claims.released_until == T0 + 90_000
+    await claims.update(second, {"$set": {"lease_ms": T0 + 60_000}})  # state unchanged: pending
+    assert claims.released_until == T0 + 60_000  # the earlier of the two
+    await claims.update(first, {"$set": {"state": PENDING, "lease_ms": T0 + 120_000}})
+    assert claims.released_until == T0 + 60_000  # a later one never delays the wake-up
+    stored = await reminder(models, first.doc["_id"])
+    assert (stored["state"], stored["lease_ms"]) == (PENDING, T0 + 120_000)
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"$set": {"state": SENT, "lease_ms": T0 + 60_000}},  # sent: nothing to wake for
+        {"$set": {"state": PENDING, "lease_ms": 0}},  # lease dropped: the claim query sees it
+        {"$set": {"state": PENDING}},  # no lease set
+        {"$set": {"lease_ms": None}},
+        {"$inc": {"attempts": 1}},  # no $set at all
+    ],
+)
+async def test_an_update_that_releases_nothing_later_leaves_the_wake_up_alone(
+    claims: ReminderClaims, models: Any, update: dict[str, Any]
+) -> None:
+    claim = await claimed(claims, models)
+    await claims.update(claim, update)
+    assert claims.released_until is None
+
+
 class Outage:
     """`update` of these claims fails `times` times (the database away), then works."""
 
