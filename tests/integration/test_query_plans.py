@@ -26,7 +26,7 @@ from pymongo import AsyncMongoClient, ReturnDocument, UpdateOne
 from models.reminder import PENDING
 from server.db.connection import init_models
 from server.services.common.mongo import eq
-from server.services.reminders.store import due_query
+from server.services.reminders.claim_store import due_query
 from server.services.tasks.search_backend import (
     bucket,
     chunk_key,
@@ -502,23 +502,23 @@ SITES: dict[str, tuple[str, ...] | Cold] = {
     "reminders/store.py::block": ("chat turn", "reminders of a user"),
     "reminders/store.py::cancel_pending": ("reminder by id",),
     "reminders/store.py::chat_blocked": ("chat by id",),
-    "reminders/store.py::claim": ("reminder claim",),
+    "reminders/claim_store.py::claim": ("reminder claim",),
     "reminders/store.py::current": ("reminder by id",),
     "reminders/store.py::delete": ("reminder by id",),
     "reminders/store.py::delete_digest": ("reminder by id",),
-    "reminders/store.py::due_ids": ("due reminders",),
+    "reminders/claim_store.py::due_ids": ("due reminders",),
     "reminders/store.py::forget_user": ("reminders of a user", "quiet hours"),
     "reminders/store.py::of_user": Cold(
         "a data export: on demand, a few times per account (its find leads with the user's id)"
     ),
-    "reminders/store.py::next_due_ms": ("earliest due reminder",),
+    "reminders/claim_store.py::next_due_ms": ("earliest due reminder",),
     "reminders/store.py::put": ("reminder by id",),
     "reminders/store.py::quiet_window": ("quiet hours",),
     "reminders/store.py::set_prefs": ("quiet hours",),
     "reminders/store.py::set_title": ("reminder by id",),
-    "reminders/store.py::take_chat_turn": ("chat turn",),
+    "reminders/claim_store.py::take_chat_turn": ("chat turn",),
     "reminders/store.py::unblock": ("chat turn", "reminders of a user"),
-    "reminders/store.py::update_claimed": ("reminder by id",),
+    "reminders/claim_store.py::update_claimed": ("reminder by id",),
     "reminders/store.py::user_blocked": ("blocked chat of a user",),
     "tasks/lists.py::Lists.all": ("lists of a user",),
     "tasks/lists.py::Lists.builtin": ("built-in list",),

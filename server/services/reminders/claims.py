@@ -1,6 +1,6 @@
 """Once-only reminder sending across processes on one MongoDB, the part of reminder delivery
 that decides who may send what and when (server/services/reminders/delivery.py decides what
-to send; the reminder and chat writes are server/services/reminders/store.py's):
+to send; the reminder and chat writes are the reminder store's: store.py, claim_store.py):
 
 - the claim: a due reminder is taken atomically (`find_one_and_update` on pending + due +
   lease lapsed), with a random claim token and a lease; of two processes one wins;
@@ -29,7 +29,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from models.rate_counter import RateCounter
 from models.reminder import PENDING, SendGate
-from server.services.reminders import store
+from server.services.reminders import claim_store
 from server.services.reminders.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -91,12 +91,12 @@ class ReminderClaims:
         }
         while True:
             if not self._due_ids or self._due_read_ms + CLAIM_BATCH_FOR_MS < now:
-                ids = await store.due_ids(now, CLAIM_BATCH)
+                ids = await claim_store.due_ids(now, CLAIM_BATCH)
                 random.shuffle(ids)
                 self._due_ids, self._due_read_ms = ids, now
                 if not ids:
                     return None
-            doc = await store.claim(self._due_ids.pop(), now, claim)
+            doc = await claim_store.claim(self._due_ids.pop(), now, claim)
             if doc is not None:
                 return Claim(doc, token, now + self.lease_ms)
 
@@ -104,11 +104,11 @@ class ReminderClaims:
         """When the earliest pending reminder due after `now` is due (None: none is). One
         look-up at the start of the `due` index, whatever the number of reminders: what the
         idle delivery loop sleeps until."""
-        return await store.next_due_ms(now)
+        return await claim_store.next_due_ms(now)
 
     async def update(self, claim: Claim, update: dict[str, Any]) -> None:
         """Change the claimed reminder, if the claim is still ours."""
-        await store.update_claimed(claim.doc["_id"], claim.token, update)
+        await claim_store.update_claimed(claim.doc["_id"], claim.token, update)
         fields = update.get("$set", {})
         lease = fields.get("lease_ms")
         if fields.get("state", PENDING) == PENDING and isinstance(lease, int) and lease > 0:
@@ -160,7 +160,7 @@ class ReminderClaims:
         is at least that long ago. Atomic, so two processes cannot both take a turn. Not an
         upsert: on the embedded server an upsert whose filter misses overwrites the existing
         document instead of failing on its `_id`."""
-        return await store.take_chat_turn(chat_id, now, now + self.chat_interval_ms)
+        return await claim_store.take_chat_turn(chat_id, now, now + self.chat_interval_ms)
 
     # ------------------------------------------------------------------ the global budget
 

@@ -11,8 +11,10 @@ embedded server's workarounds written once:
 - equality on a field other than `_id` is written `eq()` (server/services/common/mongo.py),
   so the embedded server uses an index.
 
-Planning, preferences, reachability, delivery and the claims call these functions; none of
-them touches a collection itself. Every shape is registered in
+Planning, preferences, reachability and delivery call these functions; none of them touches
+a collection itself. The claims' own conditions (what is due, the claim, a chat's turn) are
+the store's other file, claim_store.py, apart so that mutation testing covers them with
+claims.py (docs/testing.md). Every shape is registered in
 tests/integration/test_query_plans.py."""
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 from typing import Any
 
 from beanie import PydanticObjectId
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from models.reminder import (
@@ -36,12 +37,6 @@ from server.services.common.mongo import eq
 Doc = dict[str, Any]
 # A reminder's `_id`: the task's id, or the user's id for the digest.
 ReminderId = PydanticObjectId
-
-
-def due_query(now: int) -> Doc:
-    """Pending, not paused, due and not leased: what may be claimed now. Served by the
-    `due` index (state, paused, due_ms) on MongoDB and on the embedded server alike."""
-    return {**eq(state=PENDING, paused=0), "due_ms": {"$lte": now}, "lease_ms": {"$lt": now}}
 
 
 def _reminders() -> Any:
@@ -177,56 +172,4 @@ async def unblock(chat_id: int) -> bool:
     if chat is None:
         return False
     await _reminders().update_many(eq(user_id=chat["user_id"]), {"$set": {"paused": 0}})
-    return True
-
-
-# ---------------------------------------------------------------- claims (claims.py)
-
-
-async def due_ids(now: int, limit: int) -> list[Any]:
-    """The ids of up to `limit` due reminders, earliest first."""
-    cursor = _reminders().find(due_query(now), {"_id": 1}).sort("due_ms", 1).limit(limit)
-    return [doc["_id"] async for doc in cursor]
-
-
-async def claim(reminder_id: Any, now: int, update: Doc) -> Doc | None:
-    """Apply `update` to the reminder if it is still due and unleased (atomic: of two
-    processes one gets the document, as it is after the update)."""
-    found: Doc | None = await _reminders().find_one_and_update(
-        {"_id": reminder_id, **due_query(now)}, update, return_document=ReturnDocument.AFTER
-    )
-    return found
-
-
-async def next_due_ms(now: int) -> int | None:
-    """When the earliest pending reminder due after `now` is due (one look-up at the start
-    of the `due` index)."""
-    cursor = (
-        _reminders()
-        .find({**eq(state=PENDING, paused=0), "due_ms": {"$gt": now}}, {"due_ms": 1})
-        .sort("due_ms", 1)
-        .limit(1)
-    )
-    found = [doc async for doc in cursor]
-    return int(found[0]["due_ms"]) if found else None
-
-
-async def update_claimed(reminder_id: Any, token: str, update: Doc) -> None:
-    """Change the reminder if the claim `token` still holds it."""
-    await _reminders().update_one({"_id": reminder_id, "claim": token}, update)
-
-
-async def take_chat_turn(chat_id: int, now: int, following: int) -> bool:
-    """The chat's turn: True (and the chat busy until `following`) when its turn has come.
-    Atomic, so two processes cannot both take it. Not an upsert (see the module's note):
-    a chat we never wrote to is inserted, and a busy one refuses the insert on its `_id`."""
-    taken = await _chats().update_one(
-        {"_id": chat_id, "next_ms": {"$lte": now}}, {"$set": {"next_ms": following}}
-    )
-    if taken.matched_count:
-        return True
-    try:
-        await _chats().insert_one({"_id": chat_id, "next_ms": following, "blocked_ms": 0})
-    except DuplicateKeyError:
-        return False
     return True
