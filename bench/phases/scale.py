@@ -107,6 +107,12 @@ def _measure_all(bench: Bench, service: Service) -> dict[str, Any]:
                     f"  scale: {population:,} users ({written:,} documents in "
                     f"{time.perf_counter() - t0:.0f} s)"
                 )
+            # A fresh sign-in per round: the previous round's logins ended the oldest sessions
+            # (the per-user session cap), this token's among them.
+            status, signed_in = _call(service, "POST", "/api/auth/login", LOGIN)
+            if status != 200:
+                raise RuntimeError(f"login: {status} {signed_in}")
+            headers = {"Authorization": f"Bearer {signed_in['access_token']}"}
             measured = run_client(
                 "bench.phases.scale:measure",
                 base=base,
@@ -117,6 +123,13 @@ def _measure_all(bench: Bench, service: Service) -> dict[str, Any]:
                 update_base=population * 1_000_000,
                 secret=WEBHOOK_SECRET,
             )
+            failed = {
+                figure: got["statuses"]
+                for figure, got in measured.items()
+                if set(got["statuses"]) - {"200", "201"}
+            }
+            if failed:  # an error answers fast: its latency is no figure
+                raise RuntimeError(f"scale at {population:,} users: answers not 2xx: {failed}")
             idle = _idle_cpu(bench, service, 5.0 if bench.quick else 15.0)
             measured["idle"] = idle
             results["populations"][str(population)] = measured
