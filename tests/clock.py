@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
+from typing import Any
 
+from server.services.reminders import clock as reminder_clock
 from server.services.reminders.clock import SystemClock, to_ms
 
 
@@ -54,3 +56,11 @@ class MovableClock(SystemClock):
 
     def advance(self, seconds: float) -> None:
         self.offset += seconds
+
+    @classmethod
+    def installed(cls, monkeypatch: Any) -> MovableClock:
+        """A movable clock the app's reminders and change notices will use: the one clock
+        server/bootstrap.py builds is made here instead (pass pytest's monkeypatch)."""
+        moved = cls()
+        monkeypatch.setattr(reminder_clock, "SystemClock", lambda: moved)
+        return moved

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.services.reminders import clock as reminders_module
 from server.services.tasks.capture import capture
 from tests.bot_helpers import bot_settings, post_update, wait_until
 from tests.clock import MovableClock
@@ -42,9 +41,7 @@ LANGS = {OLYA: "ru", PETYA: "ru", MARY: "en"}
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> MovableClock:
     """The reminders' clock, moved by hand: a reminder for tomorrow falls due at once."""
-    moved = MovableClock()
-    monkeypatch.setattr(reminders_module, "SystemClock", lambda: moved)
-    return moved
+    return MovableClock.installed(monkeypatch)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.services.reminders import clock as clock_module
 from tests.bot_helpers import bot_settings, post_update, wait_until
 from tests.clock import MovableClock
 from tests.conftest import AppFactory
@@ -26,10 +25,8 @@ OLYA, BOB, CAROL, DIMA = 811, 812, 813, 814
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> MovableClock:
-    moved = MovableClock()
     # The notices share the reminders' one clock (server/bootstrap.py).
-    monkeypatch.setattr(clock_module, "SystemClock", lambda: moved)
-    return moved
+    return MovableClock.installed(monkeypatch)
 
 
 @pytest.fixture

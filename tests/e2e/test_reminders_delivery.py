@@ -21,7 +21,6 @@ from pymongo import AsyncMongoClient
 from models.reminder import CANCELLED, PENDING, SENT, Reminder
 from server.keys import SERVICES
 from server.services.accounts.users import TelegramProfile
-from server.services.reminders import clock as reminders_module
 from server.services.reminders.clock import to_ms
 from server.services.reminders.port import ReminderPlan
 from server.services.tasks.service import TaskDraft
@@ -253,8 +252,7 @@ async def test_a_database_outage_delays_reminders_then_each_goes_out_once_marked
 ):
     # The app builds its reminders with their default clock; this one can be moved, so the
     # reminders fall due during the outage without the test waiting for them to.
-    clock = MovableClock()
-    monkeypatch.setattr(reminders_module, "SystemClock", lambda: clock)
+    clock = MovableClock.installed(monkeypatch)
     client = await make_client(
         **bot_settings(fake_api, mongodb_uri=own_mongo.uri, mongodb_timeout=1.0),
         reminder_poll=0.1, reminder_late_after=1,
