@@ -67,6 +67,28 @@ def daytime_zone() -> str:
     )
 
 
+# Cities to type, with the zone and its label; neither zone has summer time.
+TYPED_CITIES = {
+    "ru": (
+        ("Новосибирск", "Asia/Novosibirsk", "UTC+7"),
+        ("Москва", "Europe/Moscow", "UTC+3"),
+        ("Владивосток", "Asia/Vladivostok", "UTC+10"),
+    ),
+    "en": (("Tokyo", "Asia/Tokyo", "UTC+9"), ("Moscow", "Europe/Moscow", "UTC+3")),
+}
+
+
+def awake_city(lang: str) -> tuple[str, str]:
+    """A city (name, "UTC+n") whose clock is between 04:00 and 23:54 now: before 04:00
+    "tomorrow" is asked about (parse.SMALL_HOURS_END), and near midnight it would change
+    during the test. The zones' night windows never all overlap, so one always is."""
+    for name, zone, offset in TYPED_CITIES[lang]:
+        local = datetime.now(ZoneInfo(zone))
+        if local.hour >= 4 and (local.hour, local.minute) < (23, 55):
+            return name, offset
+    raise AssertionError("no typed city is awake")
+
+
 async def set_zone(db: Any, zone: str) -> None:
     await db.users.update_one({"telegram_id": USER}, {"$set": {"timezone": zone}})
 
@@ -101,15 +123,16 @@ async def test_start_says_what_it_does_and_the_example_button_walks_through_a_re
     assert "UTC (UTC)" not in picker
     assert not any("GMT" in label for label in picker)
     before = len(fake_api.calls_to("sendMessage"))
-    await post_update(app, said({"ru": "Новосибирск", "en": "Tokyo"}[lang], lang))
+    city, offset = awake_city(lang)
+    await post_update(app, said(city, lang))
     calls = await fake_api.wait_for("sendMessage", count=before + 2)
     done, card = calls[-2].params["text"], calls[-1].params["text"]
-    assert done == {"ru": "Часовой пояс установлен: Новосибирск (UTC+7).",
-                    "en": "Time zone set: Tokyo (UTC+9)."}[lang]  # fmt: skip
+    assert done == {"ru": f"Часовой пояс установлен: {city} ({offset}).",
+                    "en": f"Time zone set: {city} ({offset})."}[lang]  # fmt: skip
     assert card.startswith(
         {
-            "ru": "⏰ купить молоко\n🕒 Завтра 09:00 · Новосибирск (UTC+7)",
-            "en": "⏰ buy milk\n🕒 Tomorrow 9 AM · Tokyo (UTC+9)",
+            "ru": f"⏰ купить молоко\n🕒 Завтра 09:00 · {city} ({offset})",
+            "en": f"⏰ buy milk\n🕒 Tomorrow 9 AM · {city} ({offset})",
         }[lang]
     )
     # the typed city made no task
