@@ -40,11 +40,10 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from beanie import PydanticObjectId
-from pymongo.errors import PyMongoError
 
 from models import User
 from models.reminder import CANCELLED, PENDING, SENT
-from server.services.common.idle import sleep_or_work
+from server.services.common.idle import StepFailures, sleep_or_work
 from server.services.dates.occurrences import RuleError, next_occurrence
 from server.services.dates.rrule import DEFAULT_MIN_GAP
 from server.services.reminders.claims import Claim, ReminderClaims
@@ -197,32 +196,14 @@ class ReminderDelivery:
             await asyncio.gather(*workers, return_exceptions=True)
 
     async def _worker(self, sender: Sender, index: int) -> None:
-        failures = 0
+        failures = StepFailures("reminders", self.clock)
+        # Only worker 0 probes an absent database; the others wait until it delivers again
+        # (fewer operations queued in the driver meanwhile).
+        away = None if index == 0 else self._wait_for_delivery
         current = asyncio.current_task()
         while current is None or not current.cancelling():
-            try:
-                sent = await self.deliver_one(sender)
-                failures = 0
-            except PyMongoError as exc:
-                # The database is away: nothing is lost (due reminders stay due); retry.
-                failures += 1
-                if index == 0:
-                    log.warning("reminders: database unavailable (%s)", type(exc).__name__)
-                    await self.clock.sleep(min(5.0, 0.2 * 2**failures))
-                else:
-                    # Only worker 0 probes an absent database; the others wait until it
-                    # delivers again (fewer operations queued in the driver meanwhile).
-                    self._wakeup.work.clear()
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(30):
-                            await self._wakeup.work.wait()
-                continue
-            except Exception:
-                # A bug must not stop delivery for good: log it, back off, go on (a claim
-                # left behind lapses with its lease).
-                failures += 1
-                log.exception("reminders: delivery failed")
-                await self.clock.sleep(min(30.0, 0.5 * 2**failures))
+            sent = await failures.attempt(lambda: self.deliver_one(sender), database_away=away)
+            if sent is None:
                 continue
             if sent:
                 self._wakeup.work.set()  # there may be more: wake the others
@@ -232,6 +213,12 @@ class ReminderDelivery:
             else:  # the others sleep until worker 0 finds work
                 self._wakeup.work.clear()
                 await self._idle(self.settings.poll * 5)
+
+    async def _wait_for_delivery(self) -> None:
+        self._wakeup.work.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(30):
+                await self._wakeup.work.wait()
 
     async def _idle_until_due(self) -> None:
         """Sleep until the earliest pending reminder is due (or one this process let go is

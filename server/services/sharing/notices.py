@@ -41,7 +41,7 @@ from models import ListMember, Task, TaskList, User
 from models.change_batch import KINDS, ChangeBatch
 from models.clock import from_ms
 from server.services.accounts.account_data import Holdings
-from server.services.common.idle import sleep_or_work
+from server.services.common.idle import StepFailures, sleep_or_work
 from server.services.common.mongo import eq
 from server.services.reminders import store as reminder_store
 from server.services.reminders.claims import ReminderClaims
@@ -395,22 +395,12 @@ class ChangeNotices:
     async def run(self, sender: NoticeSender) -> None:
         """Send due batches until cancelled. One loop per process: change news is a trickle
         next to reminders, and every send waits for the shared budget anyway."""
-        failures = 0
+        failures = StepFailures("change notices", self.clock)
         current = asyncio.current_task()
         while current is None or not current.cancelling():
-            try:
-                sent = await self.deliver_one(sender)
-                failures = 0
-            except PyMongoError as exc:
-                failures += 1
-                log.warning("change notices: database unavailable (%s)", type(exc).__name__)
-                await self.clock.sleep(min(5.0, 0.2 * 2**failures))
-                continue
-            except Exception:
-                failures += 1
-                log.exception("change notices: delivery failed")
-                await self.clock.sleep(min(30.0, 0.5 * 2**failures))
-                continue
+            sent = await failures.attempt(lambda: self.deliver_one(sender))
+            if sent is None:
+                continue  # failed, after its pause
             if not sent:
                 await self._idle_until_due()
 
